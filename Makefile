@@ -1,0 +1,79 @@
+# pycprefix - build, test, install.
+#
+#   make                 build/pycprefix and build/libpycprefix.a
+#   make check           every test suite (installs test deps on Debian, see tests/deps.sh)
+#   make check-sanitize  the same suites against an ASan+UBSan build
+#   make bench           benchmarks against python -m compileall
+#   make install         PREFIX=/usr/local DESTDIR=
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+BUILD   ?= build
+
+WARN    = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+          -Wpointer-arith -Wformat=2 -Wno-format-nonliteral
+CSTD    = -std=c11 -D_GNU_SOURCE
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) -Isrc/lib -MMD -MP
+LDLIBS  += -lm -lpthread
+
+LIB_SRC = $(wildcard src/lib/*.c)
+CLI_SRC = $(wildcard src/cli/*.c)
+LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+all: $(BUILD)/pycprefix $(BUILD)/libpycprefix.a
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libpycprefix.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/pycprefix: $(CLI_OBJ) $(BUILD)/libpycprefix.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libpycprefix.a $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpycprefix.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libpycprefix.a $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+# The README's test command.  tests/deps.sh installs cmocka, pytest and
+# hypothesis through apt-get when they are missing (CI runs on a fresh
+# Debian); then the unit tests, and the pytest suites against every
+# CPython >= 3.8 found, with the normal build and, under CI or
+# SANITIZE=1, again with ASan+UBSan.
+check:
+	@sh tests/deps.sh
+	$(MAKE) all unit
+	PYCPREFIX=$(abspath $(BUILD))/pycprefix python3 -m pytest -q tests
+	@if [ -n "$$CI" ] || [ -n "$$SANITIZE" ]; then $(MAKE) check-sanitize; fi
+
+SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=all
+
+check-sanitize:
+	$(MAKE) BUILD=build/san CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" all unit
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	PYCPREFIX=$(abspath build/san)/pycprefix python3 -m pytest -q tests
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)
+	install -m 755 $(BUILD)/pycprefix $(DESTDIR)$(BINDIR)/pycprefix
+	install -m 644 $(BUILD)/libpycprefix.a $(DESTDIR)$(LIBDIR)/libpycprefix.a
+	install -m 644 src/lib/pycprefix.h $(DESTDIR)$(INCDIR)/pycprefix.h
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all unit check check-sanitize install clean
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

@@ -1,0 +1,105 @@
+/*
+ * cli.h - what the command-line front end's files share.
+ *
+ * main.c parses the options every command takes (the common ones below),
+ * finds the command in its table and calls cmd_<name>(argc, argv, ctx)
+ * with argv[0] the command name.  Commands parse their own options with
+ * cli_getopt(), which also accepts the common ones anywhere on the line.
+ * Commands return the process exit status: EXIT_OK, EXIT_SOME (some
+ * files failed) or EXIT_USAGE (usage or environment error).
+ */
+#ifndef PYC_CLI_H
+#define PYC_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "pycprefix.h"
+
+enum { EXIT_OK = 0, EXIT_SOME = 1, EXIT_USAGE = 2 };
+
+struct cli_ctx {
+	const char *prefix_opt;   /* --prefix */
+	bool in_tree;             /* --in-tree */
+	const char **pythons;     /* --python, in order */
+	size_t npythons;
+	int verbose;              /* -v, repeatable */
+	bool quiet;               /* -q */
+	bool json;                /* --json */
+	bool color;               /* stderr/stdout colour allowed */
+	const struct cli_cmd *cmd;
+};
+
+struct cli_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv, struct cli_ctx *ctx);
+	const char *usage;   /* after "pycprefix NAME " */
+	const char *summary; /* one line for the command list */
+	const char *help;    /* the options and what the command does */
+};
+
+/* Option parsing: the command's options plus the common ones. */
+struct cli_parser {
+	int argc;
+	char **argv;
+	struct cli_ctx *ctx;
+	const char *shortopts;         /* the command's, without ':' prefix */
+	const struct option *longopts; /* the command's, { 0 }-terminated */
+	/* merged, built on first call */
+	char mshort[64];
+	struct option mlong[40];
+};
+
+/*
+ * The next option of the command (its val, with optarg set), handling
+ * common options itself.  Returns -1 at the end (then optind indexes the
+ * first operand), 'h' for --help after printing it (return EXIT_OK), or
+ * '?' after printing a usage error (return EXIT_USAGE).
+ */
+int cli_getopt(struct cli_parser *p);
+
+/* Print the command's help to stdout. */
+void cli_help(const struct cli_cmd *cmd);
+
+/* "pycprefix: " + message on stderr.  cli_error returns EXIT_USAGE. */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A usage error: the message and "see 'pycprefix CMD --help'". */
+int cli_usage_error(const struct cli_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Parse a whole decimal number in [lo, hi]; -1 if it is not one. */
+int cli_parse_int(const char *s, long lo, long hi, long *out);
+
+/* The prefix the options mean (NULL with --in-tree), or an error message
+ * and -1. */
+int cli_prefix(const struct cli_ctx *ctx, char **prefix, const char **origin);
+
+/* The interpreters the options name (default python3).  Prints errors
+ * and returns -1 when one cannot be used. */
+int cli_interps(const struct cli_ctx *ctx, struct pyc_interp **v,
+		size_t *n);
+void cli_interps_release(struct pyc_interp *v, size_t n);
+
+/* JSON output on `f`. */
+void json_str(FILE *f, const char *s);      /* a string (or null) */
+void json_strn(FILE *f, const char *s, size_t n);
+void json_key(FILE *f, const char *key);    /* "key": */
+
+/* Colour: the escape if ctx->color, else "". */
+const char *color(const struct cli_ctx *ctx, const char *esc);
+#define C_RESET "\033[0m"
+#define C_BOLD "\033[1m"
+#define C_DIM "\033[2m"
+#define C_RED "\033[31m"
+#define C_GREEN "\033[32m"
+#define C_YELLOW "\033[33m"
+
+int cmd_path(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_show(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_pythons(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_env(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_run(int argc, char **argv, struct cli_ctx *ctx);
+
+#endif

@@ -1,0 +1,360 @@
+/*
+ * cmd_show.c - pycprefix show: what a pyc says and whether Python uses it.
+ *
+ * Which Python: --python if given, else the CPython release the file
+ * name's cache tag names (so no interpreter is started), else the one its
+ * magic number belongs to.  Where: a pyc under the prefix is judged as
+ * Python judges it with that prefix, one in a __pycache__ folder as Python
+ * without a prefix does.
+ */
+#include "cli.h"
+#include "compat.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct shown {
+	const char *pyc;
+	struct pyc_header h;
+	enum pyc_header_status hstatus;
+	size_t len;                 /* header bytes read */
+	off_t file_size;
+	const char *python;         /* "3.12" of the magic, or NULL */
+	char *tag;                  /* from the file name */
+	char *source;
+	char *expected;             /* where Python looks for source's pyc */
+	bool source_exists;
+	bool same_file;             /* expected is this pyc */
+	bool have_verdict;
+	struct pyc_verdict v;
+	const char *problem;        /* why there is no verdict */
+	char detail[600];
+};
+
+static void shown_release(struct shown *s)
+{
+	free(s->tag);
+	free(s->source);
+	free(s->expected);
+}
+
+/* The cache tag in "name.TAG.pyc" or "name.TAG.opt-N.pyc", or NULL. */
+static char *tag_of(const char *pyc)
+{
+	const char *base = strrchr(pyc, '/');
+	const char *dot, *end;
+
+	base = base ? base + 1 : pyc;
+	if (!(dot = strchr(base, '.')))
+		return NULL;
+	dot++;
+	end = strchr(dot, '.');
+	if (!end || end == dot)
+		return NULL;
+	return strndup(dot, (size_t)(end - dot));
+}
+
+static bool under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	return strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+static bool same_inode(const char *a, const char *b)
+{
+	struct stat x, y;
+
+	return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev &&
+	       x.st_ino == y.st_ino;
+}
+
+/* Choose the interpreter whose rules apply; -1 if none can be told. */
+static int pick_interp(const struct pyc_interp *given, struct shown *s,
+		       struct pyc_interp *in)
+{
+	if (given)
+		return pyc_interp_copy(in, given);
+	if (s->tag && pyc_interp_from_tag(s->tag, in) == 0)
+		return 0;
+	if (s->python) {
+		char tag[32];
+		snprintf(tag, sizeof(tag), "cpython-%.1s%s", s->python,
+			 s->python + 2);
+		return pyc_interp_from_tag(tag, in);
+	}
+	return -1;
+}
+
+static int read_header(struct shown *s)
+{
+	unsigned char head[PYC_HEADER_SIZE];
+	struct stat st;
+	ssize_t n;
+	int fd = open(s->pyc, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || (n = read(fd, head, sizeof(head))) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	close(fd);
+	s->len = (size_t)n;
+	s->file_size = st.st_size;
+	s->hstatus = pyc_header_parse(head, s->len, 0, &s->h);
+	if (s->h.magic_ok)
+		s->python = pyc_magic_version(s->h.magic);
+	return 0;
+}
+
+static void judge(struct shown *s, const struct pyc_interp *in,
+		  const char *prefix, enum pyc_check_mode mode)
+{
+	struct pyc_error err = { { 0 } };
+	const char *use_prefix = prefix && under(s->pyc, prefix) ? prefix
+								 : NULL;
+	char cwdbuf[PATH_MAX];
+	const char *cwd = getcwd(cwdbuf, sizeof(cwdbuf));
+	int opt = 0;
+
+	if (pyc_source_from_cache(in, use_prefix, s->pyc, &s->source, &opt,
+				  &err)) {
+		s->problem = "not a name CPython gives a pyc";
+		snprintf(s->detail, sizeof(s->detail), "%s", err.msg);
+		return;
+	}
+	s->source_exists = access(s->source, F_OK) == 0;
+	if (!s->source_exists) {
+		s->problem = "orphan: its source does not exist";
+		return;
+	}
+	if (opt < 0 || opt > 2 ||
+	    pyc_cache_from_source(in, use_prefix, cwd, s->source, opt,
+				  &s->expected, &err)) {
+		s->problem = "ignored: Python never reads a pyc of this name";
+		return;
+	}
+	s->same_file = strcmp(s->expected, s->pyc) == 0 ||
+		       same_inode(s->expected, s->pyc);
+	if (!s->same_file) {
+		s->problem = "ignored: Python reads this source's bytecode "
+			     "from another file";
+		return;
+	}
+	if (pyc_judge_files(in, mode, s->source, s->pyc,
+			    PYC_JUDGE_VERIFY_UNCHECKED, &s->v) < 0) {
+		s->problem = "the source cannot be read";
+		snprintf(s->detail, sizeof(s->detail), "%s", strerror(errno));
+		return;
+	}
+	s->have_verdict = true;
+}
+
+static void fmt_time(char *out, size_t n, uint32_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm))
+		strftime(out, n, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	else
+		snprintf(out, n, "?");
+}
+
+static const char *verdict_word(const struct shown *s)
+{
+	if (!s->have_verdict)
+		return s->source_exists || !s->source ? "ignored" : "orphan";
+	if (s->v.unchecked_changed)
+		return "fresh-but-outdated";
+	return pyc_state_name(s->v.state);
+}
+
+static void print_json(const struct shown *s, const struct pyc_interp *in,
+		       bool first)
+{
+	char hex[17];
+	FILE *f = stdout;
+
+	for (int i = 0; i < 8; i++)
+		snprintf(hex + 2 * i, 3, "%02x", s->h.hash[i]);
+	fputs(first ? "\n  {" : ",\n  {", f);
+	json_key(f, "pyc");
+	json_str(f, s->pyc);
+	fprintf(f, ", \"size\": %jd", (intmax_t)s->file_size);
+	if (s->len >= 4 && s->h.magic_ok)
+		fprintf(f, ", \"magic\": %u", s->h.magic);
+	else
+		fputs(", \"magic\": null", f);
+	fputs(", ", f);
+	json_key(f, "magic_python");
+	json_str(f, s->python);
+	fputs(", ", f);
+	json_key(f, "header");
+	json_str(f, s->hstatus == PYC_HEADER_OK ? "ok" :
+		    s->hstatus == PYC_HEADER_TRUNCATED ? "truncated" :
+		    s->hstatus == PYC_HEADER_BAD_FLAGS ? "bad-flags" :
+		    "bad-magic");
+	if (s->len >= 16) {
+		fprintf(f, ", \"flags\": %u, ", s->h.flags);
+		json_key(f, "mode");
+		json_str(f, pyc_invalidation_name(pyc_header_mode(&s->h)));
+		if (s->h.flags & PYC_FLAG_HASH)
+			fprintf(f, ", \"source_hash\": \"%s\"", hex);
+		else
+			fprintf(f, ", \"source_mtime\": %u, \"source_size\": "
+				"%u", s->h.mtime, s->h.size);
+	}
+	fputs(", ", f);
+	json_key(f, "python");
+	json_str(f, in ? in->tag : NULL);
+	fputs(", ", f);
+	json_key(f, "source");
+	json_str(f, s->source);
+	fputs(", ", f);
+	json_key(f, "state");
+	json_str(f, verdict_word(s));
+	fputs(", ", f);
+	json_key(f, "reason");
+	json_str(f, s->have_verdict ? pyc_reason_text(s->v.why) : s->problem);
+	fputs(", ", f);
+	json_key(f, "expected");
+	json_str(f, s->expected && !s->same_file ? s->expected : NULL);
+	fputc('}', f);
+}
+
+static void print_human(const struct cli_ctx *ctx, const struct shown *s,
+			const struct pyc_interp *in)
+{
+	char when[64];
+	const char *word = verdict_word(s);
+	const char *col = !s->have_verdict ? C_YELLOW
+			  : s->v.state == PYC_FRESH && !s->v.unchecked_changed
+			  ? C_GREEN : C_RED;
+
+	printf("%s%s%s\n", color(ctx, C_BOLD), s->pyc, color(ctx, C_RESET));
+	if (s->len >= 4 && s->h.magic_ok)
+		printf("  magic    %u (%s)\n", s->h.magic,
+		       s->python ? s->python : "not a CPython 3.8+ release");
+	else
+		printf("  magic    none: not a pyc\n");
+	if (s->len >= 8)
+		printf("  flags    %#x (%s%s)\n", s->h.flags,
+		       pyc_invalidation_name(pyc_header_mode(&s->h)),
+		       s->hstatus == PYC_HEADER_BAD_FLAGS ? ", invalid" : "");
+	if (s->len >= 16 && !(s->h.flags & PYC_FLAG_HASH)) {
+		fmt_time(when, sizeof(when), s->h.mtime);
+		printf("  mtime    %s (%u)\n  size     %u bytes\n", when,
+		       s->h.mtime, s->h.size);
+	} else if (s->len >= 16) {
+		printf("  hash     ");
+		for (int i = 0; i < 8; i++)
+			printf("%02x", s->h.hash[i]);
+		printf("\n");
+	} else if (s->len >= 4 && s->h.magic_ok) {
+		printf("  header   truncated (%zu bytes)\n", s->len);
+	}
+	if (s->source)
+		printf("  source   %s%s\n", s->source,
+		       s->source_exists ? "" : " (missing)");
+	printf("  verdict  %s%s%s", color(ctx, col), word,
+	       color(ctx, C_RESET));
+	if (s->have_verdict && in)
+		printf(": %s %s (%s)\n", in->tag,
+		       s->v.state == PYC_FRESH ? "uses it as it is"
+					       : "recompiles and rewrites it",
+		       pyc_reason_text(s->v.why));
+	else
+		printf(": %s\n", s->problem ? s->problem : "?");
+	if (s->have_verdict && s->v.unchecked_changed)
+		printf("  %swarning%s  the source changed since this unchecked "
+		       "pyc was written: Python runs the old code\n",
+		       color(ctx, C_RED), color(ctx, C_RESET));
+	if (s->expected && !s->same_file)
+		printf("  python reads %s\n", s->expected);
+	if (s->detail[0])
+		printf("  detail   %s\n", s->detail);
+}
+
+int cmd_show(int argc, char **argv, struct cli_ctx *ctx)
+{
+	static const struct option longopts[] = {
+		{ "check-hash-based-pycs", required_argument, NULL, 'c' },
+		{ 0 },
+	};
+	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
+				.shortopts = "", .longopts = longopts };
+	enum pyc_check_mode mode = PYC_CHECK_DEFAULT;
+	struct pyc_interp *given = NULL;
+	size_t ngiven = 0;
+	char *prefix = NULL;
+	const char *origin;
+	int c, ret = EXIT_OK;
+	bool first = true;
+
+	while ((c = cli_getopt(&p)) != -1) {
+		switch (c) {
+		case 'c':
+			if (pyc_check_mode_parse(optarg, &mode) < 0)
+				return cli_usage_error(ctx, "--check-hash-based"
+						       "-pycs takes default, "
+						       "always or never");
+			break;
+		case 'h':
+			return EXIT_OK;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_error(ctx, "show needs at least one PYC");
+	if (cli_prefix(ctx, &prefix, &origin) < 0)
+		return EXIT_USAGE;
+	if (ctx->npythons && cli_interps(ctx, &given, &ngiven) < 0) {
+		free(prefix);
+		return EXIT_USAGE;
+	}
+	if (ctx->json)
+		fputc('[', stdout);
+	for (int i = optind; i < argc; i++) {
+		struct shown s = { .pyc = argv[i] };
+		struct pyc_interp in = { 0 };
+		bool have_in;
+
+		if (read_header(&s) < 0) {
+			cli_warn("cannot read '%s': %s", argv[i],
+				 strerror(errno));
+			ret = EXIT_SOME;
+			continue;
+		}
+		s.tag = tag_of(s.pyc);
+		have_in = pick_interp(ngiven ? &given[0] : NULL, &s, &in) == 0;
+		if (have_in)
+			judge(&s, &in, prefix, mode);
+		else
+			s.problem = "no CPython 3.8+ release uses this file";
+		if (ctx->json)
+			print_json(&s, have_in ? &in : NULL, first);
+		else
+			print_human(ctx, &s, have_in ? &in : NULL);
+		first = false;
+		pyc_interp_release(&in);
+		shown_release(&s);
+	}
+	if (ctx->json)
+		fputs(first ? "]\n" : "\n]\n", stdout);
+	cli_interps_release(given, ngiven);
+	free(prefix);
+	return ret;
+}

@@ -1,0 +1,132 @@
+/*
+ * main.c - pycprefix's entry point: common options, the command table,
+ * dispatch.
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const struct cli_cmd commands[] = {
+	{ "path", cmd_path, "[-O LEVEL] [--reverse] [-z] FILE...",
+	  "Print where the interpreter reads and writes each source's "
+	  "bytecode.",
+	  "Each FILE is taken as CPython takes it: relative to the current\n"
+	  "directory, never normalised, symlinks not resolved.\n\n"
+	  "Options:\n"
+	  "  -O LEVEL           optimization level 0, 1 or 2 (default 0)\n"
+	  "  -r, --reverse      FILEs are pycs: print their sources\n"
+	  "  -z, --null         end each path with NUL instead of newline\n" },
+	{ "show", cmd_show, "[--check-hash-based-pycs MODE] PYC...",
+	  "Decode pyc headers and say whether Python would use each pyc.",
+	  "For each PYC: magic number and the Python it belongs to, flags,\n"
+	  "source mtime and size or source hash, the source it caches, and\n"
+	  "whether that Python would use it as it is, or why not.\n\n"
+	  "Options:\n"
+	  "      --check-hash-based-pycs MODE\n"
+	  "                     default, always or never, as python's option\n" },
+	{ "pythons", cmd_pythons, "[--all]",
+	  "List the interpreters found on this machine.",
+	  "Looks on PATH, in pyenv's versions and in the usual install\n"
+	  "locations; each real executable once.\n\n"
+	  "Options:\n"
+	  "  -a, --all          also list interpreters that cannot be used\n" },
+	{ "env", cmd_env, "[--shell sh|bash|zsh|fish|csh]",
+	  "Print the shell line that sets PYTHONPYCACHEPREFIX to the prefix.",
+	  "Use as: eval \"$(pycprefix env)\"\n\n"
+	  "Options:\n"
+	  "      --shell SHELL  syntax of SHELL (default: from $SHELL)\n" },
+	{ "run", cmd_run, "[--] COMMAND [ARG...]",
+	  "Run COMMAND with PYTHONPYCACHEPREFIX set to the prefix.",
+	  "COMMAND's exit status is pycprefix's.  With --in-tree,\n"
+	  "PYTHONPYCACHEPREFIX is removed from COMMAND's environment.\n" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *f)
+{
+	fputs("usage: pycprefix [--prefix DIR | --in-tree] [--python PY] "
+	      "COMMAND [ARGS]\n\n"
+	      "Owns CPython's bytecode cache prefix (PYTHONPYCACHEPREFIX).\n\n"
+	      "Commands:\n", f);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+	fputs("\nRun 'pycprefix COMMAND --help' for a command's options.\n", f);
+}
+
+static const struct cli_cmd *find_command(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static bool want_color(void)
+{
+	const char *no = getenv("NO_COLOR");
+	const char *term = getenv("TERM");
+
+	if (no && no[0])
+		return false;
+	if (term && strcmp(term, "dumb") == 0)
+		return false;
+	return isatty(STDOUT_FILENO);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lead[] = {
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	struct cli_ctx ctx = { .color = want_color() };
+	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = &ctx,
+				.shortopts = "+V", .longopts = lead };
+	const struct cli_cmd *cmd;
+	int c, ret;
+
+	while ((c = cli_getopt(&p)) != -1) {
+		switch (c) {
+		case 'V':
+			printf("pycprefix %s\n", PYC_VERSION_STRING);
+			return EXIT_OK;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[optind], "help") == 0) {
+		if (optind + 1 < argc && (cmd = find_command(argv[optind + 1]))) {
+			cli_help(cmd);
+			return EXIT_OK;
+		}
+		usage(stdout);
+		return EXIT_OK;
+	}
+	cmd = find_command(argv[optind]);
+	if (!cmd) {
+		cli_error("'%s' is not a command", argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	ctx.cmd = cmd;
+	argc -= optind;
+	argv += optind;
+	optind = 0; /* re-initialise getopt for the command's options */
+	ret = cmd->fn(argc, argv, &ctx);
+	free(ctx.pythons);
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		cli_error("cannot write the output");
+		return EXIT_USAGE;
+	}
+	return ret;
+}

@@ -1,0 +1,35 @@
+/*
+ * buf.h - a growable byte string, internal to the library and the CLI.
+ *
+ * Always NUL-terminated once anything was added, so b.s is a C string;
+ * may also hold NUL bytes (b.len counts them).  A zeroed struct is an
+ * empty buffer; buf_release() frees and re-zeroes.  Allocation failure
+ * is sticky: the buffer remembers it (b.oom) and later appends do nothing,
+ * so a sequence of appends can be checked once at the end.
+ */
+#ifndef PYC_BUF_H
+#define PYC_BUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct buf {
+	char *s;
+	size_t len, alloc;
+	bool oom;
+};
+
+void buf_release(struct buf *b);
+/* Make room for `more` bytes beyond len.  Returns 0 or -1 (ENOMEM). */
+int buf_grow(struct buf *b, size_t more);
+void buf_add(struct buf *b, const void *p, size_t n);
+void buf_adds(struct buf *b, const char *s);
+void buf_addc(struct buf *b, char c);
+void buf_addf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void buf_reset(struct buf *b);
+/* Hand the string to the caller (malloc'd, never NULL unless oom) and
+ * leave b empty.  Returns NULL with errno ENOMEM if any append failed. */
+char *buf_detach(struct buf *b);
+
+#endif

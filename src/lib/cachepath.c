@@ -1,0 +1,321 @@
+/*
+ * cachepath.c - importlib's cache_from_source() and source_from_cache().
+ *
+ * Each step below is the byte-string twin of a line of
+ * importlib/_bootstrap_external.py on POSIX, where path_separators is "/".
+ * Python's helpers and what they do here:
+ *   _path_split(p)      split at the last '/': ("", p) when there is none
+ *   _path_join(*parts)  drop empty parts, rstrip('/') each, join with '/'
+ *   _path_isabs(p)      p starts with '/'
+ * The one difference between versions: 3.12 made the head absolute with
+ * _path_abspath(), which first drops one leading "./"; 3.8 to 3.11 join
+ * the current directory to the head as it is.
+ */
+#include "pycprefix.h"
+#include "buf.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PYCACHE "__pycache__"
+#define OPT "opt-"
+
+/* A borrowed slice of a string. */
+struct span {
+	const char *p;
+	size_t n;
+};
+
+static struct span span_of(const char *s)
+{
+	return (struct span){ s, strlen(s) };
+}
+
+static void path_split(struct span path, struct span *head, struct span *tail)
+{
+	const char *slash = NULL;
+
+	for (size_t i = path.n; i > 0; i--) {
+		if (path.p[i - 1] == '/') {
+			slash = path.p + i - 1;
+			break;
+		}
+	}
+	if (!slash) {
+		*head = (struct span){ path.p, 0 };
+		*tail = path;
+		return;
+	}
+	*head = (struct span){ path.p, (size_t)(slash - path.p) };
+	*tail = (struct span){ slash + 1, path.n - head->n - 1 };
+}
+
+static struct span rstrip_slash(struct span s)
+{
+	while (s.n && s.p[s.n - 1] == '/')
+		s.n--;
+	return s;
+}
+
+static struct span lstrip_slash(struct span s)
+{
+	while (s.n && s.p[0] == '/') {
+		s.p++;
+		s.n--;
+	}
+	return s;
+}
+
+static bool span_starts(struct span s, const char *pre, size_t n)
+{
+	return s.n >= n && memcmp(s.p, pre, n) == 0;
+}
+
+/* The last '.' in s, or NULL. */
+static const char *last_dot(struct span s)
+{
+	for (size_t i = s.n; i > 0; i--)
+		if (s.p[i - 1] == '.')
+			return s.p + i - 1;
+	return NULL;
+}
+
+static bool span_eq(struct span s, const char *lit)
+{
+	return s.n == strlen(lit) && memcmp(s.p, lit, s.n) == 0;
+}
+
+/* _path_join(*parts) appended to out. */
+static void path_join(struct buf *out, const struct span *parts, size_t n)
+{
+	bool first = true;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!parts[i].n)
+			continue;
+		if (!first)
+			buf_addc(out, '/');
+		first = false;
+		struct span s = rstrip_slash(parts[i]);
+		buf_add(out, s.p, s.n);
+	}
+	if (!out->s)
+		buf_grow(out, 0);
+}
+
+static enum pyc_path_error fail(struct pyc_error *err, enum pyc_path_error e,
+				const char *fmt, const char *arg)
+{
+	if (err)
+		snprintf(err->msg, sizeof(err->msg), fmt, arg);
+	return e;
+}
+
+static enum pyc_path_error nomem(struct pyc_error *err)
+{
+	errno = ENOMEM;
+	return fail(err, PYC_PATH_NOMEM, "%s", strerror(ENOMEM));
+}
+
+/* The file name: (base or rest) + sep + tag [+ ".opt-N"] + ".pyc". */
+static void cache_name(struct buf *name, struct span tail, const char *tag,
+		       int opt)
+{
+	struct span base = { tail.p, 0 }, rest = tail;
+	bool has_dot = false;
+
+	for (size_t i = tail.n; i > 0; i--) {
+		if (tail.p[i - 1] == '.') {
+			base.n = i - 1;
+			rest = (struct span){ tail.p + i, tail.n - i };
+			has_dot = true;
+			break;
+		}
+	}
+	if (base.n)
+		buf_add(name, base.p, base.n);
+	else
+		buf_add(name, rest.p, rest.n);
+	if (has_dot)
+		buf_addc(name, '.');
+	buf_adds(name, tag);
+	if (opt)
+		buf_addf(name, "." OPT "%d", opt);
+	buf_adds(name, ".pyc");
+}
+
+/* The absolute head: _path_join(cwd, head), after _path_abspath()'s
+ * removal of one "./" on 3.12 and later. */
+static void abs_head(struct buf *out, const struct pyc_interp *in,
+		     const char *cwd, struct span head)
+{
+	if (head.n && head.p[0] == '/') {
+		buf_add(out, head.p, head.n);
+		if (!out->s)
+			buf_grow(out, 0);
+		return;
+	}
+	if (pyc_interp_hexversion(in) >= 0x030C && span_starts(head, "./", 2)) {
+		head.p += 2;
+		head.n -= 2;
+	}
+	struct span parts[2] = { span_of(cwd), head };
+	path_join(out, parts, 2);
+}
+
+enum pyc_path_error pyc_cache_from_source(const struct pyc_interp *in,
+					  const char *prefix, const char *cwd,
+					  const char *source, int opt,
+					  char **out, struct pyc_error *err)
+{
+	struct buf name = { 0 }, abs = { 0 }, res = { 0 };
+	struct span head, tail;
+	enum pyc_path_error ret = PYC_PATH_OK;
+
+	*out = NULL;
+	if (opt < 0)
+		return fail(err, PYC_PATH_VALUE, "%s is not alphanumeric",
+			    "optimization level");
+	path_split(span_of(source), &head, &tail);
+	cache_name(&name, tail, in->tag, opt);
+	if (!prefix) {
+		struct span parts[3] = { head, span_of(PYCACHE),
+					 { name.s, name.len } };
+		path_join(&res, parts, 3);
+		goto done;
+	}
+	if (!(head.n && head.p[0] == '/') && !cwd) {
+		ret = fail(err, PYC_PATH_OS, "'%s': cannot read the current "
+			   "directory", source);
+		goto done;
+	}
+	abs_head(&abs, in, cwd, head);
+	if (abs.oom)
+		goto done;
+	struct span h = { abs.s, abs.len };
+	if (h.n < 2) {
+		/* head[1] == ':' raises IndexError: the source is in '/'. */
+		ret = fail(err, PYC_PATH_INDEX,
+			   "'%s': CPython fails on this path under a prefix "
+			   "(IndexError: its directory is '/')", source);
+		goto done;
+	}
+	if (h.p[1] == ':' && h.p[0] != '/') {
+		h.p += 2;
+		h.n -= 2;
+	}
+	struct span parts[3] = { span_of(prefix), lstrip_slash(h),
+				 { name.s, name.len } };
+	path_join(&res, parts, 3);
+done:
+	if (ret == PYC_PATH_OK && (name.oom || abs.oom || res.oom))
+		ret = nomem(err);
+	if (ret == PYC_PATH_OK)
+		*out = buf_detach(&res);
+	buf_release(&name);
+	buf_release(&abs);
+	buf_release(&res);
+	return ret;
+}
+
+static size_t count_dots(struct span s)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s.n; i++)
+		n += s.p[i] == '.';
+	return n;
+}
+
+/* The level of "name.tag.opt-L.pyc" (three dots): 0 or -1 on error. */
+static enum pyc_path_error opt_level(const struct pyc_interp *in,
+				     struct span name, int *opt,
+				     struct pyc_error *err)
+{
+	/* rsplit('.', 2)[-2]: between the second-to-last and last dots. */
+	const char *last = last_dot(name);
+	const char *prev = last_dot((struct span){ name.p,
+						   (size_t)(last - name.p) });
+	struct span part = { prev + 1, (size_t)(last - prev - 1) };
+	struct span level;
+	int n = 0;
+
+	if (!span_starts(part, OPT, strlen(OPT)))
+		return fail(err, PYC_PATH_VALUE, "%s",
+			    "optimization portion of filename does not start "
+			    "with 'opt-'");
+	level = (struct span){ part.p + 4, part.n - 4 };
+	if (!pyc_str_isalnum(level.p, level.n, in->unidata))
+		return fail(err, PYC_PATH_VALUE, "%s",
+			    "optimization level is not an alphanumeric value");
+	for (size_t i = 0; i < level.n; i++) {
+		if (level.p[i] < '0' || level.p[i] > '9' || n > 1000000) {
+			n = -1;
+			break;
+		}
+		n = n * 10 + (level.p[i] - '0');
+	}
+	*opt = n;
+	return PYC_PATH_OK;
+}
+
+enum pyc_path_error pyc_source_from_cache(const struct pyc_interp *in,
+					  const char *prefix, const char *pyc,
+					  char **out, int *opt,
+					  struct pyc_error *err)
+{
+	struct span head, name, dir;
+	struct buf base = { 0 }, res = { 0 };
+	bool found = false;
+	int level = 0;
+	enum pyc_path_error ret;
+
+	*out = NULL;
+	path_split(span_of(pyc), &head, &name);
+	if (prefix) {
+		struct span stripped = rstrip_slash(span_of(prefix));
+		if (head.n > stripped.n && head.p[stripped.n] == '/' &&
+		    memcmp(head.p, stripped.p, stripped.n) == 0) {
+			head.p += stripped.n;
+			head.n -= stripped.n;
+			found = true;
+		}
+	}
+	if (!found) {
+		path_split(head, &head, &dir);
+		if (!span_eq(dir, PYCACHE))
+			return fail(err, PYC_PATH_VALUE,
+				    "'%s': __pycache__ not bottom-level "
+				    "directory", pyc);
+	}
+	switch (count_dots(name)) {
+	case 2:
+		break;
+	case 3:
+		ret = opt_level(in, name, &level, err);
+		if (ret != PYC_PATH_OK)
+			return ret;
+		break;
+	default:
+		return fail(err, PYC_PATH_VALUE,
+			    "'%s': expected only 2 or 3 dots in the file name",
+			    pyc);
+	}
+	const char *dot = memchr(name.p, '.', name.n);
+	buf_add(&base, name.p, (size_t)(dot - name.p));
+	buf_adds(&base, ".py");
+	struct span parts[2] = { head, { base.s, base.len } };
+	path_join(&res, parts, 2);
+	if (base.oom || res.oom) {
+		buf_release(&base);
+		buf_release(&res);
+		return nomem(err);
+	}
+	buf_release(&base);
+	*out = buf_detach(&res);
+	if (opt)
+		*opt = level;
+	return PYC_PATH_OK;
+}

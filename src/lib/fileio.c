@@ -1,0 +1,67 @@
+/*
+ * fileio.c - small reading helpers.
+ */
+#include "internal.h"
+#include "compat.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+ssize_t pyc_read_full(int fd, void *p, size_t cap)
+{
+	size_t got = 0;
+
+	while (got < cap) {
+		ssize_t n = read(fd, (char *)p + got, cap - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+char *pyc_read_file(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *data = NULL;
+	size_t cap, got = 0;
+	int saved;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0)
+		goto fail;
+	/* Size from fstat, growing if the file grows while we read. */
+	cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
+	for (;;) {
+		char *p = realloc(data, cap + 1);
+		if (!p)
+			goto fail;
+		data = p;
+		ssize_t n = pyc_read_full(fd, data + got, cap - got);
+		if (n < 0)
+			goto fail;
+		got += (size_t)n;
+		if (got < cap)
+			break;
+		cap *= 2;
+	}
+	close(fd);
+	data[got] = '\0';
+	*len = got;
+	return data;
+fail:
+	saved = errno;
+	free(data);
+	close(fd);
+	errno = saved;
+	return NULL;
+}

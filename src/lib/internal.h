@@ -1,0 +1,26 @@
+/*
+ * internal.h - helpers shared between library modules; not public.
+ */
+#ifndef PYC_INTERNAL_H
+#define PYC_INTERNAL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* ${XDG_CACHE_HOME:-$HOME/.cache}/<leaf>, malloc'd; NULL with errno. */
+char *pyc_cache_home_path(const char *leaf);
+
+/* read() until `cap` bytes or end of file; the count, or -1 (errno). */
+ssize_t pyc_read_full(int fd, void *p, size_t cap);
+
+/* The whole file into a malloc'd buffer (NUL-terminated, *len excludes
+ * the NUL).  NULL with errno on failure. */
+char *pyc_read_file(const char *path, size_t *len);
+
+struct pyc_interp;
+
+/* Why a probed interpreter cannot serve (into why), or NULL if it can. */
+const char *pyc__interp_unusable(const struct pyc_interp *in, char *why,
+				 size_t size);
+
+#endif

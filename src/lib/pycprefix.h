@@ -1,0 +1,406 @@
+/*
+ * pycprefix.h - the pycprefix library: CPython's bytecode cache, exactly.
+ *
+ * What it is for
+ *   Everything a tool needs to reason about CPython's .pyc files the way the
+ *   interpreter itself does: where importlib reads and writes a source's
+ *   bytecode (with or without PYTHONPYCACHEPREFIX), what a pyc header says,
+ *   the source hash of hash-based pycs, and whether an interpreter's
+ *   SourceFileLoader would use a given pyc or recompile it.  Every rule here
+ *   is the one of the target interpreter's importlib, for CPython 3.8 and
+ *   later, quirks included; where versions differ, the function takes the
+ *   interpreter (struct pyc_interp) whose rules apply.
+ *
+ * How to call it
+ *   Learn an interpreter once with pyc_interp_resolve() (it finds the real
+ *   executable and probes it, or reads a cached probe), then pass it to the
+ *   path and freshness functions.  The path functions are pure: they never
+ *   touch the file system, the current directory is an argument.
+ *
+ * Errors
+ *   Action functions return 0 on success and -1 on failure with errno set;
+ *   where a failure has more to say than errno, an optional
+ *   `struct pyc_error` receives one line of text.  Predicates return bool;
+ *   functions returning pointers return NULL on failure.  The library never
+ *   prints and never exits.
+ *
+ * Memory
+ *   Strings returned through `char **` out-parameters are malloc'd and owned
+ *   by the caller (free()).  Structures have *_release() functions that free
+ *   what they own and are safe on zero-initialised structures.
+ *
+ * Threads and fork
+ *   No global state except the read-only tables; every function is safe to
+ *   call from several threads on distinct objects.  pyc_interp_probe() forks
+ *   and executes the interpreter; it is async-signal-safe in the child.
+ *
+ * File names are bytes.  POSIX paths are byte strings; CPython decodes them
+ * with the file-system encoding (UTF-8 with surrogateescape on Linux and
+ * macOS) and every operation importlib applies to them ('/' and '.' splits,
+ * prefix tests) acts on ASCII bytes, so the byte-level versions here are
+ * equal to CPython's, the single exception (str.isalnum on a name part) being
+ * handled with CPython's own Unicode tables.
+ */
+#ifndef PYCPREFIX_H
+#define PYCPREFIX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PYC_VERSION_STRING "0.1.0"
+
+/* One line describing a failure, for callers who want more than errno. */
+struct pyc_error {
+	char msg[512];
+};
+
+/* ------------------------------------------------------------------------
+ * Interpreters
+ *
+ * A struct pyc_interp is what the library knows of one CPython: where it
+ * is, its version, its cache tag and magic number.  It is filled by probing
+ * (running the interpreter once) and the result is cached on disk under
+ * pyc_probe_cache_dir(), keyed by the executable's identity (device, inode,
+ * size, mtime, ctime), so a changed or reinstalled interpreter is probed
+ * again and an unchanged one costs a stat and a small read.
+ */
+struct pyc_interp {
+	char *path;       /* the executable as resolved (a venv's python stays) */
+	char *real;       /* realpath() of path: the interpreter's identity */
+	char *executable; /* sys.executable as the interpreter reports it */
+	char *impl;       /* sys.implementation.name, "cpython" */
+	char *tag;        /* sys.implementation.cache_tag, "cpython-312" */
+	char *unidata;    /* unicodedata.unidata_version, "15.0.0" */
+	int major, minor, micro;
+	char level[16];   /* sys.version_info.releaselevel, "final" */
+	int serial;
+	uint16_t magic;   /* the 16-bit magic number, e.g. 3531 */
+	unsigned char source_hash_check[8]; /* source_hash(b"pycprefix") */
+};
+
+/* Free what `in` owns and zero it.  Safe on a zeroed struct. */
+void pyc_interp_release(struct pyc_interp *in);
+
+/* Copy `src` into `dst` (deep).  Returns 0, or -1 with errno ENOMEM. */
+int pyc_interp_copy(struct pyc_interp *dst, const struct pyc_interp *src);
+
+/* The version as one comparable number: 0x030C for 3.12. */
+static inline unsigned pyc_interp_hexversion(const struct pyc_interp *in)
+{
+	return (unsigned)(in->major << 8 | in->minor);
+}
+
+/*
+ * Find the executable a --python value names: a path (anything with a '/'),
+ * a bare version ("3.12": python3.12 on PATH, else the newest pyenv
+ * installation of it), or a command looked up on PATH.  pyenv shims are
+ * resolved as pyenv would (PYENV_VERSION, .python-version files, the global
+ * version file), without running pyenv.  Stores the malloc'd path in *out.
+ * Returns 0, or -1 with errno (ENOENT: nothing of that name) and `err` set.
+ */
+int pyc_interp_find(const char *spec, char **out, struct pyc_error *err);
+
+/* Flags for pyc_interp_probe() and pyc_interp_resolve(). */
+enum {
+	PYC_PROBE_NO_CACHE = 1 << 0, /* neither read nor write the probe cache */
+	PYC_PROBE_ANY = 1 << 1,      /* accept non-CPython and Python < 3.8 */
+};
+
+/*
+ * Learn what `exe` is: read the probe cache or run `exe -I -S -c ...` once.
+ * Unless PYC_PROBE_ANY, an interpreter that is not CPython >= 3.8, or whose
+ * source hash differs from pyc_source_hash(), is an error (errno ENOTSUP).
+ * On failure `in` is released and err says why.
+ */
+int pyc_interp_probe(const char *exe, unsigned flags, struct pyc_interp *in,
+		     struct pyc_error *err);
+
+/* pyc_interp_find() then pyc_interp_probe(). */
+int pyc_interp_resolve(const char *spec, unsigned flags,
+		       struct pyc_interp *in, struct pyc_error *err);
+
+/*
+ * Where probe results are cached: $PYCPREFIX_PROBE_CACHE, else
+ * ${XDG_CACHE_HOME:-$HOME/.cache}/pycprefix-interpreters.  Malloc'd, or
+ * NULL (errno ENOENT when no home is known).
+ */
+char *pyc_probe_cache_dir(void);
+
+/* A list of interpreters, as found by pyc_interp_discover(). */
+struct pyc_interp_list {
+	struct pyc_interp *v;
+	size_t n, alloc;
+	/* Parallel to v: NULL for a usable interpreter, else why it is not
+	 * (malloc'd text such as "Python 3.7 is older than 3.8"). */
+	char **rejected;
+};
+
+void pyc_interp_list_release(struct pyc_interp_list *list);
+
+/*
+ * Every interpreter on this machine: python3, python3.N and python in the
+ * directories of PATH, pyenv's versions, and the usual install locations,
+ * each real executable once (the first spelling found wins).  Unusable ones
+ * (too old, not CPython, failing) are kept with a reason.  Sorted newest
+ * version first.  Returns 0 or -1 (ENOMEM).
+ */
+int pyc_interp_discover(struct pyc_interp_list *list);
+
+/* ------------------------------------------------------------------------
+ * Cache paths: importlib's cache_from_source() and source_from_cache()
+ *
+ * `prefix` is sys.pycache_prefix (NULL: no prefix, __pycache__ beside the
+ * source).  `cwd` is what os.getcwd() returns in the process whose paths
+ * these are; it is read only when a relative path needs it, and NULL
+ * stands for a getcwd() that fails (a deleted directory).  `opt` is the
+ * optimization level: 0 (no .opt- part), 1 or 2.
+ */
+
+/* How a path mapping failed, mirroring the exception CPython raises. */
+enum pyc_path_error {
+	PYC_PATH_OK = 0,
+	PYC_PATH_INDEX,       /* IndexError (cache_from_source with a prefix,
+				 when the absolute head is shorter than 2) */
+	PYC_PATH_VALUE,       /* ValueError */
+	PYC_PATH_NOMEM,
+	PYC_PATH_OS,          /* OSError: os.getcwd() failed (cwd was NULL) */
+};
+
+/*
+ * cache_from_source(source, optimization=opt) under `prefix`.  Stores the
+ * malloc'd pyc path in *out.  Returns PYC_PATH_OK or the error CPython
+ * would raise (with `err` filled).
+ */
+enum pyc_path_error pyc_cache_from_source(const struct pyc_interp *in,
+					  const char *prefix, const char *cwd,
+					  const char *source, int opt,
+					  char **out, struct pyc_error *err);
+
+/*
+ * source_from_cache(pyc) under `prefix`.  Stores the malloc'd source path
+ * in *out.  When `opt` is not NULL it receives the optimization level the
+ * name carries: 0 for none, the number for an all-ASCII-digit level, -1
+ * for any other (alphanumeric) level.
+ */
+enum pyc_path_error pyc_source_from_cache(const struct pyc_interp *in,
+					  const char *prefix, const char *pyc,
+					  char **out, int *opt,
+					  struct pyc_error *err);
+
+/*
+ * Python's str.isalnum() of the UTF-8 (surrogateescape) string s[0..len)
+ * under Unicode version `unidata` ("15.0.0"; NULL: the newest known).
+ * False for the empty string, as in Python.
+ */
+bool pyc_str_isalnum(const char *s, size_t len, const char *unidata);
+
+/* ------------------------------------------------------------------------
+ * The pyc header (PEP 552)
+ *
+ *   pyc     = magic flags validation code
+ *   magic   = u16le(number) %x0D %x0A        ; 4 bytes
+ *   flags   = u32le                           ; bit 0: hash-based,
+ *                                             ; bit 1: check_source,
+ *                                             ; any other bit: invalid
+ *   validation = u32le(mtime) u32le(size)     ; when bit 0 is clear
+ *              / 8 bytes source hash          ; when bit 0 is set
+ *   code    = marshal.dumps(code object)
+ *
+ * mtime is int(os.stat(source).st_mtime) and size st_size, both modulo
+ * 2**32.  A header with only bit 1 set is a timestamp pyc to CPython.
+ */
+#define PYC_HEADER_SIZE 16
+
+enum {
+	PYC_FLAG_HASH = 1u << 0,
+	PYC_FLAG_CHECK_SOURCE = 1u << 1,
+};
+
+/* The three kinds of pyc that compileall/py_compile write. */
+enum pyc_invalidation {
+	PYC_INV_TIMESTAMP,
+	PYC_INV_CHECKED_HASH,
+	PYC_INV_UNCHECKED_HASH,
+};
+
+struct pyc_header {
+	uint16_t magic;     /* the 16-bit number, valid when magic_ok */
+	bool magic_ok;      /* bytes 2..3 were \r\n */
+	uint32_t flags;
+	uint32_t mtime;     /* timestamp pycs */
+	uint32_t size;
+	unsigned char hash[8]; /* hash-based pycs */
+};
+
+/* Why a header cannot be used at all, as _classify_pyc() decides. */
+enum pyc_header_status {
+	PYC_HEADER_OK = 0,
+	PYC_HEADER_BAD_MAGIC,  /* first 4 bytes are not the expected magic */
+	PYC_HEADER_TRUNCATED,  /* fewer than 16 bytes */
+	PYC_HEADER_BAD_FLAGS,  /* a flag bit other than 0 and 1 */
+};
+
+/*
+ * Decode the first `len` bytes of a pyc.  Fills what can be read into `h`
+ * and returns the status CPython's _classify_pyc() would give for an
+ * interpreter whose magic is `expect` (0: accept any well-formed magic).
+ * As in CPython, the magic is checked before the length.
+ */
+enum pyc_header_status pyc_header_parse(const unsigned char *data, size_t len,
+					uint16_t expect, struct pyc_header *h);
+
+/* Build a header: a timestamp one from mtime/size, or a hash one. */
+void pyc_header_build(unsigned char out[PYC_HEADER_SIZE], uint16_t magic,
+		      enum pyc_invalidation mode, int64_t mtime, uint64_t size,
+		      const unsigned char hash[8]);
+
+/* The invalidation mode a header's flags mean to CPython. */
+enum pyc_invalidation pyc_header_mode(const struct pyc_header *h);
+
+/* "timestamp", "checked-hash", "unchecked-hash". */
+const char *pyc_invalidation_name(enum pyc_invalidation mode);
+
+/* Parse one of those names.  Returns 0 or -1 (EINVAL). */
+int pyc_invalidation_parse(const char *name, enum pyc_invalidation *mode);
+
+/*
+ * The CPython release whose final magic number is `magic`, as "3.12", or
+ * NULL when it is not a release magic of 3.8 or later.
+ */
+const char *pyc_magic_version(uint16_t magic);
+
+/* The release magic of CPython major.minor, or 0 when unknown. */
+uint16_t pyc_magic_of_version(int major, int minor);
+
+/*
+ * An interpreter known only by its cache tag ("cpython-312"), from the
+ * release tables: version, tag, magic and Unicode version, no path.  For
+ * pycs of interpreters that are not installed.  Returns 0, or -1 (EINVAL
+ * for a tag that is not a CPython 3.8+ release's, ENOMEM).
+ */
+int pyc_interp_from_tag(const char *tag, struct pyc_interp *in);
+
+/* int(st_mtime) as CPython computes it from st_mtim: the float
+ * sec + nsec * 1e-9, truncated toward zero (so 1.9999999999 s can be 2). */
+int64_t pyc_py_mtime(int64_t sec, long nsec);
+
+/* ------------------------------------------------------------------------
+ * Source hash: importlib.util.source_hash()
+ *
+ * SipHash keyed with (k0 = the interpreter's 4 magic bytes as a
+ * little-endian integer, k1 = 0): SipHash-2-4 for magics below
+ * PYC_MAGIC_SIPHASH13 (3.8 to 3.10), SipHash-1-3 from it (3.11 on).  The
+ * 64-bit result is stored in native byte order, as _imp.source_hash()
+ * does.
+ */
+#define PYC_MAGIC_SIPHASH13 3450
+void pyc_source_hash(uint16_t magic, const void *data, size_t len,
+		     unsigned char out[8]);
+
+/* ------------------------------------------------------------------------
+ * Freshness: would SourceFileLoader use this pyc?
+ *
+ * The decision is made in two steps so that the common case costs a stat
+ * and a 16-byte read: pyc_judge_header() decides from the header and the
+ * source's stat alone, or answers PYC_NEED_HASH; then pyc_judge_hash()
+ * finishes with the source's hash.
+ */
+enum pyc_check_mode {  /* python --check-hash-based-pycs */
+	PYC_CHECK_DEFAULT,
+	PYC_CHECK_ALWAYS,
+	PYC_CHECK_NEVER,
+};
+
+int pyc_check_mode_parse(const char *name, enum pyc_check_mode *mode);
+
+enum pyc_state {
+	PYC_FRESH,      /* Python uses the pyc as it is */
+	PYC_STALE,      /* Python recompiles and rewrites it */
+	PYC_MISSING,    /* no pyc (or unreadable): Python compiles and writes */
+	PYC_NEED_HASH,  /* only from pyc_judge_header(): hash the source */
+};
+
+enum pyc_reason {
+	PYC_WHY_NONE = 0,
+	PYC_WHY_TIMESTAMP_OK,  /* fresh: mtime and size match */
+	PYC_WHY_HASH_OK,       /* fresh: source hash matches */
+	PYC_WHY_UNCHECKED,     /* fresh: hash pyc not checked against source */
+	PYC_WHY_NO_PYC,
+	PYC_WHY_MAGIC,         /* stale: another interpreter's magic */
+	PYC_WHY_TRUNCATED,     /* stale: header shorter than 16 bytes */
+	PYC_WHY_FLAGS,         /* stale: invalid flags */
+	PYC_WHY_MTIME,         /* stale: source mtime differs */
+	PYC_WHY_SIZE,          /* stale: source size differs */
+	PYC_WHY_HASH,          /* stale: source hash differs */
+};
+
+/* A short phrase for a reason: "source mtime differs". */
+const char *pyc_reason_text(enum pyc_reason why);
+
+/* A word for a state: "fresh", "stale", "missing". */
+const char *pyc_state_name(enum pyc_state st);
+
+struct pyc_verdict {
+	enum pyc_state state;
+	enum pyc_reason why;
+	/* An unchecked-hash pyc whose source no longer has its hash: Python
+	 * uses it (runs old code) without noticing.  Set only when the hash
+	 * was computed, which pyc_judge_header() asks for on such pycs when
+	 * PYC_JUDGE_VERIFY_UNCHECKED is given. */
+	bool unchecked_changed;
+};
+
+enum {
+	PYC_JUDGE_VERIFY_UNCHECKED = 1 << 0,
+};
+
+/* What pyc_judge_header() needs to know of the source: its stat. */
+struct pyc_source_stat {
+	int64_t mtime_sec;
+	long mtime_nsec;
+	uint64_t size;
+};
+
+/*
+ * Decide from the first `len` (up to 16) bytes of the pyc.  `data` NULL
+ * means there is no readable pyc.  Returns the verdict, whose state is
+ * PYC_NEED_HASH when the source hash must be compared: then call
+ * pyc_judge_hash() with it.
+ */
+struct pyc_verdict pyc_judge_header(uint16_t magic, enum pyc_check_mode mode,
+				    const unsigned char *data, size_t len,
+				    const struct pyc_source_stat *src,
+				    unsigned flags);
+
+/* Finish a PYC_NEED_HASH verdict: `data` is the same 16-byte header,
+ * `hash` the source's pyc_source_hash(). */
+struct pyc_verdict pyc_judge_hash(enum pyc_check_mode mode,
+				  const unsigned char *data,
+				  const unsigned char hash[8]);
+
+/*
+ * The whole decision on files: stat the source, read the pyc's header and
+ * when needed hash the source, as `in`'s SourceFileLoader would.  Returns
+ * 0 with *v filled, or -1 when the source cannot be stat'ed or read (errno;
+ * Python would fail to import it too).
+ */
+int pyc_judge_files(const struct pyc_interp *in, enum pyc_check_mode mode,
+		    const char *source, const char *pyc, unsigned flags,
+		    struct pyc_verdict *v);
+
+/* ------------------------------------------------------------------------
+ * The prefix
+ */
+
+/*
+ * The prefix a user's setting means: `opt` (a --prefix value) if not NULL,
+ * else $PYTHONPYCACHEPREFIX when set and not empty (as CPython reads it),
+ * else ${XDG_CACHE_HOME:-$HOME/.cache}/pycprefix.  Stores the malloc'd
+ * prefix, unchanged (a relative prefix stays relative, as in CPython), and
+ * where it came from ("--prefix", "PYTHONPYCACHEPREFIX", "default").
+ * Returns 0, or -1 with errno (EINVAL: empty --prefix; ENOENT: no home).
+ */
+int pyc_prefix_resolve(const char *opt, char **out, const char **origin);
+
+#endif /* PYCPREFIX_H */

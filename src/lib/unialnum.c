@@ -1,0 +1,123 @@
+/*
+ * unialnum.c - Python's str.isalnum() on file-name bytes.
+ *
+ * CPython decodes file names as UTF-8 with surrogateescape: a byte that is
+ * not part of a valid sequence becomes a lone surrogate, which is never
+ * alphanumeric.  So a name is alphanumeric when it is valid UTF-8 (as
+ * strictly as Python decodes it: no overlong forms, no encoded
+ * surrogates, nothing above U+10FFFF) and every code point is alphanumeric
+ * in the interpreter's Unicode version.
+ */
+#include "pycprefix.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unialnum_table.h"
+
+#define NVERSIONS (sizeof(unialnum_versions) / sizeof(unialnum_versions[0]))
+#define NRANGES (sizeof(unialnum_ranges) / sizeof(unialnum_ranges[0]))
+
+/* Compare "15.0.0"-style versions numerically. */
+static int version_cmp(const char *a, const char *b)
+{
+	while (*a || *b) {
+		char *ea, *eb;
+		unsigned long x = strtoul(a, &ea, 10);
+		unsigned long y = strtoul(b, &eb, 10);
+
+		if (x != y)
+			return x < y ? -1 : 1;
+		a = *ea == '.' ? ea + 1 : ea;
+		b = *eb == '.' ? eb + 1 : eb;
+		if (ea == a && eb == b)
+			break;
+	}
+	return 0;
+}
+
+/* The newest table version not newer than `unidata`. */
+static unsigned version_index(const char *unidata)
+{
+	unsigned idx = 0;
+
+	if (!unidata)
+		return NVERSIONS - 1;
+	for (unsigned i = 0; i < NVERSIONS; i++)
+		if (version_cmp(unialnum_versions[i], unidata) <= 0)
+			idx = i;
+	return idx;
+}
+
+static int range_cmp(const void *key, const void *elem)
+{
+	uint32_t cp = *(const uint32_t *)key;
+	const struct unialnum_range *r = elem;
+
+	if (cp < r->lo)
+		return -1;
+	return cp > r->hi;
+}
+
+static bool cp_isalnum(uint32_t cp, unsigned vidx)
+{
+	const struct unialnum_range *r;
+
+	if (cp < 0x80)
+		return (cp >= '0' && cp <= '9') || ((cp | 0x20) >= 'a' &&
+						    (cp | 0x20) <= 'z');
+	r = bsearch(&cp, unialnum_ranges, NRANGES, sizeof(*r), range_cmp);
+	return r && r->since <= vidx;
+}
+
+/* Decode one code point strictly; returns its length, or 0 if invalid. */
+static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
+{
+	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	size_t n;
+	uint32_t c = s[0];
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xC2 && c <= 0xDF)
+		n = 2, c &= 0x1F;
+	else if (c >= 0xE0 && c <= 0xEF)
+		n = 3, c &= 0x0F;
+	else if (c >= 0xF0 && c <= 0xF4)
+		n = 4, c &= 0x07;
+	else
+		return 0;
+	if (len < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		c = c << 6 | (s[i] & 0x3F);
+	}
+	if (c < min[n] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+bool pyc_str_isalnum(const char *s, size_t len, const char *unidata)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned vidx = version_index(unidata);
+
+	if (!len)
+		return false;
+	while (len) {
+		uint32_t cp;
+		size_t n = utf8_decode(p, len, &cp);
+
+		if (!n || !cp_isalnum(cp, vidx))
+			return false;
+		p += n;
+		len -= n;
+	}
+	return true;
+}
