@@ -12,6 +12,8 @@ BINDIR  ?= $(PREFIX)/bin
 LIBDIR  ?= $(PREFIX)/lib
 INCDIR  ?= $(PREFIX)/include
 BUILD   ?= build
+# The Python that runs pytest: Debian's, where apt installs pytest.
+TEST_PY ?= /usr/bin/python3
 
 WARN    = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
           -Wpointer-arith -Wformat=2 -Wno-format-nonliteral
@@ -43,7 +45,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpycprefix.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libpycprefix.a $(LDLIBS) -lcmocka
 
-unit: $(UNIT_BIN)
+$(BUILD)/tests/libcheck: tests/tools/libcheck.c $(BUILD)/libpycprefix.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libpycprefix.a $(LDLIBS)
+
+unit: $(UNIT_BIN) $(BUILD)/tests/libcheck
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 # The README's test command.  tests/deps.sh installs cmocka, pytest and
@@ -54,7 +60,7 @@ unit: $(UNIT_BIN)
 check:
 	@sh tests/deps.sh
 	$(MAKE) all unit
-	PYCPREFIX=$(abspath $(BUILD))/pycprefix python3 -m pytest -q tests
+	PYCPREFIX_BUILD=$(abspath $(BUILD)) $(TEST_PY) -m pytest -q tests
 	@if [ -n "$$CI" ] || [ -n "$$SANITIZE" ]; then $(MAKE) check-sanitize; fi
 
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -63,7 +69,7 @@ SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 check-sanitize:
 	$(MAKE) BUILD=build/san CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" all unit
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	PYCPREFIX=$(abspath build/san)/pycprefix python3 -m pytest -q tests
+	PYCPREFIX_BUILD=$(abspath build/san) $(TEST_PY) -m pytest -q tests
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)

@@ -44,30 +44,46 @@ static bool is_executable(const char *path)
 	       access(path, X_OK) == 0;
 }
 
-/* Is this file a pyenv shim?  Shims are small scripts that exec
- * "libexec/pyenv" exec. */
-static bool is_pyenv_shim(const char *path)
+/* The first 1 KiB of a file that starts with "#!", or false. */
+static bool script_head(const char *path, char *head, size_t size)
 {
-	char head[1024];
 	ssize_t n;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return false;
-	n = pyc_read_full(fd, head, sizeof(head) - 1);
+	n = pyc_read_full(fd, head, size - 1);
 	close(fd);
 	if (n < 2 || head[0] != '#' || head[1] != '!')
 		return false;
 	head[n] = '\0';
-	return strstr(head, "pyenv") && strstr(head, "exec");
+	return true;
 }
 
-/* The pyenv root a shim belongs to: the parent of its directory. */
+/* pyenv shims are scripts that end in
+ *   exec "$PYENV_ROOT/libexec/pyenv" exec "$program" "$@"  */
+static bool is_pyenv_shim(const char *path)
+{
+	char head[1024];
+
+	return script_head(path, head, sizeof(head)) &&
+	       strstr(head, "/libexec/pyenv\" exec");
+}
+
+/* The pyenv root a shim belongs to: the PYENV_ROOT it exports, else
+ * $PYENV_ROOT, else the parent of its directory. */
 static char *shim_root(const char *shim)
 {
+	static const char key[] = "export PYENV_ROOT=\"";
 	const char *env = getenv("PYENV_ROOT");
-	char real[PATH_MAX], *slash;
+	char head[1024], real[PATH_MAX], *p, *slash;
 
+	if (script_head(shim, head, sizeof(head)) && (p = strstr(head, key))) {
+		p += sizeof(key) - 1;
+		size_t n = strcspn(p, "\"\n");
+		if (p[n] == '"')
+			return strndup(p, n);
+	}
 	if (env && env[0])
 		return strdup(env);
 	if (!realpath(shim, real))
@@ -257,16 +273,65 @@ static char *resolve_shim(const char *shim, const char *cmd)
 	return found;
 }
 
-/* A found executable, with a shim replaced by what it would run. */
+/* `cmd` in the newest pyenv version that has it, or NULL. */
+static char *newest_with(const char *root, const char *cmd)
+{
+	struct buf dir = { 0 }, best = { 0 }, b = { 0 };
+	struct dirent *e;
+	DIR *d;
+
+	buf_addf(&dir, "%s/versions", root);
+	if (dir.oom || !(d = opendir(dir.s))) {
+		buf_release(&dir);
+		return NULL;
+	}
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		buf_reset(&b);
+		buf_addf(&b, "%s/%s/bin/%s", dir.s, e->d_name, cmd);
+		if (b.oom || !is_executable(b.s))
+			continue;
+		if (!best.len || version_name_cmp(e->d_name, best.s) > 0) {
+			buf_reset(&best);
+			buf_adds(&best, e->d_name);
+		}
+	}
+	closedir(d);
+	buf_reset(&b);
+	if (best.len)
+		buf_addf(&b, "%s/%s/bin/%s", dir.s, best.s, cmd);
+	buf_release(&dir);
+	buf_release(&best);
+	if (!b.len) {
+		buf_release(&b);
+		return NULL;
+	}
+	return buf_detach(&b);
+}
+
+/*
+ * A found executable, with a shim replaced by what it would run.  When the
+ * selected pyenv versions lack the command (pyenv would refuse), a user who
+ * named it still means it: take the next one on PATH, else the newest
+ * pyenv version that has it.
+ */
 static char *unshim(char *exe)
 {
 	const char *slash;
-	char *real;
+	char *real, *root;
 
 	if (!exe || !is_pyenv_shim(exe))
 		return exe;
 	slash = strrchr(exe, '/');
-	real = resolve_shim(exe, slash ? slash + 1 : exe);
+	const char *cmd = slash ? slash + 1 : exe;
+	real = resolve_shim(exe, cmd);
+	if (!real)
+		real = path_search(cmd, true);
+	if (!real && (root = shim_root(exe))) {
+		real = newest_with(root, cmd);
+		free(root);
+	}
 	free(exe);
 	return real;
 }
