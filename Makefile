@@ -19,7 +19,7 @@ WARN    = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
           -Wpointer-arith -Wformat=2 -Wno-format-nonliteral
 CSTD    = -std=c11 -D_GNU_SOURCE
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) -Isrc/lib -MMD -MP
+ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) -Isrc/lib -Itests/unit -MMD -MP
 LDLIBS  += -lm -lpthread
 
 LIB_SRC = $(wildcard src/lib/*.c)

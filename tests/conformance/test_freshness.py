@@ -92,11 +92,13 @@ def build_case(interp, tmp, i, c, prefix):
 
 
 SETTINGS = settings(max_examples=12, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+                    suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                           HealthCheck.data_too_large,
+                                           HealthCheck.too_slow])
 
 
 @SETTINGS
-@given(cases=st.lists(case, min_size=1, max_size=25),
+@given(cases=st.lists(case, min_size=1, max_size=15),
        mode=st.sampled_from(['default', 'always', 'never']))
 def test_verdicts_match_loader(interp, clean_env, tmp_path_factory, cases,
                                mode):

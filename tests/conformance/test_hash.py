@@ -15,7 +15,9 @@ for p in sys.argv[1:]:
 
 
 @settings(max_examples=15, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+          suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                           HealthCheck.data_too_large,
+                                           HealthCheck.too_slow])
 @given(blobs=st.lists(st.binary(max_size=300), min_size=1, max_size=30))
 def test_source_hash(interp, tmp_path_factory, blobs):
     d = tmp_path_factory.mktemp('hash')

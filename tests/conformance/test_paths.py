@@ -85,7 +85,9 @@ PREFIXES = [None, '/tmp/pfx', '/tmp/pfx//', 'rel/pfx', 'rel/', '/', '.',
             '/tmp/sp ace/\u00e9']
 
 SETTINGS = settings(max_examples=25, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+                    suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                           HealthCheck.data_too_large,
+                                           HealthCheck.too_slow])
 
 
 @SETTINGS

@@ -1,0 +1,22 @@
+#!/bin/sh
+# Install what the tests need on Debian, through apt-get, when missing:
+# cmocka (C unit tests), pytest and hypothesis (driven by Debian's python3).
+# Does nothing when all are present; says what to install elsewhere.
+set -e
+need=""
+[ -f /usr/include/cmocka.h ] || need="$need libcmocka-dev"
+/usr/bin/python3 -c 'import pytest' 2>/dev/null || need="$need python3-pytest"
+/usr/bin/python3 -c 'import hypothesis' 2>/dev/null || need="$need python3-hypothesis"
+command -v cc >/dev/null 2>&1 || need="$need gcc"
+[ -z "$need" ] && exit 0
+if ! command -v apt-get >/dev/null 2>&1; then
+	echo "tests/deps.sh: please install:$need" >&2
+	exit 1
+fi
+echo "tests/deps.sh: installing$need" >&2
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $need >/dev/null

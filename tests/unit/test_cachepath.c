@@ -1,0 +1,147 @@
+/* Unit tests of cachepath.c: fixed cases, each checked once against the
+ * interpreters (the conformance suite compares generated ones). */
+#include "unit.h"
+
+static struct pyc_interp py(int minor)
+{
+	static char tags[4][16];
+	static char uni[] = "15.0.0";
+	struct pyc_interp in = { .major = 3, .minor = minor };
+
+	snprintf(tags[minor % 4], sizeof(tags[0]), "cpython-3%d", minor);
+	in.tag = tags[minor % 4];
+	in.unidata = uni;
+	return in;
+}
+
+static void check_fwd(int minor, const char *prefix, const char *cwd,
+		      const char *src, int opt, const char *want)
+{
+	struct pyc_interp in = py(minor);
+	char *out = NULL;
+	enum pyc_path_error e = pyc_cache_from_source(&in, prefix, cwd, src,
+						      opt, &out, NULL);
+
+	if (!want) {
+		assert_int_not_equal(e, PYC_PATH_OK);
+		assert_null(out);
+		return;
+	}
+	assert_int_equal(e, PYC_PATH_OK);
+	assert_string_equal(out, want);
+	free(out);
+}
+
+static void test_in_tree(void **state)
+{
+	(void)state;
+	check_fwd(12, NULL, "/w", "a/b.py", 0, "a/__pycache__/b.cpython-312.pyc");
+	check_fwd(12, NULL, "/w", "b.py", 2, "__pycache__/b.cpython-312.opt-2.pyc");
+	check_fwd(8, NULL, "/w", "noext", 0, "__pycache__/noextcpython-38.pyc");
+	check_fwd(8, NULL, "/w", ".hidden", 0, "__pycache__/hidden.cpython-38.pyc");
+	check_fwd(8, NULL, "/w", "a.b.c.py", 1, "__pycache__/a.b.c.cpython-38.opt-1.pyc");
+	check_fwd(8, NULL, "/w", "", 0, "__pycache__/cpython-38.pyc");
+	check_fwd(8, NULL, "/w", "d//x.py", 0, "d/__pycache__/x.cpython-38.pyc");
+}
+
+static void test_prefix(void **state)
+{
+	(void)state;
+	check_fwd(12, "/p", "/w", "a/b.py", 0, "/p/w/a/b.cpython-312.pyc");
+	check_fwd(12, "/p//", "/w", "/abs/b.py", 1, "/p/abs/b.cpython-312.opt-1.pyc");
+	check_fwd(12, "rel", "/w", "b.py", 0, "rel/w/b.cpython-312.pyc");
+	check_fwd(12, "/", "/w", "b.py", 0, "/w/b.cpython-312.pyc");
+	/* 3.12's _path_abspath drops one "./"; 3.8-3.11 keep it. */
+	check_fwd(12, "/p", "/w", "./a/b.py", 0, "/p/w/a/b.cpython-312.pyc");
+	check_fwd(11, "/p", "/w", "./a/b.py", 0, "/p/w/./a/b.cpython-311.pyc");
+	check_fwd(12, "/p", "/w", "./b.py", 0, "/p/w/./b.cpython-312.pyc");
+	check_fwd(12, "/p", "/w", ".//a/b.py", 0, "/p/w//a/b.cpython-312.pyc");
+}
+
+static void test_prefix_index_error(void **state)
+{
+	struct pyc_interp in = py(13);
+	char *out;
+
+	(void)state;
+	/* The head, made absolute, is shorter than 2: head[1] fails. */
+	assert_int_equal(pyc_cache_from_source(&in, "/p", "/", "x.py", 0, &out,
+					       NULL), PYC_PATH_INDEX);
+	/* "/x.py" splits to head "": CPython joins the cwd to it. */
+	check_fwd(13, "/p", "/w", "/x.py", 0, "/p/w/x.cpython-313.pyc");
+	assert_int_equal(pyc_cache_from_source(&in, "/p", "/w", "//x.py", 0,
+					       &out, NULL), PYC_PATH_INDEX);
+	check_fwd(13, "/p", "/w", "///x.py", 0, "/p/x.cpython-313.pyc");
+	/* No cwd needed for absolute sources; needed (and missing) here. */
+	check_fwd(13, "/p", NULL, "/a/x.py", 0, "/p/a/x.cpython-313.pyc");
+	assert_int_equal(pyc_cache_from_source(&in, "/p", NULL, "x.py", 0,
+					       &out, NULL), PYC_PATH_OS);
+}
+
+static void check_rev(const char *prefix, const char *pyc, const char *want,
+		      int want_opt)
+{
+	struct pyc_interp in = py(12);
+	char *out = NULL;
+	int opt = 99;
+	enum pyc_path_error e = pyc_source_from_cache(&in, prefix, pyc, &out,
+						      &opt, NULL);
+
+	if (!want) {
+		assert_int_equal(e, PYC_PATH_VALUE);
+		return;
+	}
+	assert_int_equal(e, PYC_PATH_OK);
+	assert_string_equal(out, want);
+	assert_int_equal(opt, want_opt);
+	free(out);
+}
+
+static void test_reverse(void **state)
+{
+	(void)state;
+	check_rev(NULL, "a/__pycache__/b.cpython-312.pyc", "a/b.py", 0);
+	check_rev(NULL, "__pycache__/b.cpython-312.opt-2.pyc", "b.py", 2);
+	check_rev("/p", "/p/w/b.cpython-312.pyc", "/w/b.py", 0);
+	check_rev("/p/", "/p/w/b.x.opt-1.pyc", "/w/b.py", 1);
+	check_rev("/p", "/q/w/b.cpython-312.pyc", NULL, 0);
+	check_rev("/p", "/p/b.cpython-312.pyc", NULL, 0); /* head "/p" only */
+	check_rev(NULL, "__pycache__/b.pyc", NULL, 0);
+	check_rev(NULL, "__pycache__/b.c.d.e.pyc", NULL, 0);
+	check_rev(NULL, "__pycache__/b.t.opt.pyc", NULL, 0);
+	check_rev(NULL, "__pycache__/b.t.opt-.pyc", NULL, 0);
+	check_rev(NULL, "__pycache__/b.t.opt-a1.pyc", "b.py", -1);
+	/* ARABIC-INDIC DIGIT THREE is alphanumeric to Python. */
+	check_rev(NULL, "__pycache__/b.t.opt-\xd9\xa3.pyc", "b.py", -1);
+	/* A lone undecodable byte is a surrogate: not alphanumeric. */
+	check_rev(NULL, "__pycache__/b.t.opt-\xff.pyc", NULL, 0);
+}
+
+static void test_isalnum(void **state)
+{
+	(void)state;
+	assert_false(pyc_str_isalnum("", 0, NULL));
+	assert_true(pyc_str_isalnum("a1Z", 3, NULL));
+	assert_false(pyc_str_isalnum("a-1", 3, NULL));
+	assert_true(pyc_str_isalnum("\xc3\xa9", 2, "12.1.0"));
+	assert_false(pyc_str_isalnum("\xc3", 1, NULL));
+	assert_false(pyc_str_isalnum("\xed\xa0\x80", 3, NULL)); /* surrogate */
+	assert_false(pyc_str_isalnum("\xc0\xb1", 2, NULL));     /* overlong */
+	/* U+1E950 ADLAM DIGIT ZERO is in every version; U+11F50 KAWI DIGIT
+	 * ZERO came with Unicode 15.0 (Python 3.12). */
+	assert_true(pyc_str_isalnum("\xf0\x9e\xa5\x90", 4, "12.1.0"));
+	assert_false(pyc_str_isalnum("\xf0\x91\xbd\x90", 4, "14.0.0"));
+	assert_true(pyc_str_isalnum("\xf0\x91\xbd\x90", 4, "15.0.0"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_in_tree),
+		cmocka_unit_test(test_prefix),
+		cmocka_unit_test(test_prefix_index_error),
+		cmocka_unit_test(test_reverse),
+		cmocka_unit_test(test_isalnum),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
