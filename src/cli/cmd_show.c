@@ -245,7 +245,7 @@ static void print_human(const struct cli_ctx *ctx, const struct shown *s,
 
 	printf("%s%s%s\n", color(ctx, C_BOLD), s->pyc, color(ctx, C_RESET));
 	if (s->len >= 4 && s->h.magic_ok)
-		printf("  magic    %u (%s)\n", s->h.magic,
+		printf("  magic    %u (CPython %s)\n", s->h.magic,
 		       s->python ? s->python : "not a CPython 3.8+ release");
 	else
 		printf("  magic    none: not a pyc\n");
