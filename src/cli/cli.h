@@ -96,6 +96,7 @@ const char *color(const struct cli_ctx *ctx, const char *esc);
 #define C_GREEN "\033[32m"
 #define C_YELLOW "\033[33m"
 
+int cmd_compile(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_path(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_show(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_pythons(int argc, char **argv, struct cli_ctx *ctx);

@@ -9,6 +9,30 @@
 #include <unistd.h>
 
 static const struct cli_cmd commands[] = {
+	{ "compile", cmd_compile,
+	  "[-j N] [-O LEVEL]... [-f] [-n] [--sys-path | PATH...]",
+	  "Precompile sources into the prefix (or __pycache__ with --in-tree).",
+	  "Writes, for every .py under each PATH (default: .), the pyc its\n"
+	  "interpreter would write at import, so that the first import finds\n"
+	  "fresh bytecode.  Only stale pycs are rebuilt, decided as importlib\n"
+	  "decides; when nothing is stale no interpreter is started.\n\n"
+	  "Options:\n"
+	  "  -j, --jobs N       worker processes per interpreter (default: cores)\n"
+	  "  -O LEVEL           optimization level 0, 1 or 2; repeatable\n"
+	  "  -f, --force        rebuild even fresh pycs\n"
+	  "      --invalidation-mode MODE\n"
+	  "                     timestamp, checked-hash or unchecked-hash\n"
+	  "                     (default: checked-hash if SOURCE_DATE_EPOCH is\n"
+	  "                     set, else timestamp)\n"
+	  "  -x REGEX           skip paths matching this POSIX extended regex\n"
+	  "      --exclude GLOB skip paths or names matching GLOB; repeatable\n"
+	  "      --sys-path     compile every directory on the interpreter's\n"
+	  "                     sys.path instead of PATHs\n"
+	  "  -n, --dry-run      list what would be compiled, write nothing\n"
+	  "      --hardlink-dupes  equal pycs of several -O levels share a file\n"
+	  "      --follow-symlinks descend into symlinked directories\n"
+	  "      --timeout SEC  give up on one file after SEC (default 120)\n"
+	  "  --python all       every interpreter 'pycprefix pythons' lists\n" },
 	{ "path", cmd_path, "[-O LEVEL] [--reverse] [-z] FILE...",
 	  "Print where the interpreter reads and writes each source's "
 	  "bytecode.",

@@ -29,6 +29,13 @@ ssize_t pyc_read_full(int fd, void *p, size_t cap)
 
 char *pyc_read_file(const char *path, size_t *len)
 {
+	struct stat st;
+
+	return pyc_read_file_stat(path, len, &st);
+}
+
+char *pyc_read_file_stat(const char *path, size_t *len, struct stat *stp)
+{
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	char *data = NULL;
@@ -57,6 +64,7 @@ char *pyc_read_file(const char *path, size_t *len)
 	close(fd);
 	data[got] = '\0';
 	*len = got;
+	*stp = st;
 	return data;
 fail:
 	saved = errno;

@@ -13,6 +13,11 @@ char *pyc_cache_home_path(const char *leaf);
 /* read() until `cap` bytes or end of file; the count, or -1 (errno). */
 ssize_t pyc_read_full(int fd, void *p, size_t cap);
 
+struct stat;
+
+/* As pyc_read_file, also giving the fstat of the file read. */
+char *pyc_read_file_stat(const char *path, size_t *len, struct stat *st);
+
 /* The whole file into a malloc'd buffer (NUL-terminated, *len excludes
  * the NUL).  NULL with errno on failure. */
 char *pyc_read_file(const char *path, size_t *len);
@@ -22,5 +27,16 @@ struct pyc_interp;
 /* Why a probed interpreter cannot serve (into why), or NULL if it can. */
 const char *pyc__interp_unusable(const struct pyc_interp *in, char *why,
 				 size_t size);
+
+struct pyc_result;
+
+/*
+ * Decode one worker response from p[0..len) (grammar in pycprefix.h).
+ * Returns 1 with *res filled (pointers into p; res->warnings malloc'd,
+ * free it) and *used the frame's size, 0 when more bytes are needed, -1
+ * when the bytes are not a response.
+ */
+int pyc__parse_response(const unsigned char *p, size_t len,
+			struct pyc_result *res, size_t *used);
 
 #endif

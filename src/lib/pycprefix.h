@@ -390,6 +390,203 @@ int pyc_judge_files(const struct pyc_interp *in, enum pyc_check_mode mode,
 		    struct pyc_verdict *v);
 
 /* ------------------------------------------------------------------------
+ * Walking source trees, as compileall does
+ *
+ * Directory entries are visited in byte order (compileall sorts
+ * os.listdir()); paths are spelled os.path.join(dir, name) from the root as
+ * given.  "__pycache__" entries are skipped; symlinked directories are not
+ * descended unless PYC_WALK_FOLLOW (then each real directory once, so
+ * loops end).  Every entry that is a regular file after following
+ * symlinks and whose name ends in ".py" is a source.
+ */
+enum {
+	PYC_WALK_FOLLOW = 1 << 0,
+};
+
+struct stat;
+
+struct pyc_walk_ops {
+	/* Called for each source; return non-zero to stop the walk. */
+	int (*source)(const char *path, const struct stat *st, void *arg);
+	/* Called for a directory that cannot be read, or a root that does
+	 * not exist (errnum); the walk goes on. */
+	void (*error)(const char *path, int errnum, void *arg);
+	/* Optional: return true to leave `path` (file or directory) out. */
+	bool (*exclude)(const char *path, void *arg);
+	void *arg;
+};
+
+/* Walk `root` (a directory, or a single file).  Returns 0, the non-zero
+ * value a callback stopped with, or -1 (ENOMEM). */
+int pyc_walk(const char *root, unsigned flags, const struct pyc_walk_ops *ops);
+
+/* ------------------------------------------------------------------------
+ * Writing into the cache
+ *
+ * The one function that writes pycs.  `dir` is a directory that must
+ * exist (the prefix, or the source's directory); `rel` the path below it
+ * ("a/b/x.cpython-312.pyc").  Each component of rel's directory is opened
+ * with O_NOFOLLOW, so nothing is written through a symlink below `dir`,
+ * and created (mode 0755 before the umask) when missing.  The data goes to
+ * a temporary file in the final directory, named
+ *
+ *   tmp = "." name ".pycprefix-" 8*HEXDIG      ; name: the pyc's name
+ *
+ * created O_EXCL with mode `mode` (under the umask, as importlib does),
+ * and is renamed over the final name: the pyc appears whole or not at all.
+ * On failure the temporary file is removed and errno kept.
+ */
+int pyc_write_atomic(const char *dir, const char *rel, const void *data,
+		     size_t len, unsigned mode);
+
+/* Make `rel` (below `dir`) a hard link to `target_rel` (below `dir`),
+ * atomically replacing what was there.  Same safety as above. */
+int pyc_link_atomic(const char *dir, const char *target_rel, const char *rel);
+
+/* Is `name` one of our temporary files, or CPython's "NAME.pyc.DIGITS"? */
+bool pyc_is_temp_name(const char *name);
+
+/* ------------------------------------------------------------------------
+ * The worker pool: real interpreters compile
+ *
+ * pyc_pool_run() starts `jobs` worker processes of one interpreter
+ * (`python -I -S -c WORKER`), feeds them over pipes and calls back.  The
+ * pool asks ops->next() for a job whenever a worker is idle, reports each
+ * result with ops->done(), and a job whose worker died or ran past the
+ * time-out with ops->failed() (the worker is replaced, the run goes on).
+ * Only the calling thread runs callbacks, so output never interleaves.
+ *
+ * The protocol (all integers u32 little-endian):
+ *
+ *   hello    = "H" u32(1)                           ; worker -> parent
+ *   request  = "C" u8(n) n*u8(level) u32(len) path u32(len) source
+ *   response = "R" u32(nwarn) nwarn*warning result
+ *   warning  = u32(line) u32(len) text              ; "Category: message"
+ *   result   = "K" u32(n) n*(u32(len) marshalled-code)  ; one per level
+ *            / "E" u32(line) u32(col) u32(len) message
+ *
+ * The worker compiles as importlib does: compile(source_bytes, path,
+ * 'exec', dont_inherit=True, optimize=level), so encoding declarations and
+ * BOMs are honoured; warnings are recorded, not printed.
+ */
+#define PYC_MAX_LEVELS 3
+
+struct pyc_job {
+	const char *path;          /* the source, as spelled */
+	const unsigned char *src;  /* its bytes */
+	size_t len;
+	int levels[PYC_MAX_LEVELS];
+	int nlevels;
+	void *user;                /* the caller's */
+};
+
+struct pyc_result {
+	bool ok;
+	/* ok: marshalled code per level, in the job's order */
+	const unsigned char *code[PYC_MAX_LEVELS];
+	size_t code_len[PYC_MAX_LEVELS];
+	/* !ok: where and why */
+	unsigned line, col;
+	const char *message;
+	/* warnings, "line: Category: message", NUL-separated */
+	unsigned nwarnings;
+	const char *warnings;
+};
+
+struct pyc_pool_ops {
+	/* Fill *job; return 1, or 0 when there is no more work. */
+	int (*next)(void *arg, struct pyc_job *job);
+	void (*done)(void *arg, struct pyc_job *job,
+		     const struct pyc_result *res);
+	void (*failed)(void *arg, struct pyc_job *job, const char *why);
+	void *arg;
+};
+
+/*
+ * Run jobs until ops->next() has none and all are done, or *stop becomes
+ * non-zero (then workers are ended and the function returns -1, EINTR).
+ * timeout_ms bounds one job (0: none).  Returns 0, or -1 with errno and
+ * err set when no worker can be started at all.
+ */
+int pyc_pool_run(const struct pyc_interp *in, int jobs, int timeout_ms,
+		 const struct pyc_pool_ops *ops, volatile int *stop,
+		 struct pyc_error *err);
+
+/* ------------------------------------------------------------------------
+ * Compiling trees into the cache
+ *
+ * pyc_compile() walks the roots (pyc_walk), decides for each source,
+ * interpreter and level whether the pyc Python would read is fresh and of
+ * the requested invalidation mode (an unchecked-hash pyc whose source no
+ * longer matches counts as stale), and has the stale ones compiled by a
+ * pool of that interpreter's workers, largest sources first, writing each
+ * pyc with pyc_write_atomic().  When nothing is stale no interpreter is
+ * started.  Progress and per-file events go to callbacks, in the caller's
+ * thread.
+ */
+enum {
+	PYC_COMPILE_FORCE = 1 << 0,          /* rebuild even fresh pycs */
+	PYC_COMPILE_DRY_RUN = 1 << 1,        /* report, write nothing */
+	PYC_COMPILE_HARDLINK_DUPES = 1 << 2, /* equal levels share a file */
+	PYC_COMPILE_FOLLOW_SYMLINKS = 1 << 3,
+};
+
+enum pyc_event_kind {
+	PYC_EV_COMPILED,       /* written (warnings may be attached) */
+	PYC_EV_WOULD_COMPILE,  /* dry run: would be written */
+	PYC_EV_FAILED,         /* the source did not compile, or could not
+				  be read or written: line/col/message */
+	PYC_EV_WALK_ERROR,     /* a root or directory could not be read */
+};
+
+struct pyc_event {
+	enum pyc_event_kind kind;
+	const struct pyc_interp *in;  /* NULL for walk errors */
+	const char *source;
+	const char *pyc;              /* when one path is concerned */
+	unsigned line, col;           /* 0 when not known */
+	const char *message;
+	unsigned nwarnings;
+	const char *warnings;         /* NUL-separated "line: text" */
+};
+
+struct pyc_compile_opts {
+	const struct pyc_interp *interps;
+	size_t ninterps;
+	const char *prefix;            /* NULL: __pycache__ beside sources */
+	int levels[PYC_MAX_LEVELS];    /* distinct, ascending */
+	int nlevels;
+	enum pyc_invalidation mode;
+	unsigned flags;
+	int jobs;                      /* workers per interpreter */
+	int timeout_ms;                /* one file's compile; 0 none */
+	/* optional */
+	bool (*exclude)(const char *path, void *arg);
+	void (*event)(const struct pyc_event *ev, void *arg);
+	void (*progress)(size_t done, size_t total, void *arg);
+	void *arg;
+	volatile int *stop;            /* set non-zero to stop early */
+};
+
+struct pyc_compile_stats {
+	size_t sources;   /* found by the walk */
+	size_t fresh;     /* (source, interpreter) pairs left alone */
+	size_t compiled;  /* pairs written (or listed, in a dry run) */
+	size_t failed;    /* pairs that failed */
+	size_t warnings;  /* warnings reported by the compiler */
+	size_t walk_errors;
+};
+
+/*
+ * Compile the sources under roots.  Returns 0 when it ran to the end
+ * (individual failures are in stats and events), -1 with errno and err on
+ * an error that stops the run (EINTR when *stop was set).
+ */
+int pyc_compile(const struct pyc_compile_opts *o, const char *const *roots,
+		size_t nroots, struct pyc_compile_stats *stats,
+		struct pyc_error *err);
+
+/* ------------------------------------------------------------------------
  * The prefix
  */
 

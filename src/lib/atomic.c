@@ -1,0 +1,231 @@
+/*
+ * atomic.c - the one module that writes into the cache.
+ *
+ * Directories below the given root are opened one component at a time
+ * with O_NOFOLLOW | O_DIRECTORY and created with mkdirat() when missing,
+ * so a symlink planted below the root never redirects a write.  The pyc
+ * is written to a temporary file in its final directory (created O_EXCL,
+ * never following a link) and renamed over the final name with
+ * renameat(): readers see the old file or the new one, never a part.
+ */
+#include "pycprefix.h"
+#include "buf.h"
+#include "compat.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TMP_TAG ".pycprefix-"
+
+/* Open (creating if needed) the directory `rel` below dirfd; rel's last
+ * component is the file name and is not opened.  Returns an fd or -1. */
+static int open_parent(int dirfd, const char *rel, const char **name)
+{
+	int fd = dup(dirfd);
+	const char *p = rel;
+
+	if (fd < 0)
+		return -1;
+	for (;;) {
+		const char *slash = strchr(p, '/');
+		char part[256];
+		size_t n;
+		int next;
+
+		if (!slash) {
+			*name = p;
+			return fd;
+		}
+		n = (size_t)(slash - p);
+		if (n == 0) {
+			p = slash + 1;
+			continue;
+		}
+		if (n >= sizeof(part)) {
+			errno = ENAMETOOLONG;
+			goto fail;
+		}
+		memcpy(part, p, n);
+		part[n] = '\0';
+		next = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+				      O_CLOEXEC);
+		if (next < 0 && errno == ENOENT) {
+			if (mkdirat(fd, part, 0755) < 0 && errno != EEXIST)
+				goto fail;
+			next = openat(fd, part, O_RDONLY | O_DIRECTORY |
+					      O_NOFOLLOW | O_CLOEXEC);
+		}
+		if (next < 0) {
+			/* O_NOFOLLOW on a symlink: ELOOP (Linux), or
+			 * ENOTDIR: say what it is. */
+			if (errno == ELOOP)
+				errno = ENOTDIR;
+			goto fail;
+		}
+		close(fd);
+		fd = next;
+		p = slash + 1;
+	}
+fail:
+	{
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+}
+
+/* Create a fresh temporary file for `name` in dirfd. */
+static int open_temp(int dirfd, const char *name, unsigned mode, char *tmp,
+		     size_t size)
+{
+	static _Atomic unsigned long counter;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	for (int tries = 0; tries < 100; tries++) {
+		unsigned long r = (unsigned long)ts.tv_nsec ^
+				  ((unsigned long)getpid() << 16) ^
+				  (++counter * 0x9E3779B9UL);
+		int n = snprintf(tmp, size, ".%s" TMP_TAG "%08lx", name,
+				 r & 0xFFFFFFFFUL);
+		if (n < 0 || (size_t)n >= size) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+					    O_NOFOLLOW | O_CLOEXEC,
+				(mode_t)(mode & 0666));
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	return -1;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int open_root(const char *dir)
+{
+	return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+int pyc_write_atomic(const char *dir, const char *rel, const void *data,
+		     size_t len, unsigned mode)
+{
+	char tmp[512];
+	const char *name;
+	int root = open_root(dir), pfd = -1, fd = -1, saved;
+
+	if (root < 0)
+		return -1;
+	if ((pfd = open_parent(root, rel, &name)) < 0)
+		goto fail;
+	if ((fd = open_temp(pfd, name, mode, tmp, sizeof(tmp))) < 0)
+		goto fail;
+	if (write_all(fd, data, len) < 0 || close(fd) < 0) {
+		fd = -1;
+		goto fail_unlink;
+	}
+	fd = -1;
+	if (renameat(pfd, tmp, pfd, name) < 0)
+		goto fail_unlink;
+	close(pfd);
+	close(root);
+	return 0;
+fail_unlink:
+	saved = errno;
+	if (fd >= 0)
+		close(fd);
+	unlinkat(pfd, tmp, 0);
+	errno = saved;
+fail:
+	saved = errno;
+	if (pfd >= 0)
+		close(pfd);
+	close(root);
+	errno = saved;
+	return -1;
+}
+
+int pyc_link_atomic(const char *dir, const char *target_rel, const char *rel)
+{
+	char tmp[512];
+	const char *name, *tname;
+	int root = open_root(dir), pfd = -1, tfd = -1, saved;
+
+	if (root < 0)
+		return -1;
+	if ((pfd = open_parent(root, rel, &name)) < 0 ||
+	    (tfd = open_parent(root, target_rel, &tname)) < 0)
+		goto fail;
+	for (int tries = 0;; tries++) {
+		int fd = open_temp(pfd, name, 0600, tmp, sizeof(tmp));
+		if (fd < 0)
+			goto fail;
+		/* Reserve the name, then replace it with the link. */
+		close(fd);
+		unlinkat(pfd, tmp, 0);
+		if (linkat(tfd, tname, pfd, tmp, 0) == 0)
+			break;
+		if (errno != EEXIST || tries > 10)
+			goto fail;
+	}
+	if (renameat(pfd, tmp, pfd, name) < 0) {
+		saved = errno;
+		unlinkat(pfd, tmp, 0);
+		errno = saved;
+		goto fail;
+	}
+	close(tfd);
+	close(pfd);
+	close(root);
+	return 0;
+fail:
+	saved = errno;
+	if (tfd >= 0)
+		close(tfd);
+	if (pfd >= 0)
+		close(pfd);
+	close(root);
+	errno = saved;
+	return -1;
+}
+
+bool pyc_is_temp_name(const char *name)
+{
+	const char *tag = strstr(name, ".pyc" TMP_TAG);
+	const char *dot;
+	size_t n;
+
+	if (name[0] == '.' && tag) {
+		const char *hex = tag + strlen(".pyc" TMP_TAG);
+		return strlen(hex) == 8 && strspn(hex, "0123456789abcdef") == 8;
+	}
+	/* importlib's _write_atomic: f'{path}.{id(path)}' */
+	dot = strrchr(name, '.');
+	if (!dot || dot == name)
+		return false;
+	n = strspn(dot + 1, "0123456789");
+	return n && !dot[1 + n] && (size_t)(dot - name) >= 4 &&
+	       strncmp(dot - 4, ".pyc", 4) == 0;
+}

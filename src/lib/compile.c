@@ -1,0 +1,473 @@
+/*
+ * compile.c - the compile job: walk, judge, schedule, write.
+ *
+ * Per interpreter: every (source, level) whose pyc is not fresh in the
+ * requested invalidation mode becomes part of a task (one task per source
+ * carries all its stale levels, so the source is read and sent once).
+ * Tasks run largest first so the long compiles start early and the pool
+ * drains evenly.  The header is built here from the fstat() taken before
+ * the source bytes were read (importlib's order: stat, then read), so a
+ * source that changes while we compile yields a pyc that is stale, never
+ * one that claims code it does not hold.
+ */
+#include "pycprefix.h"
+#include "buf.h"
+#include "compat.h"
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct source {
+	char *path;
+	off_t size;
+};
+
+struct task {
+	const struct source *src;
+	char *pyc[PYC_MAX_LEVELS];
+	int levels[PYC_MAX_LEVELS];
+	int nlevels;
+	unsigned char *bytes;     /* while in flight */
+	struct stat st;
+};
+
+struct run {
+	const struct pyc_compile_opts *o;
+	struct pyc_compile_stats *stats;
+	struct source *srcs;
+	size_t nsrcs, asrcs;
+	const struct pyc_interp *in;
+	struct task *tasks;
+	size_t ntasks, next, done, total_done, total;
+	const char *cwd;
+	bool oom;
+};
+
+static void emit(struct run *r, enum pyc_event_kind kind, const char *source,
+		 const char *pyc, const char *message)
+{
+	struct pyc_event ev = { .kind = kind, .in = r->in, .source = source,
+				.pyc = pyc, .message = message };
+
+	if (kind == PYC_EV_FAILED)
+		r->stats->failed++;
+	if (r->o->event)
+		r->o->event(&ev, r->o->arg);
+}
+
+/* ---- the walk ---- */
+
+static int on_source(const char *path, const struct stat *st, void *arg)
+{
+	struct run *r = arg;
+
+	if (r->nsrcs == r->asrcs) {
+		size_t n = r->asrcs ? r->asrcs * 2 : 256;
+		struct source *v = realloc(r->srcs, n * sizeof(*v));
+		if (!v)
+			return -1;
+		r->srcs = v;
+		r->asrcs = n;
+	}
+	if (!(r->srcs[r->nsrcs].path = strdup(path)))
+		return -1;
+	r->srcs[r->nsrcs++].size = st->st_size;
+	return 0;
+}
+
+static void on_walk_error(const char *path, int errnum, void *arg)
+{
+	struct run *r = arg;
+	struct pyc_event ev = { .kind = PYC_EV_WALK_ERROR, .source = path,
+				.message = strerror(errnum) };
+
+	r->stats->walk_errors++;
+	if (r->o->event)
+		r->o->event(&ev, r->o->arg);
+}
+
+static bool on_exclude(const char *path, void *arg)
+{
+	struct run *r = arg;
+
+	return r->o->exclude && r->o->exclude(path, r->o->arg);
+}
+
+/* ---- judging ---- */
+
+/* Is this pyc fresh for `in`, in the requested mode? */
+static bool is_fresh(const struct run *r, const char *source, const char *pyc)
+{
+	unsigned char head[PYC_HEADER_SIZE], hash[8];
+	struct pyc_source_stat ss;
+	struct pyc_verdict v;
+	struct pyc_header h;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if (stat(source, &st) < 0)
+		return false;
+	if ((fd = open(pyc, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	n = pyc_read_full(fd, head, sizeof(head));
+	close(fd);
+	if (n != PYC_HEADER_SIZE ||
+	    pyc_header_parse(head, 16, r->in->magic, &h) != PYC_HEADER_OK ||
+	    pyc_header_mode(&h) != r->o->mode)
+		return false;
+	ss = (struct pyc_source_stat){ (int64_t)PYC_ST_MTIM(&st).tv_sec,
+				       PYC_ST_MTIM(&st).tv_nsec,
+				       (uint64_t)st.st_size };
+	v = pyc_judge_header(r->in->magic, PYC_CHECK_DEFAULT, head, 16, &ss,
+			     PYC_JUDGE_VERIFY_UNCHECKED);
+	if (v.state == PYC_NEED_HASH) {
+		size_t len;
+		char *data = pyc_read_file(source, &len);
+		if (!data)
+			return false;
+		pyc_source_hash(r->in->magic, data, len, hash);
+		free(data);
+		v = pyc_judge_hash(PYC_CHECK_DEFAULT, head, hash);
+	}
+	return v.state == PYC_FRESH && !v.unchecked_changed;
+}
+
+static void task_release(struct task *t)
+{
+	for (int i = 0; i < t->nlevels; i++)
+		free(t->pyc[i]);
+	free(t->bytes);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Build the task for one source, or count it fresh.  -1 on ENOMEM. */
+static int plan_source(struct run *r, const struct source *s)
+{
+	struct task t = { .src = s };
+	struct pyc_error err = { { 0 } };
+
+	for (int i = 0; i < r->o->nlevels; i++) {
+		char *pyc;
+		enum pyc_path_error e = pyc_cache_from_source(
+			r->in, r->o->prefix, r->cwd, s->path, r->o->levels[i],
+			&pyc, &err);
+		if (e == PYC_PATH_NOMEM)
+			goto nomem;
+		if (e) {
+			emit(r, PYC_EV_FAILED, s->path, NULL, err.msg);
+			task_release(&t);
+			return 0;
+		}
+		if (!(r->o->flags & PYC_COMPILE_FORCE) &&
+		    is_fresh(r, s->path, pyc)) {
+			free(pyc);
+			continue;
+		}
+		t.pyc[t.nlevels] = pyc;
+		t.levels[t.nlevels++] = r->o->levels[i];
+	}
+	if (!t.nlevels) {
+		r->stats->fresh++;
+		return 0;
+	}
+	r->tasks[r->ntasks++] = t;
+	return 0;
+nomem:
+	task_release(&t);
+	return -1;
+}
+
+static int task_cmp(const void *a, const void *b)
+{
+	const struct task *x = a, *y = b;
+
+	if (x->src->size != y->src->size)
+		return x->src->size < y->src->size ? 1 : -1;
+	return strcmp(x->src->path, y->src->path);
+}
+
+/* ---- writing ---- */
+
+/* Split a pyc path into the directory that must exist and the rest. */
+static void split_target(const struct run *r, const char *pyc,
+			 struct buf *root, const char **rel)
+{
+	buf_reset(root);
+	if (r->o->prefix) {
+		size_t n = strlen(r->o->prefix);
+		while (n && r->o->prefix[n - 1] == '/')
+			n--;
+		/* cache_from_source joined rstrip(prefix) and the rest. */
+		buf_add(root, r->o->prefix, n ? n : 1);
+		*rel = pyc + n + (pyc[n] == '/');
+		return;
+	}
+	const char *cache = strstr(pyc, "__pycache__/");
+	const char *last = cache;
+	while (last && (last = strstr(last + 1, "/__pycache__/")))
+		cache = last + 1;
+	if (cache == pyc) {
+		buf_addc(root, '.');
+	} else {
+		buf_add(root, pyc, (size_t)(cache - pyc - 1));
+		if (!root->len)
+			buf_addc(root, '/');
+	}
+	*rel = cache;
+}
+
+static int write_level(struct run *r, struct task *t, int i,
+		       const struct pyc_result *res, const unsigned char *hash)
+{
+	unsigned char head[PYC_HEADER_SIZE];
+	struct buf data = { 0 }, root = { 0 }, proot = { 0 };
+	const char *rel, *prel;
+	unsigned mode = (unsigned)((t->st.st_mode | 0200) & 0666);
+	int ret = -1;
+
+	pyc_header_build(head, r->in->magic, r->o->mode,
+			 pyc_py_mtime((int64_t)PYC_ST_MTIM(&t->st).tv_sec,
+				      PYC_ST_MTIM(&t->st).tv_nsec),
+			 (uint64_t)t->st.st_size, hash);
+	split_target(r, t->pyc[i], &root, &rel);
+	if (i > 0 && (r->o->flags & PYC_COMPILE_HARDLINK_DUPES) &&
+	    res->code_len[i] == res->code_len[i - 1] &&
+	    memcmp(res->code[i], res->code[i - 1], res->code_len[i]) == 0) {
+		split_target(r, t->pyc[i - 1], &proot, &prel);
+		if (!root.oom && !proot.oom &&
+		    strcmp(root.s, proot.s) == 0 &&
+		    pyc_link_atomic(root.s, prel, rel) == 0) {
+			ret = 0;
+			goto out;
+		}
+	}
+	buf_add(&data, head, sizeof(head));
+	buf_add(&data, res->code[i], res->code_len[i]);
+	if (data.oom || root.oom) {
+		errno = ENOMEM;
+		goto out;
+	}
+	ret = pyc_write_atomic(root.s, rel, data.s, data.len, mode);
+out:
+	buf_release(&data);
+	buf_release(&root);
+	buf_release(&proot);
+	return ret;
+}
+
+/* ---- the pool's callbacks ---- */
+
+static void progress(struct run *r)
+{
+	r->total_done++;
+	if (r->o->progress)
+		r->o->progress(r->total_done, r->total, r->o->arg);
+}
+
+static int next_job(void *arg, struct pyc_job *job)
+{
+	struct run *r = arg;
+
+	while (r->next < r->ntasks) {
+		struct task *t = &r->tasks[r->next++];
+		size_t len;
+		char msg[300];
+
+		t->bytes = (unsigned char *)pyc_read_file_stat(t->src->path,
+							       &len, &t->st);
+		if (!t->bytes) {
+			snprintf(msg, sizeof(msg), "cannot read: %s",
+				 strerror(errno));
+			emit(r, PYC_EV_FAILED, t->src->path, NULL, msg);
+			progress(r);
+			continue;
+		}
+		job->path = t->src->path;
+		job->src = t->bytes;
+		job->len = len;
+		job->nlevels = t->nlevels;
+		memcpy(job->levels, t->levels, sizeof(job->levels));
+		job->user = t;
+		return 1;
+	}
+	return 0;
+}
+
+static void job_done(void *arg, struct pyc_job *job,
+		     const struct pyc_result *res)
+{
+	struct run *r = arg;
+	struct task *t = job->user;
+	struct pyc_event ev = { .in = r->in, .source = t->src->path,
+				.nwarnings = res->nwarnings,
+				.warnings = res->warnings };
+	unsigned char hash[8];
+	char msg[600];
+
+	r->stats->warnings += res->nwarnings;
+	if (!res->ok) {
+		ev.kind = PYC_EV_FAILED;
+		ev.line = res->line;
+		ev.col = res->col;
+		ev.message = res->message;
+		r->stats->failed++;
+		goto report;
+	}
+	pyc_source_hash(r->in->magic, job->src, job->len, hash);
+	ev.kind = PYC_EV_COMPILED;
+	for (int i = 0; i < t->nlevels; i++) {
+		if (write_level(r, t, i, res, hash) == 0)
+			continue;
+		snprintf(msg, sizeof(msg), "cannot write '%s': %s", t->pyc[i],
+			 strerror(errno));
+		ev.kind = PYC_EV_FAILED;
+		ev.pyc = t->pyc[i];
+		ev.message = msg;
+		r->stats->failed++;
+		break;
+	}
+	if (ev.kind == PYC_EV_COMPILED)
+		r->stats->compiled++;
+report:
+	if (r->o->event)
+		r->o->event(&ev, r->o->arg);
+	free(t->bytes);
+	t->bytes = NULL;
+	progress(r);
+}
+
+static void job_failed(void *arg, struct pyc_job *job, const char *why)
+{
+	struct run *r = arg;
+	struct task *t = job->user;
+
+	emit(r, PYC_EV_FAILED, t->src->path, NULL, why);
+	free(t->bytes);
+	t->bytes = NULL;
+	progress(r);
+}
+
+/* ---- the run ---- */
+
+static int ensure_prefix(const char *prefix, struct pyc_error *err)
+{
+	struct buf b = { 0 };
+	struct stat st;
+	int ret = 0;
+
+	if (stat(prefix, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		errno = ENOTDIR;
+		goto fail;
+	}
+	buf_adds(&b, prefix);
+	if (b.oom)
+		return -1;
+	for (char *s = b.s + 1; ret == 0; s++) {
+		if (*s && *s != '/')
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(b.s, 0755) < 0 && errno != EEXIST)
+			ret = -1;
+		*s = c;
+		if (!c)
+			break;
+	}
+	buf_release(&b);
+	if (ret == 0)
+		return 0;
+fail:
+	if (err)
+		snprintf(err->msg, sizeof(err->msg),
+			 "cannot use the prefix '%s': %s", prefix,
+			 strerror(errno));
+	return -1;
+}
+
+static int run_interp(struct run *r, struct pyc_error *err)
+{
+	static volatile int never;
+	const struct pyc_pool_ops ops = { next_job, job_done, job_failed, r };
+	int ret = 0;
+
+	r->ntasks = r->next = 0;
+	for (size_t i = 0; i < r->nsrcs; i++) {
+		if (r->o->stop && *r->o->stop)
+			break;
+		if (plan_source(r, &r->srcs[i]) < 0)
+			return -1;
+	}
+	qsort(r->tasks, r->ntasks, sizeof(*r->tasks), task_cmp);
+	r->total += r->ntasks;
+	if (r->o->flags & PYC_COMPILE_DRY_RUN) {
+		for (size_t i = 0; i < r->ntasks; i++)
+			for (int k = 0; k < r->tasks[i].nlevels; k++)
+				emit(r, PYC_EV_WOULD_COMPILE,
+				     r->tasks[i].src->path, r->tasks[i].pyc[k],
+				     NULL);
+		r->stats->compiled += r->ntasks;
+	} else if (r->ntasks) {
+		int jobs = r->o->jobs > 0 ? r->o->jobs : 1;
+		if ((size_t)jobs > r->ntasks)
+			jobs = (int)r->ntasks;
+		ret = pyc_pool_run(r->in, jobs, r->o->timeout_ms, &ops,
+				   r->o->stop ? r->o->stop : &never, err);
+	}
+	for (size_t i = 0; i < r->ntasks; i++)
+		task_release(&r->tasks[i]);
+	return ret;
+}
+
+int pyc_compile(const struct pyc_compile_opts *o, const char *const *roots,
+		size_t nroots, struct pyc_compile_stats *stats,
+		struct pyc_error *err)
+{
+	struct run r = { .o = o, .stats = stats };
+	const struct pyc_walk_ops wops = { on_source, on_walk_error,
+					   on_exclude, &r };
+	unsigned wflags = o->flags & PYC_COMPILE_FOLLOW_SYMLINKS
+				  ? PYC_WALK_FOLLOW : 0;
+	char cwdbuf[PATH_MAX];
+	int ret = 0;
+
+	memset(stats, 0, sizeof(*stats));
+	r.cwd = getcwd(cwdbuf, sizeof(cwdbuf));
+	for (size_t i = 0; i < nroots && ret == 0; i++)
+		if (pyc_walk(roots[i], wflags, &wops) < 0)
+			ret = -1;
+	stats->sources = r.nsrcs;
+	if (ret == 0 && r.nsrcs &&
+	    !(r.tasks = calloc(r.nsrcs, sizeof(*r.tasks))))
+		ret = -1;
+	if (ret < 0) {
+		errno = ENOMEM;
+		if (err)
+			snprintf(err->msg, sizeof(err->msg), "out of memory");
+	}
+	if (ret == 0 && o->prefix && r.nsrcs &&
+	    !(o->flags & PYC_COMPILE_DRY_RUN))
+		ret = ensure_prefix(o->prefix, err);
+	for (size_t i = 0; i < o->ninterps && ret == 0 && r.nsrcs; i++) {
+		r.in = &o->interps[i];
+		ret = run_interp(&r, err);
+		if (ret == 0 && o->stop && *o->stop) {
+			errno = EINTR;
+			ret = -1;
+		}
+	}
+	for (size_t i = 0; i < r.nsrcs; i++)
+		free(r.srcs[i].path);
+	free(r.srcs);
+	free(r.tasks);
+	return ret;
+}

@@ -1,0 +1,444 @@
+/*
+ * pool.c - long-lived interpreter processes that compile for us.
+ *
+ * The parent alone decides, reads and writes files; workers only turn
+ * source bytes into marshalled code.  The protocol is in pycprefix.h.
+ * Requests are written whole with blocking writes (a worker reads a whole
+ * request before it answers, so this cannot deadlock); responses are read
+ * without blocking into a per-worker buffer and decoded when complete.
+ */
+#include "pycprefix.h"
+#include "buf.h"
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* The worker, valid Python 3.8 onwards. */
+static const char worker_py[] =
+	"import os, sys, signal, marshal, warnings\n"
+	"signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+	"rd, wr = sys.stdin.buffer, sys.stdout.buffer\n"
+	"def p32(n):\n"
+	"    return int(n).to_bytes(4, 'little')\n"
+	"def read(n):\n"
+	"    b = rd.read(n)\n"
+	"    if len(b) != n:\n"
+	"        sys.exit(0)\n"
+	"    return b\n"
+	"def blob():\n"
+	"    return read(int.from_bytes(read(4), 'little'))\n"
+	"def text(s):\n"
+	"    b = str(s).encode('utf-8', 'backslashreplace')\n"
+	"    return p32(len(b)) + b\n"
+	"wr.write(b'H' + p32(1))\n"
+	"wr.flush()\n"
+	"while rd.read(1) == b'C':\n"
+	"    levels = list(read(read(1)[0]))\n"
+	"    path = os.fsdecode(blob())\n"
+	"    src = blob()\n"
+	"    codes, warned, err = [], [], None\n"
+	"    for i, level in enumerate(levels):\n"
+	"        with warnings.catch_warnings(record=True) as ws:\n"
+	"            warnings.simplefilter('always')\n"
+	"            try:\n"
+	"                code = compile(src, path, 'exec', dont_inherit=True,\n"
+	"                               optimize=level)\n"
+	"                codes.append(marshal.dumps(code))\n"
+	"            except Exception as e:\n"
+	"                err = e\n"
+	"        if i == 0:\n"
+	"            warned = [(w.lineno or 0, '%s: %s' % (w.category.__name__,\n"
+	"                       w.message)) for w in ws]\n"
+	"        if err is not None:\n"
+	"            break\n"
+	"    out = [b'R', p32(len(warned))]\n"
+	"    for line, msg in warned:\n"
+	"        out += [p32(line), text(msg)]\n"
+	"    if err is None:\n"
+	"        out += [b'K', p32(len(codes))]\n"
+	"        out += [p32(len(c)) + c for c in codes]\n"
+	"    else:\n"
+	"        line = getattr(err, 'lineno', 0) or 0\n"
+	"        col = getattr(err, 'offset', 0) or 0\n"
+	"        msg = getattr(err, 'msg', None) if isinstance(err, SyntaxError)"
+	" else None\n"
+	"        msg = '%s: %s' % (type(err).__name__, msg or err)\n"
+	"        out += [b'E', p32(max(line, 0)), p32(max(col, 0)), text(msg)]\n"
+	"    wr.write(b''.join(out))\n"
+	"    wr.flush()\n";
+
+enum wstate { W_DEAD, W_STARTING, W_IDLE, W_BUSY };
+
+struct worker {
+	enum wstate state;
+	pid_t pid;
+	int to, from;       /* request pipe (write end), response (read end) */
+	struct buf rbuf;
+	struct pyc_job job;
+	long deadline;      /* ms, monotonic; 0 none */
+};
+
+struct pool {
+	const struct pyc_interp *in;
+	const struct pyc_pool_ops *ops;
+	struct worker *w;
+	int n, timeout_ms, start_failures;
+	bool exhausted;
+};
+
+static long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
+}
+
+static int spawn(struct pool *p, struct worker *w)
+{
+	char *argv[] = { p->in->path, "-I", "-S", "-c", (char *)worker_py,
+			 NULL };
+	posix_spawn_file_actions_t fa;
+	int req[2], resp[2], ret;
+
+	if (pipe(req) < 0)
+		return -1;
+	if (pipe(resp) < 0) {
+		close(req[0]);
+		close(req[1]);
+		return -1;
+	}
+	fcntl(req[1], F_SETFD, FD_CLOEXEC);
+	fcntl(resp[0], F_SETFD, FD_CLOEXEC);
+	fcntl(resp[0], F_SETFL, O_NONBLOCK);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, req[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, resp[1], 1);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addclose(&fa, req[0]);
+	posix_spawn_file_actions_addclose(&fa, resp[1]);
+	ret = posix_spawn(&w->pid, p->in->path, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(req[0]);
+	close(resp[1]);
+	if (ret) {
+		close(req[1]);
+		close(resp[0]);
+		errno = ret;
+		return -1;
+	}
+	w->to = req[1];
+	w->from = resp[0];
+	w->state = W_STARTING;
+	w->deadline = now_ms() + 60000;
+	buf_reset(&w->rbuf);
+	return 0;
+}
+
+/* End a worker; `why` receives how it ended when it was not us. */
+static void reap(struct worker *w, bool kill_it, char *why, size_t size)
+{
+	int status = 0;
+
+	if (w->state == W_DEAD)
+		return;
+	close(w->to);
+	close(w->from);
+	if (kill_it)
+		kill(w->pid, SIGKILL);
+	while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (why && WIFSIGNALED(status))
+		snprintf(why, size, "worker killed by signal %d",
+			 WTERMSIG(status));
+	else if (why)
+		snprintf(why, size, "worker exited (status %d)",
+			 WEXITSTATUS(status));
+	w->state = W_DEAD;
+}
+
+static int put_u32(struct buf *b, size_t v)
+{
+	unsigned char le[4] = { (unsigned char)v, (unsigned char)(v >> 8),
+				(unsigned char)(v >> 16),
+				(unsigned char)(v >> 24) };
+
+	if (v > 0xFFFFFFFFu) {
+		errno = EFBIG;
+		return -1;
+	}
+	buf_add(b, le, 4);
+	return 0;
+}
+
+static int send_job(struct worker *w)
+{
+	struct buf b = { 0 };
+	size_t plen = strlen(w->job.path);
+	int ret = -1;
+
+	buf_addc(&b, 'C');
+	buf_addc(&b, (char)w->job.nlevels);
+	for (int i = 0; i < w->job.nlevels; i++)
+		buf_addc(&b, (char)w->job.levels[i]);
+	if (put_u32(&b, plen) < 0)
+		goto out;
+	buf_add(&b, w->job.path, plen);
+	if (put_u32(&b, w->job.len) < 0)
+		goto out;
+	if (b.oom)
+		goto out;
+	/* Header, then the source straight from the caller's buffer. */
+	const unsigned char *parts[2] = { (unsigned char *)b.s, w->job.src };
+	size_t lens[2] = { b.len, w->job.len };
+	for (int i = 0; i < 2; i++) {
+		size_t off = 0;
+		while (off < lens[i]) {
+			ssize_t n = write(w->to, parts[i] + off, lens[i] - off);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				goto out;
+			off += (size_t)n;
+		}
+	}
+	ret = 0;
+out:
+	buf_release(&b);
+	return ret;
+}
+
+/* Take a free worker's next job, if there is one. */
+static void feed(struct pool *p, struct worker *w)
+{
+	char why[128];
+
+	if (p->exhausted)
+		return;
+	memset(&w->job, 0, sizeof(w->job));
+	if (p->ops->next(p->ops->arg, &w->job) != 1) {
+		p->exhausted = true;
+		return;
+	}
+	w->state = W_BUSY;
+	w->deadline = p->timeout_ms ? now_ms() + p->timeout_ms : 0;
+	if (send_job(w) < 0) {
+		reap(w, true, why, sizeof(why));
+		p->ops->failed(p->ops->arg, &w->job, why);
+	}
+}
+
+/* A worker that ended: report its job, start another. */
+static void replace(struct pool *p, struct worker *w, bool kill_it,
+		    const char *why_given)
+{
+	char why[128];
+	bool was_busy = w->state == W_BUSY;
+	bool was_starting = w->state == W_STARTING;
+
+	reap(w, kill_it, why, sizeof(why));
+	if (was_busy)
+		p->ops->failed(p->ops->arg, &w->job, why_given ? why_given : why);
+	if (was_starting)
+		p->start_failures++;
+	if (p->start_failures <= 2 * p->n)
+		spawn(p, w);
+}
+
+/* Decode complete frames in w->rbuf. */
+static void consume(struct pool *p, struct worker *w)
+{
+	struct pyc_result res;
+	size_t used;
+	int r;
+
+	if (w->state == W_STARTING) {
+		if (w->rbuf.len < 5)
+			return;
+		if (w->rbuf.s[0] != 'H') {
+			replace(p, w, true, NULL);
+			return;
+		}
+		memmove(w->rbuf.s, w->rbuf.s + 5, w->rbuf.len - 5);
+		w->rbuf.len -= 5;
+		w->state = W_IDLE;
+		p->start_failures = 0;
+		return;
+	}
+	if (w->state != W_BUSY)
+		return;
+	r = pyc__parse_response((unsigned char *)w->rbuf.s, w->rbuf.len, &res,
+				&used);
+	if (r == 0)
+		return;
+	if (r < 0) {
+		replace(p, w, true, "worker sent a malformed response");
+		return;
+	}
+	p->ops->done(p->ops->arg, &w->job, &res);
+	free((char *)res.warnings);
+	memmove(w->rbuf.s, w->rbuf.s + used, w->rbuf.len - used);
+	w->rbuf.len -= used;
+	w->state = W_IDLE;
+}
+
+static void read_from(struct pool *p, struct worker *w)
+{
+	char chunk[65536];
+
+	for (;;) {
+		ssize_t n = read(w->from, chunk, sizeof(chunk));
+		if (n > 0) {
+			buf_add(&w->rbuf, chunk, (size_t)n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		/* EOF or error: the worker is gone; a complete response
+		 * still counts. */
+		consume(p, w);
+		replace(p, w, false, NULL);
+		return;
+	}
+	consume(p, w);
+}
+
+static bool any_busy(const struct pool *p)
+{
+	for (int i = 0; i < p->n; i++)
+		if (p->w[i].state == W_BUSY)
+			return true;
+	return false;
+}
+
+static bool any_alive(const struct pool *p)
+{
+	for (int i = 0; i < p->n; i++)
+		if (p->w[i].state != W_DEAD)
+			return true;
+	return false;
+}
+
+static void check_deadlines(struct pool *p)
+{
+	long t = now_ms();
+	char why[96];
+
+	for (int i = 0; i < p->n; i++) {
+		struct worker *w = &p->w[i];
+		if (w->state == W_DEAD || !w->deadline || t < w->deadline)
+			continue;
+		if (w->state == W_BUSY)
+			snprintf(why, sizeof(why), "timed out after %d s",
+				 p->timeout_ms / 1000);
+		replace(p, w, true, w->state == W_BUSY ? why : NULL);
+	}
+}
+
+static int poll_timeout(const struct pool *p)
+{
+	long t = now_ms(), best = -1;
+
+	for (int i = 0; i < p->n; i++) {
+		const struct worker *w = &p->w[i];
+		if (w->state == W_DEAD || !w->deadline)
+			continue;
+		long left = w->deadline - t;
+		if (left < 0)
+			left = 0;
+		if (best < 0 || left < best)
+			best = left;
+	}
+	return best > 1000 || best < 0 ? 1000 : (int)best;
+}
+
+static void shutdown_all(struct pool *p)
+{
+	for (int i = 0; i < p->n; i++)
+		reap(&p->w[i], true, NULL, 0);
+	for (int i = 0; i < p->n; i++)
+		buf_release(&p->w[i].rbuf);
+}
+
+int pyc_pool_run(const struct pyc_interp *in, int jobs, int timeout_ms,
+		 const struct pyc_pool_ops *ops, volatile int *stop,
+		 struct pyc_error *err)
+{
+	struct pool p = { .in = in, .ops = ops, .n = jobs > 0 ? jobs : 1,
+			  .timeout_ms = timeout_ms };
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	struct pollfd *fds;
+	int *idx, ret = 0;
+
+	p.w = calloc((size_t)p.n, sizeof(*p.w));
+	fds = calloc((size_t)p.n, sizeof(*fds));
+	idx = calloc((size_t)p.n, sizeof(*idx));
+	if (!p.w || !fds || !idx) {
+		free(p.w);
+		free(fds);
+		free(idx);
+		errno = ENOMEM;
+		return -1;
+	}
+	sigaction(SIGPIPE, &ign, &old);
+	for (int i = 0; i < p.n; i++)
+		if (spawn(&p, &p.w[i]) < 0)
+			p.start_failures++;
+	for (;;) {
+		if (*stop) {
+			errno = EINTR;
+			ret = -1;
+			break;
+		}
+		for (int i = 0; i < p.n; i++)
+			if (p.w[i].state == W_IDLE)
+				feed(&p, &p.w[i]);
+		if (p.exhausted && !any_busy(&p))
+			break;
+		if (!any_alive(&p)) {
+			if (err)
+				snprintf(err->msg, sizeof(err->msg),
+					 "cannot start workers of '%s'",
+					 in->path);
+			errno = ECHILD;
+			ret = -1;
+			break;
+		}
+		int nfds = 0;
+		for (int i = 0; i < p.n; i++)
+			if (p.w[i].state != W_DEAD) {
+				fds[nfds] = (struct pollfd){ .fd = p.w[i].from,
+							     .events = POLLIN };
+				idx[nfds++] = i;
+			}
+		if (poll(fds, (nfds_t)nfds, poll_timeout(&p)) < 0 &&
+		    errno != EINTR) {
+			ret = -1;
+			break;
+		}
+		for (int k = 0; k < nfds; k++)
+			if (fds[k].revents && p.w[idx[k]].state != W_DEAD)
+				read_from(&p, &p.w[idx[k]]);
+		check_deadlines(&p);
+	}
+	shutdown_all(&p);
+	sigaction(SIGPIPE, &old, NULL);
+	free(p.w);
+	free(fds);
+	free(idx);
+	return ret;
+}

@@ -1,0 +1,194 @@
+/*
+ * walk.c - the sources under a tree, in compileall's order and spelling.
+ *
+ * compileall's _walk_dir(): sorted os.listdir(), skip "__pycache__",
+ * fullname = os.path.join(dir, name); descend into directories that are
+ * not symlinks; everything else is a candidate, compiled when
+ * os.path.isfile() (follows symlinks) and the name ends in ".py".
+ */
+#include "pycprefix.h"
+#include "buf.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct seen {
+	dev_t dev;
+	ino_t ino;
+};
+
+struct walk {
+	unsigned flags;
+	const struct pyc_walk_ops *ops;
+	struct seen *seen;  /* real directories entered (with FOLLOW) */
+	size_t nseen, aseen;
+};
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool ends_py(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n >= 3 && strcmp(name + n - 3, ".py") == 0;
+}
+
+/* Remember a directory; false if it was entered already (a loop). */
+static int enter_once(struct walk *w, const struct stat *st)
+{
+	for (size_t i = 0; i < w->nseen; i++)
+		if (w->seen[i].dev == st->st_dev && w->seen[i].ino == st->st_ino)
+			return 0;
+	if (w->nseen == w->aseen) {
+		size_t n = w->aseen ? w->aseen * 2 : 64;
+		struct seen *s = realloc(w->seen, n * sizeof(*s));
+		if (!s)
+			return -1;
+		w->seen = s;
+		w->aseen = n;
+	}
+	w->seen[w->nseen++] = (struct seen){ st->st_dev, st->st_ino };
+	return 1;
+}
+
+/* The sorted names of a directory (NULL-terminated), or NULL. */
+static char **list_dir(const char *path, size_t *count)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	char **v = NULL;
+	size_t n = 0, alloc = 0;
+	int saved;
+
+	if (!d)
+		return NULL;
+	while ((errno = 0, e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (n + 1 >= alloc) {
+			alloc = alloc ? alloc * 2 : 32;
+			char **nv = realloc(v, alloc * sizeof(*nv));
+			if (!nv)
+				goto fail;
+			v = nv;
+		}
+		if (!(v[n] = strdup(e->d_name)))
+			goto fail;
+		n++;
+	}
+	if (errno)
+		goto fail;
+	closedir(d);
+	if (!v && !(v = calloc(1, sizeof(*v))))
+		return NULL;
+	v[n] = NULL;
+	qsort(v, n, sizeof(*v), name_cmp);
+	*count = n;
+	return v;
+fail:
+	saved = errno;
+	closedir(d);
+	while (n)
+		free(v[--n]);
+	free(v);
+	errno = saved ? saved : ENOMEM;
+	return NULL;
+}
+
+static void free_names(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int walk_dir(struct walk *w, struct buf *path);
+
+/* One entry, whose path is in `path`. */
+static int visit(struct walk *w, struct buf *path, const char *name)
+{
+	struct stat st, lst;
+
+	if (w->ops->exclude && w->ops->exclude(path->s, w->ops->arg))
+		return 0;
+	if (stat(path->s, &st) < 0)
+		return 0; /* vanished, or a dangling symlink: not a file */
+	if (S_ISDIR(st.st_mode)) {
+		if (lstat(path->s, &lst) < 0)
+			return 0;
+		if (S_ISLNK(lst.st_mode) && !(w->flags & PYC_WALK_FOLLOW))
+			return 0;
+		if (w->flags & PYC_WALK_FOLLOW) {
+			int r = enter_once(w, &st);
+			if (r <= 0)
+				return r;
+		}
+		return walk_dir(w, path);
+	}
+	if (S_ISREG(st.st_mode) && ends_py(name))
+		return w->ops->source(path->s, &st, w->ops->arg);
+	return 0;
+}
+
+static int walk_dir(struct walk *w, struct buf *path)
+{
+	size_t n = 0, len = path->len;
+	char **names = list_dir(path->s, &n);
+	int ret = 0;
+
+	if (!names) {
+		if (errno == ENOMEM)
+			return -1;
+		if (w->ops->error)
+			w->ops->error(path->s, errno, w->ops->arg);
+		return 0;
+	}
+	for (size_t i = 0; i < n && !ret; i++) {
+		if (!strcmp(names[i], "__pycache__"))
+			continue;
+		/* os.path.join(dir, name) */
+		if (len && path->s[len - 1] != '/')
+			buf_addc(path, '/');
+		buf_adds(path, names[i]);
+		ret = path->oom ? -1 : visit(w, path, names[i]);
+		path->len = len;
+		path->s[len] = '\0';
+	}
+	free_names(names, n);
+	return ret;
+}
+
+int pyc_walk(const char *root, unsigned flags, const struct pyc_walk_ops *ops)
+{
+	struct walk w = { .flags = flags, .ops = ops };
+	struct buf path = { 0 };
+	struct stat st;
+	int ret = 0;
+
+	if (stat(root, &st) < 0) {
+		if (ops->error)
+			ops->error(root, errno, ops->arg);
+		return 0;
+	}
+	buf_adds(&path, root);
+	if (path.oom)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		/* compile_file(): a file, named *.py, not excluded. */
+		const char *slash = strrchr(root, '/');
+		if (S_ISREG(st.st_mode) && ends_py(slash ? slash + 1 : root) &&
+		    !(ops->exclude && ops->exclude(root, ops->arg)))
+			ret = ops->source(root, &st, ops->arg);
+	} else if (!(flags & PYC_WALK_FOLLOW) || enter_once(&w, &st) > 0) {
+		ret = walk_dir(&w, &path);
+	}
+	buf_release(&path);
+	free(w.seen);
+	return ret;
+}
