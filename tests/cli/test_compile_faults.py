@@ -1,0 +1,151 @@
+"""compile under faults: workers that die or hang, Ctrl-C, symlinks in
+the prefix, and runs that must not start an interpreter at all."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+from conftest import BINARY, INTERPRETERS, run_tool
+
+# Run by the worker before its own code: compile() of a path containing
+# "hang" sleeps, of one containing "die" kills the worker.
+SABOTAGE = ('import builtins, time, os\n'
+            '_c = builtins.compile\n'
+            'def compile(src, path, *a, **k):\n'
+            '    if "hang" in path: time.sleep(60)\n'
+            '    if "die" in path: os._exit(3)\n'
+            '    return _c(src, path, *a, **k)\n'
+            'builtins.compile = compile\n')
+
+
+def sabotaged_python(tmp_path, log=None):
+    """An interpreter whose workers misbehave on purpose; logs each start."""
+    it = INTERPRETERS[-1]
+    w = tmp_path / 'python-sabotaged'
+    logline = 'echo "$1" >> %s\n' % log if log else ''
+    w.write_text('#!/bin/sh\n%sif [ "$1" = "-I" ]; then\n'
+                 '  exec %s -I -S -c \'%s\'"$4"\nfi\nexec %s "$@"\n'
+                 % (logline, it.exe, SABOTAGE, it.exe))
+    w.chmod(0o755)
+    return str(w), it
+
+
+def tree_with(tmp_path, names):
+    tree = tmp_path / 'tree'
+    tree.mkdir()
+    for n in names:
+        (tree / n).write_text('x = 1\n')
+    return tree
+
+
+def pycs(prefix):
+    return sorted(f for _, _, fs in os.walk(prefix) for f in fs)
+
+
+def test_dead_and_hung_workers_are_reported_and_replaced(clean_env,
+                                                         tmp_path):
+    exe, it = sabotaged_python(tmp_path)
+    tree = tree_with(tmp_path, ['a.py', 'die.py', 'hang.py', 'b.py',
+                                'c.py', 'd.py'])
+    prefix = str(tmp_path / 'p')
+    t0 = time.monotonic()
+    res = run_tool(['compile', '--python', exe, '--prefix', prefix, '-j', '2',
+                    '--timeout', '1', str(tree)], clean_env, check=1)
+    assert time.monotonic() - t0 < 30
+    err = res.stderr.decode()
+    assert 'die.py: worker exited (status 3)' in err
+    assert 'hang.py: timed out after 1 s' in err
+    assert pycs(prefix) == ['a.%s.pyc' % it.tag, 'b.%s.pyc' % it.tag,
+                            'c.%s.pyc' % it.tag, 'd.%s.pyc' % it.tag]
+
+
+def test_ctrl_c_stops_cleanly(clean_env, tmp_path):
+    exe, _ = sabotaged_python(tmp_path)
+    tree = tree_with(tmp_path, ['hang%d.py' % i for i in range(4)] +
+                     ['m%d.py' % i for i in range(50)])
+    prefix = str(tmp_path / 'p')
+    proc = subprocess.Popen([BINARY, 'compile', '--python', exe, '--prefix',
+                             prefix, '-j', '2', str(tree)], env=clean_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert b'interrupted' in err
+    assert not [f for f in pycs(prefix) if not f.endswith('.pyc')]
+
+
+def test_never_writes_through_a_symlink_in_the_prefix(clean_env, tmp_path):
+    it = INTERPRETERS[-1]
+    tree = tree_with(tmp_path, ['a.py'])
+    prefix = tmp_path / 'p'
+    elsewhere = tmp_path / 'elsewhere'
+    elsewhere.mkdir()
+    mirrored = prefix / str(tree).lstrip('/')
+    mirrored.parent.mkdir(parents=True)
+    mirrored.symlink_to(elsewhere)  # the tree's own dir, planted as a link
+    res = run_tool(['compile', '--python', it.exe, '--prefix', str(prefix),
+                    str(tree)], clean_env, check=1)
+    assert b"cannot write '" in res.stderr
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_fresh_run_starts_no_interpreter(clean_env, tmp_path):
+    log = tmp_path / 'log'
+    exe, _ = sabotaged_python(tmp_path, log=log)
+    tree = tree_with(tmp_path, ['a.py', 'b.py'])
+    args = ['compile', '--json', '--python', exe, '--prefix',
+            str(tmp_path / 'p'), str(tree)]
+    assert json.loads(run_tool(args, clean_env, check=0).stdout)['compiled'] == 2
+    starts = log.read_text()
+    out = json.loads(run_tool(args, clean_env, check=0).stdout)
+    assert out['compiled'] == 0 and out['fresh'] == 2
+    assert log.read_text() == starts, 'an interpreter was started'
+
+
+def test_missing_root_and_bad_options(clean_env, tmp_path):
+    it = INTERPRETERS[-1]
+    res = run_tool(['compile', '--python', it.exe, '--prefix',
+                    str(tmp_path / 'p'), str(tmp_path / 'nope')], clean_env,
+                   check=1)
+    assert b"cannot read '" in res.stderr and b'No such file' in res.stderr
+    res = run_tool(['compile', '--hardlink-dupes', '.'], clean_env, check=2)
+    assert b'two -O levels' in res.stderr
+    res = run_tool(['compile', '-x', '(', '.'], clean_env, check=2)
+    assert b'not a valid regular expression' in res.stderr
+
+
+def test_hardlink_dupes_and_excludes(clean_env, tmp_path):
+    it = INTERPRETERS[-1]
+    tree = tree_with(tmp_path, ['plain.py', 'skip_me.py', 'other.py'])
+    (tree / 'doc.py').write_text('"""doc"""\n')
+    prefix = str(tmp_path / 'p')
+    run_tool(['compile', '--python', it.exe, '--prefix', prefix, '-O', '1',
+              '-O', '2', '--hardlink-dupes', '--exclude', 'skip_*',
+              '-x', 'oth', str(tree)], clean_env, check=0)
+    d = os.path.join(prefix, str(tree).lstrip('/'))
+    names = sorted(os.listdir(d))
+    assert not [n for n in names if 'skip_me' in n or 'other' in n]
+    p1 = os.stat(os.path.join(d, 'plain.%s.opt-1.pyc' % it.tag))
+    p2 = os.stat(os.path.join(d, 'plain.%s.opt-2.pyc' % it.tag))
+    assert p1.st_ino == p2.st_ino  # same code: one file
+    d1 = os.stat(os.path.join(d, 'doc.%s.opt-1.pyc' % it.tag))
+    d2 = os.stat(os.path.join(d, 'doc.%s.opt-2.pyc' % it.tag))
+    assert d1.st_ino != d2.st_ino  # -OO drops the docstring
+
+
+def test_sys_path(clean_env, tmp_path):
+    it = INTERPRETERS[0]
+    extra = tmp_path / 'extra'
+    extra.mkdir()
+    (extra / 'mine.py').write_text('m = 1\n')
+    env = dict(clean_env, PYTHONPATH=str(extra))
+    res = run_tool(['compile', '--sys-path', '--dry-run', '--json',
+                    '--python', it.exe, '--prefix', str(tmp_path / 'p')],
+                   env, check=0)
+    out = json.loads(res.stdout)
+    assert out['would_compile'] > 100  # the stdlib is on sys.path
+    res = run_tool(['compile', '--sys-path', '--dry-run', '--python', it.exe,
+                    '--prefix', str(tmp_path / 'p')], env, check=0)
+    assert ('%s/mine.py -> ' % extra).encode() in res.stdout
