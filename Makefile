@@ -71,6 +71,10 @@ check-sanitize:
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	PYCPREFIX_BUILD=$(abspath build/san) $(TEST_PY) -m pytest -q tests
 
+# Benchmarks against python -m compileall: ratios measured side by side.
+bench: all
+	$(TEST_PY) bench/run.py $(BENCH_ARGS)
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)
 	install -m 755 $(BUILD)/pycprefix $(DESTDIR)$(BINDIR)/pycprefix
@@ -80,6 +84,6 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all unit check check-sanitize install clean
+.PHONY: all unit check check-sanitize bench install clean
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

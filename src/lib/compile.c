@@ -18,19 +18,29 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Planning threads at most: one per core, and past a few they only
+ * contend in the kernel's path lookups. */
+#define PLAN_THREADS 8
+
 struct source {
 	char *path;
 	off_t size;
+	struct pyc_source_stat st;  /* from the walk, for freshness */
 };
+
+enum task_state { TASK_FRESH, TASK_STALE, TASK_ERROR, TASK_NOMEM };
 
 struct task {
 	const struct source *src;
+	enum task_state state;     /* set by the planning threads */
+	char *error;               /* TASK_ERROR: why */
 	char *pyc[PYC_MAX_LEVELS];
 	int levels[PYC_MAX_LEVELS];
 	int nlevels;
@@ -47,7 +57,19 @@ struct run {
 	struct task *tasks;
 	size_t ntasks, next, done, total_done, total;
 	const char *cwd;
-	bool oom;
+};
+
+/*
+ * One planning thread's view.  It keeps the directory of the last pyc it
+ * looked at open (or -1 when that does not exist): sources come directory
+ * by directory, so most lookups are an openat() of a bare name instead of
+ * a walk down a long path, and a missing directory costs nothing per file.
+ */
+struct planner {
+	const struct run *r;
+	size_t from, to;           /* the slice of sources it judges */
+	struct buf pycdir;
+	int pycdirfd;
 };
 
 static void emit(struct run *r, enum pyc_event_kind kind, const char *source,
@@ -78,7 +100,10 @@ static int on_source(const char *path, const struct stat *st, void *arg)
 	}
 	if (!(r->srcs[r->nsrcs].path = strdup(path)))
 		return -1;
-	r->srcs[r->nsrcs++].size = st->st_size;
+	r->srcs[r->nsrcs].size = st->st_size;
+	r->srcs[r->nsrcs++].st = (struct pyc_source_stat){
+		(int64_t)PYC_ST_MTIM(st).tv_sec, PYC_ST_MTIM(st).tv_nsec,
+		(uint64_t)st->st_size };
 	return 0;
 }
 
@@ -102,20 +127,41 @@ static bool on_exclude(const char *path, void *arg)
 
 /* ---- judging ---- */
 
-/* Is this pyc fresh for `in`, in the requested mode? */
-static bool is_fresh(const struct run *r, const char *source, const char *pyc)
+static int open_pyc(struct planner *r, const char *pyc)
 {
+	const char *slash = strrchr(pyc, '/');
+	size_t dlen = slash ? (size_t)(slash - pyc) : 0;
+
+	if (!slash)
+		return open(pyc, O_RDONLY | O_CLOEXEC);
+	if (r->pycdir.len != dlen || !r->pycdir.s ||
+	    memcmp(r->pycdir.s, pyc, dlen) != 0) {
+		if (r->pycdirfd >= 0)
+			close(r->pycdirfd);
+		buf_reset(&r->pycdir);
+		buf_add(&r->pycdir, pyc, dlen);
+		r->pycdirfd = r->pycdir.oom ? -1
+			: open(dlen ? r->pycdir.s : "/",
+			       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (r->pycdirfd < 0)
+		return -1;
+	return openat(r->pycdirfd, slash + 1, O_RDONLY | O_CLOEXEC);
+}
+
+/* Is this pyc fresh for `in`, in the requested mode?  The source's stat
+ * is the walk's: a source changed since is caught when it is read. */
+static bool is_fresh(struct planner *pl, const struct source *s,
+		     const char *pyc)
+{
+	const struct run *r = pl->r;
 	unsigned char head[PYC_HEADER_SIZE], hash[8];
-	struct pyc_source_stat ss;
 	struct pyc_verdict v;
 	struct pyc_header h;
-	struct stat st;
 	ssize_t n;
 	int fd;
 
-	if (stat(source, &st) < 0)
-		return false;
-	if ((fd = open(pyc, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((fd = open_pyc(pl, pyc)) < 0)
 		return false;
 	n = pyc_read_full(fd, head, sizeof(head));
 	close(fd);
@@ -123,14 +169,11 @@ static bool is_fresh(const struct run *r, const char *source, const char *pyc)
 	    pyc_header_parse(head, 16, r->in->magic, &h) != PYC_HEADER_OK ||
 	    pyc_header_mode(&h) != r->o->mode)
 		return false;
-	ss = (struct pyc_source_stat){ (int64_t)PYC_ST_MTIM(&st).tv_sec,
-				       PYC_ST_MTIM(&st).tv_nsec,
-				       (uint64_t)st.st_size };
-	v = pyc_judge_header(r->in->magic, PYC_CHECK_DEFAULT, head, 16, &ss,
+	v = pyc_judge_header(r->in->magic, PYC_CHECK_DEFAULT, head, 16, &s->st,
 			     PYC_JUDGE_VERIFY_UNCHECKED);
 	if (v.state == PYC_NEED_HASH) {
 		size_t len;
-		char *data = pyc_read_file(source, &len);
+		char *data = pyc_read_file(s->path, &len);
 		if (!data)
 			return false;
 		pyc_source_hash(r->in->magic, data, len, hash);
@@ -148,41 +191,108 @@ static void task_release(struct task *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* Build the task for one source, or count it fresh.  -1 on ENOMEM. */
-static int plan_source(struct run *r, const struct source *s)
+/* Judge one source's pycs into its task slot (any thread). */
+static void plan_source(struct planner *pl, struct task *t,
+			const struct source *s)
 {
-	struct task t = { .src = s };
+	const struct run *r = pl->r;
 	struct pyc_error err = { { 0 } };
 
+	*t = (struct task){ .src = s, .state = TASK_FRESH };
 	for (int i = 0; i < r->o->nlevels; i++) {
 		char *pyc;
 		enum pyc_path_error e = pyc_cache_from_source(
 			r->in, r->o->prefix, r->cwd, s->path, r->o->levels[i],
 			&pyc, &err);
-		if (e == PYC_PATH_NOMEM)
-			goto nomem;
 		if (e) {
-			emit(r, PYC_EV_FAILED, s->path, NULL, err.msg);
-			task_release(&t);
-			return 0;
+			task_release(t);
+			t->src = s;
+			t->state = e == PYC_PATH_NOMEM ? TASK_NOMEM : TASK_ERROR;
+			if (e != PYC_PATH_NOMEM && !(t->error = strdup(err.msg)))
+				t->state = TASK_NOMEM;
+			return;
 		}
-		if (!(r->o->flags & PYC_COMPILE_FORCE) &&
-		    is_fresh(r, s->path, pyc)) {
+		if (!(r->o->flags & PYC_COMPILE_FORCE) && is_fresh(pl, s, pyc)) {
 			free(pyc);
 			continue;
 		}
-		t.pyc[t.nlevels] = pyc;
-		t.levels[t.nlevels++] = r->o->levels[i];
+		t->pyc[t->nlevels] = pyc;
+		t->levels[t->nlevels++] = r->o->levels[i];
+		t->state = TASK_STALE;
 	}
-	if (!t.nlevels) {
-		r->stats->fresh++;
-		return 0;
+}
+
+static void *plan_slice(void *arg)
+{
+	struct planner *pl = arg;
+
+	for (size_t i = pl->from; i < pl->to; i++) {
+		if (pl->r->o->stop && *pl->r->o->stop)
+			break;
+		plan_source(pl, &pl->r->tasks[i], &pl->r->srcs[i]);
 	}
-	r->tasks[r->ntasks++] = t;
-	return 0;
-nomem:
-	task_release(&t);
-	return -1;
+	if (pl->pycdirfd >= 0)
+		close(pl->pycdirfd);
+	buf_release(&pl->pycdir);
+	return NULL;
+}
+
+/*
+ * Judge every source, in parallel slices (the check is a few system
+ * calls per file, and they spread over cores), then, in this thread,
+ * count the fresh, report the errors and keep the stale as tasks.
+ */
+static int plan_all(struct run *r)
+{
+	struct planner pl[PLAN_THREADS];
+	pthread_t tid[PLAN_THREADS];
+	bool started[PLAN_THREADS] = { false };
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nthreads = cores < 1 ? 1 : cores > PLAN_THREADS ? PLAN_THREADS
+							       : (size_t)cores;
+
+	if (r->nsrcs < 256)
+		nthreads = 1;
+	int ret = 0;
+
+	memset(r->tasks, 0, r->nsrcs * sizeof(*r->tasks));
+	for (size_t k = 0; k < nthreads; k++) {
+		pl[k] = (struct planner){ .r = r, .pycdirfd = -1,
+					  .from = r->nsrcs * k / nthreads,
+					  .to = r->nsrcs * (k + 1) / nthreads };
+		if (k > 0)
+			started[k] = pthread_create(&tid[k], NULL, plan_slice,
+						    &pl[k]) == 0;
+	}
+	plan_slice(&pl[0]);
+	for (size_t k = 1; k < nthreads; k++) {
+		if (started[k])
+			pthread_join(tid[k], NULL);
+		else
+			plan_slice(&pl[k]);
+	}
+	r->ntasks = 0;
+	for (size_t i = 0; i < r->nsrcs; i++) {
+		struct task t = r->tasks[i];
+		switch (t.state) {
+		case TASK_FRESH:
+			r->stats->fresh++;
+			break;
+		case TASK_ERROR:
+			emit(r, PYC_EV_FAILED, t.src->path, NULL, t.error);
+			free(t.error);
+			break;
+		case TASK_NOMEM:
+			ret = -1;
+			break;
+		case TASK_STALE:
+			r->tasks[r->ntasks++] = t;
+			continue;
+		}
+		if (t.state != TASK_STALE)
+			task_release(&r->tasks[i]);
+	}
+	return ret;
 }
 
 static int task_cmp(const void *a, const void *b)
@@ -401,11 +511,11 @@ static int run_interp(struct run *r, struct pyc_error *err)
 	int ret = 0;
 
 	r->ntasks = r->next = 0;
-	for (size_t i = 0; i < r->nsrcs; i++) {
-		if (r->o->stop && *r->o->stop)
-			break;
-		if (plan_source(r, &r->srcs[i]) < 0)
-			return -1;
+	if (plan_all(r) < 0) {
+		for (size_t i = 0; i < r->ntasks; i++)
+			task_release(&r->tasks[i]);
+		errno = ENOMEM;
+		return -1;
 	}
 	qsort(r->tasks, r->ntasks, sizeof(*r->tasks), task_cmp);
 	r->total += r->ntasks;

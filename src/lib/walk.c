@@ -11,6 +11,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,9 +28,10 @@ struct walk {
 	size_t nseen, aseen;
 };
 
+/* Names are stored with the entry's d_type in front: "\x08name". */
 static int name_cmp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(*(char *const *)a + 1, *(char *const *)b + 1);
 }
 
 static bool ends_py(const char *name)
@@ -57,8 +59,9 @@ static int enter_once(struct walk *w, const struct stat *st)
 	return 1;
 }
 
-/* The sorted names of a directory (NULL-terminated), or NULL. */
-static char **list_dir(const char *path, size_t *count)
+/* The sorted names of a directory (NULL-terminated), or NULL; *dp is
+ * left open for fstatat() on the entries. */
+static char **list_dir(const char *path, size_t *count, DIR **dp)
 {
 	DIR *d = opendir(path);
 	struct dirent *e;
@@ -78,15 +81,20 @@ static char **list_dir(const char *path, size_t *count)
 				goto fail;
 			v = nv;
 		}
-		if (!(v[n] = strdup(e->d_name)))
+		size_t len = strlen(e->d_name);
+		if (!(v[n] = malloc(len + 2)))
 			goto fail;
+		v[n][0] = (char)e->d_type;
+		memcpy(v[n] + 1, e->d_name, len + 1);
 		n++;
 	}
 	if (errno)
 		goto fail;
-	closedir(d);
-	if (!v && !(v = calloc(1, sizeof(*v))))
+	*dp = d;
+	if (!v && !(v = calloc(1, sizeof(*v)))) {
+		closedir(d);
 		return NULL;
+	}
 	v[n] = NULL;
 	qsort(v, n, sizeof(*v), name_cmp);
 	*count = n;
@@ -110,19 +118,28 @@ static void free_names(char **v, size_t n)
 
 static int walk_dir(struct walk *w, struct buf *path);
 
-/* One entry, whose path is in `path`. */
-static int visit(struct walk *w, struct buf *path, const char *name)
+/* One entry, whose path is in `path`; `type` is its d_type, which spares
+ * a stat() for regular files not named *.py and an lstat() for real
+ * directories (DT_UNKNOWN: the file system does not say, so ask). */
+static int visit(struct walk *w, struct buf *path, int dfd, const char *name,
+		 unsigned char type)
 {
 	struct stat st, lst;
+	bool link = type == DT_LNK;
 
+	if (type == DT_REG && !ends_py(name))
+		return 0;
 	if (w->ops->exclude && w->ops->exclude(path->s, w->ops->arg))
 		return 0;
-	if (stat(path->s, &st) < 0)
+	if (fstatat(dfd, name, &st, 0) < 0)
 		return 0; /* vanished, or a dangling symlink: not a file */
 	if (S_ISDIR(st.st_mode)) {
-		if (lstat(path->s, &lst) < 0)
-			return 0;
-		if (S_ISLNK(lst.st_mode) && !(w->flags & PYC_WALK_FOLLOW))
+		if (type == DT_UNKNOWN) {
+			if (fstatat(dfd, name, &lst, AT_SYMLINK_NOFOLLOW) < 0)
+				return 0;
+			link = S_ISLNK(lst.st_mode);
+		}
+		if (link && !(w->flags & PYC_WALK_FOLLOW))
 			return 0;
 		if (w->flags & PYC_WALK_FOLLOW) {
 			int r = enter_once(w, &st);
@@ -139,7 +156,8 @@ static int visit(struct walk *w, struct buf *path, const char *name)
 static int walk_dir(struct walk *w, struct buf *path)
 {
 	size_t n = 0, len = path->len;
-	char **names = list_dir(path->s, &n);
+	DIR *d = NULL;
+	char **names = list_dir(path->s, &n, &d);
 	int ret = 0;
 
 	if (!names) {
@@ -150,17 +168,20 @@ static int walk_dir(struct walk *w, struct buf *path)
 		return 0;
 	}
 	for (size_t i = 0; i < n && !ret; i++) {
-		if (!strcmp(names[i], "__pycache__"))
+		const char *name = names[i] + 1;
+		if (!strcmp(name, "__pycache__"))
 			continue;
 		/* os.path.join(dir, name) */
 		if (len && path->s[len - 1] != '/')
 			buf_addc(path, '/');
-		buf_adds(path, names[i]);
-		ret = path->oom ? -1 : visit(w, path, names[i]);
+		buf_adds(path, name);
+		ret = path->oom ? -1 : visit(w, path, dirfd(d), name,
+					     (unsigned char)names[i][0]);
 		path->len = len;
 		path->s[len] = '\0';
 	}
 	free_names(names, n);
+	closedir(d);
 	return ret;
 }
 
