@@ -27,7 +27,8 @@ struct cli_ctx {
 	int verbose;              /* -v, repeatable */
 	bool quiet;               /* -q */
 	bool json;                /* --json */
-	bool color;               /* stderr/stdout colour allowed */
+	bool color;               /* colour on stdout */
+	bool color_err;           /* colour on stderr */
 	const struct cli_cmd *cmd;
 };
 
@@ -87,8 +88,10 @@ void json_str(FILE *f, const char *s);      /* a string (or null) */
 void json_strn(FILE *f, const char *s, size_t n);
 void json_key(FILE *f, const char *key);    /* "key": */
 
-/* Colour: the escape if ctx->color, else "". */
+/* Colour: the escape if allowed on stdout (color) or stderr (color_e),
+ * else "". */
 const char *color(const struct cli_ctx *ctx, const char *esc);
+const char *color_e(const struct cli_ctx *ctx, const char *esc);
 #define C_RESET "\033[0m"
 #define C_BOLD "\033[1m"
 #define C_DIM "\033[2m"

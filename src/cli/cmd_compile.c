@@ -259,11 +259,11 @@ static void summary(const struct compile_ui *ui,
 		return;
 	fprintf(stderr, "%s%zu %s%s, %zu fresh, %s%zu failed%s, %zu "
 		"warning%s, in %.2f s\n",
-		color(ctx, C_BOLD), st->compiled,
-		dry ? "would be compiled" : "compiled", color(ctx, C_RESET),
-		st->fresh, st->failed ? color(ctx, C_RED) : "",
+		color_e(ctx, C_BOLD), st->compiled,
+		dry ? "would be compiled" : "compiled", color_e(ctx, C_RESET),
+		st->fresh, st->failed ? color_e(ctx, C_RED) : "",
 		st->failed + st->walk_errors,
-		st->failed ? color(ctx, C_RESET) : "", st->warnings,
+		st->failed ? color_e(ctx, C_RESET) : "", st->warnings,
 		st->warnings == 1 ? "" : "s", secs);
 	if (st->warnings && !ctx->verbose)
 		fprintf(stderr, "(run with -v to see the warnings)\n");

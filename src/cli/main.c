@@ -88,7 +88,7 @@ static const struct cli_cmd *find_command(const char *name)
 	return NULL;
 }
 
-static bool want_color(void)
+static bool want_color(int fd)
 {
 	const char *no = getenv("NO_COLOR");
 	const char *term = getenv("TERM");
@@ -97,7 +97,7 @@ static bool want_color(void)
 		return false;
 	if (term && strcmp(term, "dumb") == 0)
 		return false;
-	return isatty(STDOUT_FILENO);
+	return isatty(fd);
 }
 
 int main(int argc, char **argv)
@@ -106,7 +106,8 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
-	struct cli_ctx ctx = { .color = want_color() };
+	struct cli_ctx ctx = { .color = want_color(STDOUT_FILENO),
+			       .color_err = want_color(STDERR_FILENO) };
 	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = &ctx,
 				.shortopts = "+V", .longopts = lead };
 	const struct cli_cmd *cmd;

@@ -313,3 +313,8 @@ const char *color(const struct cli_ctx *ctx, const char *esc)
 {
 	return ctx->color ? esc : "";
 }
+
+const char *color_e(const struct cli_ctx *ctx, const char *esc)
+{
+	return ctx->color_err ? esc : "";
+}

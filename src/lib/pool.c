@@ -287,11 +287,16 @@ static void consume(struct pool *p, struct worker *w)
 		replace(p, w, true, "worker sent a malformed response");
 		return;
 	}
-	p->ops->done(p->ops->arg, &w->job, &res);
+	/* Give the worker its next job before handling this result, so it
+	 * compiles while we write.  The result points into rbuf, which
+	 * sending does not touch. */
+	struct pyc_job finished = w->job;
+	w->state = W_IDLE;
+	feed(p, w);
+	p->ops->done(p->ops->arg, &finished, &res);
 	free((char *)res.warnings);
 	memmove(w->rbuf.s, w->rbuf.s + used, w->rbuf.len - used);
 	w->rbuf.len -= used;
-	w->state = W_IDLE;
 }
 
 static void read_from(struct pool *p, struct worker *w)
@@ -404,9 +409,15 @@ int pyc_pool_run(const struct pyc_interp *in, int jobs, int timeout_ms,
 			ret = -1;
 			break;
 		}
-		for (int i = 0; i < p.n; i++)
-			if (p.w[i].state == W_IDLE)
-				feed(&p, &p.w[i]);
+		for (int i = 0; i < p.n; i++) {
+			struct worker *w = &p.w[i];
+			/* A worker lost while being fed is replaced here. */
+			if (w->state == W_DEAD && !p.exhausted &&
+			    p.start_failures <= 2 * p.n && spawn(&p, w) < 0)
+				p.start_failures++;
+			if (w->state == W_IDLE)
+				feed(&p, w);
+		}
 		if (p.exhausted && !any_busy(&p))
 			break;
 		if (!any_alive(&p)) {

@@ -149,3 +149,28 @@ def test_sys_path(clean_env, tmp_path):
     res = run_tool(['compile', '--sys-path', '--dry-run', '--python', it.exe,
                     '--prefix', str(tmp_path / 'p')], env, check=0)
     assert ('%s/mine.py -> ' % extra).encode() in res.stdout
+
+
+def run_in_tty(cmd, env):
+    """Run cmd with a terminal on stdin/stdout/stderr (util-linux script)."""
+    import shlex
+    res = subprocess.run(['script', '-qec', ' '.join(map(shlex.quote, cmd)),
+                          '/dev/null'], env=env, capture_output=True,
+                         timeout=120)
+    return res.returncode, res.stdout
+
+
+def test_progress_only_on_a_terminal_and_no_color(clean_env, tmp_path):
+    it = INTERPRETERS[-1]
+    tree = tree_with(tmp_path, ['m%d.py' % i for i in range(30)])
+    args = [BINARY, 'compile', '--python', it.exe, '-f', '--prefix',
+            str(tmp_path / 'p'), str(tree)]
+    res = run_tool(args[1:], clean_env, check=0)
+    assert b'\033' not in res.stderr and b'ETA' not in res.stderr
+    assert b'30 compiled' in res.stderr
+    rc, out = run_in_tty(args, clean_env)
+    assert rc == 0 and b'30/30 files' in out and b'\033[1m' in out
+    rc, out = run_in_tty(args, dict(clean_env, NO_COLOR='1'))
+    assert b'30/30 files' in out and b'\033[1m' not in out
+    rc, out = run_in_tty(args + ['-q'], clean_env)
+    assert rc == 0 and b'files' not in out and b'compiled' not in out
