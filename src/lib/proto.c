@@ -55,89 +55,114 @@ static int get_blob(struct reader *r, const unsigned char **data, size_t *n)
 	return 1;
 }
 
-#define NEED(x)                         \
-	do {                            \
-		int rc_ = (x);          \
-		if (rc_ <= 0) {         \
-			ret = rc_;      \
-			goto out;       \
-		}                       \
-	} while (0)
+/* Each reader below returns 1 when it read its field, 0 when the bytes
+ * end first (wait for more), -1 when the field cannot be valid. */
+
+static int read_warnings(struct reader *r, uint32_t nwarn, struct buf *warn)
+{
+	for (uint32_t i = 0; i < nwarn; i++) {
+		const unsigned char *text;
+		size_t tlen;
+		uint32_t line;
+		int rc;
+
+		if (!get_u32(r, &line))
+			return 0;
+		if ((rc = get_blob(r, &text, &tlen)) <= 0)
+			return rc;
+		buf_addf(warn, "%u: ", line);
+		buf_add(warn, text, tlen);
+		buf_addc(warn, '\0');
+	}
+	return 1;
+}
+
+static int read_codes(struct reader *r, struct pyc_result *res)
+{
+	uint32_t n;
+	int rc;
+
+	if (!get_u32(r, &n))
+		return 0;
+	if (n > PYC_MAX_LEVELS)
+		return -1;
+	for (uint32_t i = 0; i < n; i++)
+		if ((rc = get_blob(r, &res->code[i], &res->code_len[i])) <= 0)
+			return rc;
+	res->ok = true;
+	return 1;
+}
+
+/* The error's message is not NUL-terminated in the input: it is kept
+ * after the warnings, in the same allocation. */
+static int read_error(struct reader *r, struct pyc_result *res,
+		      struct buf *warn)
+{
+	const unsigned char *msg;
+	size_t mlen;
+	int rc;
+
+	if (!get_u32(r, &res->line) || !get_u32(r, &res->col))
+		return 0;
+	if ((rc = get_blob(r, &msg, &mlen)) <= 0)
+		return rc;
+	buf_add(warn, msg, mlen);
+	buf_addc(warn, '\0');
+	return 1;
+}
+
+static int read_response(struct reader *r, struct pyc_result *res,
+			 struct buf *warn)
+{
+	unsigned char tag;
+	uint32_t nwarn;
+	int rc;
+
+	if (!get_byte(r, &tag))
+		return 0;
+	if (tag != 'R')
+		return -1;
+	if (!get_u32(r, &nwarn))
+		return 0;
+	if (nwarn > MAX_WARNINGS)
+		return -1;
+	if ((rc = read_warnings(r, nwarn, warn)) <= 0)
+		return rc;
+	res->nwarnings = nwarn;
+	if (!get_byte(r, &tag))
+		return 0;
+	if (tag == 'K')
+		return read_codes(r, res);
+	if (tag == 'E')
+		return read_error(r, res, warn);
+	return -1;
+}
 
 int pyc__parse_response(const unsigned char *p, size_t len,
 			struct pyc_result *res, size_t *used)
 {
 	struct reader r = { p, len, 0 };
 	struct buf warn = { 0 };
-	unsigned char tag;
-	uint32_t nwarn, n;
-	int ret = 1;
+	const char *s;
+	int rc;
 
 	memset(res, 0, sizeof(*res));
-	NEED(get_byte(&r, &tag));
-	if (tag != 'R')
-		return -1;
-	NEED(get_u32(&r, &nwarn));
-	if (nwarn > MAX_WARNINGS)
-		return -1;
-	for (uint32_t i = 0; i < nwarn; i++) {
-		const unsigned char *text;
-		size_t tlen;
-		uint32_t line;
-
-		NEED(get_u32(&r, &line));
-		NEED(get_blob(&r, &text, &tlen));
-		buf_addf(&warn, "%u: ", line);
-		buf_add(&warn, text, tlen);
-		buf_addc(&warn, '\0');
-	}
-	NEED(get_byte(&r, &tag));
-	if (tag == 'K') {
-		NEED(get_u32(&r, &n));
-		if (n > PYC_MAX_LEVELS)
-			return buf_release(&warn), -1;
-		for (uint32_t i = 0; i < n; i++)
-			NEED(get_blob(&r, &res->code[i], &res->code_len[i]));
-		res->ok = true;
-	} else if (tag == 'E') {
-		const unsigned char *msg;
-		size_t mlen;
-		uint32_t line, col;
-
-		NEED(get_u32(&r, &line));
-		NEED(get_u32(&r, &col));
-		NEED(get_blob(&r, &msg, &mlen));
-		res->line = line;
-		res->col = col;
-		/* The message is not NUL-terminated in p: keep a copy after
-		 * the warnings, in the same allocation. */
-		buf_add(&warn, msg, mlen);
-		buf_addc(&warn, '\0');
-		res->ok = false;
-	} else {
-		ret = -1;
-		goto out;
-	}
-	if (warn.oom) {
-		ret = -1;
-		goto out;
-	}
-	res->nwarnings = nwarn;
-	*used = r.off;
-	if (!warn.s)
+	rc = read_response(&r, res, &warn);
+	if (rc > 0 && !warn.s)
 		buf_grow(&warn, 0);
+	if (rc <= 0 || warn.oom) {
+		buf_release(&warn);
+		memset(res, 0, sizeof(*res));
+		return rc <= 0 ? rc : -1;
+	}
 	res->warnings = buf_detach(&warn);
-	if (!res->warnings)
-		return -1;
 	if (!res->ok) {
 		/* the message is the last NUL-terminated string */
-		const char *s = res->warnings;
-		for (uint32_t i = 0; i < nwarn; i++)
+		s = res->warnings;
+		for (uint32_t i = 0; i < res->nwarnings; i++)
 			s += strlen(s) + 1;
 		res->message = s;
 	}
+	*used = r.off;
 	return 1;
-out:
-	buf_release(&warn);
-	return ret;
 }

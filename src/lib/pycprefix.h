@@ -486,7 +486,7 @@ struct pyc_result {
 	const unsigned char *code[PYC_MAX_LEVELS];
 	size_t code_len[PYC_MAX_LEVELS];
 	/* !ok: where and why */
-	unsigned line, col;
+	uint32_t line, col;
 	const char *message;
 	/* warnings, "line: Category: message", NUL-separated */
 	unsigned nwarnings;
