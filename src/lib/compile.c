@@ -469,34 +469,12 @@ static void job_failed(void *arg, struct pyc_job *job, const char *why)
 
 static int ensure_prefix(const char *prefix, struct pyc_error *err)
 {
-	struct buf b = { 0 };
 	struct stat st;
-	int ret = 0;
 
-	if (stat(prefix, &st) == 0) {
-		if (S_ISDIR(st.st_mode))
-			return 0;
+	if (stat(prefix, &st) == 0 && !S_ISDIR(st.st_mode))
 		errno = ENOTDIR;
-		goto fail;
-	}
-	buf_adds(&b, prefix);
-	if (b.oom)
-		return -1;
-	for (char *s = b.s + 1; ret == 0; s++) {
-		if (*s && *s != '/')
-			continue;
-		char c = *s;
-		*s = '\0';
-		if (mkdir(b.s, 0755) < 0 && errno != EEXIST)
-			ret = -1;
-		*s = c;
-		if (!c)
-			break;
-	}
-	buf_release(&b);
-	if (ret == 0)
+	else if (pyc_mkdir_p(prefix, 0755) == 0)
 		return 0;
-fail:
 	if (err)
 		snprintf(err->msg, sizeof(err->msg),
 			 "cannot use the prefix '%s': %s", prefix,

@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 ssize_t pyc_read_full(int fd, void *p, size_t cap)
@@ -72,4 +74,26 @@ fail:
 	close(fd);
 	errno = saved;
 	return NULL;
+}
+
+int pyc_mkdir_p(const char *dir, unsigned mode)
+{
+	char *d = strdup(dir);
+	int ret = 0;
+
+	if (!d)
+		return -1;
+	for (char *s = d + 1; ret == 0; s++) {
+		if (*s && *s != '/')
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(d, (mode_t)mode) < 0 && errno != EEXIST)
+			ret = -1;
+		*s = c;
+		if (!c)
+			break;
+	}
+	free(d);
+	return ret;
 }

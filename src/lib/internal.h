@@ -10,6 +10,9 @@
 /* ${XDG_CACHE_HOME:-$HOME/.cache}/<leaf>, malloc'd; NULL with errno. */
 char *pyc_cache_home_path(const char *leaf);
 
+/* mkdir -p: create dir and its missing parents with `mode`.  0 or -1. */
+int pyc_mkdir_p(const char *dir, unsigned mode);
+
 /* read() until `cap` bytes or end of file; the count, or -1 (errno). */
 ssize_t pyc_read_full(int fd, void *p, size_t cap);
 

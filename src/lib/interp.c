@@ -364,27 +364,6 @@ out:
 	return ret;
 }
 
-static int mkdir_p(const char *dir)
-{
-	char *d = strdup(dir);
-	int ret = 0;
-
-	if (!d)
-		return -1;
-	for (char *s = d + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(d, 0700) < 0 && errno != EEXIST)
-			ret = -1;
-		*s = '/';
-	}
-	if (mkdir(d, 0700) < 0 && errno != EEXIST)
-		ret = -1;
-	free(d);
-	return ret;
-}
-
 /* Best effort: a cache that cannot be written only costs a probe. */
 static void cache_write(const char *path, const char *real,
 			const struct stat *st, const struct buf *probe)
@@ -393,7 +372,7 @@ static void cache_write(const char *path, const char *real,
 	struct buf b = { 0 }, tmp = { 0 };
 	int fd;
 
-	if (!file || !dir || mkdir_p(dir) < 0)
+	if (!file || !dir || pyc_mkdir_p(dir, 0700) < 0)
 		goto out;
 	buf_adds(&b, CACHE_MAGIC);
 	buf_addc(&b, '\0');

@@ -110,6 +110,13 @@ def test_missing_root_and_bad_options(clean_env, tmp_path):
                     str(tmp_path / 'p'), str(tmp_path / 'nope')], clean_env,
                    check=1)
     assert b"cannot read '" in res.stderr and b'No such file' in res.stderr
+    afile = tmp_path / 'afile'
+    afile.write_text('')
+    tree = tree_with(tmp_path, ['a.py'])
+    res = run_tool(['compile', '--python', it.exe, '--prefix', str(afile),
+                    str(tree)], clean_env, check=2)
+    assert b"cannot use the prefix '" in res.stderr
+    assert b'Not a directory' in res.stderr
     res = run_tool(['compile', '--hardlink-dupes', '.'], clean_env, check=2)
     assert b'two -O levels' in res.stderr
     res = run_tool(['compile', '-x', '(', '.'], clean_env, check=2)
