@@ -41,3 +41,21 @@ def test_large_source_hash(interp, tmp_path):
     got = subprocess.run([LIBCHECK, 'hash', str(interp.magic), str(p)],
                          capture_output=True, check=True).stdout.decode().split()
     assert got == want
+
+
+def test_release_tables_match_interpreter(interp, clean_env, tmp_path):
+    """show judges a pyc from its file name alone (no interpreter): the
+    release table's magic for the tag must be the interpreter's own."""
+    import json
+    from conftest import run_tool
+    src = tmp_path / 'm.py'
+    src.write_text('x = 1\n')
+    subprocess.run([interp.exe, '-c', 'import py_compile, sys; '
+                    'py_compile.compile(sys.argv[1])', str(src)], check=True,
+                   env={})
+    pyc = tmp_path / '__pycache__' / ('m.%s.pyc' % interp.tag)
+    v = json.loads(run_tool(['show', '--json', str(pyc)], clean_env,
+                            check=0).stdout)[0]
+    assert v['magic'] == interp.magic
+    assert v['magic_python'] == '%d.%d' % interp.version[:2]
+    assert v['python'] == interp.tag and v['state'] == 'fresh'
