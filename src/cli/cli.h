@@ -100,6 +100,7 @@ const char *color_e(const struct cli_ctx *ctx, const char *esc);
 #define C_YELLOW "\033[33m"
 
 int cmd_compile(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_status(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_path(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_show(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_pythons(int argc, char **argv, struct cli_ctx *ctx);

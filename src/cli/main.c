@@ -33,6 +33,20 @@ static const struct cli_cmd commands[] = {
 	  "      --follow-symlinks descend into symlinked directories\n"
 	  "      --timeout SEC  give up on one file after SEC (default 120)\n"
 	  "  --python all       every interpreter 'pycprefix pythons' lists\n" },
+	{ "status", cmd_status,
+	  "[-O LEVEL]... [--check] [PATH...]",
+	  "Show which pycs Python would use, recompile, or never need again.",
+	  "For every source under each PATH (default: .) and each interpreter\n"
+	  "and level: fresh, stale (and why), missing, or an unchecked-hash pyc\n"
+	  "whose source changed (Python would run the old code); and, in the\n"
+	  "part of the cache that mirrors PATH, orphans whose source is gone.\n\n"
+	  "Options:\n"
+	  "  -O LEVEL           optimization level 0, 1 or 2; repeatable\n"
+	  "      --check        exit 1 if anything is stale, missing or\n"
+	  "                     unchecked-changed (for CI and pre-commit)\n"
+	  "      --check-hash-based-pycs MODE\n"
+	  "                     default, always or never, as python's option\n"
+	  "      --follow-symlinks descend into symlinked directories\n" },
 	{ "path", cmd_path, "[-O LEVEL] [--reverse] [-z] FILE...",
 	  "Print where the interpreter reads and writes each source's "
 	  "bytecode.",

@@ -587,6 +587,56 @@ int pyc_compile(const struct pyc_compile_opts *o, const char *const *roots,
 		struct pyc_error *err);
 
 /* ------------------------------------------------------------------------
+ * Status: what Python would do with the cache of a tree
+ *
+ * For every source under the roots, each interpreter and each level: the
+ * verdict of pyc_judge_files() (fresh, stale and why, missing; and an
+ * unchecked-hash pyc whose source changed).  Then, in the part of the
+ * cache that mirrors each root (the prefix's copy of the root directory,
+ * or the __pycache__ folders inside it), every pyc whose source is gone is
+ * an orphan.  Nothing is written and no interpreter is started.
+ */
+enum pyc_status_state {
+	PYC_ST_FRESH,
+	PYC_ST_STALE,
+	PYC_ST_MISSING,
+	PYC_ST_ORPHAN,
+	PYC_ST_UNCHECKED_CHANGED,
+};
+
+const char *pyc_status_name(enum pyc_status_state st);
+
+struct pyc_status_entry {
+	enum pyc_status_state state;
+	const struct pyc_interp *in;   /* NULL for orphans */
+	const char *source;
+	const char *cache;
+	const char *reason;            /* a phrase, "" when fresh */
+};
+
+struct pyc_status_opts {
+	const struct pyc_interp *interps;
+	size_t ninterps;
+	const char *prefix;            /* NULL: in-tree */
+	int levels[PYC_MAX_LEVELS];
+	int nlevels;
+	enum pyc_check_mode mode;      /* python --check-hash-based-pycs */
+	unsigned flags;                /* PYC_COMPILE_FOLLOW_SYMLINKS */
+	void (*entry)(const struct pyc_status_entry *e, void *arg);
+	void (*error)(const char *path, const char *message, void *arg);
+	void *arg;
+};
+
+struct pyc_status_counts {
+	size_t n[PYC_ST_UNCHECKED_CHANGED + 1];
+	size_t errors;
+};
+
+/* Report on the roots.  Returns 0, or -1 (ENOMEM). */
+int pyc_status(const struct pyc_status_opts *o, const char *const *roots,
+	       size_t nroots, struct pyc_status_counts *counts);
+
+/* ------------------------------------------------------------------------
  * The prefix
  */
 

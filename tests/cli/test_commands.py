@@ -9,7 +9,7 @@ import pytest
 
 from conftest import BINARY, INTERPRETERS, run_tool
 
-COMMANDS = ['path', 'show', 'pythons', 'env', 'run']
+COMMANDS = ['compile', 'status', 'path', 'show', 'pythons', 'env', 'run']
 
 
 def test_version(clean_env):

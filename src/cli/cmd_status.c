@@ -1,0 +1,173 @@
+/*
+ * cmd_status.c - pycprefix status: fresh, stale, missing, orphaned.
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define WORST 10
+
+struct status_ui {
+	struct cli_ctx *ctx;
+	bool multi;
+	bool first;
+	size_t shown;
+};
+
+static void on_entry(const struct pyc_status_entry *e, void *arg)
+{
+	struct status_ui *ui = arg;
+	const struct cli_ctx *ctx = ui->ctx;
+
+	if (ctx->json) {
+		fputs(ui->first ? "\n    {" : ",\n    {", stdout);
+		ui->first = false;
+		json_key(stdout, "source");
+		json_str(stdout, e->source);
+		fputs(", ", stdout);
+		json_key(stdout, "cache");
+		json_str(stdout, e->cache);
+		fputs(", ", stdout);
+		json_key(stdout, "python");
+		json_str(stdout, e->in ? e->in->tag : NULL);
+		fputs(", ", stdout);
+		json_key(stdout, "state");
+		json_str(stdout, pyc_status_name(e->state));
+		fputs(", ", stdout);
+		json_key(stdout, "reason");
+		json_str(stdout, e->reason);
+		fputc('}', stdout);
+		return;
+	}
+	if (e->state == PYC_ST_FRESH || ctx->quiet)
+		return;
+	if (!ctx->verbose && e->state != PYC_ST_UNCHECKED_CHANGED &&
+	    ui->shown >= WORST) {
+		ui->shown++;
+		return;
+	}
+	ui->shown++;
+	const char *col = e->state == PYC_ST_UNCHECKED_CHANGED ? C_RED
+			  : e->state == PYC_ST_ORPHAN ? C_DIM : C_YELLOW;
+	printf("%s%-17s%s %s", color(ctx, col), pyc_status_name(e->state),
+	       color(ctx, C_RESET),
+	       e->state == PYC_ST_ORPHAN ? e->cache : e->source);
+	if (ui->multi && e->in)
+		printf(" [%s]", e->in->tag);
+	if (e->reason && e->reason[0])
+		printf(" (%s)", e->reason);
+	putchar('\n');
+}
+
+static void on_error(const char *path, const char *msg, void *arg)
+{
+	(void)arg;
+	cli_warn("'%s': %s", path, msg);
+}
+
+int cmd_status(int argc, char **argv, struct cli_ctx *ctx)
+{
+	static const struct option longopts[] = {
+		{ "check", no_argument, NULL, 'c' },
+		{ "check-hash-based-pycs", required_argument, NULL, 'H' },
+		{ "follow-symlinks", no_argument, NULL, 'L' },
+		{ 0 },
+	};
+	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
+				.shortopts = "O:", .longopts = longopts };
+	struct status_ui ui = { .ctx = ctx, .first = true };
+	struct pyc_status_opts o = { .mode = PYC_CHECK_DEFAULT };
+	struct pyc_status_counts n;
+	struct pyc_interp *interps = NULL;
+	size_t ninterps = 0;
+	bool check = false, seen[3] = { false };
+	const char *dflt[] = { "." }, *origin;
+	char *prefix = NULL;
+	long v;
+	int c, ret = EXIT_OK;
+
+	while ((c = cli_getopt(&p)) != -1) {
+		switch (c) {
+		case 'O':
+			if (cli_parse_int(optarg, 0, 2, &v) < 0)
+				return cli_usage_error(ctx, "-O takes 0, 1 or "
+						       "2, not '%s'", optarg);
+			seen[v] = true;
+			break;
+		case 'c':
+			check = true;
+			break;
+		case 'H':
+			if (pyc_check_mode_parse(optarg, &o.mode) < 0)
+				return cli_usage_error(ctx, "--check-hash-based"
+						       "-pycs takes default, "
+						       "always or never");
+			break;
+		case 'L':
+			o.flags |= PYC_COMPILE_FOLLOW_SYMLINKS;
+			break;
+		case 'h':
+			return EXIT_OK;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	for (int l = 0; l < 3; l++)
+		if (seen[l])
+			o.levels[o.nlevels++] = l;
+	if (!o.nlevels)
+		o.nlevels = 1;
+	if (cli_prefix(ctx, &prefix, &origin) < 0)
+		return EXIT_USAGE;
+	if (cli_interps(ctx, &interps, &ninterps) < 0) {
+		free(prefix);
+		return EXIT_USAGE;
+	}
+	o.interps = interps;
+	o.ninterps = ninterps;
+	o.prefix = prefix;
+	o.entry = on_entry;
+	o.error = on_error;
+	o.arg = &ui;
+	ui.multi = ninterps > 1;
+	if (ctx->json)
+		fputs("{\"files\": [", stdout);
+	if (pyc_status(&o, optind < argc ? (const char *const *)&argv[optind]
+					 : dflt,
+		       optind < argc ? (size_t)(argc - optind) : 1, &n) < 0)
+		ret = cli_error("out of memory");
+	if (ctx->json) {
+		printf("%s],\n  \"counts\": {", ui.first ? "" : "\n  ");
+		for (int s = 0; s <= PYC_ST_UNCHECKED_CHANGED; s++)
+			printf("%s\"%s\": %zu", s ? ", " : "",
+			       pyc_status_name((enum pyc_status_state)s), n.n[s]);
+		printf("}, \"errors\": %zu}\n", n.errors);
+	} else if (!ctx->quiet) {
+		if (ui.shown > WORST && !ctx->verbose)
+			printf("... and %zu more (-v lists them all)\n",
+			       ui.shown - WORST);
+		printf("%zu fresh, %zu stale, %zu missing, %zu orphaned",
+		       n.n[PYC_ST_FRESH], n.n[PYC_ST_STALE],
+		       n.n[PYC_ST_MISSING], n.n[PYC_ST_ORPHAN]);
+		if (n.n[PYC_ST_UNCHECKED_CHANGED])
+			printf(", %s%zu unchecked-hash pycs Python would run "
+			       "with old code%s", color(ctx, C_RED),
+			       n.n[PYC_ST_UNCHECKED_CHANGED],
+			       color(ctx, C_RESET));
+		printf("\n");
+		if (n.n[PYC_ST_STALE] + n.n[PYC_ST_MISSING] +
+		    n.n[PYC_ST_UNCHECKED_CHANGED])
+			printf("run 'pycprefix compile' to bring them up to "
+			       "date\n");
+	}
+	if (ret == EXIT_OK && n.errors)
+		ret = EXIT_SOME;
+	if (ret == EXIT_OK && check &&
+	    n.n[PYC_ST_STALE] + n.n[PYC_ST_MISSING] +
+	    n.n[PYC_ST_UNCHECKED_CHANGED])
+		ret = EXIT_SOME;
+	cli_interps_release(interps, ninterps);
+	free(prefix);
+	return ret;
+}
