@@ -8,6 +8,7 @@ and measures, in one run, with the same interpreter and a prefix each:
   floor         one process's compile()+marshal CPU time / cores
   warm          pycprefix compile    vs  serial compileall (all fresh)
   incremental   1% of files touched  vs  compileall -j0
+  status        pycprefix status on 10,000 files vs compileall's no-op run
   memory        the driver's peak RSS on the stdlib and on 100,000 files
 
 Each timing is the best of --repeat runs (cold runs start from an empty
@@ -177,6 +178,31 @@ def main():
             word = 'x faster' if name != 'cold vs floor' else 'x the floor'
             print('| %s | %.3f s | %.3f s | %s | %.2f%s |'
                   % (name, o, t, peer, ratio, word))
+        # status on 10,000 files against serial compileall's no-op run.
+        mid = os.path.join(work, 'mid')
+        for i in range(10000):
+            d = os.path.join(mid, 'd%02d' % (i // 500))
+            if i % 500 == 0:
+                os.makedirs(d)
+            with open(os.path.join(d, 'm%d.py' % i), 'w') as f:
+                f.write('x = %d\n' % i)
+        p_mid, p_mid2 = os.path.join(work, 'pm1'), os.path.join(work, 'pm2')
+        subprocess.run(ours(py, p_mid, mid), env=e_ours,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        e_mid2 = env_for(p_mid2)
+        subprocess.run(theirs(py, mid), env=e_mid2, stdout=subprocess.DEVNULL)
+        status = [TOOL, 'status', '-q', '--python', py, '--prefix', p_mid, mid]
+        s_ours = best(a.repeat, lambda: timed(status, e_ours, work)[0])
+        s_theirs = best(a.repeat, lambda: timed(theirs(py, mid, jobs=False),
+                                                e_mid2, work)[0])
+        rows.append(('status, 10,000 files', s_ours, s_theirs,
+                     'serial compileall no-op'))
+        print()
+        print('| case | pycprefix | peer | peer is | ratio |')
+        print('|---|---|---|---|---|')
+        for name, o, t, peer in rows[-1:]:
+            print('| %s | %.3f s | %.3f s | %s | %.2fx faster |'
+                  % (name, o, t, peer, t / o))
         print()
         print('driver peak RSS, warm run on the stdlib: %.1f MiB' % (rss_std / 1024))
         if a.big:

@@ -101,6 +101,10 @@ const char *color_e(const struct cli_ctx *ctx, const char *esc);
 
 int cmd_compile(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_status(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_prune(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_clean(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_migrate(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_du(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_path(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_show(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_pythons(int argc, char **argv, struct cli_ctx *ctx);

@@ -47,6 +47,45 @@ static const struct cli_cmd commands[] = {
 	  "      --check-hash-based-pycs MODE\n"
 	  "                     default, always or never, as python's option\n"
 	  "      --follow-symlinks descend into symlinked directories\n" },
+	{ "prune", cmd_prune,
+	  "[-n] [--tags[=LIST]] [--max-size SIZE] [--older-than AGE] [PATH...]",
+	  "Remove what is dead from the prefix.",
+	  "Removes pycs whose source is gone, stale pycs, temporary files of\n"
+	  "killed writers (older than 10 minutes), and emptied directories; in\n"
+	  "the part of the prefix that mirrors each PATH, or in all of it.\n"
+	  "Only regular files named like cache artifacts are ever removed,\n"
+	  "never through a symlink.\n\n"
+	  "Options:\n"
+	  "  -n, --dry-run      list what would be removed, remove nothing\n"
+	  "      --tags[=LIST]  also pycs of tags whose interpreter is not\n"
+	  "                     installed, or of the tags listed (cpython-38,...)\n"
+	  "      --max-size SIZE  then evict least recently used pycs until the\n"
+	  "                     prefix holds at most SIZE (500M, 2G)\n"
+	  "      --older-than AGE  pycs not used for AGE (30d, 12h; bare: days)\n" },
+	{ "clean", cmd_clean, "[-n] [--sourceless] [PATH...]",
+	  "Remove __pycache__ folders and legacy pycs from source trees.",
+	  "Removes the pycs in __pycache__ folders under each PATH (default: .)\n"
+	  "and the folders once empty, and .pyc/.pyo files beside their .py.\n"
+	  "A .pyc without its .py (a module shipped without source) stays\n"
+	  "unless --sourceless.\n\n"
+	  "Options:\n"
+	  "  -n, --dry-run      list what would be removed\n"
+	  "      --sourceless   also remove sourceless .pyc/.pyo files\n" },
+	{ "migrate", cmd_migrate, "[-n] [PATH...]",
+	  "Move fresh in-tree pycs into the prefix instead of recompiling.",
+	  "Each __pycache__/NAME.TAG.pyc under PATH (default: .) that is fresh\n"
+	  "for its source moves to where that interpreter reads it under the\n"
+	  "prefix (a rename, or a copy across file systems); stale ones are\n"
+	  "removed; emptied __pycache__ folders too.  With --python, only\n"
+	  "those interpreters' pycs move.\n\n"
+	  "Options:\n"
+	  "  -n, --dry-run      list what would move\n" },
+	{ "du", cmd_du, "[--depth N]",
+	  "Show where the prefix's space goes.",
+	  "Bytes and files per cache tag, per optimization level and per\n"
+	  "directory of the mirrored tree, N levels deep (default 3).\n\n"
+	  "Options:\n"
+	  "  -d, --depth N      directory depth for the breakdown\n" },
 	{ "path", cmd_path, "[-O LEVEL] [--reverse] [-z] FILE...",
 	  "Print where the interpreter reads and writes each source's "
 	  "bytecode.",

@@ -11,6 +11,7 @@
 #include "pycprefix.h"
 #include "buf.h"
 #include "compat.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -129,42 +130,112 @@ static int open_root(const char *dir)
 	return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
+/* Write data as `name` in the open directory pfd, atomically. */
+static int write_in(int pfd, const char *name, const void *data, size_t len,
+		    unsigned mode)
+{
+	char tmp[512];
+	int fd, saved;
+
+	if ((fd = open_temp(pfd, name, mode, tmp, sizeof(tmp))) < 0)
+		return -1;
+	if (write_all(fd, data, len) < 0) {
+		saved = errno;
+		close(fd);
+		goto fail;
+	}
+	if (close(fd) < 0 || renameat(pfd, tmp, pfd, name) < 0) {
+		saved = errno;
+		goto fail;
+	}
+	return 0;
+fail:
+	unlinkat(pfd, tmp, 0);
+	errno = saved;
+	return -1;
+}
+
 int pyc_write_atomic(const char *dir, const char *rel, const void *data,
 		     size_t len, unsigned mode)
 {
-	char tmp[512];
 	const char *name;
-	int root = open_root(dir), pfd = -1, fd = -1, saved;
+	int root = open_root(dir), pfd, ret = -1, saved;
+
+	if (root < 0)
+		return -1;
+	if ((pfd = open_parent(root, rel, &name)) >= 0) {
+		ret = write_in(pfd, name, data, len, mode);
+		saved = errno;
+		close(pfd);
+		errno = saved;
+	}
+	saved = errno;
+	close(root);
+	errno = saved;
+	return ret;
+}
+
+/* Read a whole regular file from dfd/name without following a link. */
+static char *read_at(int dfd, const char *name, size_t *len, struct stat *st)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	char *data = NULL;
+	ssize_t n;
+	int saved;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode))
+		goto fail;
+	if (!(data = malloc((size_t)st->st_size + 1)))
+		goto fail;
+	n = pyc_read_full(fd, data, (size_t)st->st_size);
+	if (n != st->st_size)
+		goto fail;
+	close(fd);
+	*len = (size_t)n;
+	return data;
+fail:
+	saved = errno ? errno : EIO;
+	free(data);
+	close(fd);
+	errno = saved;
+	return NULL;
+}
+
+int pyc_move_atomic(int src_dfd, const char *src_name, const char *dir,
+		    const char *rel)
+{
+	const char *name;
+	struct stat st;
+	size_t len;
+	char *data;
+	int root = open_root(dir), pfd = -1, ret = -1, saved;
 
 	if (root < 0)
 		return -1;
 	if ((pfd = open_parent(root, rel, &name)) < 0)
-		goto fail;
-	if ((fd = open_temp(pfd, name, mode, tmp, sizeof(tmp))) < 0)
-		goto fail;
-	if (write_all(fd, data, len) < 0 || close(fd) < 0) {
-		fd = -1;
-		goto fail_unlink;
+		goto out;
+	if (renameat(src_dfd, src_name, pfd, name) == 0) {
+		ret = 0;
+		goto out;
 	}
-	fd = -1;
-	if (renameat(pfd, tmp, pfd, name) < 0)
-		goto fail_unlink;
-	close(pfd);
-	close(root);
-	return 0;
-fail_unlink:
-	saved = errno;
-	if (fd >= 0)
-		close(fd);
-	unlinkat(pfd, tmp, 0);
-	errno = saved;
-fail:
+	if (errno != EXDEV)
+		goto out;
+	/* Another file system: copy whole, then remove the original. */
+	if (!(data = read_at(src_dfd, src_name, &len, &st)))
+		goto out;
+	ret = write_in(pfd, name, data, len, (unsigned)(st.st_mode & 0666));
+	free(data);
+	if (ret == 0 && unlinkat(src_dfd, src_name, 0) < 0)
+		ret = -1;
+out:
 	saved = errno;
 	if (pfd >= 0)
 		close(pfd);
 	close(root);
 	errno = saved;
-	return -1;
+	return ret;
 }
 
 int pyc_link_atomic(const char *dir, const char *target_rel, const char *rel)

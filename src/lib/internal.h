@@ -31,6 +31,11 @@ struct pyc_interp;
 const char *pyc__interp_unusable(const struct pyc_interp *in, char *why,
 				 size_t size);
 
+/* Move dfd/name to `rel` below `dir` (created as pyc_write_atomic does):
+ * a rename, or across file systems an atomic copy and an unlink. */
+int pyc_move_atomic(int src_dfd, const char *src_name, const char *dir,
+		    const char *rel);
+
 struct pyc_result;
 
 /*

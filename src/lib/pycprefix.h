@@ -637,6 +637,98 @@ int pyc_status(const struct pyc_status_opts *o, const char *const *roots,
 	       size_t nroots, struct pyc_status_counts *counts);
 
 /* ------------------------------------------------------------------------
+ * Tidying the cache: prune, clean, migrate, du
+ *
+ * All of them walk directories through file descriptors opened with
+ * O_NOFOLLOW, look at entries with lstat semantics, never descend into a
+ * symlink and delete with unlinkat() relative to the directory they
+ * examined: a symlink planted anywhere below the starting directory is
+ * never followed, and nothing is deleted that is not a regular file whose
+ * name and place make it a cache artifact.
+ */
+
+/* Why a file was (or, in a dry run, would be) removed or moved. */
+enum pyc_tidy_why {
+	PYC_TIDY_ORPHAN,      /* its source is gone */
+	PYC_TIDY_STALE,       /* its interpreter would recompile it */
+	PYC_TIDY_TEMP,        /* a temporary file left by a killed writer */
+	PYC_TIDY_TAG,         /* its interpreter is not installed */
+	PYC_TIDY_OLD,         /* not used for longer than --older-than */
+	PYC_TIDY_SIZE,        /* evicted, least recently used, for --max-size */
+	PYC_TIDY_PYCACHE,     /* clean: inside a __pycache__ folder */
+	PYC_TIDY_LEGACY,      /* clean: a .pyc/.pyo beside its .py */
+	PYC_TIDY_SOURCELESS,  /* clean --sourceless: a .pyc with no .py */
+	PYC_TIDY_MOVED,       /* migrate: moved into the prefix */
+	PYC_TIDY_DIR,         /* an emptied directory */
+};
+
+const char *pyc_tidy_why_text(enum pyc_tidy_why why);
+
+struct pyc_tidy_event {
+	enum pyc_tidy_why why;
+	const char *path;
+	const char *to;        /* migrate: where it went */
+	uint64_t bytes;
+};
+
+enum {
+	PYC_TIDY_DRY_RUN = 1 << 0,
+	PYC_TIDY_SOURCELESS_TOO = 1 << 1, /* clean: also sourceless pycs */
+};
+
+struct pyc_tidy_opts {
+	const char *prefix;
+	unsigned flags;
+	/* prune */
+	const char *const *dead_tags;   /* remove pycs of these tags */
+	size_t ndead_tags;
+	int64_t older_than;             /* seconds; 0: no limit */
+	uint64_t max_size;              /* bytes; 0: no limit */
+	int64_t temp_grace;             /* temp files younger are left */
+	/* migrate */
+	const struct pyc_interp *interps; /* whose pycs may move; NULL: all
+					     release tags */
+	size_t ninterps;
+	void (*event)(const struct pyc_tidy_event *ev, void *arg);
+	void (*error)(const char *path, const char *message, void *arg);
+	void *arg;
+};
+
+struct pyc_tidy_stats {
+	size_t files;      /* removed (or moved) */
+	uint64_t bytes;
+	size_t dirs;       /* directories removed */
+	size_t kept;       /* pycs looked at and kept */
+	size_t errors;
+};
+
+/* prune: in the prefix below each of `dirs` (the whole prefix when
+ * ndirs is 0).  Returns 0 or -1 (errno). */
+int pyc_prune(const struct pyc_tidy_opts *o, const char *const *dirs,
+	      size_t ndirs, struct pyc_tidy_stats *st);
+
+/* clean: __pycache__ folders and legacy pycs under each root. */
+int pyc_clean(const struct pyc_tidy_opts *o, const char *const *roots,
+	      size_t nroots, struct pyc_tidy_stats *st);
+
+/* migrate: fresh in-tree pycs under each root into the prefix. */
+int pyc_migrate(const struct pyc_tidy_opts *o, const char *const *roots,
+		size_t nroots, struct pyc_tidy_stats *st);
+
+/* One pyc seen by pyc_du(): its tag, level and directory. */
+struct pyc_du_item {
+	const char *tag;    /* "cpython-312", or "?" */
+	int level;          /* 0, 1, 2, or -1 */
+	const char *dir;    /* below the prefix, "home/u/proj" */
+	uint64_t bytes;
+};
+
+/* Walk the prefix and call back for every pyc.  Returns 0 or -1. */
+int pyc_du(const char *prefix,
+	   void (*item)(const struct pyc_du_item *it, void *arg), void *arg,
+	   struct pyc_tidy_stats *st);
+
+/* ------------------------------------------------------------------------
  * The prefix
  */
 
