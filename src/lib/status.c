@@ -8,9 +8,12 @@
  */
 #include "pycprefix.h"
 #include "buf.h"
+#include "compat.h"
+#include "internal.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +34,85 @@ const char *pyc_status_name(enum pyc_status_state st)
 	return names[st];
 }
 
+/*
+ * The pyc paths the forward pass judged: their sources exist, so the
+ * orphan pass need not stat them again.  Open addressing, power-of-two
+ * size, SipHash of the path (keyed with 0: only a spread is needed).
+ */
+struct seen {
+	char **slot;
+	size_t n, size;
+};
+
+static uint64_t path_hash(const char *s)
+{
+	unsigned char h[8];
+	uint64_t v;
+
+	pyc_source_hash(0, s, strlen(s), h);
+	memcpy(&v, h, sizeof(v));
+	return v;
+}
+
+static bool seen_has(const struct seen *t, const char *s)
+{
+	if (!t->size)
+		return false;
+	for (size_t i = path_hash(s) & (t->size - 1);; i = (i + 1) & (t->size - 1)) {
+		if (!t->slot[i])
+			return false;
+		if (!strcmp(t->slot[i], s))
+			return true;
+	}
+}
+
+static int seen_put(struct seen *t, char *s)
+{
+	size_t i = path_hash(s) & (t->size - 1);
+
+	while (t->slot[i]) {
+		if (!strcmp(t->slot[i], s)) {
+			free(s);
+			return 0;
+		}
+		i = (i + 1) & (t->size - 1);
+	}
+	t->slot[i] = s;
+	t->n++;
+	return 0;
+}
+
+static int seen_add(struct seen *t, const char *s)
+{
+	char *copy;
+
+	if (2 * (t->n + 1) > t->size) {
+		struct seen bigger = { calloc(t->size ? 2 * t->size : 1024,
+					      sizeof(char *)), 0,
+				       t->size ? 2 * t->size : 1024 };
+		if (!bigger.slot)
+			return -1;
+		for (size_t i = 0; i < t->size; i++)
+			if (t->slot[i])
+				seen_put(&bigger, t->slot[i]);
+		free(t->slot);
+		*t = bigger;
+	}
+	if (!(copy = strdup(s)))
+		return -1;
+	return seen_put(t, copy);
+}
+
+static void seen_release(struct seen *t)
+{
+	for (size_t i = 0; i < t->size; i++)
+		free(t->slot[i]);
+	free(t->slot);
+	memset(t, 0, sizeof(*t));
+}
+
 struct st_run {
+	struct seen seen;
 	const struct pyc_status_opts *o;
 	struct pyc_status_counts *c;
 	const char *cwd;
@@ -56,8 +137,40 @@ static void fail(struct st_run *r, const char *path, const char *msg)
 		r->o->error(path, msg, r->o->arg);
 }
 
+/* The verdict from the walk's stat of the source and the pyc's header:
+ * pyc_judge_files() without its second stat. */
+static int judge(const struct pyc_interp *in, enum pyc_check_mode mode,
+		 const char *source, const struct stat *st, const char *pyc,
+		 struct pyc_verdict *v)
+{
+	struct pyc_source_stat ss = { (int64_t)PYC_ST_MTIM(st).tv_sec,
+				      PYC_ST_MTIM(st).tv_nsec,
+				      (uint64_t)st->st_size };
+	unsigned char head[PYC_HEADER_SIZE], hash[8];
+	ssize_t len = -1;
+	size_t n;
+	char *data;
+	int fd = open(pyc, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		len = pyc_read_full(fd, head, sizeof(head));
+		close(fd);
+	}
+	*v = pyc_judge_header(in->magic, mode, len < 0 ? NULL : head,
+			      len < 0 ? 0 : (size_t)len, &ss,
+			      PYC_JUDGE_VERIFY_UNCHECKED);
+	if (v->state != PYC_NEED_HASH)
+		return 0;
+	if (!(data = pyc_read_file(source, &n)))
+		return -1;
+	pyc_source_hash(in->magic, data, n, hash);
+	free(data);
+	*v = pyc_judge_hash(mode, head, hash);
+	return 0;
+}
+
 static void judge_one(struct st_run *r, const struct pyc_interp *in,
-		      const char *source, int level)
+		      const char *source, const struct stat *st, int level)
 {
 	struct pyc_error err = { { 0 } };
 	struct pyc_verdict v;
@@ -73,19 +186,24 @@ static void judge_one(struct st_run *r, const struct pyc_interp *in,
 		fail(r, source, err.msg);
 		return;
 	}
-	if (pyc_judge_files(in, r->o->mode, source, pyc,
-			    PYC_JUDGE_VERIFY_UNCHECKED, &v) < 0) {
+	if (r->o->prefix && seen_add(&r->seen, pyc) < 0) {
+		r->oom = true;
+		free(pyc);
+		return;
+	}
+	if (judge(in, r->o->mode, source, st, pyc, &v) < 0) {
 		fail(r, source, strerror(errno));
 	} else if (v.unchecked_changed) {
 		report(r, PYC_ST_UNCHECKED_CHANGED, in, source, pyc,
 		       "unchecked-hash pyc, source changed: Python runs old "
 		       "code");
 	} else {
-		enum pyc_status_state st = v.state == PYC_FRESH ? PYC_ST_FRESH
-				: v.state == PYC_MISSING ? PYC_ST_MISSING
-							 : PYC_ST_STALE;
-		report(r, st, in, source, pyc,
-		       st == PYC_ST_FRESH ? "" : pyc_reason_text(v.why));
+		enum pyc_status_state state =
+			v.state == PYC_FRESH ? PYC_ST_FRESH
+			: v.state == PYC_MISSING ? PYC_ST_MISSING
+						 : PYC_ST_STALE;
+		report(r, state, in, source, pyc,
+		       state == PYC_ST_FRESH ? "" : pyc_reason_text(v.why));
 	}
 	free(pyc);
 }
@@ -94,10 +212,10 @@ static int on_source(const char *path, const struct stat *st, void *arg)
 {
 	struct st_run *r = arg;
 
-	(void)st;
 	for (size_t i = 0; i < r->o->ninterps; i++)
 		for (int k = 0; k < r->o->nlevels; k++)
-			judge_one(r, &r->o->interps[i], path, r->o->levels[k]);
+			judge_one(r, &r->o->interps[i], path, st,
+				  r->o->levels[k]);
 	return r->oom ? -1 : 0;
 }
 
@@ -122,6 +240,8 @@ static void check_pyc(struct st_run *r, const char *pyc, bool in_tree)
 	char *source = NULL;
 	struct stat st;
 
+	if (seen_has(&r->seen, pyc))
+		return; /* judged above: its source exists */
 	/* source_from_cache needs only a tag to exist and a Unicode table. */
 	if (pyc_source_from_cache(&any, in_tree ? NULL : r->o->prefix, pyc,
 				  &source, NULL, NULL) != PYC_PATH_OK)
@@ -147,6 +267,8 @@ static int walk_cache(struct st_run *r, struct buf *path, bool in_tree,
 	}
 	while (ret == 0 && (e = readdir(d))) {
 		struct stat st;
+		mode_t mode = 0;
+
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
 		buf_addf(path, "/%s", e->d_name);
@@ -154,16 +276,20 @@ static int walk_cache(struct st_run *r, struct buf *path, bool in_tree,
 			ret = -1;
 			break;
 		}
-		if (lstat(path->s, &st) == 0) {
-			if (S_ISDIR(st.st_mode) && (!in_tree || !in_pycache))
-				ret = walk_cache(r, path, in_tree,
-						 !strcmp(e->d_name,
-							 "__pycache__"));
-			else if (S_ISREG(st.st_mode) &&
-				 ends_with(e->d_name, ".pyc") &&
-				 (!in_tree || in_pycache))
-				check_pyc(r, path->s, in_tree);
-		}
+		/* d_type spares an lstat; DT_UNKNOWN: ask.  Links are never
+		 * followed. */
+		if (e->d_type == DT_REG)
+			mode = S_IFREG;
+		else if (e->d_type == DT_DIR)
+			mode = S_IFDIR;
+		else if (e->d_type == DT_UNKNOWN && lstat(path->s, &st) == 0)
+			mode = st.st_mode;
+		if (S_ISDIR(mode) && (!in_tree || !in_pycache))
+			ret = walk_cache(r, path, in_tree,
+					 !strcmp(e->d_name, "__pycache__"));
+		else if (S_ISREG(mode) && ends_with(e->d_name, ".pyc") &&
+			 (!in_tree || in_pycache))
+			check_pyc(r, path->s, in_tree);
 		path->len = len;
 		path->s[len] = '\0';
 	}
@@ -232,6 +358,7 @@ int pyc_status(const struct pyc_status_opts *o, const char *const *roots,
 		if (ret == 0)
 			ret = find_orphans(&r, roots[i]);
 	}
+	seen_release(&r.seen);
 	if (r.oom || ret) {
 		errno = ENOMEM;
 		return -1;
