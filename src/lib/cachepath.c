@@ -13,6 +13,7 @@
  */
 #include "pycprefix.h"
 #include "buf.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -318,4 +319,27 @@ enum pyc_path_error pyc_source_from_cache(const struct pyc_interp *in,
 	if (opt)
 		*opt = level;
 	return PYC_PATH_OK;
+}
+
+char *pyc__mirror_dir(const struct pyc_interp *in, const char *prefix,
+		      const char *cwd, const char *dir)
+{
+	struct buf b = { 0 };
+	size_t n = strlen(dir);
+	char *pyc = NULL, *slash;
+
+	/* "." and "a/." name the directory itself: leave the dot out so the
+	 * mirror reads as the path it is. */
+	while (n >= 2 && dir[n - 1] == '.' && dir[n - 2] == '/')
+		n -= 2;
+	if (n == 1 && dir[0] == '.')
+		n = 0;
+	buf_add(&b, dir, n);
+	buf_adds(&b, n ? "/x.py" : "x.py");
+	if (!b.oom)
+		pyc_cache_from_source(in, prefix, cwd, b.s, 0, &pyc, NULL);
+	buf_release(&b);
+	if (pyc && (slash = strrchr(pyc, '/')))
+		*slash = '\0';
+	return pyc;
 }

@@ -36,6 +36,13 @@ const char *pyc__interp_unusable(const struct pyc_interp *in, char *why,
 int pyc_move_atomic(int src_dfd, const char *src_name, const char *dir,
 		    const char *rel);
 
+struct pyc_interp;
+
+/* The cache directory that mirrors source directory `dir` under prefix
+ * (malloc'd), or NULL. */
+char *pyc__mirror_dir(const struct pyc_interp *in, const char *prefix,
+		      const char *cwd, const char *dir);
+
 struct pyc_result;
 
 /*

@@ -297,26 +297,6 @@ static int walk_cache(struct st_run *r, struct buf *path, bool in_tree,
 	return ret;
 }
 
-/* The cache directory mirroring a root directory. */
-static char *mirror_of(const struct st_run *r, const char *root)
-{
-	const struct pyc_interp *in = &r->o->interps[0];
-	struct buf b = { 0 };
-	char *pyc = NULL, *slash;
-
-	buf_adds(&b, root);
-	buf_adds(&b, "/x.py");
-	if (b.oom || pyc_cache_from_source(in, r->o->prefix, r->cwd, b.s, 0,
-					   &pyc, NULL) != PYC_PATH_OK) {
-		buf_release(&b);
-		return NULL;
-	}
-	buf_release(&b);
-	if ((slash = strrchr(pyc, '/')))
-		*slash = '\0';
-	return pyc;
-}
-
 static int find_orphans(struct st_run *r, const char *root)
 {
 	struct buf path = { 0 };
@@ -332,7 +312,8 @@ static int find_orphans(struct st_run *r, const char *root)
 		buf_release(&path);
 		return ret;
 	}
-	if (!(mirror = mirror_of(r, root)))
+	if (!(mirror = pyc__mirror_dir(&r->o->interps[0], r->o->prefix,
+					 r->cwd, root)))
 		return 0;
 	buf_adds(&path, mirror);
 	free(mirror);

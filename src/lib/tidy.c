@@ -385,23 +385,6 @@ static void tidy_release(struct tidy *t)
 	free(t->kept);
 }
 
-/* The prefix directory that mirrors source directory `dir`. */
-static char *mirror_of(const struct tidy *t, const char *dir)
-{
-	struct pyc_interp any = { .major = 3, .minor = 12, .tag = "x" };
-	struct buf b = { 0 };
-	char *pyc = NULL, *slash;
-
-	buf_addf(&b, "%s/x.py", dir);
-	if (!b.oom)
-		pyc_cache_from_source(&any, t->o->prefix, t->cwd, b.s, 0, &pyc,
-				      NULL);
-	buf_release(&b);
-	if (pyc && (slash = strrchr(pyc, '/')))
-		*slash = '\0';
-	return pyc;
-}
-
 static int setup(struct tidy *t, const struct pyc_tidy_opts *o,
 		 struct pyc_tidy_stats *st, file_fn *fn, char *cwdbuf)
 {
@@ -434,7 +417,8 @@ int pyc_prune(const struct pyc_tidy_opts *o, const char *const *dirs,
 	if (!ndirs)
 		ret = walk_from(&t, o->prefix);
 	for (size_t i = 0; i < ndirs && ret == 0; i++) {
-		char *m = mirror_of(&t, dirs[i]);
+		struct pyc_interp any = { .major = 3, .minor = 12, .tag = "x" };
+		char *m = pyc__mirror_dir(&any, o->prefix, t.cwd, dirs[i]);
 		struct stat mst;
 		if (!m) {
 			errno = ENOMEM;
