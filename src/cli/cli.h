@@ -73,6 +73,12 @@ int cli_usage_error(const struct cli_ctx *ctx, const char *fmt, ...)
 /* Parse a whole decimal number in [lo, hi]; -1 if it is not one. */
 int cli_parse_int(const char *s, long lo, long hi, long *out);
 
+/* A repeatable -O: record level `arg` in seen[]; 0, or EXIT_USAGE after
+ * the message.  cli_levels() turns seen[] into ascending levels (0 when
+ * none) and returns their count. */
+int cli_level_arg(const struct cli_ctx *ctx, const char *arg, bool seen[3]);
+int cli_levels(const bool seen[3], int levels[3]);
+
 /* The prefix the options mean (NULL with --in-tree), or an error message
  * and -1. */
 int cli_prefix(const struct cli_ctx *ctx, char **prefix, const char **origin);

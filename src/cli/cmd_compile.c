@@ -330,10 +330,8 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 			o.flags |= PYC_COMPILE_FORCE;
 			break;
 		case 'O':
-			if (cli_parse_int(optarg, 0, 2, &v) < 0)
-				return cli_usage_error(ctx, "-O takes 0, 1 or "
-						       "2, not '%s'", optarg);
-			levels_seen[v] = true;
+			if (cli_level_arg(ctx, optarg, levels_seen))
+				return EXIT_USAGE;
 			break;
 		case OPT_INV:
 			if (pyc_invalidation_parse(optarg, &o.mode) < 0)
@@ -385,11 +383,7 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 			return EXIT_USAGE;
 		}
 	}
-	for (int l = 0; l < 3; l++)
-		if (levels_seen[l])
-			o.levels[o.nlevels++] = l;
-	if (!o.nlevels)
-		o.nlevels = 1; /* level 0 */
+	o.nlevels = cli_levels(levels_seen, o.levels);
 	if ((o.flags & PYC_COMPILE_HARDLINK_DUPES) && o.nlevels < 2)
 		return cli_usage_error(ctx, "--hardlink-dupes needs at least "
 				       "two -O levels");

@@ -84,16 +84,13 @@ int cmd_status(int argc, char **argv, struct cli_ctx *ctx)
 	bool check = false, seen[3] = { false };
 	const char *dflt[] = { "." }, *origin;
 	char *prefix = NULL;
-	long v;
 	int c, ret = EXIT_OK;
 
 	while ((c = cli_getopt(&p)) != -1) {
 		switch (c) {
 		case 'O':
-			if (cli_parse_int(optarg, 0, 2, &v) < 0)
-				return cli_usage_error(ctx, "-O takes 0, 1 or "
-						       "2, not '%s'", optarg);
-			seen[v] = true;
+			if (cli_level_arg(ctx, optarg, seen))
+				return EXIT_USAGE;
 			break;
 		case 'c':
 			check = true;
@@ -113,11 +110,7 @@ int cmd_status(int argc, char **argv, struct cli_ctx *ctx)
 			return EXIT_USAGE;
 		}
 	}
-	for (int l = 0; l < 3; l++)
-		if (seen[l])
-			o.levels[o.nlevels++] = l;
-	if (!o.nlevels)
-		o.nlevels = 1;
+	o.nlevels = cli_levels(seen, o.levels);
 	if (cli_prefix(ctx, &prefix, &origin) < 0)
 		return EXIT_USAGE;
 	if (cli_interps(ctx, &interps, &ninterps) < 0) {

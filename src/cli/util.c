@@ -318,3 +318,25 @@ const char *color_e(const struct cli_ctx *ctx, const char *esc)
 {
 	return ctx->color_err ? esc : "";
 }
+
+int cli_level_arg(const struct cli_ctx *ctx, const char *arg, bool seen[3])
+{
+	long v;
+
+	if (cli_parse_int(arg, 0, 2, &v) < 0)
+		return cli_usage_error(ctx, "-O takes 0, 1 or 2, not '%s'", arg);
+	seen[v] = true;
+	return 0;
+}
+
+int cli_levels(const bool seen[3], int levels[3])
+{
+	int n = 0;
+
+	for (int l = 0; l < 3; l++)
+		if (seen[l])
+			levels[n++] = l;
+	if (!n)
+		levels[n++] = 0;
+	return n;
+}
