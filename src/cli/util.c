@@ -213,17 +213,28 @@ int cli_interps(const struct cli_ctx *ctx, struct pyc_interp **v, size_t *n)
 	*n = 0;
 	if (!arr)
 		return cli_error("out of memory"), -1;
+	size_t got = 0;
+
 	for (size_t i = 0; i < count; i++) {
 		struct pyc_error err = { { 0 } };
+		bool dup = false;
 
-		if (pyc_interp_resolve(specs[i], 0, &arr[i], &err) < 0) {
+		if (pyc_interp_resolve(specs[i], 0, &arr[got], &err) < 0) {
 			cli_error("%s", err.msg);
-			cli_interps_release(arr, i);
+			cli_interps_release(arr, got);
 			return -1;
 		}
+		/* The same interpreter named twice ("3.12" and its path)
+		 * is used once. */
+		for (size_t k = 0; k < got; k++)
+			dup |= strcmp(arr[k].real, arr[got].real) == 0;
+		if (dup)
+			pyc_interp_release(&arr[got]);
+		else
+			got++;
 	}
 	*v = arr;
-	*n = count;
+	*n = got;
 	return 0;
 }
 

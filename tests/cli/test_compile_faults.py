@@ -181,3 +181,13 @@ def test_progress_only_on_a_terminal_and_no_color(clean_env, tmp_path):
     assert b'30/30 files' in out and b'\033[1m' not in out
     rc, out = run_in_tty(args + ['-q'], clean_env)
     assert rc == 0 and b'files' not in out and b'compiled' not in out
+
+
+def test_same_interpreter_named_twice_is_used_once(clean_env, tmp_path):
+    it = INTERPRETERS[-1]
+    tree = tree_with(tmp_path, ['a.py', 'b.py'])
+    spec = '%d.%d' % it.version[:2]
+    res = run_tool(['compile', '--json', '--python', it.exe, '--python',
+                    spec, '--prefix', str(tmp_path / 'p'), str(tree)],
+                   clean_env, check=0)
+    assert json.loads(res.stdout)['compiled'] == 2
