@@ -75,6 +75,22 @@ check-sanitize:
 bench: all
 	$(TEST_PY) bench/run.py $(BENCH_ARGS)
 
+# libFuzzer targets (clang): each runs FUZZ_SECONDS from fuzz/seeds plus
+# what earlier runs found (fuzz/corpus, not committed).  Crashes found are
+# to be fixed and their inputs added to fuzz/seeds as regressions.
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS = header paths proto
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Isrc/lib
+
+fuzz:
+	@mkdir -p $(BUILD)/fuzz
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		clang $(FUZZ_FLAGS) -o $(BUILD)/fuzz/$$t fuzz/fuzz_$$t.c $(LIB_SRC) -lm -lpthread; \
+		mkdir -p fuzz/corpus/$$t; \
+		$(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			fuzz/corpus/$$t fuzz/seeds/$$t 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' || true; \
+	done
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)
 	install -m 755 $(BUILD)/pycprefix $(DESTDIR)$(BINDIR)/pycprefix
@@ -84,6 +100,6 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all unit check check-sanitize bench install clean
+.PHONY: all unit check check-sanitize bench fuzz install clean
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
