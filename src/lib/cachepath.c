@@ -196,14 +196,15 @@ enum pyc_path_error pyc_cache_from_source(const struct pyc_interp *in,
 	if (abs.oom)
 		goto done;
 	struct span h = { abs.s, abs.len };
-	if (h.n < 2) {
-		/* head[1] == ':' raises IndexError: the source is in '/'. */
+	if (h.n < 2 && pyc_interp_hexversion(in) < 0x030E) {
+		/* Before 3.14 head[1] == ':' raises IndexError: the source
+		 * is in '/' (gh-82916); 3.14 slices, and joins "" here. */
 		ret = fail(err, PYC_PATH_INDEX,
 			   "'%s': CPython fails on this path under a prefix "
 			   "(IndexError: its directory is '/')", source);
 		goto done;
 	}
-	if (h.p[1] == ':' && h.p[0] != '/') {
+	if (h.n >= 2 && h.p[1] == ':' && h.p[0] != '/') {
 		h.p += 2;
 		h.n -= 2;
 	}

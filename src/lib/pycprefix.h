@@ -161,7 +161,8 @@ int pyc_interp_discover(struct pyc_interp_list *list);
 enum pyc_path_error {
 	PYC_PATH_OK = 0,
 	PYC_PATH_INDEX,       /* IndexError (cache_from_source with a prefix,
-				 when the absolute head is shorter than 2) */
+				 when the absolute head is shorter than 2;
+				 3.8 to 3.13 only) */
 	PYC_PATH_VALUE,       /* ValueError */
 	PYC_PATH_NOMEM,
 	PYC_PATH_OS,          /* OSError: os.getcwd() failed (cwd was NULL) */

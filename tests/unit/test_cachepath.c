@@ -76,6 +76,9 @@ static void test_prefix_index_error(void **state)
 	check_fwd(13, "/p", NULL, "/a/x.py", 0, "/p/a/x.cpython-313.pyc");
 	assert_int_equal(pyc_cache_from_source(&in, "/p", NULL, "x.py", 0,
 					       &out, NULL), PYC_PATH_OS);
+	/* 3.14 slices the head (gh-82916): '/' joins as nothing. */
+	check_fwd(14, "/p", "/", "x.py", 0, "/p/x.cpython-314.pyc");
+	check_fwd(14, "/p/", "/w", "//x.py", 0, "/p/x.cpython-314.pyc");
 }
 
 static void check_rev(const char *prefix, const char *pyc, const char *want,
