@@ -83,11 +83,25 @@ int cli_levels(const bool seen[3], int levels[3]);
  * and -1. */
 int cli_prefix(const struct cli_ctx *ctx, char **prefix, const char **origin);
 
+/* Check that no other user can change the prefix (pyc_trust_path()),
+ * printing each unsafe directory; -1 (after an error) when there is one
+ * and not `force`. */
+int cli_prefix_trust(const char *prefix, bool force);
+
 /* The interpreters the options name (default python3).  Prints errors
  * and returns -1 when one cannot be used. */
 int cli_interps(const struct cli_ctx *ctx, struct pyc_interp **v,
 		size_t *n);
 void cli_interps_release(struct pyc_interp *v, size_t n);
+
+/* Every usable interpreter 'pythons' finds, one per tag.  0 or -1. */
+int cli_all_interps(struct pyc_interp **v, size_t *n);
+
+/* Run `exe -c code` as the user runs it (environment and site included)
+ * and split its standard output at NULs: a NULL-terminated vector of *n
+ * strings (cli_strv_free()), or NULL. */
+char **cli_run_strv(const char *exe, const char *code, size_t *n);
+void cli_strv_free(char **v, size_t n);
 
 /* JSON output on `f`. */
 void json_str(FILE *f, const char *s);      /* a string (or null) */

@@ -145,35 +145,6 @@ static void on_event(const struct pyc_event *ev, void *arg)
 	}
 }
 
-/* The interpreters for `--python all`: every usable one, one per tag. */
-static int all_pythons(struct pyc_interp **v, size_t *n)
-{
-	struct pyc_interp_list list;
-
-	*v = NULL;
-	*n = 0;
-	if (pyc_interp_discover(&list) < 0)
-		return -1;
-	*v = calloc(list.n ? list.n : 1, sizeof(**v));
-	if (!*v) {
-		pyc_interp_list_release(&list);
-		return -1;
-	}
-	for (size_t i = 0; i < list.n; i++) {
-		bool dup = false;
-		if (list.rejected[i])
-			continue;
-		for (size_t k = 0; k < *n; k++)
-			dup |= strcmp((*v)[k].tag, list.v[i].tag) == 0;
-		if (!dup && pyc_interp_copy(&(*v)[(*n)++], &list.v[i]) < 0) {
-			pyc_interp_list_release(&list);
-			return -1;
-		}
-	}
-	pyc_interp_list_release(&list);
-	return 0;
-}
-
 /* sys.path of an interpreter, run as the user runs it (environment and
  * site included), minus the script directory entry. */
 static char **sys_path_of(const struct pyc_interp *in, size_t *n)
@@ -183,62 +154,8 @@ static char **sys_path_of(const struct pyc_interp *in, size_t *n)
 		"for p in sys.path[1:]:\n"
 		"    if os.path.isdir(p):\n"
 		"        sys.stdout.buffer.write(os.fsencode(p) + b'\\0')\n";
-	char *argv[] = { in->path, "-c", (char *)code, NULL };
-	char **v = NULL, *out = NULL;
-	size_t outlen = 0;
-	int pfd[2];
-	pid_t pid;
-	char chunk[4096];
-	ssize_t r;
-	FILE *mem;
 
-	*n = 0;
-	if (pipe(pfd) < 0)
-		return NULL;
-	if ((pid = fork()) < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return NULL;
-	}
-	if (pid == 0) {
-		dup2(pfd[1], 1);
-		close(pfd[0]);
-		close(pfd[1]);
-		execv(in->path, argv);
-		_exit(127);
-	}
-	close(pfd[1]);
-	mem = open_memstream(&out, &outlen);
-	while (mem && (r = read(pfd[0], chunk, sizeof(chunk))) != 0) {
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			break;
-		fwrite(chunk, 1, (size_t)r, mem);
-	}
-	close(pfd[0]);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	if (!mem || fclose(mem) != 0)
-		return NULL;
-	for (size_t i = 0; i < outlen; i += strlen(out + i) + 1) {
-		char **nv = realloc(v, (*n + 2) * sizeof(*nv));
-		if (!nv || !(nv[*n] = strdup(out + i))) {
-			v = nv ? nv : v;
-			break;
-		}
-		v = nv;
-		v[++*n] = NULL;
-	}
-	free(out);
-	return v;
-}
-
-static void free_strv(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
+	return cli_run_strv(in->path, code, n);
 }
 
 static void summary(const struct compile_ui *ui,
@@ -282,7 +199,7 @@ static void add_stats(struct pyc_compile_stats *a,
 
 enum {
 	OPT_INV = 2000, OPT_EXCLUDE, OPT_SYS_PATH, OPT_DRY_RUN, OPT_HARDLINK,
-	OPT_FOLLOW, OPT_TIMEOUT,
+	OPT_FOLLOW, OPT_TIMEOUT, OPT_INSECURE,
 };
 
 int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
@@ -297,6 +214,7 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 		{ "hardlink-dupes", no_argument, NULL, OPT_HARDLINK },
 		{ "follow-symlinks", no_argument, NULL, OPT_FOLLOW },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "force-insecure", no_argument, NULL, OPT_INSECURE },
 		{ 0 },
 	};
 	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
@@ -371,6 +289,9 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 		case OPT_FOLLOW:
 			o.flags |= PYC_COMPILE_FOLLOW_SYMLINKS;
 			break;
+		case OPT_INSECURE:
+			o.flags |= PYC_COMPILE_INSECURE;
+			break;
 		case OPT_TIMEOUT:
 			if (cli_parse_int(optarg, 0, 86400, &v) < 0)
 				return cli_usage_error(ctx, "--timeout takes "
@@ -391,8 +312,13 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 		return cli_usage_error(ctx, "--sys-path takes no PATH");
 	if (cli_prefix(ctx, &prefix, &origin) < 0)
 		return EXIT_USAGE;
+	if (prefix && !(o.flags & PYC_COMPILE_DRY_RUN) &&
+	    cli_prefix_trust(prefix, o.flags & PYC_COMPILE_INSECURE) < 0) {
+		free(prefix);
+		return EXIT_USAGE;
+	}
 	if (ctx->npythons == 1 && strcmp(ctx->pythons[0], "all") == 0) {
-		if (all_pythons(&interps, &ninterps) < 0 || !ninterps) {
+		if (cli_all_interps(&interps, &ninterps) < 0 || !ninterps) {
 			free(prefix);
 			return cli_error("no usable CPython found for --python "
 					 "all (see 'pycprefix pythons')");
@@ -448,7 +374,7 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 			ret = errno == EINTR ? 130 : EXIT_USAGE;
 		}
 		add_stats(&total, &st);
-		free_strv(sp, sys_path ? nroots : 0);
+		cli_strv_free(sp, sys_path ? nroots : 0);
 		if (ret == 130)
 			break;
 	}

@@ -107,6 +107,8 @@ int cmd_env(int argc, char **argv, struct cli_ctx *ctx)
 		cli_warn("warning: the prefix '%s' is relative: Python "
 			 "resolves it against each process's current "
 			 "directory", prefix);
+	if (prefix && !ctx->quiet)
+		cli_prefix_trust(prefix, true);
 	free(prefix);
 	return EXIT_OK;
 }
@@ -128,6 +130,8 @@ int cmd_run(int argc, char **argv, struct cli_ctx *ctx)
 		return cli_usage_error(ctx, "run needs a COMMAND");
 	if (cli_prefix(ctx, &prefix, &origin) < 0)
 		return EXIT_USAGE;
+	if (prefix && !ctx->quiet)
+		cli_prefix_trust(prefix, true);
 	ret = prefix ? setenv("PYTHONPYCACHEPREFIX", prefix, 1)
 		     : unsetenv("PYTHONPYCACHEPREFIX");
 	free(prefix);

@@ -315,6 +315,7 @@ int cmd_migrate(int argc, char **argv, struct cli_ctx *ctx)
 {
 	static const struct option longopts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "force-insecure", no_argument, NULL, 'I' },
 		{ 0 },
 	};
 	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
@@ -333,6 +334,9 @@ int cmd_migrate(int argc, char **argv, struct cli_ctx *ctx)
 		case 'n':
 			o.flags |= PYC_TIDY_DRY_RUN;
 			break;
+		case 'I':
+			o.flags |= PYC_TIDY_INSECURE;
+			break;
 		case 'h':
 			return EXIT_OK;
 		default:
@@ -344,6 +348,11 @@ int cmd_migrate(int argc, char **argv, struct cli_ctx *ctx)
 				       "--in-tree makes no sense here");
 	if (cli_prefix(ctx, &prefix, &origin) < 0)
 		return EXIT_USAGE;
+	if (!(o.flags & PYC_TIDY_DRY_RUN) &&
+	    cli_prefix_trust(prefix, o.flags & PYC_TIDY_INSECURE) < 0) {
+		free(prefix);
+		return EXIT_USAGE;
+	}
 	/* Without --python, every release tag moves, judged by its own
 	 * interpreter's rules from the release tables. */
 	if (ctx->npythons && cli_interps(ctx, &interps, &ninterps) < 0) {

@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,6 +33,8 @@ static const struct cli_cmd commands[] = {
 	  "      --hardlink-dupes  equal pycs of several -O levels share a file\n"
 	  "      --follow-symlinks descend into symlinked directories\n"
 	  "      --timeout SEC  give up on one file after SEC (default 120)\n"
+	  "      --force-insecure  write even when other users can change\n"
+	  "                     the prefix (refused by default)\n"
 	  "  --python all       every interpreter 'pycprefix pythons' lists\n" },
 	{ "status", cmd_status,
 	  "[-O LEVEL]... [--check] [PATH...]",
@@ -79,7 +82,9 @@ static const struct cli_cmd commands[] = {
 	  "removed; emptied __pycache__ folders too.  With --python, only\n"
 	  "those interpreters' pycs move.\n\n"
 	  "Options:\n"
-	  "  -n, --dry-run      list what would move\n" },
+	  "  -n, --dry-run      list what would move\n"
+	  "      --force-insecure  move even when other users can change\n"
+	  "                     the prefix (see 'pycprefix doctor')\n" },
 	{ "du", cmd_du, "[--depth N]",
 	  "Show where the prefix's space goes.",
 	  "Bytes and files per cache tag, per optimization level and per\n"
@@ -166,6 +171,9 @@ int main(int argc, char **argv)
 	const struct cli_cmd *cmd;
 	int c, ret;
 
+	/* Past a file-size limit, write() should fail (EFBIG) and be
+	 * reported, not kill the process. */
+	signal(SIGXFSZ, SIG_IGN);
 	while ((c = cli_getopt(&p)) != -1) {
 		switch (c) {
 		case 'V':

@@ -6,9 +6,13 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 enum {
 	OPT_PREFIX = 1000,
@@ -202,6 +206,45 @@ int cli_prefix(const struct cli_ctx *ctx, char **prefix, const char **origin)
 	return 0;
 }
 
+struct unsafe_ui {
+	bool force;
+	int n;
+};
+
+static void print_unsafe(const char *path, enum pyc_trust t,
+			 const struct stat *st, void *arg)
+{
+	struct unsafe_ui *u = arg;
+	struct passwd *pw = getpwuid(st->st_uid);
+
+	u->n++;
+	fprintf(stderr, "pycprefix: %s'%s' is %s (owner %s, mode %04o): %s\n",
+		u->force ? "warning: " : "", path, pyc_trust_str(t),
+		pw ? pw->pw_name : "?", (unsigned)(st->st_mode & 07777),
+		t == PYC_TRUST_WRITABLE ? "others could plant code Python "
+					  "runs; fix: chmod go-w or +t"
+		: t == PYC_TRUST_OWNER ? "its owner could plant code "
+					 "Python runs; use a prefix of "
+					 "your own"
+				       : "the prefix must be a directory");
+}
+
+int cli_prefix_trust(const char *prefix, bool force)
+{
+	struct unsafe_ui u = { force, 0 };
+
+	if (pyc_trust_path(prefix, geteuid(), print_unsafe, &u) < 0)
+		return cli_error("cannot check the prefix '%s': %s", prefix,
+				 strerror(errno)), -1;
+	if (u.n && !force) {
+		cli_error("refusing to write into a prefix other users can "
+			  "change (--force-insecure writes anyway; see "
+			  "'pycprefix doctor')");
+		return -1;
+	}
+	return 0;
+}
+
 int cli_interps(const struct cli_ctx *ctx, struct pyc_interp **v, size_t *n)
 {
 	static const char *const dflt[] = { "python3" };
@@ -351,3 +394,92 @@ int cli_levels(const bool seen[3], int levels[3])
 		levels[n++] = 0;
 	return n;
 }
+
+int cli_all_interps(struct pyc_interp **v, size_t *n)
+{
+	struct pyc_interp_list list;
+
+	*v = NULL;
+	*n = 0;
+	if (pyc_interp_discover(&list) < 0)
+		return -1;
+	*v = calloc(list.n ? list.n : 1, sizeof(**v));
+	if (!*v) {
+		pyc_interp_list_release(&list);
+		return -1;
+	}
+	for (size_t i = 0; i < list.n; i++) {
+		bool dup = false;
+		if (list.rejected[i])
+			continue;
+		for (size_t k = 0; k < *n; k++)
+			dup |= strcmp((*v)[k].tag, list.v[i].tag) == 0;
+		if (!dup && pyc_interp_copy(&(*v)[(*n)++], &list.v[i]) < 0) {
+			pyc_interp_list_release(&list);
+			return -1;
+		}
+	}
+	pyc_interp_list_release(&list);
+	return 0;
+}
+
+char **cli_run_strv(const char *exe, const char *code, size_t *n)
+{
+	char *argv[] = { (char *)exe, "-c", (char *)code, NULL };
+	char **v = NULL, *out = NULL;
+	size_t outlen = 0;
+	int pfd[2];
+	pid_t pid;
+	char chunk[4096];
+	ssize_t r;
+	FILE *mem;
+
+	*n = 0;
+	if (pipe(pfd) < 0)
+		return NULL;
+	if ((pid = fork()) < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return NULL;
+	}
+	if (pid == 0) {
+		dup2(pfd[1], 1);
+		close(pfd[0]);
+		close(pfd[1]);
+		execv(exe, argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	mem = open_memstream(&out, &outlen);
+	while (mem && (r = read(pfd[0], chunk, sizeof(chunk))) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		fwrite(chunk, 1, (size_t)r, mem);
+	}
+	close(pfd[0]);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (!mem || fclose(mem) != 0)
+		return NULL;
+	for (size_t i = 0; i < outlen; i += strlen(out + i) + 1) {
+		char **nv = realloc(v, (*n + 2) * sizeof(*nv));
+		if (!nv || !(nv[*n] = strdup(out + i))) {
+			v = nv ? nv : v;
+			break;
+		}
+		v = nv;
+		v[++*n] = NULL;
+	}
+	free(out);
+	return v;
+}
+
+void cli_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+

@@ -24,10 +24,21 @@
 
 #define TMP_TAG ".pycprefix-"
 
-/* Open (creating if needed) the directory `rel` below dirfd; rel's last
- * component is the file name and is not opened.  Returns an fd or -1. */
-static int open_parent(int dirfd, const char *rel, const char **name)
+/* May anyone but us (and root) change what the open directory holds? */
+static bool trusted(int fd, uid_t uid)
 {
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && pyc_trust_stat(&st, uid) == PYC_TRUST_OK;
+}
+
+/* Open (creating if needed) the directory `rel` below dirfd; rel's last
+ * component is the file name and is not opened.  Returns an fd or -1;
+ * with PYC_WRITE_STRICT, EPERM for a directory another user controls. */
+static int open_parent(int dirfd, const char *rel, const char **name,
+		       unsigned flags)
+{
+	uid_t uid = geteuid();
 	int fd = dup(dirfd);
 	const char *p = rel;
 
@@ -67,6 +78,11 @@ static int open_parent(int dirfd, const char *rel, const char **name)
 			 * ENOTDIR: say what it is. */
 			if (errno == ELOOP)
 				errno = ENOTDIR;
+			goto fail;
+		}
+		if ((flags & PYC_WRITE_STRICT) && !trusted(next, uid)) {
+			close(next);
+			errno = EPERM;
 			goto fail;
 		}
 		close(fd);
@@ -156,14 +172,14 @@ fail:
 }
 
 int pyc_write_atomic(const char *dir, const char *rel, const void *data,
-		     size_t len, unsigned mode)
+		     size_t len, unsigned mode, unsigned flags)
 {
 	const char *name;
 	int root = open_root(dir), pfd, ret = -1, saved;
 
 	if (root < 0)
 		return -1;
-	if ((pfd = open_parent(root, rel, &name)) >= 0) {
+	if ((pfd = open_parent(root, rel, &name, flags)) >= 0) {
 		ret = write_in(pfd, name, data, len, mode);
 		saved = errno;
 		close(pfd);
@@ -204,7 +220,7 @@ fail:
 }
 
 int pyc_move_atomic(int src_dfd, const char *src_name, const char *dir,
-		    const char *rel)
+		    const char *rel, unsigned flags)
 {
 	const char *name;
 	struct stat st;
@@ -214,7 +230,7 @@ int pyc_move_atomic(int src_dfd, const char *src_name, const char *dir,
 
 	if (root < 0)
 		return -1;
-	if ((pfd = open_parent(root, rel, &name)) < 0)
+	if ((pfd = open_parent(root, rel, &name, flags)) < 0)
 		goto out;
 	if (renameat(src_dfd, src_name, pfd, name) == 0) {
 		ret = 0;
@@ -238,7 +254,8 @@ out:
 	return ret;
 }
 
-int pyc_link_atomic(const char *dir, const char *target_rel, const char *rel)
+int pyc_link_atomic(const char *dir, const char *target_rel, const char *rel,
+		    unsigned flags)
 {
 	char tmp[512];
 	const char *name, *tname;
@@ -246,8 +263,8 @@ int pyc_link_atomic(const char *dir, const char *target_rel, const char *rel)
 
 	if (root < 0)
 		return -1;
-	if ((pfd = open_parent(root, rel, &name)) < 0 ||
-	    (tfd = open_parent(root, target_rel, &tname)) < 0)
+	if ((pfd = open_parent(root, rel, &name, flags)) < 0 ||
+	    (tfd = open_parent(root, target_rel, &tname, flags)) < 0)
 		goto fail;
 	for (int tries = 0;; tries++) {
 		int fd = open_temp(pfd, name, 0600, tmp, sizeof(tmp));

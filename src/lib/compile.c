@@ -334,6 +334,13 @@ static void split_target(const struct run *r, const char *pyc,
 	*rel = cache;
 }
 
+/* Inside a prefix, refuse directories another user controls. */
+static unsigned write_flags(const struct run *r)
+{
+	return r->o->prefix && !(r->o->flags & PYC_COMPILE_INSECURE)
+		       ? PYC_WRITE_STRICT : 0;
+}
+
 static int write_level(struct run *r, struct task *t, int i,
 		       const struct pyc_result *res, const unsigned char *hash)
 {
@@ -354,7 +361,7 @@ static int write_level(struct run *r, struct task *t, int i,
 		split_target(r, t->pyc[i - 1], &proot, &prel);
 		if (!root.oom && !proot.oom &&
 		    strcmp(root.s, proot.s) == 0 &&
-		    pyc_link_atomic(root.s, prel, rel) == 0) {
+		    pyc_link_atomic(root.s, prel, rel, write_flags(r)) == 0) {
 			ret = 0;
 			goto out;
 		}
@@ -365,7 +372,8 @@ static int write_level(struct run *r, struct task *t, int i,
 		errno = ENOMEM;
 		goto out;
 	}
-	ret = pyc_write_atomic(root.s, rel, data.s, data.len, mode);
+	ret = pyc_write_atomic(root.s, rel, data.s, data.len, mode,
+			       write_flags(r));
 out:
 	buf_release(&data);
 	buf_release(&root);
@@ -437,7 +445,10 @@ static void job_done(void *arg, struct pyc_job *job,
 		if (write_level(r, t, i, res, hash) == 0)
 			continue;
 		snprintf(msg, sizeof(msg), "cannot write '%s': %s", t->pyc[i],
-			 strerror(errno));
+			 errno == EPERM && write_flags(r)
+				 ? "a directory on the way is another user's "
+				   "or writable by others"
+				 : strerror(errno));
 		ev.kind = PYC_EV_FAILED;
 		ev.pyc = t->pyc[i];
 		ev.message = msg;
@@ -466,21 +477,6 @@ static void job_failed(void *arg, struct pyc_job *job, const char *why)
 }
 
 /* ---- the run ---- */
-
-static int ensure_prefix(const char *prefix, struct pyc_error *err)
-{
-	struct stat st;
-
-	if (stat(prefix, &st) == 0 && !S_ISDIR(st.st_mode))
-		errno = ENOTDIR;
-	else if (pyc_mkdir_p(prefix, 0755) == 0)
-		return 0;
-	if (err)
-		snprintf(err->msg, sizeof(err->msg),
-			 "cannot use the prefix '%s': %s", prefix,
-			 strerror(errno));
-	return -1;
-}
 
 static int run_interp(struct run *r, struct pyc_error *err)
 {
@@ -544,7 +540,10 @@ int pyc_compile(const struct pyc_compile_opts *o, const char *const *roots,
 	}
 	if (ret == 0 && o->prefix && r.nsrcs &&
 	    !(o->flags & PYC_COMPILE_DRY_RUN))
-		ret = ensure_prefix(o->prefix, err);
+		ret = pyc_prefix_prepare(o->prefix,
+					 (o->flags & PYC_COMPILE_INSECURE)
+						 ? PYC_PREFIX_INSECURE : 0,
+					 NULL, NULL, err);
 	for (size_t i = 0; i < o->ninterps && ret == 0 && r.nsrcs; i++) {
 		r.in = &o->interps[i];
 		ret = run_interp(&r, err);

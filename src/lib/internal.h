@@ -34,7 +34,7 @@ const char *pyc__interp_unusable(const struct pyc_interp *in, char *why,
 /* Move dfd/name to `rel` below `dir` (created as pyc_write_atomic does):
  * a rename, or across file systems an atomic copy and an unlink. */
 int pyc_move_atomic(int src_dfd, const char *src_name, const char *dir,
-		    const char *rel);
+		    const char *rel, unsigned flags);
 
 struct pyc_interp;
 

@@ -6,8 +6,11 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* ${XDG_CACHE_HOME:-$HOME/.cache}/<leaf>, or NULL (ENOENT, ENOMEM).  An
  * empty or relative XDG_CACHE_HOME is ignored, as the XDG spec says. */
@@ -58,4 +61,50 @@ int pyc_prefix_resolve(const char *opt, char **out, const char **origin)
 	}
 	*out = s;
 	return 0;
+}
+
+struct first_unsafe {
+	pyc_trust_fn *fn;
+	void *arg;
+	struct pyc_error *err;
+	int n;
+};
+
+static void note_unsafe(const char *path, enum pyc_trust t,
+			const struct stat *st, void *arg)
+{
+	struct first_unsafe *u = arg;
+
+	if (u->n++ == 0 && u->err)
+		snprintf(u->err->msg, sizeof(u->err->msg),
+			 "the prefix is not safe: '%s' is %s (owner uid %u, "
+			 "mode %04o)", path, pyc_trust_str(t),
+			 (unsigned)st->st_uid, (unsigned)(st->st_mode & 07777));
+	if (u->fn)
+		u->fn(path, t, st, u->arg);
+}
+
+int pyc_prefix_prepare(const char *prefix, unsigned flags, pyc_trust_fn *fn,
+		       void *arg, struct pyc_error *err)
+{
+	struct first_unsafe u = { fn, arg, err, 0 };
+	struct stat st;
+
+	if (stat(prefix, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		goto fail;
+	}
+	if (pyc_trust_path(prefix, geteuid(), note_unsafe, &u) < 0)
+		goto fail;
+	if (u.n && !(flags & PYC_PREFIX_INSECURE)) {
+		errno = EPERM;
+		return -1;
+	}
+	if (pyc_mkdir_p(prefix, 0755) == 0)
+		return 0;
+fail:
+	if (err)
+		snprintf(err->msg, sizeof(err->msg), "cannot use the prefix "
+			 "'%s': %s", prefix, strerror(errno));
+	return -1;
 }

@@ -47,6 +47,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define PYC_VERSION_STRING "0.1.0"
 
@@ -437,12 +438,49 @@ int pyc_walk(const char *root, unsigned flags, const struct pyc_walk_ops *ops);
  * and is renamed over the final name: the pyc appears whole or not at all.
  * On failure the temporary file is removed and errno kept.
  */
+enum {
+	/* Refuse (EPERM) to go through a directory below `dir` that
+	 * pyc_trust_stat() does not call safe: for prefixes. */
+	PYC_WRITE_STRICT = 1 << 0,
+};
+
 int pyc_write_atomic(const char *dir, const char *rel, const void *data,
-		     size_t len, unsigned mode);
+		     size_t len, unsigned mode, unsigned flags);
 
 /* Make `rel` (below `dir`) a hard link to `target_rel` (below `dir`),
  * atomically replacing what was there.  Same safety as above. */
-int pyc_link_atomic(const char *dir, const char *target_rel, const char *rel);
+int pyc_link_atomic(const char *dir, const char *target_rel, const char *rel,
+		    unsigned flags);
+
+/* ------------------------------------------------------------------------
+ * Trust: may another user change what the prefix holds?
+ *
+ * Python runs what the prefix holds.  As ssh's StrictModes, a directory
+ * is safe for user `uid` when it is owned by uid or root and no one else
+ * can write into it: group or world write only with the sticky bit, or
+ * (group write) when the group is the owner's private group, named as
+ * the owner and with no other member.
+ */
+enum pyc_trust {
+	PYC_TRUST_OK = 0,
+	PYC_TRUST_OWNER,      /* owned by another user (not root) */
+	PYC_TRUST_WRITABLE,   /* others may write into it, not sticky */
+	PYC_TRUST_NOT_DIR,
+};
+
+enum pyc_trust pyc_trust_stat(const struct stat *st, uid_t uid);
+const char *pyc_trust_str(enum pyc_trust t);
+
+typedef void pyc_trust_fn(const char *path, enum pyc_trust t,
+			  const struct stat *st, void *arg);
+
+/*
+ * Check '/' and every directory down to `dir` (relative to the current
+ * directory when not absolute) that exists, as spelled and, when a
+ * symlink is on the way, as resolved; fn() is called for each unsafe one.
+ * Returns the number of unsafe directories, or -1 (errno).
+ */
+int pyc_trust_path(const char *dir, uid_t uid, pyc_trust_fn *fn, void *arg);
 
 /* Is `name` one of our temporary files, or CPython's "NAME.pyc.DIGITS"? */
 bool pyc_is_temp_name(const char *name);
@@ -530,6 +568,7 @@ enum {
 	PYC_COMPILE_DRY_RUN = 1 << 1,        /* report, write nothing */
 	PYC_COMPILE_HARDLINK_DUPES = 1 << 2, /* equal levels share a file */
 	PYC_COMPILE_FOLLOW_SYMLINKS = 1 << 3,
+	PYC_COMPILE_INSECURE = 1 << 4,       /* write where others could */
 };
 
 enum pyc_event_kind {
@@ -675,6 +714,7 @@ struct pyc_tidy_event {
 enum {
 	PYC_TIDY_DRY_RUN = 1 << 0,
 	PYC_TIDY_SOURCELESS_TOO = 1 << 1, /* clean: also sourceless pycs */
+	PYC_TIDY_INSECURE = 1 << 2,       /* migrate where others could write */
 };
 
 struct pyc_tidy_opts {
@@ -729,6 +769,36 @@ int pyc_du(const char *prefix,
 	   void (*item)(const struct pyc_du_item *it, void *arg), void *arg,
 	   struct pyc_tidy_stats *st);
 
+/* What pyc_audit() reports of one entry inside the prefix. */
+enum pyc_audit_kind {
+	PYC_AUDIT_SYMLINK,     /* Python would follow it; we never do */
+	PYC_AUDIT_FOREIGN,     /* owned by another user (not root) */
+	PYC_AUDIT_OPEN_DIR,    /* a directory others may write into */
+	PYC_AUDIT_TEMP,        /* a temporary file of a writer */
+};
+
+struct pyc_audit_item {
+	enum pyc_audit_kind kind;
+	const char *path;
+	const struct stat *st;  /* lstat() of it */
+};
+
+struct pyc_audit_ops {
+	void (*finding)(const struct pyc_audit_item *it, void *arg);
+	void (*pyc)(const struct pyc_du_item *it, void *arg); /* optional */
+	void (*error)(const char *path, const char *message, void *arg);
+	void *arg;
+};
+
+/*
+ * Walk the prefix (never following a link) and report, for the
+ * effective user, what another user could use or what a killed writer
+ * left; with ops->pyc, also every pyc as pyc_du() does (one walk for
+ * both).  st->kept and st->bytes count the pycs.  Returns 0 or -1.
+ */
+int pyc_audit(const char *prefix, const struct pyc_audit_ops *ops,
+	      struct pyc_tidy_stats *st);
+
 /* ------------------------------------------------------------------------
  * The prefix
  */
@@ -742,5 +812,21 @@ int pyc_du(const char *prefix,
  * Returns 0, or -1 with errno (EINVAL: empty --prefix; ENOENT: no home).
  */
 int pyc_prefix_resolve(const char *opt, char **out, const char **origin);
+
+enum {
+	/* Write even when another user could change the prefix. */
+	PYC_PREFIX_INSECURE = 1 << 0,
+};
+
+/*
+ * Make the prefix ready to be written: check that no other user can
+ * change it (pyc_trust_path() for the effective user; fn, if not NULL, is
+ * called for each unsafe directory), then create it and its missing
+ * parents (mode 0755 before the umask: writable by the owner only).
+ * Returns 0, or -1 with errno and err: EPERM when a directory is unsafe
+ * (unless PYC_PREFIX_INSECURE), ENOTDIR, or what mkdir() said.
+ */
+int pyc_prefix_prepare(const char *prefix, unsigned flags, pyc_trust_fn *fn,
+		       void *arg, struct pyc_error *err);
 
 #endif /* PYCPREFIX_H */

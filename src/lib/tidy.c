@@ -65,6 +65,8 @@ struct tidy {
 	const char *cwd;
 	time_t now;
 	file_fn *file;
+	/* optional: every entry, before a directory is descended */
+	void (*entry)(struct tidy *t, const char *path, const struct stat *st);
 	bool in_pycache;          /* the directory being walked is one */
 	bool remove_empty_dirs;   /* any emptied directory (prune) */
 	bool remove_empty_pycache;/* emptied __pycache__ (clean, migrate) */
@@ -73,6 +75,8 @@ struct tidy {
 	void (*du)(const struct pyc_du_item *it, void *arg);
 	void *du_arg;
 	size_t prefix_len;
+	const struct pyc_audit_ops *audit;
+	uid_t uid;
 	bool oom;
 };
 
@@ -196,6 +200,8 @@ static void walk(struct tidy *t, int dfd, struct buf *path)
 			break;
 		}
 		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (t->entry)
+				t->entry(t, path->s, &st);
 			if (S_ISDIR(st.st_mode))
 				visit_dir(t, dfd, names[i], path);
 			else if (S_ISREG(st.st_mode))
@@ -527,7 +533,9 @@ static void migrate_file(struct tidy *t, int dfd, const char *name,
 		plen--;
 	const char *rel = target + plen + (target[plen] == '/');
 	if (!(t->o->flags & PYC_TIDY_DRY_RUN) &&
-	    pyc_move_atomic(dfd, name, t->o->prefix, rel) < 0) {
+	    pyc_move_atomic(dfd, name, t->o->prefix, rel,
+			    (t->o->flags & PYC_TIDY_INSECURE)
+				    ? 0 : PYC_WRITE_STRICT) < 0) {
 		error(t, path, errno);
 		goto out;
 	}
@@ -547,8 +555,12 @@ int pyc_migrate(const struct pyc_tidy_opts *o, const char *const *roots,
 
 	setup(&t, o, st, migrate_file, cwdbuf);
 	t.remove_empty_pycache = true;
-	if (pyc_mkdir_p(o->prefix, 0755) < 0)
+	if (pyc_prefix_prepare(o->prefix, (o->flags & PYC_TIDY_INSECURE)
+						  ? PYC_PREFIX_INSECURE : 0,
+			       NULL, NULL, NULL) < 0) {
+		tidy_release(&t);
 		return -1;
+	}
 	for (size_t i = 0; i < nroots && ret == 0; i++)
 		ret = walk_from(&t, roots[i]);
 	tidy_release(&t);
@@ -603,6 +615,69 @@ int pyc_du(const char *prefix,
 	setup(&t, &o, st, du_file, cwdbuf);
 	t.du = item;
 	t.du_arg = arg;
+	t.prefix_len = strlen(prefix);
+	ret = walk_from(&t, prefix);
+	tidy_release(&t);
+	return ret;
+}
+
+/* ---- audit ---- */
+
+static void audit_report(struct tidy *t, enum pyc_audit_kind kind,
+			 const char *path, const struct stat *st)
+{
+	struct pyc_audit_item it = { kind, path, st };
+
+	if (t->audit->finding)
+		t->audit->finding(&it, t->audit->arg);
+}
+
+static void audit_entry(struct tidy *t, const char *path,
+			const struct stat *st)
+{
+	const char *base = strrchr(path, '/');
+
+	if (S_ISLNK(st->st_mode))
+		audit_report(t, PYC_AUDIT_SYMLINK, path, st);
+	if (st->st_uid != t->uid && st->st_uid != 0)
+		audit_report(t, PYC_AUDIT_FOREIGN, path, st);
+	else if (S_ISDIR(st->st_mode) &&
+		 pyc_trust_stat(st, t->uid) != PYC_TRUST_OK)
+		audit_report(t, PYC_AUDIT_OPEN_DIR, path, st);
+	if (S_ISREG(st->st_mode) && pyc_is_temp_name(base ? base + 1 : path))
+		audit_report(t, PYC_AUDIT_TEMP, path, st);
+}
+
+static void audit_file(struct tidy *t, int dfd, const char *name,
+		       const char *path, const struct stat *st)
+{
+	if (t->audit->pyc)
+		du_file(t, dfd, name, path, st);
+}
+
+static void audit_error(const char *path, const char *message, void *arg)
+{
+	const struct pyc_audit_ops *ops = arg;
+
+	if (ops->error)
+		ops->error(path, message, ops->arg);
+}
+
+int pyc_audit(const char *prefix, const struct pyc_audit_ops *ops,
+	      struct pyc_tidy_stats *st)
+{
+	struct pyc_tidy_opts o = { .prefix = prefix, .error = audit_error,
+				   .arg = (void *)ops };
+	char cwdbuf[PATH_MAX];
+	struct tidy t;
+	int ret;
+
+	setup(&t, &o, st, audit_file, cwdbuf);
+	t.entry = audit_entry;
+	t.audit = ops;
+	t.uid = geteuid();
+	t.du = ops->pyc;
+	t.du_arg = ops->arg;
 	t.prefix_len = strlen(prefix);
 	ret = walk_from(&t, prefix);
 	tidy_release(&t);

@@ -29,7 +29,7 @@ static void test_write_creates_dirs_and_mode(void **state)
 
 	(void)state;
 	umask(022);
-	assert_int_equal(pyc_write_atomic(dir, "a/b/x.pyc", "hello", 5, 0644), 0);
+	assert_int_equal(pyc_write_atomic(dir, "a/b/x.pyc", "hello", 5, 0644, 0), 0);
 	path_of(p, sizeof(p), "a/b/x.pyc");
 	assert_int_equal(stat(p, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0644);
@@ -41,7 +41,7 @@ static void test_write_creates_dirs_and_mode(void **state)
 	stat(p, &st);
 	assert_int_equal(st.st_mode & 0777, 0755);
 	/* Replaced whole. */
-	assert_int_equal(pyc_write_atomic(dir, "a/b/x.pyc", "hi", 2, 0600), 0);
+	assert_int_equal(pyc_write_atomic(dir, "a/b/x.pyc", "hi", 2, 0600, 0), 0);
 	path_of(p, sizeof(p), "a/b/x.pyc");
 	stat(p, &st);
 	assert_int_equal(st.st_size, 2);
@@ -56,7 +56,7 @@ static void test_refuses_symlinked_dir(void **state)
 	mkdir(target, 0755);
 	path_of(p, sizeof(p), "link");
 	assert_int_equal(symlink(target, p), 0);
-	assert_int_equal(pyc_write_atomic(dir, "link/x.pyc", "x", 1, 0644), -1);
+	assert_int_equal(pyc_write_atomic(dir, "link/x.pyc", "x", 1, 0644, 0), -1);
 	assert_int_equal(errno, ENOTDIR);
 	path_of(p, sizeof(p), "elsewhere/x.pyc");
 	assert_int_equal(access(p, F_OK), -1);
@@ -68,13 +68,104 @@ static void test_link(void **state)
 	struct stat x, y;
 
 	(void)state;
-	assert_int_equal(pyc_write_atomic(dir, "l/one.pyc", "1", 1, 0644), 0);
-	assert_int_equal(pyc_link_atomic(dir, "l/one.pyc", "l/two.pyc"), 0);
+	assert_int_equal(pyc_write_atomic(dir, "l/one.pyc", "1", 1, 0644, 0), 0);
+	assert_int_equal(pyc_link_atomic(dir, "l/one.pyc", "l/two.pyc", 0), 0);
 	path_of(a, sizeof(a), "l/one.pyc");
 	path_of(b, sizeof(b), "l/two.pyc");
 	stat(a, &x);
 	stat(b, &y);
 	assert_int_equal(x.st_ino, y.st_ino);
+}
+
+static void test_strict_refuses_others_dirs(void **state)
+{
+	char p[256];
+
+	(void)state;
+	/* A directory anyone may write into: planted code could go there. */
+	path_of(p, sizeof(p), "open");
+	assert_int_equal(mkdir(p, 0755), 0);
+	assert_int_equal(chmod(p, 0777), 0);
+	assert_int_equal(pyc_write_atomic(dir, "open/x.pyc", "x", 1, 0644,
+					  PYC_WRITE_STRICT), -1);
+	assert_int_equal(errno, EPERM);
+	path_of(p, sizeof(p), "open/x.pyc");
+	assert_int_equal(access(p, F_OK), -1);
+	assert_int_equal(pyc_write_atomic(dir, "open/x.pyc", "x", 1, 0644, 0),
+			 0);
+	/* The sticky bit makes it safe, as for /tmp. */
+	path_of(p, sizeof(p), "open");
+	assert_int_equal(chmod(p, 01777), 0);
+	assert_int_equal(pyc_write_atomic(dir, "open/y.pyc", "y", 1, 0644,
+					  PYC_WRITE_STRICT), 0);
+	/* Another user's directory (root can make one). */
+	if (geteuid() == 0) {
+		path_of(p, sizeof(p), "theirs");
+		assert_int_equal(mkdir(p, 0755), 0);
+		assert_int_equal(chown(p, 65534, 65534), 0);
+		assert_int_equal(pyc_write_atomic(dir, "theirs/x.pyc", "x", 1,
+						  0644, PYC_WRITE_STRICT), -1);
+		assert_int_equal(errno, EPERM);
+	}
+}
+
+struct unsafe {
+	char path[8][256];
+	enum pyc_trust why[8];
+	int n;
+};
+
+static void on_unsafe(const char *path, enum pyc_trust t,
+		      const struct stat *st, void *arg)
+{
+	struct unsafe *u = arg;
+
+	(void)st;
+	if (u->n < 8) {
+		snprintf(u->path[u->n], 256, "%s", path);
+		u->why[u->n] = t;
+	}
+	u->n++;
+}
+
+static void test_trust_path(void **state)
+{
+	char p[256], q[256], link[256];
+	struct unsafe u = { .n = 0 };
+
+	(void)state;
+	path_of(p, sizeof(p), "t");
+	assert_int_equal(mkdir(p, 0755), 0);
+	path_of(p, sizeof(p), "t/open");
+	assert_int_equal(mkdir(p, 0755), 0);
+	assert_int_equal(chmod(p, 0757), 0);
+	/* Missing directories below are fine: we would create them. */
+	path_of(q, sizeof(q), "t/open/not/yet");
+	assert_int_equal(pyc_trust_path(q, geteuid(), on_unsafe, &u), 1);
+	assert_string_equal(u.path[0], p);
+	assert_int_equal(u.why[0], PYC_TRUST_WRITABLE);
+	/* Reached through a symlink: the real directories are checked. */
+	u.n = 0;
+	path_of(link, sizeof(link), "t/alias");
+	assert_int_equal(symlink(p, link), 0);
+	path_of(q, sizeof(q), "t/alias/pfx");
+	assert_int_equal(pyc_trust_path(q, geteuid(), on_unsafe, &u), 2);
+	/* A safe chain has no finding. */
+	u.n = 0;
+	path_of(q, sizeof(q), "t");
+	assert_int_equal(pyc_trust_path(q, geteuid(), on_unsafe, &u), 0);
+	assert_int_equal(u.n, 0);
+	/* Group write is fine only for the owner's private group. */
+	struct stat st = { .st_mode = S_IFDIR | 0775, .st_uid = geteuid(),
+			   .st_gid = 4242 };
+	assert_int_equal(pyc_trust_stat(&st, geteuid()), PYC_TRUST_WRITABLE);
+	st.st_mode = S_IFDIR | 01777;
+	st.st_uid = 0;
+	assert_int_equal(pyc_trust_stat(&st, 1000), PYC_TRUST_OK);
+	st.st_uid = 1001;
+	assert_int_equal(pyc_trust_stat(&st, 1000), PYC_TRUST_OWNER);
+	st.st_mode = S_IFREG | 0644;
+	assert_int_equal(pyc_trust_stat(&st, 1001), PYC_TRUST_NOT_DIR);
 }
 
 static void test_temp_names(void **state)
@@ -138,6 +229,8 @@ int main(void)
 		cmocka_unit_test(test_write_creates_dirs_and_mode),
 		cmocka_unit_test(test_refuses_symlinked_dir),
 		cmocka_unit_test(test_link),
+		cmocka_unit_test(test_strict_refuses_others_dirs),
+		cmocka_unit_test(test_trust_path),
 		cmocka_unit_test(test_temp_names),
 		cmocka_unit_test(test_walk_order_and_skips),
 	};
