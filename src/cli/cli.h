@@ -125,6 +125,7 @@ int cmd_prune(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_clean(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_migrate(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_du(int argc, char **argv, struct cli_ctx *ctx);
+int cmd_doctor(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_path(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_show(int argc, char **argv, struct cli_ctx *ctx);
 int cmd_pythons(int argc, char **argv, struct cli_ctx *ctx);

@@ -91,6 +91,18 @@ static const struct cli_cmd commands[] = {
 	  "directory of the mirrored tree, N levels deep (default 3).\n\n"
 	  "Options:\n"
 	  "  -d, --depth N      directory depth for the breakdown\n" },
+	{ "doctor", cmd_doctor, "[PATH...]",
+	  "Check that the prefix is safe, wired up, and free of aliases.",
+	  "The prefix: that no other user can change it or a directory above\n"
+	  "it (as ssh's StrictModes), nothing inside owned by another user,\n"
+	  "no symlinks, temporary leftovers, free space, and pycs of\n"
+	  "interpreters no longer installed.  The environment: whether\n"
+	  "PYTHONPYCACHEPREFIX is set in this shell and each interpreter\n"
+	  "(--python, default: all found) writes where it should.  Aliasing:\n"
+	  "sys.path entries with '..' or reaching one directory twice, and,\n"
+	  "in each PATH, symlinks leading back into it (the same source\n"
+	  "cached twice).  Says what to fix; exits 1 when anything should\n"
+	  "be.\n" },
 	{ "path", cmd_path, "[-O LEVEL] [--reverse] [-z] FILE...",
 	  "Print where the interpreter reads and writes each source's "
 	  "bytecode.",

@@ -1,0 +1,603 @@
+/*
+ * cmd_doctor.c - pycprefix doctor: is the prefix safe, wired up, and
+ * free of aliases?  Each check says ok, note, warn or FAIL, and what to
+ * do; the exit status is 1 when any says warn or FAIL.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+enum level { OK, NOTE, WARN, FAIL };
+
+static const char *const level_names[] = { "ok", "note", "warn", "FAIL" };
+static const char *const level_colors[] = { C_GREEN, C_DIM, C_YELLOW, C_RED };
+
+#define SHOW_MAX 5   /* paths listed per finding */
+
+struct doctor {
+	struct cli_ctx *ctx;
+	int warnings, failures;
+	FILE *json;          /* the "checks" array, with --json */
+	char *jbuf;
+	size_t jlen, nchecks;
+};
+
+/* One check's outcome: a message and, unless OK, what to do. */
+static void say(struct doctor *d, enum level lv, const char *check,
+		const char *fix, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void say(struct doctor *d, enum level lv, const char *check,
+		const char *fix, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	d->warnings += lv == WARN;
+	d->failures += lv == FAIL;
+	if (d->json) {
+		fputs(d->nchecks++ ? ",\n    {" : "\n    {", d->json);
+		json_key(d->json, "check");
+		json_str(d->json, check);
+		fputs(", ", d->json);
+		json_key(d->json, "level");
+		json_str(d->json, level_names[lv]);
+		fputs(", ", d->json);
+		json_key(d->json, "message");
+		json_str(d->json, msg);
+		fputs(", ", d->json);
+		json_key(d->json, "fix");
+		json_str(d->json, fix);
+		fputc('}', d->json);
+		return;
+	}
+	printf("  %s%-4s%s  %s\n", color(d->ctx, level_colors[lv]),
+	       level_names[lv], color(d->ctx, C_RESET), msg);
+	if (fix)
+		printf("        %sfix:%s %s\n", color(d->ctx, C_DIM),
+		       color(d->ctx, C_RESET), fix);
+}
+
+static void section(const struct doctor *d, const char *title)
+{
+	if (!d->json)
+		printf("%s%s%s\n", color(d->ctx, C_BOLD), title,
+		       color(d->ctx, C_RESET));
+}
+
+static void human_size(char *out, size_t n, uint64_t bytes)
+{
+	static const char units[] = "BKMGTP";
+	double v = (double)bytes;
+	int u = 0;
+
+	while (v >= 1024 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(out, n, u ? "%.1f %ciB" : "%.0f %c", v, units[u]);
+}
+
+/* ---- the prefix itself ---- */
+
+static void on_unsafe(const char *path, enum pyc_trust t,
+		      const struct stat *st, void *arg)
+{
+	struct doctor *d = arg;
+	struct passwd *pw = getpwuid(st->st_uid);
+	char fix[PATH_MAX + 64];
+
+	if (t == PYC_TRUST_WRITABLE)
+		snprintf(fix, sizeof(fix), "chmod go-w '%s' (or chmod +t)",
+			 path);
+	else
+		snprintf(fix, sizeof(fix), "use a prefix of your own (now "
+			 "owned by %s)", pw ? pw->pw_name : "another user");
+	say(d, FAIL, "prefix.trust", fix, "'%s' is %s (owner %s, mode %04o): "
+	    "whoever can change it can plant code Python runs", path,
+	    pyc_trust_str(t), pw ? pw->pw_name : "?",
+	    (unsigned)(st->st_mode & 07777));
+}
+
+/* Free space where the prefix is, or would be created. */
+static void check_space(struct doctor *d, const char *prefix)
+{
+	char *dir = strdup(prefix), size[32];
+	struct statvfs vfs;
+
+	while (dir && statvfs(dir, &vfs) < 0) {
+		char *slash = strrchr(dir, '/');
+		if (!slash || slash == dir) {
+			strcpy(dir, slash == dir ? "/" : ".");
+			if (statvfs(dir, &vfs) < 0) {
+				free(dir);
+				dir = NULL;
+			}
+			break;
+		}
+		*slash = '\0';
+	}
+	if (!dir)
+		return;
+	free(dir);
+	uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	uint64_t total = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+	human_size(size, sizeof(size), avail);
+	if (avail < 64u << 20)
+		say(d, FAIL, "prefix.space", "free space, or 'pycprefix prune "
+		    "--max-size SIZE'", "only %s free: writes will fail", size);
+	else if (total && avail < total / 20)
+		say(d, WARN, "prefix.space", "'pycprefix prune' or "
+		    "'pycprefix prune --max-size SIZE'", "%s free (under 5%% "
+		    "of the file system)", size);
+	else
+		say(d, OK, "prefix.space", NULL, "%s free", size);
+}
+
+struct finding {
+	size_t n;
+	char *show[SHOW_MAX];
+};
+
+struct tag_count {
+	char tag[32];
+	size_t files;
+	uint64_t bytes;
+};
+
+struct audit_ui {
+	struct finding found[PYC_AUDIT_TEMP + 1];
+	struct tag_count tags[32];
+	size_t ntags;
+	size_t errors;
+	char first_error[PATH_MAX + 128];
+};
+
+static void on_finding(const struct pyc_audit_item *it, void *arg)
+{
+	struct audit_ui *a = arg;
+	struct finding *f = &a->found[it->kind];
+
+	if (f->n < SHOW_MAX)
+		f->show[f->n] = strdup(it->path);
+	f->n++;
+}
+
+static void on_pyc(const struct pyc_du_item *it, void *arg)
+{
+	struct audit_ui *a = arg;
+	size_t i;
+
+	for (i = 0; i < a->ntags; i++)
+		if (strcmp(a->tags[i].tag, it->tag) == 0)
+			break;
+	if (i == a->ntags) {
+		if (a->ntags == sizeof(a->tags) / sizeof(a->tags[0]))
+			return;
+		snprintf(a->tags[i].tag, sizeof(a->tags[i].tag), "%s",
+			 it->tag);
+		a->ntags++;
+	}
+	a->tags[i].files++;
+	a->tags[i].bytes += it->bytes;
+}
+
+static void on_audit_error(const char *path, const char *message, void *arg)
+{
+	struct audit_ui *a = arg;
+
+	if (!a->errors++)
+		snprintf(a->first_error, sizeof(a->first_error), "'%s': %s",
+			 path, message);
+}
+
+static void list_finding(struct doctor *d, enum level lv, const char *check,
+			 const char *fix, struct finding *f, const char *what)
+{
+	char paths[1024] = "";
+	size_t len = 0;
+
+	for (size_t i = 0; i < f->n && i < SHOW_MAX; i++) {
+		int w = snprintf(paths + len, sizeof(paths) - len, "%s'%s'",
+				 i ? ", " : "", f->show[i] ? f->show[i] : "?");
+		if (w < 0 || (size_t)w >= sizeof(paths) - len)
+			break;
+		len += (size_t)w;
+	}
+	say(d, lv, check, fix, "%s (%zu): %s%s", what, f->n, paths,
+	    f->n > SHOW_MAX ? ", ..." : "");
+}
+
+static bool tag_installed(const struct pyc_interp_list *list, const char *tag)
+{
+	for (size_t i = 0; i < list->n; i++)
+		if (!list->rejected[i] && list->v[i].tag &&
+		    strcmp(list->v[i].tag, tag) == 0)
+			return true;
+	return false;
+}
+
+static void check_tags(struct doctor *d, const struct audit_ui *a)
+{
+	struct pyc_interp_list list;
+	char size[32], fix[128];
+
+	if (pyc_interp_discover(&list) < 0)
+		return;
+	for (size_t i = 0; i < a->ntags; i++) {
+		const struct tag_count *t = &a->tags[i];
+		human_size(size, sizeof(size), t->bytes);
+		if (strcmp(t->tag, "?") == 0) {
+			say(d, NOTE, "prefix.tags", NULL, "%zu .pyc files (%s) "
+			    "without an interpreter tag", t->files, size);
+		} else if (tag_installed(&list, t->tag)) {
+			say(d, OK, "prefix.tags", NULL, "%s: %zu pycs (%s)",
+			    t->tag, t->files, size);
+		} else {
+			snprintf(fix, sizeof(fix), "pycprefix prune --tags=%s",
+				 t->tag);
+			say(d, WARN, "prefix.tags", fix, "%s: %zu pycs (%s) of "
+			    "an interpreter not installed here", t->tag,
+			    t->files, size);
+		}
+	}
+	pyc_interp_list_release(&list);
+}
+
+static void audit(struct doctor *d, const char *prefix)
+{
+	struct audit_ui a;
+	struct pyc_audit_ops ops = { on_finding, on_pyc, on_audit_error, &a };
+	struct pyc_tidy_stats st;
+	char size[32];
+
+	memset(&a, 0, sizeof(a));
+	if (pyc_audit(prefix, &ops, &st) < 0) {
+		say(d, FAIL, "prefix.read", NULL, "cannot read the prefix: %s",
+		    strerror(errno));
+		return;
+	}
+	human_size(size, sizeof(size), st.bytes);
+	say(d, OK, "prefix.size", NULL, "%zu pycs, %s", st.kept, size);
+	if (a.errors)
+		say(d, WARN, "prefix.read", "make it readable, or remove it",
+		    "%zu entries could not be read, first %s", a.errors,
+		    a.first_error);
+	if (a.found[PYC_AUDIT_FOREIGN].n)
+		list_finding(d, FAIL, "prefix.owner", "remove them, or chown "
+			     "them to yourself", &a.found[PYC_AUDIT_FOREIGN],
+			     "Entries owned by another user, who can change "
+			     "the code Python runs");
+	if (a.found[PYC_AUDIT_OPEN_DIR].n)
+		list_finding(d, FAIL, "prefix.modes", "chmod go-w on them",
+			     &a.found[PYC_AUDIT_OPEN_DIR],
+			     "Directories other users may write into");
+	if (a.found[PYC_AUDIT_SYMLINK].n)
+		list_finding(d, WARN, "prefix.symlinks", "remove them: nothing "
+			     "in the prefix needs a symlink",
+			     &a.found[PYC_AUDIT_SYMLINK], "Symlinks, which "
+			     "Python follows when it writes (pycprefix never "
+			     "does)");
+	if (a.found[PYC_AUDIT_TEMP].n)
+		list_finding(d, WARN, "prefix.temp", "pycprefix prune",
+			     &a.found[PYC_AUDIT_TEMP],
+			     "Temporary files left by interrupted writers");
+	if (!a.found[PYC_AUDIT_FOREIGN].n && !a.found[PYC_AUDIT_OPEN_DIR].n &&
+	    !a.found[PYC_AUDIT_SYMLINK].n)
+		say(d, OK, "prefix.contents", NULL, "everything inside is "
+		    "yours, with no symlink and no directory open to others");
+	check_tags(d, &a);
+	for (size_t k = 0; k <= PYC_AUDIT_TEMP; k++)
+		for (size_t i = 0; i < a.found[k].n && i < SHOW_MAX; i++)
+			free(a.found[k].show[i]);
+}
+
+static void check_prefix(struct doctor *d, const char *prefix,
+			 const char *origin)
+{
+	struct stat st;
+	int n;
+
+	section(d, "prefix");
+	say(d, OK, "prefix.where", NULL, "%s (from %s)", prefix, origin);
+	if (prefix[0] != '/')
+		say(d, FAIL, "prefix.relative", "set an absolute path, e.g. "
+		    "eval \"$(pycprefix env --prefix \"$PWD/...\")\"",
+		    "'%s' is relative: each Python process resolves it "
+		    "against its own current directory", prefix);
+	if ((n = pyc_trust_path(prefix, geteuid(), on_unsafe, d)) == 0)
+		say(d, OK, "prefix.trust", NULL, "no other user can change it "
+		    "or the directories above it");
+	if (stat(prefix, &st) < 0) {
+		if (errno == ENOENT)
+			say(d, NOTE, "prefix.exists", NULL, "it does not exist "
+			    "yet: 'pycprefix compile' (or Python) creates it");
+		else
+			say(d, FAIL, "prefix.exists", NULL, "cannot reach it: "
+			    "%s", strerror(errno));
+	} else if (!S_ISDIR(st.st_mode)) {
+		say(d, FAIL, "prefix.exists", "remove it, or choose another "
+		    "prefix", "it is not a directory");
+	} else {
+		audit(d, prefix);
+	}
+	check_space(d, prefix);
+}
+
+/* ---- the environment and the interpreters ---- */
+
+/* What an interpreter does in this environment: prefix, whether it writes
+ * bytecode, and its sys.path (NUL-separated fields). */
+static const char probe_code[] =
+	"import sys, os\n"
+	"w = sys.stdout.buffer.write\n"
+	"p = getattr(sys, 'pycache_prefix', None)\n"
+	"w((b'1' + os.fsencode(p) if p is not None else b'0') + b'\\0')\n"
+	"w((b'1' if sys.dont_write_bytecode else b'0') + b'\\0')\n"
+	"for e in sys.path[1:]:\n"
+	"    w(os.fsencode(e) + b'\\0')\n";
+
+static bool env_nonempty(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && v[0];
+}
+
+static bool has_dot_part(const char *p)
+{
+	for (const char *s = p; *s;) {
+		const char *e = strchr(s, '/');
+		size_t n = e ? (size_t)(e - s) : strlen(s);
+		if ((n == 1 && s[0] == '.') || (n == 2 && !strncmp(s, "..", 2)))
+			return true;
+		s += n + (e != NULL);
+	}
+	return false;
+}
+
+static void check_sys_path(struct doctor *d, const struct pyc_interp *in,
+			   char **v, size_t n)
+{
+	size_t bad = 0;
+	char **real = calloc(n ? n : 1, sizeof(*real));
+
+	for (size_t i = 0; real && i < n; i++) {
+		if (!v[i][0] || access(v[i], F_OK) < 0)
+			continue;
+		real[i] = realpath(v[i], NULL);
+		if (v[i][0] != '/' || has_dot_part(v[i])) {
+			bad++;
+			say(d, WARN, "alias.sys_path", "normalise it where it "
+			    "is added (os.path.realpath)", "%s: sys.path entry "
+			    "'%s' is relative or has '.'/'..': modules are "
+			    "cached under that spelling (and a symlink before "
+			    "'..' can make two sources share one pyc)",
+			    in->tag, v[i]);
+			continue;
+		}
+		for (size_t k = 0; k < i && real[i]; k++)
+			if (real[k] && strcmp(real[k], real[i]) == 0) {
+				bad++;
+				say(d, WARN, "alias.sys_path", "keep one of "
+				    "them on sys.path", "%s: '%s' and '%s' "
+				    "are the same directory: its modules can "
+				    "be cached twice", in->tag, v[k], v[i]);
+			}
+		if (real[i] && strcmp(real[i], v[i]) != 0)
+			say(d, NOTE, "alias.sys_path", NULL, "%s: '%s' is "
+			    "reached through a symlink ('%s'): its pycs are "
+			    "filed under the path as spelled", in->tag, v[i],
+			    real[i]);
+	}
+	if (!bad)
+		say(d, OK, "alias.sys_path", NULL, "%s: no sys.path entry "
+		    "reaches the same sources twice (%zu entries)", in->tag,
+		    n);
+	for (size_t i = 0; real && i < n; i++)
+		free(real[i]);
+	free(real);
+}
+
+static void check_interp(struct doctor *d, const struct pyc_interp *in,
+			 const char *prefix, bool env_set)
+{
+	size_t n;
+	char **v = cli_run_strv(in->path, probe_code, &n);
+
+	if (!v || n < 2) {
+		say(d, WARN, "python.run", NULL, "%s: cannot run '%s'",
+		    in->tag, in->path);
+		cli_strv_free(v, n);
+		return;
+	}
+	const char *its = v[0][0] == '1' ? v[0] + 1 : NULL;
+	if (its && strcmp(its, prefix) != 0)
+		say(d, WARN, "python.prefix", "check PYTHONPYCACHEPREFIX and "
+		    "-X pycache_prefix where it runs", "%s (%s) writes its "
+		    "bytecode to '%s', not to '%s'", in->tag, in->path, its,
+		    prefix);
+	else if (!its && env_set)
+		say(d, WARN, "python.prefix", "see its -E/-I flags or "
+		    "PYTHONPYCACHEPREFIX handling", "%s (%s) ignores "
+		    "PYTHONPYCACHEPREFIX", in->tag, in->path);
+	else if (its)
+		say(d, OK, "python.prefix", NULL, "%s (%s) uses the prefix",
+		    in->tag, in->path);
+	if (v[1][0] == '1' && !env_nonempty("PYTHONDONTWRITEBYTECODE"))
+		say(d, NOTE, "python.write", NULL, "%s (%s) does not write "
+		    "bytecode: only 'pycprefix compile' fills the prefix",
+		    in->tag, in->path);
+	check_sys_path(d, in, v + 2, n - 2);
+	cli_strv_free(v, n);
+}
+
+static void check_env(struct doctor *d, const char *prefix,
+		      const char *origin, struct pyc_interp *interps,
+		      size_t ninterps)
+{
+	const char *env = getenv("PYTHONPYCACHEPREFIX");
+	bool set = env && env[0];
+
+	section(d, "environment");
+	if (!set)
+		say(d, WARN, "env.set", "eval \"$(pycprefix env)\" in your "
+		    "shell's startup file", "PYTHONPYCACHEPREFIX is not set "
+		    "in this shell: Python writes __pycache__ beside the "
+		    "sources");
+	else if (strcmp(env, prefix) != 0)
+		say(d, WARN, "env.set", NULL, "PYTHONPYCACHEPREFIX is '%s' in "
+		    "this shell, not the prefix checked here (%s, from %s)",
+		    env, prefix, origin);
+	else
+		say(d, OK, "env.set", NULL, "PYTHONPYCACHEPREFIX is set in "
+		    "this shell");
+	if (env_nonempty("PYTHONDONTWRITEBYTECODE"))
+		say(d, NOTE, "env.dont_write", NULL, "PYTHONDONTWRITEBYTECODE "
+		    "is set: Python adds nothing to the cache, only "
+		    "'pycprefix compile' fills it");
+	for (size_t i = 0; i < ninterps; i++)
+		check_interp(d, &interps[i], set ? env : prefix, set);
+}
+
+/* ---- aliasing inside the trees named ---- */
+
+static struct {
+	struct doctor *d;
+	const char *root_real;
+	struct finding links;
+} tree;
+
+static int on_tree_entry(const char *path, const struct stat *st, int flag,
+			 struct FTW *ftw)
+{
+	struct stat target;
+	char *real;
+
+	(void)st;
+	(void)ftw;
+	if (flag != FTW_SL || stat(path, &target) < 0)
+		return 0;
+	size_t len = strlen(path);
+	if (!S_ISDIR(target.st_mode) &&
+	    !(len > 3 && strcmp(path + len - 3, ".py") == 0))
+		return 0;
+	if (!(real = realpath(path, NULL)))
+		return 0;
+	size_t rn = strlen(tree.root_real);
+	if (strncmp(real, tree.root_real, rn) == 0 &&
+	    (real[rn] == '/' || real[rn] == '\0')) {
+		if (tree.links.n < SHOW_MAX)
+			tree.links.show[tree.links.n] = strdup(path);
+		tree.links.n++;
+	}
+	free(real);
+	return 0;
+}
+
+static void check_tree(struct doctor *d, const char *root)
+{
+	char cwd[PATH_MAX];
+	const char *pwd = getenv("PWD");
+	char *real = realpath(root, NULL);
+
+	if (!real) {
+		say(d, FAIL, "alias.tree", NULL, "cannot read '%s': %s", root,
+		    strerror(errno));
+		return;
+	}
+	if (root[0] != '/' && pwd && getcwd(cwd, sizeof(cwd)) &&
+	    strcmp(pwd, cwd) != 0) {
+		char *pwd_real = realpath(pwd, NULL);
+		if (pwd_real && strcmp(pwd_real, cwd) == 0)
+			say(d, WARN, "alias.cwd", "run from the real "
+			    "directory, or give absolute real paths",
+			    "the current directory '%s' is a symlink to "
+			    "'%s': Python files relative paths under the "
+			    "second, absolute ones as spelled: two copies",
+			    pwd, cwd);
+		free(pwd_real);
+	}
+	memset(&tree, 0, sizeof(tree));
+	tree.d = d;
+	tree.root_real = real;
+	nftw(root, on_tree_entry, 32, FTW_PHYS);
+	if (tree.links.n)
+		list_finding(d, WARN, "alias.tree", "import through one path "
+			     "only (or exclude one)", &tree.links,
+			     "Symlinks to sources or directories inside the "
+			     "tree, whose modules are compiled and cached "
+			     "twice");
+	else
+		say(d, OK, "alias.tree", NULL, "no symlink in '%s' leads back "
+		    "into it", root);
+	for (size_t i = 0; i < tree.links.n && i < SHOW_MAX; i++)
+		free(tree.links.show[i]);
+	free(real);
+}
+
+int cmd_doctor(int argc, char **argv, struct cli_ctx *ctx)
+{
+	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
+				.shortopts = "", .longopts = NULL };
+	struct doctor d = { .ctx = ctx };
+	struct pyc_interp *interps = NULL;
+	size_t ninterps = 0;
+	const char *origin;
+	char *prefix;
+	int c;
+
+	while ((c = cli_getopt(&p)) != -1) {
+		if (c == 'h')
+			return EXIT_OK;
+		return EXIT_USAGE;
+	}
+	if (ctx->in_tree)
+		return cli_usage_error(ctx, "doctor checks a prefix: --in-tree "
+				       "makes no sense here");
+	if (cli_prefix(ctx, &prefix, &origin) < 0)
+		return EXIT_USAGE;
+	if (ctx->npythons ? cli_interps(ctx, &interps, &ninterps) < 0
+			  : cli_all_interps(&interps, &ninterps) < 0) {
+		free(prefix);
+		return EXIT_USAGE;
+	}
+	if (ctx->json)
+		d.json = open_memstream(&d.jbuf, &d.jlen);
+	check_prefix(&d, prefix, origin);
+	check_env(&d, prefix, origin, interps, ninterps);
+	if (optind < argc)
+		section(&d, "trees");
+	for (int i = optind; i < argc; i++)
+		check_tree(&d, argv[i]);
+	if (d.json) {
+		fclose(d.json);
+		printf("{\"prefix\": ");
+		json_str(stdout, prefix);
+		printf(", \"warnings\": %d, \"failures\": %d, \"checks\": "
+		       "[%s\n  ]}\n", d.warnings, d.failures,
+		       d.jbuf ? d.jbuf : "");
+		free(d.jbuf);
+	} else if (!ctx->quiet) {
+		if (d.failures || d.warnings)
+			printf("\n%d to fix, %d to look at.\n", d.failures,
+			       d.warnings);
+		else
+			printf("\nAll good.\n");
+	}
+	cli_interps_release(interps, ninterps);
+	free(prefix);
+	return d.failures || d.warnings ? EXIT_SOME : EXIT_OK;
+}
