@@ -45,12 +45,22 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpycprefix.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libpycprefix.a $(LDLIBS) -lcmocka
 
+# Saved fuzz inputs replayed as regression tests (fuzz/replay.c).
+FUZZ_TARGETS = header paths proto
+REPLAY_BIN = $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz_%)
+
+$(BUILD)/tests/fuzz_%: fuzz/fuzz_%.c fuzz/replay.c $(BUILD)/libpycprefix.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< fuzz/replay.c $(BUILD)/libpycprefix.a $(LDLIBS)
+
 $(BUILD)/tests/libcheck: tests/tools/libcheck.c $(BUILD)/libpycprefix.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libpycprefix.a $(LDLIBS)
 
-unit: $(UNIT_BIN) $(BUILD)/tests/libcheck
+unit: $(UNIT_BIN) $(BUILD)/tests/libcheck $(REPLAY_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		$(BUILD)/tests/fuzz_$$t fuzz/seeds/$$t/*; done
 
 # The README's test command.  tests/deps.sh installs cmocka, pytest and
 # hypothesis through apt-get when they are missing (CI runs on a fresh
@@ -76,19 +86,23 @@ bench: all
 	$(TEST_PY) bench/run.py $(BENCH_ARGS)
 
 # libFuzzer targets (clang): each runs FUZZ_SECONDS from fuzz/seeds plus
-# what earlier runs found (fuzz/corpus, not committed).  Crashes found are
-# to be fixed and their inputs added to fuzz/seeds as regressions.
+# what earlier runs found (fuzz/corpus, not committed).  An input that
+# crashes is written to fuzz/seeds/TARGET/ (crash-*) and the run fails:
+# fix the bug and commit the input, which `make unit` then replays.
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS = header paths proto
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Isrc/lib
 
 fuzz:
+	@sh tests/deps.sh fuzz
 	@mkdir -p $(BUILD)/fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		clang $(FUZZ_FLAGS) -o $(BUILD)/fuzz/$$t fuzz/fuzz_$$t.c $(LIB_SRC) -lm -lpthread; \
 		mkdir -p fuzz/corpus/$$t; \
+		echo "== $$t ($(FUZZ_SECONDS) s)"; \
 		$(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-			fuzz/corpus/$$t fuzz/seeds/$$t 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' || true; \
+			-artifact_prefix=fuzz/seeds/$$t/ fuzz/corpus/$$t fuzz/seeds/$$t \
+			> $(BUILD)/fuzz/$$t.log 2>&1 || { tail -40 $(BUILD)/fuzz/$$t.log; exit 1; }; \
+		grep -E 'stat::number_of_executed_units' $(BUILD)/fuzz/$$t.log; \
 	done
 
 install: all

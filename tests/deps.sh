@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install what the tests need on Debian, through apt-get, when missing:
-# cmocka (C unit tests), pytest and hypothesis (driven by Debian's python3).
+# cmocka (C unit tests), pytest and hypothesis (driven by Debian's python3);
+# with the argument 'fuzz', clang and its libFuzzer runtime too.
 # Does nothing when all are present; says what to install elsewhere.
 set -e
 need=""
@@ -8,6 +9,12 @@ need=""
 /usr/bin/python3 -c 'import pytest' 2>/dev/null || need="$need python3-pytest"
 /usr/bin/python3 -c 'import hypothesis' 2>/dev/null || need="$need python3-hypothesis"
 command -v cc >/dev/null 2>&1 || need="$need gcc"
+# make fuzz: clang with its libFuzzer runtime.
+if [ "$1" = fuzz ]; then
+	command -v clang >/dev/null 2>&1 || need="$need clang"
+	ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a \
+		>/dev/null 2>&1 || need="$need libclang-rt-dev"
+fi
 [ -z "$need" ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then
 	echo "tests/deps.sh: please install:$need" >&2
