@@ -81,6 +81,33 @@ check-sanitize:
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	PYCPREFIX_BUILD=$(abspath build/san) $(TEST_PY) -m pytest -q tests
 
+# The same suites under valgrind memcheck: build/vg holds wrappers that
+# run the normal binaries under valgrind, one log per process; any error
+# or leak in any log fails the target.
+VALGRIND = $(shell command -v valgrind)
+VG_FLAGS = --quiet --error-exitcode=99 --leak-check=full \
+           --show-leak-kinds=definite,indirect \
+           --errors-for-leak-kinds=definite,indirect --track-fds=no
+
+check-valgrind: all unit
+	@rm -rf build/vg && mkdir -p build/vg/tests build/vg/logs
+	@for b in pycprefix tests/libcheck; do \
+		printf '#!/bin/sh\nexec $(VALGRIND) $(VG_FLAGS) --log-file=%s/logs/%%p.log %s "$$@"\n' \
+			"$(abspath build/vg)" "$(abspath $(BUILD))/$$b" > build/vg/$$b; \
+		chmod +x build/vg/$$b; done
+	@set -e; for t in $(UNIT_BIN); do \
+		valgrind $(VG_FLAGS) $$t >/dev/null 2>build/vg/unit.log || \
+		{ cat build/vg/unit.log; exit 1; }; done; \
+	for t in $(FUZZ_TARGETS); do \
+		valgrind $(VG_FLAGS) $(BUILD)/tests/fuzz_$$t fuzz/seeds/$$t/* \
+			>/dev/null 2>build/vg/unit.log || \
+		{ cat build/vg/unit.log; exit 1; }; done
+	@echo "valgrind: unit tests and fuzz replays clean"
+	PYCPREFIX_BUILD=$(abspath build/vg) $(TEST_PY) -m pytest -q $(VG_PYTEST_ARGS) tests
+	@bad=$$(find build/vg/logs -type f -size +0); \
+	if [ -n "$$bad" ]; then cat $$bad; echo "valgrind found errors"; exit 1; fi
+	@echo "valgrind: no error, no leak in $$(ls build/vg/logs | wc -l) logs"
+
 # Benchmarks against python -m compileall: ratios measured side by side.
 bench: all
 	$(TEST_PY) bench/run.py $(BENCH_ARGS)
@@ -114,6 +141,6 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all unit check check-sanitize bench fuzz install clean
+.PHONY: all unit check check-sanitize check-valgrind bench fuzz install clean
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
