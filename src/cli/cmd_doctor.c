@@ -243,14 +243,14 @@ static void check_tags(struct doctor *d, const struct audit_ui *a)
 			say(d, NOTE, "prefix.tags", NULL, "%zu .pyc files (%s) "
 			    "without an interpreter tag", t->files, size);
 		} else if (tag_installed(&list, t->tag)) {
-			say(d, OK, "prefix.tags", NULL, "%s: %zu pycs (%s)",
-			    t->tag, t->files, size);
+			say(d, OK, "prefix.tags", NULL, "%s: %zu pyc%s (%s)",
+			    t->tag, t->files, t->files == 1 ? "" : "s", size);
 		} else {
 			snprintf(fix, sizeof(fix), "pycprefix prune --tags=%s",
 				 t->tag);
-			say(d, WARN, "prefix.tags", fix, "%s: %zu pycs (%s) of "
+			say(d, WARN, "prefix.tags", fix, "%s: %zu pyc%s (%s) of "
 			    "an interpreter not installed here", t->tag,
-			    t->files, size);
+			    t->files, t->files == 1 ? "" : "s", size);
 		}
 	}
 	pyc_interp_list_release(&list);
@@ -270,7 +270,8 @@ static void audit(struct doctor *d, const char *prefix)
 		return;
 	}
 	human_size(size, sizeof(size), st.bytes);
-	say(d, OK, "prefix.size", NULL, "%zu pycs, %s", st.kept, size);
+	say(d, OK, "prefix.size", NULL, "%zu pyc%s, %s", st.kept,
+	    st.kept == 1 ? "" : "s", size);
 	if (a.errors)
 		say(d, WARN, "prefix.read", "make it readable, or remove it",
 		    "%zu entries could not be read, first %s", a.errors,
