@@ -118,6 +118,20 @@ static void free_names(char **v, size_t n)
 
 static int walk_dir(struct walk *w, struct buf *path);
 
+/* An entry that cannot be examined.  Gone since it was listed, a dangling
+ * symlink or a symlink loop: not a file, as os.path.isfile() says.  Any
+ * other reason (a directory we may list but not search, an I/O error)
+ * hides what may be a source: reported, where compileall says nothing. */
+static int stat_failed(struct walk *w, const char *path)
+{
+	if (errno == ENOMEM)
+		return -1;
+	if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP &&
+	    w->ops->error)
+		w->ops->error(path, errno, w->ops->arg);
+	return 0;
+}
+
 /* One entry, whose path is in `path`; `type` is its d_type, which spares
  * a stat() for regular files not named *.py and an lstat() for real
  * directories (DT_UNKNOWN: the file system does not say, so ask). */
@@ -132,7 +146,7 @@ static int visit(struct walk *w, struct buf *path, int dfd, const char *name,
 	if (w->ops->exclude && w->ops->exclude(path->s, w->ops->arg))
 		return 0;
 	if (fstatat(dfd, name, &st, 0) < 0)
-		return 0; /* vanished, or a dangling symlink: not a file */
+		return stat_failed(w, path->s);
 	if (S_ISDIR(st.st_mode)) {
 		if (type == DT_UNKNOWN) {
 			if (fstatat(dfd, name, &lst, AT_SYMLINK_NOFOLLOW) < 0)
