@@ -204,6 +204,15 @@ static void plan_source(struct planner *pl, struct task *t,
 		enum pyc_path_error e = pyc_cache_from_source(
 			r->in, r->o->prefix, r->cwd, s->path, r->o->levels[i],
 			&pyc, &err);
+		if (e == PYC_PATH_OK && strlen(pyc) >= PATH_MAX) {
+			/* We could write it through directory descriptors,
+			 * but Python opens it by name and never could. */
+			free(pyc);
+			e = PYC_PATH_VALUE;
+			snprintf(err.msg, sizeof(err.msg), "its pyc path is "
+				 "longer than PATH_MAX (%d bytes): Python "
+				 "could not open it", PATH_MAX);
+		}
 		if (e) {
 			task_release(t);
 			t->src = s;
