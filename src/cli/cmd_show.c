@@ -48,16 +48,11 @@ static void shown_release(struct shown *s)
 static char *tag_of(const char *pyc)
 {
 	const char *base = strrchr(pyc, '/');
-	const char *dot, *end;
+	struct pyc_cache_name cn;
 
-	base = base ? base + 1 : pyc;
-	if (!(dot = strchr(base, '.')))
+	if (!pyc_cache_name_parse(base ? base + 1 : pyc, &cn))
 		return NULL;
-	dot++;
-	end = strchr(dot, '.');
-	if (!end || end == dot)
-		return NULL;
-	return strndup(dot, (size_t)(end - dot));
+	return strdup(cn.tag);
 }
 
 static bool under(const char *path, const char *dir)

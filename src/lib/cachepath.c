@@ -263,35 +263,45 @@ static enum pyc_path_error opt_level(const struct pyc_interp *in,
 	return PYC_PATH_OK;
 }
 
+/* The source's directory for the pyc path `pyc`: the part below the
+ * prefix, or the directory holding __pycache__; `name` is its file name. */
+static enum pyc_path_error source_head(const char *prefix, const char *pyc,
+				       struct span *head, struct span *name,
+				       struct pyc_error *err)
+{
+	struct span dir;
+
+	path_split(span_of(pyc), head, name);
+	if (prefix) {
+		struct span stripped = rstrip_slash(span_of(prefix));
+		if (head->n > stripped.n && head->p[stripped.n] == '/' &&
+		    memcmp(head->p, stripped.p, stripped.n) == 0) {
+			head->p += stripped.n;
+			head->n -= stripped.n;
+			return PYC_PATH_OK;
+		}
+	}
+	path_split(*head, head, &dir);
+	if (!span_eq(dir, PYCACHE))
+		return fail(err, PYC_PATH_VALUE,
+			    "'%s': __pycache__ not bottom-level directory", pyc);
+	return PYC_PATH_OK;
+}
+
 enum pyc_path_error pyc_source_from_cache(const struct pyc_interp *in,
 					  const char *prefix, const char *pyc,
 					  char **out, int *opt,
 					  struct pyc_error *err)
 {
-	struct span head, name, dir;
+	struct span head, name;
 	struct buf base = { 0 }, res = { 0 };
-	bool found = false;
 	int level = 0;
 	enum pyc_path_error ret;
 
 	*out = NULL;
-	path_split(span_of(pyc), &head, &name);
-	if (prefix) {
-		struct span stripped = rstrip_slash(span_of(prefix));
-		if (head.n > stripped.n && head.p[stripped.n] == '/' &&
-		    memcmp(head.p, stripped.p, stripped.n) == 0) {
-			head.p += stripped.n;
-			head.n -= stripped.n;
-			found = true;
-		}
-	}
-	if (!found) {
-		path_split(head, &head, &dir);
-		if (!span_eq(dir, PYCACHE))
-			return fail(err, PYC_PATH_VALUE,
-				    "'%s': __pycache__ not bottom-level "
-				    "directory", pyc);
-	}
+	ret = source_head(prefix, pyc, &head, &name, err);
+	if (ret != PYC_PATH_OK)
+		return ret;
 	switch (count_dots(name)) {
 	case 2:
 		break;
@@ -320,6 +330,79 @@ enum pyc_path_error pyc_source_from_cache(const struct pyc_interp *in,
 	if (opt)
 		*opt = level;
 	return PYC_PATH_OK;
+}
+
+static bool is_tag_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+bool pyc_cache_name_parse(const char *name, struct pyc_cache_name *out)
+{
+	struct span s = span_of(name), part;
+	const char *dot;
+
+	if (s.n < 4 || memcmp(s.p + s.n - 4, ".pyc", 4) != 0)
+		return false;
+	s.n -= 4;
+	out->opt = 0;
+	if ((dot = last_dot(s)) &&
+	    span_starts(part = (struct span){ dot + 1,
+					      (size_t)(s.p + s.n - dot - 1) },
+			OPT, strlen(OPT))) {
+		/* The level, as cache_from_source() spells it: digits. */
+		const char *p = part.p + strlen(OPT);
+		size_t n = part.n - strlen(OPT);
+		if (!n || n > 6)
+			return false;
+		for (size_t i = 0; i < n; i++) {
+			if (p[i] < '0' || p[i] > '9')
+				return false;
+			out->opt = out->opt * 10 + (p[i] - '0');
+		}
+		s.n = (size_t)(dot - s.p);
+	}
+	if (!(dot = last_dot(s)) || dot == s.p)
+		return false;
+	part = (struct span){ dot + 1, (size_t)(s.p + s.n - dot - 1) };
+	if (!part.n || part.n >= sizeof(out->tag))
+		return false;
+	for (size_t i = 0; i < part.n; i++)
+		if (!is_tag_char(part.p[i]))
+			return false;
+	memcpy(out->tag, part.p, part.n);
+	out->tag[part.n] = '\0';
+	out->stem = (size_t)(dot - s.p);
+	return true;
+}
+
+enum pyc_path_error pyc_source_of_cache(const char *prefix, const char *pyc,
+					char **out,
+					struct pyc_cache_name *parsed,
+					struct pyc_error *err)
+{
+	struct span head, name;
+	struct buf base = { 0 }, res = { 0 };
+	enum pyc_path_error ret;
+
+	*out = NULL;
+	ret = source_head(prefix, pyc, &head, &name, err);
+	if (ret != PYC_PATH_OK)
+		return ret;
+	if (!pyc_cache_name_parse(name.p, parsed))
+		return fail(err, PYC_PATH_VALUE, "'%s': not named "
+			    "NAME.TAG[.opt-N].pyc", pyc);
+	buf_add(&base, name.p, parsed->stem);
+	buf_adds(&base, ".py");
+	struct span parts[2] = { head, { base.s, base.len } };
+	path_join(&res, parts, 2);
+	ret = base.oom || res.oom ? nomem(err) : PYC_PATH_OK;
+	if (ret == PYC_PATH_OK)
+		*out = buf_detach(&res);
+	buf_release(&base);
+	buf_release(&res);
+	return ret;
 }
 
 char *pyc__mirror_dir(const struct pyc_interp *in, const char *prefix,

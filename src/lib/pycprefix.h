@@ -190,6 +190,32 @@ enum pyc_path_error pyc_source_from_cache(const struct pyc_interp *in,
 					  char **out, int *opt,
 					  struct pyc_error *err);
 
+/* A file name as cache_from_source() makes them: STEM.TAG[.opt-N].pyc. */
+struct pyc_cache_name {
+	size_t stem;    /* length of STEM: the source is STEM + ".py" */
+	char tag[64];   /* "cpython-312" */
+	int opt;        /* N, or 0 when there is no ".opt-N" */
+};
+
+/*
+ * Parse a pyc file name from the right: ".pyc", an optional ".opt-N"
+ * (decimal), the tag (letters, digits, '-', '_'), and a non-empty stem,
+ * which may itself hold dots.  False when `name` is not so made.
+ */
+bool pyc_cache_name_parse(const char *name, struct pyc_cache_name *out);
+
+/*
+ * The source whose cache_from_source() is `pyc`: the exact inverse of the
+ * mapping, where CPython's source_from_cache() refuses stems with dots
+ * ("a.b.py" caches as "a.b.cpython-313.pyc", "a.b" would be a package
+ * path).  The directory is found as source_from_cache() finds it; the
+ * name's parts go to *parsed.  Stores the malloc'd source in *out.
+ */
+enum pyc_path_error pyc_source_of_cache(const char *prefix, const char *pyc,
+					char **out,
+					struct pyc_cache_name *parsed,
+					struct pyc_error *err);
+
 /*
  * Python's str.isalnum() of the UTF-8 (surrogateescape) string s[0..len)
  * under Unicode version `unidata` ("15.0.0"; NULL: the newest known).

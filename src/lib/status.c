@@ -236,15 +236,14 @@ static bool ends_with(const char *s, const char *suffix)
 /* A pyc in the cache: orphan when it names a source that is gone. */
 static void check_pyc(struct st_run *r, const char *pyc, bool in_tree)
 {
-	struct pyc_interp any = { .tag = "x", .unidata = NULL };
+	struct pyc_cache_name cn;
 	char *source = NULL;
 	struct stat st;
 
 	if (seen_has(&r->seen, pyc))
 		return; /* judged above: its source exists */
-	/* source_from_cache needs only a tag to exist and a Unicode table. */
-	if (pyc_source_from_cache(&any, in_tree ? NULL : r->o->prefix, pyc,
-				  &source, NULL, NULL) != PYC_PATH_OK)
+	if (pyc_source_of_cache(in_tree ? NULL : r->o->prefix, pyc, &source,
+				&cn, NULL) != PYC_PATH_OK)
 		return; /* not a name CPython gives a pyc: not ours to judge */
 	if (stat(source, &st) < 0 && errno == ENOENT)
 		report(r, PYC_ST_ORPHAN, NULL, source, pyc, "source is gone");

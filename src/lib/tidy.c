@@ -246,19 +246,6 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* The tag in "name.TAG[.opt-N].pyc" into out; false when there is none. */
-static bool tag_of(const char *name, char *out, size_t size)
-{
-	const char *dot = strchr(name, '.'), *end;
-
-	if (!dot || !(end = strchr(dot + 1, '.')) || end == dot + 1 ||
-	    (size_t)(end - dot - 1) >= size)
-		return false;
-	memcpy(out, dot + 1, (size_t)(end - dot - 1));
-	out[end - dot - 1] = '\0';
-	return true;
-}
-
 /* ---- prune ---- */
 
 static bool dead_tag(const struct tidy *t, const char *tag)
@@ -321,25 +308,23 @@ static bool is_stale(struct tidy *t, const char *tag, const char *source,
 static void prune_file(struct tidy *t, int dfd, const char *name,
 		       const char *path, const struct stat *st)
 {
-	struct pyc_interp any = { .tag = "x" };
-	char tag[64], *source = NULL;
+	struct pyc_cache_name cn;
+	char *source = NULL;
 	struct stat sst;
-	int opt = 0;
 
 	if (pyc_is_temp_name(name)) {
 		if (t->now - st->st_mtime >= t->o->temp_grace)
 			remove_file(t, dfd, name, path, st, PYC_TIDY_TEMP);
 		return;
 	}
-	if (!ends_with(name, ".pyc") ||
-	    pyc_source_from_cache(&any, t->o->prefix, path, &source, &opt,
-				  NULL) != PYC_PATH_OK || !tag_of(name, tag, sizeof(tag)))
+	if (pyc_source_of_cache(t->o->prefix, path, &source, &cn, NULL) !=
+	    PYC_PATH_OK)
 		return; /* not named like a pyc CPython writes: not ours */
-	if (dead_tag(t, tag))
+	if (dead_tag(t, cn.tag))
 		remove_file(t, dfd, name, path, st, PYC_TIDY_TAG);
 	else if (stat(source, &sst) < 0 && (errno == ENOENT || errno == ENOTDIR))
 		remove_file(t, dfd, name, path, st, PYC_TIDY_ORPHAN);
-	else if (is_stale(t, tag, source, path, opt))
+	else if (is_stale(t, cn.tag, source, path, cn.opt))
 		remove_file(t, dfd, name, path, st, PYC_TIDY_STALE);
 	else if (t->o->older_than && t->now - (st->st_atime > st->st_mtime
 						      ? st->st_atime
@@ -510,15 +495,16 @@ static void migrate_file(struct tidy *t, int dfd, const char *name,
 			 const char *path, const struct stat *st)
 {
 	struct pyc_interp in = { 0 };
+	struct pyc_cache_name cn;
 	struct pyc_verdict v;
-	char tag[64], *source = NULL, *target = NULL;
-	int opt = 0;
+	char *source = NULL, *target = NULL;
+	int opt;
 
-	if (!t->in_pycache || !ends_with(name, ".pyc") ||
-	    !tag_of(name, tag, sizeof(tag)) || !migrate_interp(t, tag, &in))
+	if (!t->in_pycache || !pyc_cache_name_parse(name, &cn) ||
+	    !migrate_interp(t, cn.tag, &in))
 		return;
-	if (pyc_source_from_cache(&in, NULL, path, &source, &opt, NULL) ||
-	    opt < 0 || opt > 2 ||
+	opt = cn.opt;
+	if (pyc_source_of_cache(NULL, path, &source, &cn, NULL) || opt > 2 ||
 	    pyc_judge_files(&in, PYC_CHECK_DEFAULT, source, path, 0, &v) < 0)
 		goto out; /* no source: an orphan, for clean or prune */
 	if (v.state != PYC_FRESH) {
@@ -573,21 +559,16 @@ static void du_file(struct tidy *t, int dfd, const char *name,
 		    const char *path, const struct stat *st)
 {
 	struct pyc_du_item it = { .tag = "?", .level = 0 };
-	char tag[64], dir[PATH_MAX];
+	struct pyc_cache_name cn;
+	char dir[PATH_MAX];
 	const char *slash = strrchr(path, '/');
-	size_t dots = 0;
 
 	(void)dfd;
 	if (!ends_with(name, ".pyc"))
 		return;
-	if (tag_of(name, tag, sizeof(tag)))
-		it.tag = tag;
-	for (const char *p = name; *p; p++)
-		dots += *p == '.';
-	if (dots == 3) {
-		const char *o = strstr(name, ".opt-");
-		it.level = o && (o[5] == '1' || o[5] == '2') && o[6] == '.'
-				   ? o[5] - '0' : -1;
+	if (pyc_cache_name_parse(name, &cn)) {
+		it.tag = cn.tag;
+		it.level = cn.opt <= 2 ? cn.opt : -1;
 	}
 	size_t start = t->prefix_len + (path[t->prefix_len] == '/');
 	size_t n = slash && (size_t)(slash - path) > start

@@ -120,6 +120,56 @@ static void test_reverse(void **state)
 	check_rev(NULL, "__pycache__/b.t.opt-\xff.pyc", NULL, 0);
 }
 
+static void check_inverse(const char *prefix, const char *pyc,
+			  const char *want, const char *tag, int opt)
+{
+	struct pyc_cache_name cn = { 0 };
+	char *out = NULL;
+	enum pyc_path_error e = pyc_source_of_cache(prefix, pyc, &out, &cn,
+						    NULL);
+
+	if (!want) {
+		assert_int_not_equal(e, PYC_PATH_OK);
+		assert_null(out);
+		return;
+	}
+	assert_int_equal(e, PYC_PATH_OK);
+	assert_string_equal(out, want);
+	assert_string_equal(cn.tag, tag);
+	assert_int_equal(cn.opt, opt);
+	free(out);
+}
+
+/* The inverse of cache_from_source(), dotted stems included. */
+static void test_inverse(void **state)
+{
+	(void)state;
+	check_inverse(NULL, "a/__pycache__/b.cpython-312.pyc", "a/b.py",
+		      "cpython-312", 0);
+	check_inverse("/p", "/p/w/a.b.cpython-312.opt-2.pyc", "/w/a.b.py",
+		      "cpython-312", 2);
+	check_inverse("/p", "/p/w/.hidden.cpython-38.pyc", "/w/.hidden.py",
+		      "cpython-38", 0);
+	/* Each part found from the right: a stem may look like a tag. */
+	check_inverse(NULL, "__pycache__/x.opt-1.cpython-313.opt-1.pyc",
+		      "x.opt-1.py", "cpython-313", 1);
+	check_inverse(NULL, "__pycache__/x.cpython-313.cpython-313.pyc",
+		      "x.cpython-313.py", "cpython-313", 0);
+	check_inverse(NULL, "__pycache__/b.cpython-312.opt-12.pyc", "b.py",
+		      "cpython-312", 12);
+	check_inverse("/p", "/q/w/b.cpython-312.pyc", NULL, NULL, 0);
+	check_inverse(NULL, "a/b.cpython-312.pyc", NULL, NULL, 0);
+	check_inverse(NULL, "__pycache__/b.pyc", NULL, NULL, 0);
+	check_inverse(NULL, "__pycache__/.cpython-312.pyc", NULL, NULL, 0);
+	check_inverse(NULL, "__pycache__/b.cpython-312.opt-.pyc", NULL,
+		      NULL, 0);
+	check_inverse(NULL, "__pycache__/b.cpython-312.opt-a.pyc", NULL,
+		      NULL, 0);
+	check_inverse(NULL, "__pycache__/b.cpy thon.pyc", NULL, NULL, 0);
+	check_inverse(NULL, "__pycache__/b.cpython-312.opt-1.pyc~", NULL,
+		      NULL, 0);
+}
+
 static void test_isalnum(void **state)
 {
 	(void)state;
@@ -144,6 +194,7 @@ int main(void)
 		cmocka_unit_test(test_prefix),
 		cmocka_unit_test(test_prefix_index_error),
 		cmocka_unit_test(test_reverse),
+		cmocka_unit_test(test_inverse),
 		cmocka_unit_test(test_isalnum),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
