@@ -82,15 +82,16 @@ check-sanitize:
 	PYCPREFIX_BUILD=$(abspath build/san) $(TEST_PY) -m pytest -q tests
 
 # The same suites under valgrind memcheck: build/vg holds wrappers that
-# run the normal binaries under valgrind, one log per process; any error
-# or leak in any log fails the target.
+# run the normal binaries under valgrind, one log per process (the logs
+# folder is 1777: some tests run the tool as nobody); any error or leak in
+# any log fails the target.
 VALGRIND = $(shell command -v valgrind)
 VG_FLAGS = --quiet --error-exitcode=99 --leak-check=full \
            --show-leak-kinds=definite,indirect \
            --errors-for-leak-kinds=definite,indirect --track-fds=no
 
 check-valgrind: all unit
-	@rm -rf build/vg && mkdir -p build/vg/tests build/vg/logs
+	@rm -rf build/vg && mkdir -p build/vg/tests build/vg/logs && chmod 1777 build/vg/logs
 	@for b in pycprefix tests/libcheck; do \
 		printf '#!/bin/sh\nexec $(VALGRIND) $(VG_FLAGS) --log-file=%s/logs/%%p.log %s "$$@"\n' \
 			"$(abspath build/vg)" "$(abspath $(BUILD))/$$b" > build/vg/$$b; \

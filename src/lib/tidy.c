@@ -271,16 +271,16 @@ static void keep(struct tidy *t, const char *path, const struct stat *st)
 		t->kept = v;
 		t->akept = n;
 	}
-	char *p = strdup(path);
-	if (!p) {
+	struct kept *k = &t->kept[t->nkept];
+	if (!(k->path = strdup(path))) {
 		t->oom = true;
 		return;
 	}
-	t->kept[t->nkept++] = (struct kept){ p, st->st_dev, st->st_ino,
-					     st->st_atime > st->st_mtime
-						     ? st->st_atime
-						     : st->st_mtime,
-					     (uint64_t)st->st_size };
+	k->dev = st->st_dev;
+	k->ino = st->st_ino;
+	k->used = st->st_atime > st->st_mtime ? st->st_atime : st->st_mtime;
+	k->bytes = (uint64_t)st->st_size;
+	t->nkept++;
 }
 
 /* Is this pyc stale for the interpreter its tag names?  Only pycs at the

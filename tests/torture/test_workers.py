@@ -23,18 +23,22 @@ def workers_of(pid):
             if any(b'marshal' in a for a in cmdline(c))]
 
 
+def signal_one(rng, workers, sig, log):
+    """Send sig to one of the workers; log it if it was still there."""
+    victim = rng.choice(workers)
+    try:
+        os.kill(victim, sig)
+        log.append(victim)
+    except ProcessLookupError:
+        pass
+
+
 def killer(proc, rng, stop, log, max_kills):
     while not stop.is_set() and len(log) < max_kills:
         time.sleep(rng.uniform(0.03, 0.12))
         ws = workers_of(proc.pid)
-        if not ws or proc.poll() is not None:
-            continue
-        victim = rng.choice(ws)
-        try:
-            os.kill(victim, signal.SIGKILL)
-            log.append(victim)
-        except ProcessLookupError:
-            pass
+        if ws and proc.poll() is None:
+            signal_one(rng, ws, signal.SIGKILL, log)
 
 
 FAILED = re.compile(r'^(.*\.py): (worker killed by signal 9|worker exited '
@@ -120,12 +124,7 @@ def test_worker_stopped_from_outside_times_out(clean_env, tmp_path, rng):
         ws = [w for w in workers_of(proc.pid) if age(w) > 0.1]
         if ws:
             time.sleep(rng.uniform(0, 0.05))
-            victim = rng.choice(ws)
-            try:
-                os.kill(victim, signal.SIGSTOP)
-                stopped.append(victim)
-            except ProcessLookupError:
-                pass
+            signal_one(rng, ws, signal.SIGSTOP, stopped)
         time.sleep(0.005)
     out, err = proc.communicate(timeout=120)
     text = err.decode()
