@@ -221,6 +221,7 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 				.shortopts = "j:fO:x:n", .longopts = longopts };
 	struct compile_ui ui = { .ctx = ctx };
 	struct pyc_compile_opts o = { .timeout_ms = 120000 };
+	char *memo_dir = NULL;
 	struct pyc_compile_stats total = { 0 };
 	struct pyc_interp *interps = NULL;
 	size_t ninterps = 0;
@@ -333,6 +334,7 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 	o.progress = on_progress;
 	o.arg = &ui;
 	o.stop = &interrupted;
+	o.memo_dir = memo_dir = pyc_failure_memo_dir();
 	ui.multi = ninterps > 1;
 	ui.tty = !ctx->quiet && !ctx->json && isatty(STDERR_FILENO);
 	if (ctx->json)
@@ -392,6 +394,7 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 		regfree(&ui.rx);
 	free(ui.globs);
 	cli_interps_release(interps, ninterps);
+	free(memo_dir);
 	free(prefix);
 	return ret;
 }

@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "compat.h"
 #include "internal.h"
+#include "memo.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +34,7 @@ struct source {
 	char *path;
 	off_t size;
 	struct pyc_source_stat st;  /* from the walk, for freshness */
+	struct pyc_memo_id id;      /* from the walk, for the memo */
 };
 
 enum task_state { TASK_FRESH, TASK_STALE, TASK_ERROR, TASK_NOMEM };
@@ -57,6 +59,8 @@ struct run {
 	struct task *tasks;
 	size_t ntasks, next, done, total_done, total;
 	const char *cwd;
+	bool memo;                 /* o->memo_dir, and not a dry run */
+	struct pyc_memo last, now; /* compile errors: last run's, this run's */
 };
 
 /*
@@ -101,6 +105,7 @@ static int on_source(const char *path, const struct stat *st, void *arg)
 	if (!(r->srcs[r->nsrcs].path = strdup(path)))
 		return -1;
 	r->srcs[r->nsrcs].size = st->st_size;
+	pyc_memo_id_of(&r->srcs[r->nsrcs].id, st);
 	r->srcs[r->nsrcs++].st = (struct pyc_source_stat){
 		(int64_t)PYC_ST_MTIM(st).tv_sec, PYC_ST_MTIM(st).tv_nsec,
 		(uint64_t)st->st_size };
@@ -246,6 +251,36 @@ static void *plan_slice(void *arg)
 	return NULL;
 }
 
+static unsigned level_mask(const struct task *t)
+{
+	unsigned mask = 0;
+
+	for (int i = 0; i < t->nlevels; i++)
+		mask |= 1u << t->levels[i];
+	return mask;
+}
+
+/* A stale source that failed to compile last time and has not changed
+ * since: report the same error without a worker, and remember it again. */
+static bool known_failure(struct run *r, const struct task *t)
+{
+	const struct pyc_memo_entry *e;
+	unsigned mask = level_mask(t);
+
+	if (!r->memo || (r->o->flags & PYC_COMPILE_FORCE) ||
+	    !(e = pyc_memo_find(&r->last, t->src->path, &t->src->id, mask)))
+		return false;
+	struct pyc_event ev = { .kind = PYC_EV_FAILED, .in = r->in,
+				.source = t->src->path, .line = e->line,
+				.col = e->col, .message = e->message };
+	r->stats->failed++;
+	if (r->o->event)
+		r->o->event(&ev, r->o->arg);
+	pyc_memo_add(&r->now, e->source, &e->id, e->levels, e->line, e->col,
+		     e->message); /* a cache: no room is no harm */
+	return true;
+}
+
 /*
  * Judge every source, in parallel slices (the check is a few system
  * calls per file, and they spread over cores), then, in this thread,
@@ -295,8 +330,11 @@ static int plan_all(struct run *r)
 			ret = -1;
 			break;
 		case TASK_STALE:
-			r->tasks[r->ntasks++] = t;
-			continue;
+			if (!known_failure(r, &t)) {
+				r->tasks[r->ntasks++] = t;
+				continue;
+			}
+			break;
 		}
 		if (t.state != TASK_STALE)
 			task_release(&r->tasks[i]);
@@ -446,6 +484,13 @@ static void job_done(void *arg, struct pyc_job *job,
 		ev.col = res->col;
 		ev.message = res->message;
 		r->stats->failed++;
+		if (r->memo) {
+			struct pyc_memo_id id;
+			pyc_memo_id_of(&id, &t->st);
+			pyc_memo_add(&r->now, t->src->path, &id,
+				     level_mask(t), res->line, res->col,
+				     res->message);
+		}
 		goto report;
 	}
 	pyc_source_hash(r->in->magic, job->src, job->len, hash);
@@ -494,9 +539,14 @@ static int run_interp(struct run *r, struct pyc_error *err)
 	int ret = 0;
 
 	r->ntasks = r->next = 0;
+	r->memo = r->o->memo_dir && !(r->o->flags & PYC_COMPILE_DRY_RUN) &&
+		  pyc_memo_open(&r->last, r->o->memo_dir, r->in) == 0 &&
+		  pyc_memo_init(&r->now, r->o->memo_dir, r->in) == 0;
 	if (plan_all(r) < 0) {
 		for (size_t i = 0; i < r->ntasks; i++)
 			task_release(&r->tasks[i]);
+		pyc_memo_release(&r->last);
+		pyc_memo_release(&r->now);
 		errno = ENOMEM;
 		return -1;
 	}
@@ -518,6 +568,10 @@ static int run_interp(struct run *r, struct pyc_error *err)
 	}
 	for (size_t i = 0; i < r->ntasks; i++)
 		task_release(&r->tasks[i]);
+	if (r->memo && ret == 0 && !(r->o->stop && *r->o->stop))
+		pyc_memo_save(&r->now); /* a cache: failing to keep it is no error */
+	pyc_memo_release(&r->last);
+	pyc_memo_release(&r->now);
 	return ret;
 }
 

@@ -632,7 +632,17 @@ struct pyc_compile_opts {
 	void (*progress)(size_t done, size_t total, void *arg);
 	void *arg;
 	volatile int *stop;            /* set non-zero to stop early */
+	/* Optional: a directory where each interpreter's compile errors
+	 * are kept from run to run, so that a source that failed and has
+	 * not changed since (same inode, size, mtime and ctime) is reported
+	 * again without starting a worker.  pyc_failure_memo_dir() is the
+	 * usual place.  PYC_COMPILE_FORCE compiles such sources anyway. */
+	const char *memo_dir;
 };
+
+/* ${XDG_CACHE_HOME:-~/.cache}/pycprefix-failures, malloc'd; NULL with
+ * errno. */
+char *pyc_failure_memo_dir(void);
 
 struct pyc_compile_stats {
 	size_t sources;   /* found by the walk */

@@ -191,3 +191,77 @@ def test_same_interpreter_named_twice_is_used_once(clean_env, tmp_path):
                     spec, '--prefix', str(tmp_path / 'p'), str(tree)],
                    clean_env, check=0)
     assert json.loads(res.stdout)['compiled'] == 2
+
+
+def worker_starts(log):
+    """How many workers the logging wrapper started (and clear the log)."""
+    n = log.read_text().split().count('-I') if log.exists() else 0
+    log.write_text('')
+    return n
+
+
+def test_known_failures_are_reported_without_compiling(clean_env, tmp_path):
+    """A source that failed to compile and has not changed since is
+    reported again, same line, column and message, without a worker;
+    any change to the file (even one that keeps its size and mtime),
+    another level or interpreter, or -f compiles it again."""
+    log = tmp_path / 'starts'
+    exe, it = sabotaged_python(tmp_path, log)
+    tree = tree_with(tmp_path, ['a.py', 'b.py'])
+    bad = tree / 'bad.py'
+    bad.write_bytes(b'x = 1\ndef (:\n')
+    prefix = str(tmp_path / 'p')
+    args = ['compile', '--python', exe, '--prefix', prefix, str(tree)]
+
+    def run(*extra, check=1):
+        res = run_tool(args[:1] + list(extra) + args[1:], clean_env,
+                       check=check)
+        lines = res.stderr.decode().splitlines()
+        return [x for x in lines if x.startswith(str(tree))], res
+
+    first, _ = run()
+    assert len(first) == 1 and first[0].startswith('%s:2:' % bad), first
+    assert worker_starts(log) >= 1
+    memo = tmp_path / 'xdg-cache' / 'pycprefix-failures'
+    [f] = os.listdir(memo)
+    assert os.stat(memo).st_mode & 0o777 == 0o700
+    assert os.stat(memo / f).st_mode & 0o777 == 0o600
+    # Unchanged: the same error, no worker; --json says the same.
+    again, res = run()
+    assert again == first
+    assert res.stderr.decode().splitlines()[-1].startswith(
+        '0 compiled, 2 fresh, 1 failed')
+    assert worker_starts(log) == 0
+    res = run_tool(['compile', '--json'] + args[1:], clean_env, check=1)
+    [fail] = json.loads(res.stdout)['failures']
+    assert (fail['source'], fail['line']) == (str(bad), 2)
+    assert worker_starts(log) == 0
+    # -f, another level, a new mtime: compiled (and failing) again.
+    assert run('-f')[0] == first and worker_starts(log) >= 1
+    assert run('-O', '1')[0] == [first[0]] and worker_starts(log) >= 1
+    st = os.stat(bad)
+    os.utime(bad, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert run()[0] == first and worker_starts(log) >= 1
+    assert run()[0] == first and worker_starts(log) == 0
+    # Fixed with the same size and mtime: only its ctime tells.
+    st = os.stat(bad)
+    bad.write_bytes(b'x = 1\ny = 22\n')
+    os.utime(bad, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert os.stat(bad).st_size == st.st_size
+    assert run(check=0)[0] == [] and worker_starts(log) >= 1
+    assert os.listdir(memo) == []   # nothing failed: no memo left
+    # Another interpreter keeps its own memo.
+    bad.write_bytes(b'def (:\n')
+    old = INTERPRETERS[0]
+    for python in (exe, old.exe):
+        res = run_tool(['compile', '-q', '--python', python, '--prefix',
+                        prefix, str(tree)], clean_env, check=1)
+    assert len(os.listdir(memo)) == (2 if old.exe != it.exe else 1)
+    worker_starts(log)
+    run()
+    assert worker_starts(log) == 0
+    # A memo that does not parse is ignored and rewritten.
+    for name in os.listdir(memo):
+        (memo / name).write_bytes(b'pycprefix-failures 1 3\nnot\n1 2 x\n')
+    assert run()[0] and worker_starts(log) >= 1
+    assert run()[0] and worker_starts(log) == 0

@@ -1,0 +1,264 @@
+/*
+ * memo.c - what failed to compile last time, so that a run where all else
+ * is fresh need not start an interpreter to hear the same error again.
+ *
+ * A source that does not compile has no pyc, so every run finds it stale;
+ * real trees hold such files (test data in the stdlib, Python 2 leftovers
+ * in site-packages).  The memo keeps, per interpreter, the compile errors
+ * of the last run with the identity of the file that gave them: device,
+ * inode, size, mtime and ctime to the nanosecond.  Any write to the file
+ * changes its ctime, so a match means the bytes are those that failed
+ * (up to the file system's clock tick, a few milliseconds: importlib
+ * trusts whole seconds of mtime).
+ * Only compile errors are kept (they depend on the bytes and the
+ * interpreter alone), never time-outs, dead workers or I/O errors.
+ *
+ * One file per interpreter, named by a hash of its identity, rewritten
+ * atomically at the end of each run:
+ *
+ *   memo    = "pycprefix-failures 1 " KEYLEN "\n" key "\n" *record
+ *   record  = dev SP ino SP size SP mtime-ns SP ctime-ns SP levels SP
+ *             line SP col SP srclen SP msglen "\n" source message "\n"
+ *
+ * (numbers in decimal; levels is a bit mask of -O levels; source and
+ * message are raw bytes of the lengths given).  A memo that does not
+ * parse is ignored: it is a cache.
+ */
+#include "pycprefix.h"
+#include "buf.h"
+#include "compat.h"
+#include "internal.h"
+#include "memo.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MEMO_MAGIC "pycprefix-failures 1 "
+
+static int64_t ns_of(struct timespec t)
+{
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+char *pyc_failure_memo_dir(void)
+{
+	return pyc_cache_home_path("pycprefix-failures");
+}
+
+void pyc_memo_id_of(struct pyc_memo_id *id, const struct stat *st)
+{
+	id->dev = (uint64_t)st->st_dev;
+	id->ino = (uint64_t)st->st_ino;
+	id->size = (int64_t)st->st_size;
+	id->mtime_ns = ns_of(PYC_ST_MTIM(st));
+	id->ctime_ns = ns_of(PYC_ST_CTIM(st));
+}
+
+static bool id_eq(const struct pyc_memo_id *a, const struct pyc_memo_id *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
+}
+
+/* What names the interpreter: its real path, full version and magic. */
+static void memo_key(struct buf *key, const struct pyc_interp *in)
+{
+	buf_addf(key, "%s %d.%d.%d %s %d %u", in->real ? in->real : in->path,
+		 in->major, in->minor, in->micro, in->level, in->serial,
+		 (unsigned)in->magic);
+}
+
+static char *memo_file(const char *dir, const struct buf *key)
+{
+	unsigned char h[8];
+	struct buf b = { 0 };
+
+	pyc_source_hash(3413, key->s, key->len, h); /* any fixed keying */
+	buf_addf(&b, "%s/", dir);
+	for (size_t i = 0; i < sizeof(h); i++)
+		buf_addf(&b, "%02x", h[i]);
+	if (b.oom) {
+		buf_release(&b);
+		return NULL;
+	}
+	return buf_detach(&b);
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct pyc_memo_entry *x = a, *y = b;
+
+	return strcmp(x->source, y->source);
+}
+
+void pyc_memo_release(struct pyc_memo *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->v[i].source);
+		free(m->v[i].message);
+	}
+	free(m->v);
+	free(m->file);
+	free(m->key);
+	memset(m, 0, sizeof(*m));
+}
+
+int pyc_memo_add(struct pyc_memo *m, const char *source,
+		 const struct pyc_memo_id *id, unsigned levels, unsigned line,
+		 unsigned col, const char *message)
+{
+	struct pyc_memo_entry e = { .id = *id, .levels = levels, .line = line,
+				    .col = col };
+
+	if (m->n == m->a) {
+		size_t n = m->a ? m->a * 2 : 16;
+		struct pyc_memo_entry *v = realloc(m->v, n * sizeof(*v));
+		if (!v)
+			return -1;
+		m->v = v;
+		m->a = n;
+	}
+	e.source = strdup(source);
+	e.message = strdup(message ? message : "");
+	if (!e.source || !e.message) {
+		free(e.source);
+		free(e.message);
+		return -1;
+	}
+	m->v[m->n++] = e;
+	return 0;
+}
+
+/* One record at *p (of `end`); false at the end or on garbage. */
+static bool parse_record(const char **p, const char *end,
+			 struct pyc_memo *m)
+{
+	struct pyc_memo_id id;
+	unsigned levels, line, col;
+	size_t slen, mlen;
+	int used = 0;
+	const char *nl = memchr(*p, '\n', (size_t)(end - *p));
+
+	if (!nl || sscanf(*p, "%" SCNu64 " %" SCNu64 " %" SCNd64 " %" SCNd64
+			  " %" SCNd64 " %u %u %u %zu %zu%n", &id.dev, &id.ino,
+			  &id.size, &id.mtime_ns, &id.ctime_ns, &levels,
+			  &line, &col, &slen, &mlen, &used) != 10 ||
+	    *p + used != nl || slen == 0 ||
+	    (size_t)(end - nl - 1) < slen + mlen + 1 ||
+	    nl[1 + slen + mlen] != '\n')
+		return false;
+	char *source = strndup(nl + 1, slen);
+	char *message = strndup(nl + 1 + slen, mlen);
+	bool ok = source && message && strlen(source) == slen &&
+		  pyc_memo_add(m, source, &id, levels, line, col, message) == 0;
+	free(source);
+	free(message);
+	*p = nl + 1 + slen + mlen + 1;
+	return ok;
+}
+
+int pyc_memo_init(struct pyc_memo *m, const char *dir,
+		  const struct pyc_interp *in)
+{
+	struct buf key = { 0 };
+	char *file;
+
+	memset(m, 0, sizeof(*m));
+	memo_key(&key, in);
+	if (key.oom || !(file = memo_file(dir, &key))) {
+		buf_release(&key);
+		errno = ENOMEM;
+		return -1;
+	}
+	m->file = file;
+	m->key = buf_detach(&key);
+	return 0;
+}
+
+int pyc_memo_open(struct pyc_memo *m, const char *dir,
+		  const struct pyc_interp *in)
+{
+	char *data;
+	size_t len, klen, stored;
+	int used = 0;
+
+	if (pyc_memo_init(m, dir, in) < 0)
+		return -1;
+	if (!(data = pyc_read_file(m->file, &len)))
+		return 0; /* none yet, or unreadable: start afresh */
+	klen = strlen(m->key);
+	const char *p = data, *end = data + len;
+	if (sscanf(data, MEMO_MAGIC "%zu%n", &stored, &used) == 1 &&
+	    stored == klen && data[used] == '\n' &&
+	    (size_t)(end - data) > (size_t)used + klen + 1 &&
+	    memcmp(data + used + 1, m->key, klen) == 0 &&
+	    data[used + 1 + klen] == '\n') {
+		p = data + used + 1 + klen + 1;
+		while (p < end && parse_record(&p, end, m))
+			;
+	}
+	free(data);
+	qsort(m->v, m->n, sizeof(*m->v), entry_cmp);
+	return 0;
+}
+
+const struct pyc_memo_entry *pyc_memo_find(const struct pyc_memo *m,
+					   const char *source,
+					   const struct pyc_memo_id *id,
+					   unsigned levels)
+{
+	struct pyc_memo_entry k = { .source = (char *)source };
+	const struct pyc_memo_entry *e;
+
+	if (!m->n)
+		return NULL;
+	e = bsearch(&k, m->v, m->n, sizeof(*m->v), entry_cmp);
+	if (!e || !id_eq(&e->id, id) || (levels & ~e->levels))
+		return NULL;
+	return e;
+}
+
+int pyc_memo_save(const struct pyc_memo *m)
+{
+	struct buf b = { 0 };
+	char *dir, *slash;
+	int ret;
+
+	if (!m->file)
+		return 0;
+	if (!m->n) {
+		if (unlink(m->file) < 0 && errno != ENOENT)
+			return -1;
+		return 0;
+	}
+	buf_addf(&b, MEMO_MAGIC "%zu\n%s\n", strlen(m->key), m->key);
+	for (size_t i = 0; i < m->n; i++) {
+		const struct pyc_memo_entry *e = &m->v[i];
+		buf_addf(&b, "%" PRIu64 " %" PRIu64 " %" PRId64 " %" PRId64
+			 " %" PRId64 " %u %u %u %zu %zu\n", e->id.dev,
+			 e->id.ino, e->id.size, e->id.mtime_ns,
+			 e->id.ctime_ns, e->levels, e->line, e->col,
+			 strlen(e->source), strlen(e->message));
+		buf_adds(&b, e->source);
+		buf_adds(&b, e->message);
+		buf_addc(&b, '\n');
+	}
+	if (b.oom || !(dir = strdup(m->file))) {
+		buf_release(&b);
+		errno = ENOMEM;
+		return -1;
+	}
+	slash = strrchr(dir, '/');
+	*slash = '\0';
+	ret = pyc_mkdir_p(dir, 0700);
+	if (ret == 0)
+		ret = pyc_write_atomic(dir, slash + 1, b.s, b.len, 0600, 0);
+	free(dir);
+	buf_release(&b);
+	return ret;
+}

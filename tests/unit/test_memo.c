@@ -1,0 +1,123 @@
+/* Unit tests of memo.c: the compile-error memo survives a round trip
+ * (odd names included), matches only the same file at covered levels,
+ * and shrugs off a file that does not parse. */
+#include "unit.h"
+#include "memo.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/pycprefix-memo-XXXXXX";
+
+static struct pyc_interp interp(int micro)
+{
+	struct pyc_interp in = { .path = "/usr/bin/python3.12",
+				 .real = "/usr/bin/python3.12", .major = 3,
+				 .minor = 12, .micro = micro, .magic = 3531,
+				 .level = "final" };
+	return in;
+}
+
+static const struct pyc_memo_id ID = { 1, 2, 3, 4000000005, 6000000007 };
+
+static int setup(void **state)
+{
+	(void)state;
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[64];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd);
+}
+
+static void test_round_trip(void **state)
+{
+	struct pyc_interp in = interp(1), other = interp(2);
+	struct pyc_memo m, back;
+	const struct pyc_memo_entry *e;
+	struct pyc_memo_id id = ID;
+
+	(void)state;
+	assert_int_equal(pyc_memo_init(&m, dir, &in), 0);
+	assert_int_equal(pyc_memo_add(&m, "/t/z.py", &ID, 1, 2, 3,
+				      "SyntaxError: x"), 0);
+	assert_int_equal(pyc_memo_add(&m, "/t/new\nline 1 2.py", &ID, 5, 0, 0,
+				      "two\nlines"), 0);
+	assert_int_equal(pyc_memo_save(&m), 0);
+	assert_int_equal(pyc_memo_open(&back, dir, &in), 0);
+	assert_int_equal(back.n, 2);
+	e = pyc_memo_find(&back, "/t/z.py", &id, 1);
+	assert_non_null(e);
+	assert_int_equal(e->line, 2);
+	assert_int_equal(e->col, 3);
+	assert_string_equal(e->message, "SyntaxError: x");
+	e = pyc_memo_find(&back, "/t/new\nline 1 2.py", &id, 4);
+	assert_non_null(e);
+	assert_string_equal(e->message, "two\nlines");
+	/* Other levels, another file identity, another path: no match. */
+	assert_null(pyc_memo_find(&back, "/t/z.py", &id, 3));
+	id.ctime_ns++;
+	assert_null(pyc_memo_find(&back, "/t/z.py", &id, 1));
+	assert_null(pyc_memo_find(&back, "/t/y.py", &ID, 1));
+	pyc_memo_release(&back);
+	/* Another interpreter build has its own, empty memo. */
+	assert_int_equal(pyc_memo_open(&back, dir, &other), 0);
+	assert_int_equal(back.n, 0);
+	assert_string_not_equal(back.file, m.file);
+	pyc_memo_release(&back);
+	/* An empty memo removes the file. */
+	m.n = 0;
+	assert_int_equal(pyc_memo_save(&m), 0);
+	assert_int_equal(access(m.file, F_OK), -1);
+	m.n = 2;
+	pyc_memo_release(&m);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_garbage(void **state)
+{
+	struct pyc_interp in = interp(1);
+	struct pyc_memo m, back;
+	const char *bad[] = {
+		"",
+		"pycprefix-failures 1 999\nshort\n",
+		"pycprefix-failures 2 3\nabc\n",
+		NULL, /* the right key, then a truncated record */
+	};
+	char text[512];
+
+	(void)state;
+	assert_int_equal(pyc_memo_init(&m, dir, &in), 0);
+	snprintf(text, sizeof(text), "pycprefix-failures 1 %zu\n%s\n"
+		 "1 2 3 4 5 1 0 0 7 2\n/t/a.py", strlen(m.key), m.key);
+	bad[3] = text;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		write_file(m.file, bad[i]);
+		assert_int_equal(pyc_memo_open(&back, dir, &in), 0);
+		assert_int_equal(back.n, 0);
+		pyc_memo_release(&back);
+	}
+	pyc_memo_release(&m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_garbage),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
