@@ -318,6 +318,9 @@ static int plan_all(struct run *r)
 	r->ntasks = 0;
 	for (size_t i = 0; i < r->nsrcs; i++) {
 		struct task t = r->tasks[i];
+		struct pyc_memo_entry *e;
+		if (r->memo && (e = pyc_memo_lookup(&r->last, t.src->path)))
+			e->seen = true; /* covered by this run */
 		switch (t.state) {
 		case TASK_FRESH:
 			r->stats->fresh++;
@@ -568,8 +571,10 @@ static int run_interp(struct run *r, struct pyc_error *err)
 	}
 	for (size_t i = 0; i < r->ntasks; i++)
 		task_release(&r->tasks[i]);
-	if (r->memo && ret == 0 && !(r->o->stop && *r->o->stop))
-		pyc_memo_save(&r->now); /* a cache: failing to keep it is no error */
+	/* A cache: failing to keep it is no error. */
+	if (r->memo && ret == 0 && !(r->o->stop && *r->o->stop) &&
+	    pyc_memo_carry(&r->now, &r->last) == 0)
+		pyc_memo_save(&r->now);
 	pyc_memo_release(&r->last);
 	pyc_memo_release(&r->now);
 	return ret;

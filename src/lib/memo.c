@@ -207,20 +207,41 @@ int pyc_memo_open(struct pyc_memo *m, const char *dir,
 	return 0;
 }
 
+struct pyc_memo_entry *pyc_memo_lookup(const struct pyc_memo *m,
+				       const char *source)
+{
+	struct pyc_memo_entry k = { .source = (char *)source };
+
+	if (!m->n)
+		return NULL;
+	return bsearch(&k, m->v, m->n, sizeof(*m->v), entry_cmp);
+}
+
 const struct pyc_memo_entry *pyc_memo_find(const struct pyc_memo *m,
 					   const char *source,
 					   const struct pyc_memo_id *id,
 					   unsigned levels)
 {
-	struct pyc_memo_entry k = { .source = (char *)source };
-	const struct pyc_memo_entry *e;
+	const struct pyc_memo_entry *e = pyc_memo_lookup(m, source);
 
-	if (!m->n)
-		return NULL;
-	e = bsearch(&k, m->v, m->n, sizeof(*m->v), entry_cmp);
 	if (!e || !id_eq(&e->id, id) || (levels & ~e->levels))
 		return NULL;
 	return e;
+}
+
+int pyc_memo_carry(struct pyc_memo *to, const struct pyc_memo *from)
+{
+	struct stat st;
+
+	for (size_t i = 0; i < from->n; i++) {
+		const struct pyc_memo_entry *e = &from->v[i];
+		if (e->seen || stat(e->source, &st) < 0)
+			continue;
+		if (pyc_memo_add(to, e->source, &e->id, e->levels, e->line,
+				 e->col, e->message) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 int pyc_memo_save(const struct pyc_memo *m)

@@ -4,7 +4,8 @@
  * it when pyc_compile_opts.memo_dir is set.
  *
  * Usage: pyc_memo_open() the last run's memo, look sources up with
- * pyc_memo_find(); pyc_memo_add() this run's errors to a second memo
+ * pyc_memo_find() (marking what the run covers seen);
+ * pyc_memo_add() this run's errors to a second memo
  * (pyc_memo_init() on the same directory and interpreter names the same
  * file) and pyc_memo_save() it, which replaces the file.  Not thread-safe.
  */
@@ -30,6 +31,7 @@ struct pyc_memo_entry {
 	unsigned levels;    /* bit L: the error holds at -O level L */
 	unsigned line, col;
 	char *message;
+	bool seen;          /* its source was part of this run */
 };
 
 struct pyc_memo {
@@ -56,6 +58,15 @@ const struct pyc_memo_entry *pyc_memo_find(const struct pyc_memo *m,
 					   const char *source,
 					   const struct pyc_memo_id *id,
 					   unsigned levels);
+
+/* The entry for `source`, whatever its identity, or NULL. */
+struct pyc_memo_entry *pyc_memo_lookup(const struct pyc_memo *m,
+				       const char *source);
+
+/* Add to `to` the entries of `from` whose sources this run did not see
+ * (not marked seen) and that still exist: other trees' errors stay
+ * remembered.  0 or -1. */
+int pyc_memo_carry(struct pyc_memo *to, const struct pyc_memo *from);
 
 /* Append an error (not sorted: for a memo being saved).  0 or -1. */
 int pyc_memo_add(struct pyc_memo *m, const char *source,

@@ -265,3 +265,34 @@ def test_known_failures_are_reported_without_compiling(clean_env, tmp_path):
         (memo / name).write_bytes(b'pycprefix-failures 1 3\nnot\n1 2 x\n')
     assert run()[0] and worker_starts(log) >= 1
     assert run()[0] and worker_starts(log) == 0
+
+
+def test_known_failures_of_other_trees_are_kept(clean_env, tmp_path):
+    """Compiling another tree keeps the first tree's errors remembered;
+    an error whose source is gone is forgotten."""
+    log = tmp_path / 'starts'
+    exe, it = sabotaged_python(tmp_path, log)
+    trees = []
+    for name in ('one', 'two'):
+        t = tmp_path / name
+        t.mkdir()
+        (t / 'ok.py').write_text('x = 1\n')
+        (t / 'bad.py').write_text('def (:\n')
+        trees.append(t)
+
+    def compile_tree(t):
+        res = run_tool(['compile', '--python', exe, '--prefix',
+                        str(tmp_path / 'p'), str(t)], clean_env, check=1)
+        assert ('%s:1:' % (t / 'bad.py')) in res.stderr.decode()
+        return worker_starts(log)
+
+    assert compile_tree(trees[0]) >= 1
+    assert compile_tree(trees[1]) >= 1
+    assert compile_tree(trees[0]) == 0
+    assert compile_tree(trees[1]) == 0
+    memo = tmp_path / 'xdg-cache' / 'pycprefix-failures'
+    [f] = os.listdir(memo)
+    assert str(trees[1] / 'bad.py').encode() in (memo / f).read_bytes()
+    (trees[1] / 'bad.py').unlink()
+    assert compile_tree(trees[0]) == 0
+    assert str(trees[1] / 'bad.py').encode() not in (memo / f).read_bytes()

@@ -78,6 +78,37 @@ static void test_round_trip(void **state)
 	pyc_memo_release(&m);
 }
 
+/* Entries this run did not see are carried over while their source
+ * exists. */
+static void test_carry(void **state)
+{
+	struct pyc_interp in = interp(1);
+	struct pyc_memo last, now;
+	char exists[600];
+
+	(void)state;
+	snprintf(exists, sizeof(exists), "%s/here.py", dir);
+	FILE *f = fopen(exists, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(pyc_memo_init(&last, dir, &in), 0);
+	assert_int_equal(pyc_memo_add(&last, exists, &ID, 1, 1, 1, "a"), 0);
+	assert_int_equal(pyc_memo_add(&last, "/nonexistent/gone.py", &ID, 1,
+				      1, 1, "b"), 0);
+	assert_int_equal(pyc_memo_init(&now, dir, &in), 0);
+	assert_int_equal(pyc_memo_carry(&now, &last), 0);
+	assert_int_equal(now.n, 1);
+	assert_string_equal(now.v[0].source, exists);
+	pyc_memo_release(&now);
+	last.v[0].seen = true;
+	assert_int_equal(pyc_memo_init(&now, dir, &in), 0);
+	assert_int_equal(pyc_memo_carry(&now, &last), 0);
+	assert_int_equal(now.n, 0);
+	pyc_memo_release(&now);
+	pyc_memo_release(&last);
+	unlink(exists);
+}
+
 static void write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -117,6 +148,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_carry),
 		cmocka_unit_test(test_garbage),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
