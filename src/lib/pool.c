@@ -86,6 +86,8 @@ struct worker {
 	pid_t pid;
 	int to, from;       /* request pipe (write end), response (read end) */
 	struct buf rbuf;
+	struct buf wbuf;    /* the request being sent; wbuf.len - woff left */
+	size_t woff;
 	struct pyc_job job;
 	long deadline;      /* ms, monotonic; 0 none */
 };
@@ -120,7 +122,10 @@ static int spawn(struct pool *p, struct worker *w)
 		close(req[1]);
 		return -1;
 	}
+	/* Both ends we keep are non-blocking: a worker that stops reading
+	 * (hung, or stopped) must never block us past its deadline. */
 	fcntl(req[1], F_SETFD, FD_CLOEXEC);
+	fcntl(req[1], F_SETFL, O_NONBLOCK);
 	fcntl(resp[0], F_SETFD, FD_CLOEXEC);
 	fcntl(resp[0], F_SETFL, O_NONBLOCK);
 	posix_spawn_file_actions_init(&fa);
@@ -144,6 +149,8 @@ static int spawn(struct pool *p, struct worker *w)
 	w->state = W_STARTING;
 	w->deadline = now_ms() + 60000;
 	buf_reset(&w->rbuf);
+	buf_reset(&w->wbuf);
+	w->woff = 0;
 	return 0;
 }
 
@@ -183,41 +190,51 @@ static int put_u32(struct buf *b, size_t v)
 	return 0;
 }
 
+/* Write what the pipe takes of the pending request: 0 (done, or more
+ * to send when the pipe is writable again) or -1. */
+static int flush_request(struct worker *w)
+{
+	while (w->woff < w->wbuf.len) {
+		ssize_t n = write(w->to, w->wbuf.s + w->woff,
+				  w->wbuf.len - w->woff);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n < 0)
+			return -1;
+		w->woff += (size_t)n;
+	}
+	return 0;
+}
+
+static bool sending(const struct worker *w)
+{
+	return w->state != W_DEAD && w->woff < w->wbuf.len;
+}
+
 static int send_job(struct worker *w)
 {
-	struct buf b = { 0 };
+	struct buf *b = &w->wbuf;
 	size_t plen = strlen(w->job.path);
-	int ret = -1;
 
-	buf_addc(&b, 'C');
-	buf_addc(&b, (char)w->job.nlevels);
+	buf_reset(b);
+	w->woff = 0;
+	buf_addc(b, 'C');
+	buf_addc(b, (char)w->job.nlevels);
 	for (int i = 0; i < w->job.nlevels; i++)
-		buf_addc(&b, (char)w->job.levels[i]);
-	if (put_u32(&b, plen) < 0)
-		goto out;
-	buf_add(&b, w->job.path, plen);
-	if (put_u32(&b, w->job.len) < 0)
-		goto out;
-	if (b.oom)
-		goto out;
-	/* Header, then the source straight from the caller's buffer. */
-	const unsigned char *parts[2] = { (unsigned char *)b.s, w->job.src };
-	size_t lens[2] = { b.len, w->job.len };
-	for (int i = 0; i < 2; i++) {
-		size_t off = 0;
-		while (off < lens[i]) {
-			ssize_t n = write(w->to, parts[i] + off, lens[i] - off);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				goto out;
-			off += (size_t)n;
-		}
+		buf_addc(b, (char)w->job.levels[i]);
+	if (put_u32(b, plen) < 0)
+		return -1;
+	buf_add(b, w->job.path, plen);
+	if (put_u32(b, w->job.len) < 0)
+		return -1;
+	buf_add(b, w->job.src, w->job.len);
+	if (b->oom) {
+		errno = ENOMEM;
+		return -1;
 	}
-	ret = 0;
-out:
-	buf_release(&b);
-	return ret;
+	return flush_request(w);
 }
 
 /* Take a free worker's next job, if there is one. */
@@ -375,8 +392,10 @@ static void shutdown_all(struct pool *p)
 {
 	for (int i = 0; i < p->n; i++)
 		reap(&p->w[i], true, NULL, 0);
-	for (int i = 0; i < p->n; i++)
+	for (int i = 0; i < p->n; i++) {
 		buf_release(&p->w[i].rbuf);
+		buf_release(&p->w[i].wbuf);
+	}
 }
 
 int pyc_pool_run(const struct pyc_interp *in, int jobs, int timeout_ms,
@@ -390,8 +409,8 @@ int pyc_pool_run(const struct pyc_interp *in, int jobs, int timeout_ms,
 	int *idx, ret = 0;
 
 	p.w = calloc((size_t)p.n, sizeof(*p.w));
-	fds = calloc((size_t)p.n, sizeof(*fds));
-	idx = calloc((size_t)p.n, sizeof(*idx));
+	fds = calloc(2 * (size_t)p.n, sizeof(*fds));
+	idx = calloc(2 * (size_t)p.n, sizeof(*idx));
 	if (!p.w || !fds || !idx) {
 		free(p.w);
 		free(fds);
@@ -430,20 +449,32 @@ int pyc_pool_run(const struct pyc_interp *in, int jobs, int timeout_ms,
 			break;
 		}
 		int nfds = 0;
-		for (int i = 0; i < p.n; i++)
-			if (p.w[i].state != W_DEAD) {
-				fds[nfds] = (struct pollfd){ .fd = p.w[i].from,
-							     .events = POLLIN };
+		for (int i = 0; i < p.n; i++) {
+			if (p.w[i].state == W_DEAD)
+				continue;
+			fds[nfds] = (struct pollfd){ .fd = p.w[i].from,
+						     .events = POLLIN };
+			idx[nfds++] = i;
+			if (sending(&p.w[i])) {
+				fds[nfds] = (struct pollfd){ .fd = p.w[i].to,
+							     .events = POLLOUT };
 				idx[nfds++] = i;
 			}
+		}
 		if (poll(fds, (nfds_t)nfds, poll_timeout(&p)) < 0 &&
 		    errno != EINTR) {
 			ret = -1;
 			break;
 		}
-		for (int k = 0; k < nfds; k++)
-			if (fds[k].revents && p.w[idx[k]].state != W_DEAD)
-				read_from(&p, &p.w[idx[k]]);
+		for (int k = 0; k < nfds; k++) {
+			struct worker *w = &p.w[idx[k]];
+			if (!fds[k].revents || w->state == W_DEAD)
+				continue;
+			if (fds[k].events == POLLIN)
+				read_from(&p, w);
+			else if (sending(w) && flush_request(w) < 0)
+				replace(&p, w, true, NULL);
+		}
 		check_deadlines(&p);
 	}
 	shutdown_all(&p);

@@ -296,3 +296,29 @@ def test_known_failures_of_other_trees_are_kept(clean_env, tmp_path):
     (trees[1] / 'bad.py').unlink()
     assert compile_tree(trees[0]) == 0
     assert str(trees[1] / 'bad.py').encode() not in (memo / f).read_bytes()
+
+
+def test_worker_that_stops_reading_times_out(clean_env, tmp_path):
+    """A worker that says hello and then never reads: sources larger than
+    a pipe holds must not block the driver; each times out."""
+    it = INTERPRETERS[-1]
+    w = tmp_path / 'python-deaf'
+    deaf = ("import sys, time; sys.stdout.buffer.write(b'H\\1\\0\\0\\0'); "
+            "sys.stdout.flush(); time.sleep(60)")
+    w.write_text('#!/bin/sh\nif [ "$1" = "-I" ]; then\n'
+                 '  exec %s -I -S -c "%s"\nfi\nexec %s "$@"\n'
+                 % (it.exe, deaf, it.exe))
+    w.chmod(0o755)
+    tree = tmp_path / 'tree'
+    tree.mkdir()
+    for n in ('big1.py', 'big2.py'):
+        (tree / n).write_text('x = 1\n' * 100000)   # 600 KB
+    t0 = time.monotonic()
+    res = run_tool(['compile', '--python', str(w), '--prefix',
+                    str(tmp_path / 'p'), '-j', '2', '--timeout', '1',
+                    str(tree)], clean_env, check=1)
+    assert time.monotonic() - t0 < 30
+    err = res.stderr.decode().splitlines()
+    assert sorted(err[:-1]) == ['%s: timed out after 1 s' % (tree / n)
+                                for n in ('big1.py', 'big2.py')], err
+    assert err[-1].startswith('0 compiled, 0 fresh, 2 failed'), err
