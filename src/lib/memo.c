@@ -203,7 +203,8 @@ int pyc_memo_open(struct pyc_memo *m, const char *dir,
 			;
 	}
 	free(data);
-	qsort(m->v, m->n, sizeof(*m->v), entry_cmp);
+	if (m->n > 1)
+		qsort(m->v, m->n, sizeof(*m->v), entry_cmp);
 	return 0;
 }
 
