@@ -339,8 +339,7 @@ static int plan_all(struct run *r)
 			}
 			break;
 		}
-		if (t.state != TASK_STALE)
-			task_release(&r->tasks[i]);
+		task_release(&r->tasks[i]); /* all but the stale kept above */
 	}
 	return ret;
 }
