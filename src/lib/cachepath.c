@@ -263,6 +263,25 @@ static enum pyc_path_error opt_level(const struct pyc_interp *in,
 	return PYC_PATH_OK;
 }
 
+/* _path_join(head, stem + '.py') into *out. */
+static enum pyc_path_error join_source(struct span head, struct span stem,
+				       char **out, struct pyc_error *err)
+{
+	struct buf base = { 0 }, res = { 0 };
+	enum pyc_path_error ret;
+
+	buf_add(&base, stem.p, stem.n);
+	buf_adds(&base, ".py");
+	struct span parts[2] = { head, { base.s, base.len } };
+	path_join(&res, parts, 2);
+	ret = base.oom || res.oom ? nomem(err) : PYC_PATH_OK;
+	if (ret == PYC_PATH_OK)
+		*out = buf_detach(&res);
+	buf_release(&base);
+	buf_release(&res);
+	return ret;
+}
+
 /* The source's directory for the pyc path `pyc`: the part below the
  * prefix, or the directory holding __pycache__; `name` is its file name. */
 static enum pyc_path_error source_head(const char *prefix, const char *pyc,
@@ -294,7 +313,6 @@ enum pyc_path_error pyc_source_from_cache(const struct pyc_interp *in,
 					  struct pyc_error *err)
 {
 	struct span head, name;
-	struct buf base = { 0 }, res = { 0 };
 	int level = 0;
 	enum pyc_path_error ret;
 
@@ -316,20 +334,12 @@ enum pyc_path_error pyc_source_from_cache(const struct pyc_interp *in,
 			    pyc);
 	}
 	const char *dot = memchr(name.p, '.', name.n);
-	buf_add(&base, name.p, (size_t)(dot - name.p));
-	buf_adds(&base, ".py");
-	struct span parts[2] = { head, { base.s, base.len } };
-	path_join(&res, parts, 2);
-	if (base.oom || res.oom) {
-		buf_release(&base);
-		buf_release(&res);
-		return nomem(err);
-	}
-	buf_release(&base);
-	*out = buf_detach(&res);
-	if (opt)
+	ret = join_source(head, (struct span){ name.p,
+					      (size_t)(dot - name.p) },
+			  out, err);
+	if (ret == PYC_PATH_OK && opt)
 		*opt = level;
-	return PYC_PATH_OK;
+	return ret;
 }
 
 static bool is_tag_char(char c)
@@ -383,7 +393,6 @@ enum pyc_path_error pyc_source_of_cache(const char *prefix, const char *pyc,
 					struct pyc_error *err)
 {
 	struct span head, name;
-	struct buf base = { 0 }, res = { 0 };
 	enum pyc_path_error ret;
 
 	*out = NULL;
@@ -393,16 +402,8 @@ enum pyc_path_error pyc_source_of_cache(const char *prefix, const char *pyc,
 	if (!pyc_cache_name_parse(name.p, parsed))
 		return fail(err, PYC_PATH_VALUE, "'%s': not named "
 			    "NAME.TAG[.opt-N].pyc", pyc);
-	buf_add(&base, name.p, parsed->stem);
-	buf_adds(&base, ".py");
-	struct span parts[2] = { head, { base.s, base.len } };
-	path_join(&res, parts, 2);
-	ret = base.oom || res.oom ? nomem(err) : PYC_PATH_OK;
-	if (ret == PYC_PATH_OK)
-		*out = buf_detach(&res);
-	buf_release(&base);
-	buf_release(&res);
-	return ret;
+	return join_source(head, (struct span){ name.p, parsed->stem }, out,
+			   err);
 }
 
 char *pyc__mirror_dir(const struct pyc_interp *in, const char *prefix,
