@@ -19,22 +19,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Planning threads at most: one per core, and past a few they only
- * contend in the kernel's path lookups. */
-#define PLAN_THREADS 8
-
 struct source {
 	char *path;
 	off_t size;
 	struct pyc_source_stat st;  /* from the walk, for freshness */
 	struct pyc_memo_id id;      /* from the walk, for the memo */
+	bool lazy;                  /* listed, not yet stat()ed */
+	int stat_errno;             /* why its lazy stat() failed */
 };
 
 enum task_state { TASK_FRESH, TASK_STALE, TASK_ERROR, TASK_NOMEM };
@@ -61,6 +58,7 @@ struct run {
 	const char *cwd;
 	bool memo;                 /* o->memo_dir, and not a dry run */
 	struct pyc_memo last, now; /* compile errors: last run's, this run's */
+	struct pyc_helpers helpers;   /* threads for the stat and plan passes */
 };
 
 /*
@@ -71,7 +69,7 @@ struct run {
  */
 struct planner {
 	const struct run *r;
-	size_t from, to;           /* the slice of sources it judges */
+	struct pyc_pass *pass;     /* the sources, shared by the planners */
 	struct buf pycdir;
 	int pycdirfd;
 };
@@ -90,6 +88,15 @@ static void emit(struct run *r, enum pyc_event_kind kind, const char *source,
 
 /* ---- the walk ---- */
 
+static void source_set_stat(struct source *s, const struct stat *st)
+{
+	s->size = st->st_size;
+	pyc_memo_id_of(&s->id, st);
+	s->st = (struct pyc_source_stat){ (int64_t)PYC_ST_MTIM(st).tv_sec,
+					  PYC_ST_MTIM(st).tv_nsec,
+					  (uint64_t)st->st_size };
+}
+
 static int on_source(const char *path, const struct stat *st, void *arg)
 {
 	struct run *r = arg;
@@ -102,13 +109,15 @@ static int on_source(const char *path, const struct stat *st, void *arg)
 		r->srcs = v;
 		r->asrcs = n;
 	}
-	if (!(r->srcs[r->nsrcs].path = strdup(path)))
+	if (r->nsrcs + 1 == PYC_PASS_MIN_FILES)
+		pyc__helpers_start(&r->helpers); /* placed while we walk on */
+	struct source *s = &r->srcs[r->nsrcs];
+	*s = (struct source){ .path = strdup(path), .lazy = !st };
+	if (!s->path)
 		return -1;
-	r->srcs[r->nsrcs].size = st->st_size;
-	pyc_memo_id_of(&r->srcs[r->nsrcs].id, st);
-	r->srcs[r->nsrcs++].st = (struct pyc_source_stat){
-		(int64_t)PYC_ST_MTIM(st).tv_sec, PYC_ST_MTIM(st).tv_nsec,
-		(uint64_t)st->st_size };
+	if (st)
+		source_set_stat(s, st);
+	r->nsrcs++;
 	return 0;
 }
 
@@ -121,6 +130,60 @@ static void on_walk_error(const char *path, int errnum, void *arg)
 	r->stats->walk_errors++;
 	if (r->o->event)
 		r->o->event(&ev, r->o->arg);
+}
+
+struct stat_slice {
+	struct source *v;
+	struct pyc_pass *pass;
+};
+
+static void *stat_slice(void *arg)
+{
+	struct stat_slice *sl = arg;
+	struct stat st;
+	size_t i, to;
+
+	while (pyc__pass_next(sl->pass, &i, &to))
+	for (; i < to; i++) {
+		struct source *s = &sl->v[i];
+		if (!s->lazy)
+			continue;
+		if (stat(s->path, &st) < 0)
+			s->stat_errno = errno;
+		else if (!S_ISREG(st.st_mode))
+			s->stat_errno = ENOENT; /* no longer a file */
+		else
+			source_set_stat(s, &st);
+	}
+	return NULL;
+}
+
+/*
+ * The walk leaves listed regular files unexamined (PYC_WALK_LAZY_STAT);
+ * stat them here in parallel slices, then drop, in walk order, those
+ * that turned out not to be sources, reporting them as the walk would.
+ */
+static void stat_sources(struct run *r)
+{
+	struct stat_slice sl[PYC_PASS_THREADS];
+	struct pyc_pass pass = { .n = r->nsrcs };
+	size_t kept = 0;
+
+	for (size_t k = 0; k < pyc__helpers_width(&r->helpers); k++)
+		sl[k] = (struct stat_slice){ r->srcs, &pass };
+	pyc__helpers_run(&r->helpers, r->nsrcs, stat_slice, sl, sizeof(sl[0]));
+	for (size_t i = 0; i < r->nsrcs; i++) {
+		struct source *s = &r->srcs[i];
+		if (s->lazy && s->stat_errno) {
+			if (pyc_walk_stat_error_counts(s->stat_errno))
+				on_walk_error(s->path, s->stat_errno, r);
+			free(s->path);
+			continue;
+		}
+		s->lazy = false;
+		r->srcs[kept++] = *s;
+	}
+	r->nsrcs = kept;
 }
 
 static bool on_exclude(const char *path, void *arg)
@@ -239,12 +302,12 @@ static void plan_source(struct planner *pl, struct task *t,
 static void *plan_slice(void *arg)
 {
 	struct planner *pl = arg;
+	const volatile int *stop = pl->r->o->stop;
+	size_t i, to;
 
-	for (size_t i = pl->from; i < pl->to; i++) {
-		if (pl->r->o->stop && *pl->r->o->stop)
-			break;
-		plan_source(pl, &pl->r->tasks[i], &pl->r->srcs[i]);
-	}
+	while (!(stop && *stop) && pyc__pass_next(pl->pass, &i, &to))
+		for (; i < to; i++)
+			plan_source(pl, &pl->r->tasks[i], &pl->r->srcs[i]);
 	if (pl->pycdirfd >= 0)
 		close(pl->pycdirfd);
 	buf_release(&pl->pycdir);
@@ -288,37 +351,21 @@ static bool known_failure(struct run *r, const struct task *t)
  */
 static int plan_all(struct run *r)
 {
-	struct planner pl[PLAN_THREADS];
-	pthread_t tid[PLAN_THREADS];
-	bool started[PLAN_THREADS] = { false };
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t nthreads = cores < 1 ? 1 : cores > PLAN_THREADS ? PLAN_THREADS
-							       : (size_t)cores;
-
-	if (r->nsrcs < 256)
-		nthreads = 1;
+	struct planner pl[PYC_PASS_THREADS];
+	struct pyc_pass pass = { .n = r->nsrcs };
 	int ret = 0;
 
 	memset(r->tasks, 0, r->nsrcs * sizeof(*r->tasks));
-	for (size_t k = 0; k < nthreads; k++) {
-		pl[k] = (struct planner){ .r = r, .pycdirfd = -1,
-					  .from = r->nsrcs * k / nthreads,
-					  .to = r->nsrcs * (k + 1) / nthreads };
-		if (k > 0)
-			started[k] = pthread_create(&tid[k], NULL, plan_slice,
-						    &pl[k]) == 0;
-	}
-	plan_slice(&pl[0]);
-	for (size_t k = 1; k < nthreads; k++) {
-		if (started[k])
-			pthread_join(tid[k], NULL);
-		else
-			plan_slice(&pl[k]);
-	}
+	for (size_t k = 0; k < pyc__helpers_width(&r->helpers); k++)
+		pl[k] = (struct planner){ .r = r, .pass = &pass,
+					  .pycdirfd = -1 };
+	pyc__helpers_run(&r->helpers, r->nsrcs, plan_slice, pl, sizeof(pl[0]));
 	r->ntasks = 0;
 	for (size_t i = 0; i < r->nsrcs; i++) {
 		struct task t = r->tasks[i];
 		struct pyc_memo_entry *e;
+		if (!t.src)
+			continue; /* stopped before it was judged */
 		if (r->memo && (e = pyc_memo_lookup(&r->last, t.src->path)))
 			e->seen = true; /* covered by this run */
 		switch (t.state) {
@@ -586,8 +633,8 @@ int pyc_compile(const struct pyc_compile_opts *o, const char *const *roots,
 	struct run r = { .o = o, .stats = stats };
 	const struct pyc_walk_ops wops = { on_source, on_walk_error,
 					   on_exclude, &r };
-	unsigned wflags = o->flags & PYC_COMPILE_FOLLOW_SYMLINKS
-				  ? PYC_WALK_FOLLOW : 0;
+	unsigned wflags = PYC_WALK_LAZY_STAT |
+		(o->flags & PYC_COMPILE_FOLLOW_SYMLINKS ? PYC_WALK_FOLLOW : 0);
 	char cwdbuf[PATH_MAX];
 	int ret = 0;
 
@@ -596,6 +643,8 @@ int pyc_compile(const struct pyc_compile_opts *o, const char *const *roots,
 	for (size_t i = 0; i < nroots && ret == 0; i++)
 		if (pyc_walk(roots[i], wflags, &wops) < 0)
 			ret = -1;
+	if (ret == 0)
+		stat_sources(&r);
 	stats->sources = r.nsrcs;
 	if (ret == 0 && r.nsrcs &&
 	    !(r.tasks = calloc(r.nsrcs, sizeof(*r.tasks))))
@@ -619,6 +668,7 @@ int pyc_compile(const struct pyc_compile_opts *o, const char *const *roots,
 			ret = -1;
 		}
 	}
+	pyc__helpers_stop(&r.helpers);
 	for (size_t i = 0; i < r.nsrcs; i++)
 		free(r.srcs[i].path);
 	free(r.srcs);

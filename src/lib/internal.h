@@ -4,6 +4,9 @@
 #ifndef PYC_INTERNAL_H
 #define PYC_INTERNAL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -42,6 +45,67 @@ struct pyc_interp;
  * (malloc'd), or NULL. */
 char *pyc__mirror_dir(const struct pyc_interp *in, const char *prefix,
 		      const char *cwd, const char *dir);
+
+/* Threads for one pass at most: past a few they only contend in the
+ * kernel's path lookups.  Below PYC_PASS_MIN_FILES files a pass runs in
+ * the calling thread alone: a thread costs more than those take. */
+#define PYC_PASS_THREADS 8
+#define PYC_PASS_MIN_FILES 256
+
+/* The files [0, n) of a pass, handed out in runs to whichever thread
+ * asks first.  Zero-initialise, set n. */
+struct pyc_pass {
+	size_t n;
+	atomic_size_t next;
+};
+
+/* How many threads a pass over `nfiles` files should use (1 for few). */
+size_t pyc__pass_threads(size_t nfiles);
+
+/* The next run [*from, *to) of the pass, or false when all are taken. */
+bool pyc__pass_next(struct pyc_pass *p, size_t *from, size_t *to);
+
+/*
+ * Helper threads kept for all the passes of one run (parallel.c says
+ * why).  Zero-initialise; pyc__helpers_start() as soon as a pass is
+ * known to be coming (it may start fewer threads, or none);
+ * pyc__helpers_run() a pass; pyc__helpers_stop() at the end (safe when
+ * never started).  Used from one thread.
+ */
+struct pyc_helper {
+	struct pyc_helpers *pool;
+	size_t index;
+};
+
+struct pyc_helpers {
+	bool live;
+	pthread_mutex_t mu;
+	pthread_cond_t go, done;
+	pthread_t tid[PYC_PASS_THREADS];
+	struct pyc_helper h[PYC_PASS_THREADS];
+	size_t n;                  /* helpers running */
+	unsigned long gen;         /* passes started */
+	atomic_ulong posted;       /* gen, for helpers that spin */
+	atomic_size_t running;     /* helpers still in this pass */
+	bool quit;
+	void *(*fn)(void *);
+	char *args;
+	size_t size;
+};
+
+void pyc__helpers_start(struct pyc_helpers *p);
+
+/* How many per-thread arguments a pass needs (helpers + the caller). */
+size_t pyc__helpers_width(const struct pyc_helpers *p);
+
+/* Call fn(args + k * size) in this thread (k == 0) and in each helper
+ * (k >= 1), and wait for all; each fn takes runs of one shared struct
+ * pyc_pass until none is left.  A pass over fewer than
+ * PYC_PASS_MIN_FILES files, or without helpers, is fn(args) here. */
+void pyc__helpers_run(struct pyc_helpers *p, size_t nfiles,
+		      void *(*fn)(void *), void *args, size_t size);
+
+void pyc__helpers_stop(struct pyc_helpers *p);
 
 struct pyc_result;
 

@@ -429,12 +429,21 @@ int pyc_judge_files(const struct pyc_interp *in, enum pyc_check_mode mode,
  */
 enum {
 	PYC_WALK_FOLLOW = 1 << 0,
+	/* An entry the directory lists as a regular file named *.py is
+	 * passed with st == NULL, not stat()ed: a caller that stats its
+	 * sources in parallel threads spares the walk that system call.
+	 * Such an entry may be gone, or no longer a regular file, by then:
+	 * the caller treats it as the walk would have (ENOENT, ENOTDIR,
+	 * ELOOP or not a regular file: not a source; another error:
+	 * reported). */
+	PYC_WALK_LAZY_STAT = 1 << 1,
 };
 
 struct stat;
 
 struct pyc_walk_ops {
-	/* Called for each source; return non-zero to stop the walk. */
+	/* Called for each source; return non-zero to stop the walk.  `st`
+	 * is NULL for a source left unexamined (PYC_WALK_LAZY_STAT). */
 	int (*source)(const char *path, const struct stat *st, void *arg);
 	/* Called for a directory that cannot be read, or a root that does
 	 * not exist (errnum); the walk goes on. */
@@ -447,6 +456,11 @@ struct pyc_walk_ops {
 /* Walk `root` (a directory, or a single file).  Returns 0, the non-zero
  * value a callback stopped with, or -1 (ENOMEM). */
 int pyc_walk(const char *root, unsigned flags, const struct pyc_walk_ops *ops);
+
+/* Whether a failed stat() of a listed entry (errnum) is reported as an
+ * error: false for gone, a dangling symlink or a loop, which are simply
+ * not files (os.path.isfile() says False).  For PYC_WALK_LAZY_STAT. */
+bool pyc_walk_stat_error_counts(int errnum);
 
 /* ------------------------------------------------------------------------
  * Writing into the cache

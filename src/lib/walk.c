@@ -126,10 +126,14 @@ static int stat_failed(struct walk *w, const char *path)
 {
 	if (errno == ENOMEM)
 		return -1;
-	if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP &&
-	    w->ops->error)
+	if (pyc_walk_stat_error_counts(errno) && w->ops->error)
 		w->ops->error(path, errno, w->ops->arg);
 	return 0;
+}
+
+bool pyc_walk_stat_error_counts(int errnum)
+{
+	return errnum != ENOENT && errnum != ENOTDIR && errnum != ELOOP;
 }
 
 /* One entry, whose path is in `path`; `type` is its d_type, which spares
@@ -145,6 +149,8 @@ static int visit(struct walk *w, struct buf *path, int dfd, const char *name,
 		return 0;
 	if (w->ops->exclude && w->ops->exclude(path->s, w->ops->arg))
 		return 0;
+	if (type == DT_REG && (w->flags & PYC_WALK_LAZY_STAT))
+		return w->ops->source(path->s, NULL, w->ops->arg);
 	if (fstatat(dfd, name, &st, 0) < 0)
 		return stat_failed(w, path->s);
 	if (S_ISDIR(st.st_mode)) {
