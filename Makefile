@@ -71,7 +71,8 @@ check:
 	@sh tests/deps.sh
 	$(MAKE) all unit
 	PYCPREFIX_BUILD=$(abspath $(BUILD)) $(TEST_PY) -m pytest -q tests
-	@if [ -n "$$CI" ] || [ -n "$$SANITIZE" ]; then $(MAKE) check-sanitize; fi
+	@if [ -n "$$CI" ] || [ -n "$$SANITIZE" ]; then \
+		$(MAKE) check-sanitize && $(MAKE) check-tsan; fi
 
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=all
@@ -80,6 +81,16 @@ check-sanitize:
 	$(MAKE) BUILD=build/san CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" all unit
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	PYCPREFIX_BUILD=$(abspath build/san) $(TEST_PY) -m pytest -q tests
+
+# The same suites against a ThreadSanitizer build (clang): the stat and
+# freshness passes run on helper threads (src/lib/parallel.c).
+TSAN_FLAGS = -O1 -g -fsanitize=thread -fno-omit-frame-pointer
+
+check-tsan:
+	@sh tests/deps.sh clang
+	$(MAKE) BUILD=build/tsan CC=clang CFLAGS="$(TSAN_FLAGS)" LDFLAGS="$(TSAN_FLAGS)" all unit
+	TSAN_OPTIONS=halt_on_error=1 \
+	PYCPREFIX_BUILD=$(abspath build/tsan) $(TEST_PY) -m pytest -q tests
 
 # The same suites under valgrind memcheck: build/vg holds wrappers that
 # run the normal binaries under valgrind, one log per process (the logs
@@ -142,6 +153,6 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all unit check check-sanitize check-valgrind bench fuzz install clean
+.PHONY: all unit check check-sanitize check-tsan check-valgrind bench fuzz install clean
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

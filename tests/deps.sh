@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install what the tests need on Debian, through apt-get, when missing:
 # cmocka (C unit tests), pytest and hypothesis (driven by Debian's python3);
-# with the argument 'fuzz', clang and its libFuzzer runtime too.
+# with the argument 'fuzz', clang and its libFuzzer runtime too; with
+# 'clang', clang and its sanitizer runtimes (make check-tsan).
 # Does nothing when all are present; says what to install elsewhere.
 set -e
 need=""
@@ -10,9 +11,10 @@ need=""
 /usr/bin/python3 -c 'import hypothesis' 2>/dev/null || need="$need python3-hypothesis"
 command -v cc >/dev/null 2>&1 || need="$need gcc"
 # make fuzz: clang with its libFuzzer runtime.
-if [ "$1" = fuzz ]; then
+if [ "$1" = fuzz ] || [ "$1" = clang ]; then
 	command -v clang >/dev/null 2>&1 || need="$need clang"
 	ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a \
+		/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.tsan-x86_64.a \
 		>/dev/null 2>&1 || need="$need libclang-rt-dev"
 fi
 [ -z "$need" ] && exit 0

@@ -23,7 +23,7 @@
 /* Files per run: enough to amortise the atomic, few enough to balance. */
 #define RUN 32
 /* How long an idle helper spins before it sleeps. */
-#define SPIN_NS (20 * 1000000LL)
+#define SPIN_NS (5 * 1000000LL)
 
 size_t pyc__pass_threads(size_t nfiles)
 {

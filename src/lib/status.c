@@ -111,12 +111,35 @@ static void seen_release(struct seen *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/*
+ * One (source, interpreter, level) judged by a pass thread, reported
+ * later in walk order by the calling thread.
+ */
+struct slot {
+	char *pyc;                    /* NULL when error or nomem */
+	char *error;                  /* why it could not be judged */
+	enum pyc_status_state state;
+	const char *reason;           /* static text */
+	bool nomem;
+};
+
+struct src {
+	char *path;
+	struct stat st;
+	int stat_errno;               /* its lazy stat failed */
+	bool lazy;
+};
+
 struct st_run {
 	struct seen seen;
 	const struct pyc_status_opts *o;
 	struct pyc_status_counts *c;
 	const char *cwd;
 	bool oom;
+	struct src *srcs;             /* of the root being walked */
+	size_t nsrcs, asrcs;
+	struct slot *slots;           /* nsrcs * ninterps * nlevels */
+	struct pyc_helpers helpers;
 };
 
 static void report(struct st_run *r, enum pyc_status_state state,
@@ -137,7 +160,7 @@ static void fail(struct st_run *r, const char *path, const char *msg)
 		r->o->error(path, msg, r->o->arg);
 }
 
-/* The verdict from the walk's stat of the source and the pyc's header:
+/* The verdict from the stat of the source and the pyc's header:
  * pyc_judge_files() without its second stat. */
 static int judge(const struct pyc_interp *in, enum pyc_check_mode mode,
 		 const char *source, const struct stat *st, const char *pyc,
@@ -169,54 +192,155 @@ static int judge(const struct pyc_interp *in, enum pyc_check_mode mode,
 	return 0;
 }
 
-static void judge_one(struct st_run *r, const struct pyc_interp *in,
-		      const char *source, const struct stat *st, int level)
+/* Judge one (source, interpreter, level) into its slot (any thread). */
+static void judge_one(const struct st_run *r, const struct pyc_interp *in,
+		      const struct src *s, int level, struct slot *out)
 {
 	struct pyc_error err = { { 0 } };
 	struct pyc_verdict v;
-	char *pyc;
 	enum pyc_path_error e = pyc_cache_from_source(in, r->o->prefix, r->cwd,
-						      source, level, &pyc, &err);
+						      s->path, level, &out->pyc,
+						      &err);
 
 	if (e == PYC_PATH_NOMEM) {
-		r->oom = true;
+		out->nomem = true;
 		return;
 	}
 	if (e) {
-		fail(r, source, err.msg);
+		out->pyc = NULL;
+		out->nomem = !(out->error = strdup(err.msg));
 		return;
 	}
-	if (r->o->prefix && seen_add(&r->seen, pyc) < 0) {
-		r->oom = true;
-		free(pyc);
-		return;
-	}
-	if (judge(in, r->o->mode, source, st, pyc, &v) < 0) {
-		fail(r, source, strerror(errno));
+	if (judge(in, r->o->mode, s->path, &s->st, out->pyc, &v) < 0) {
+		out->nomem = !(out->error = strdup(strerror(errno)));
 	} else if (v.unchecked_changed) {
-		report(r, PYC_ST_UNCHECKED_CHANGED, in, source, pyc,
-		       "unchecked-hash pyc, source changed: Python runs old "
-		       "code");
+		out->state = PYC_ST_UNCHECKED_CHANGED;
+		out->reason = "unchecked-hash pyc, source changed: Python runs "
+			      "old code";
 	} else {
-		enum pyc_status_state state =
-			v.state == PYC_FRESH ? PYC_ST_FRESH
-			: v.state == PYC_MISSING ? PYC_ST_MISSING
-						 : PYC_ST_STALE;
-		report(r, state, in, source, pyc,
-		       state == PYC_ST_FRESH ? "" : pyc_reason_text(v.why));
+		out->state = v.state == PYC_FRESH ? PYC_ST_FRESH
+			     : v.state == PYC_MISSING ? PYC_ST_MISSING
+						      : PYC_ST_STALE;
+		out->reason = out->state == PYC_ST_FRESH
+				      ? "" : pyc_reason_text(v.why);
 	}
-	free(pyc);
+}
+
+struct judge_slice {
+	const struct st_run *r;
+	struct pyc_pass *pass;
+};
+
+/* Stat each listed source (the walk left that to us) and judge it for
+ * every interpreter and level. */
+static void *judge_slice(void *arg)
+{
+	const struct judge_slice *js = arg;
+	const struct st_run *r = js->r;
+	size_t per = r->o->ninterps * (size_t)r->o->nlevels, i, to;
+
+	while (pyc__pass_next(js->pass, &i, &to))
+		for (; i < to; i++) {
+			struct src *s = &r->srcs[i];
+			if (s->lazy && stat(s->path, &s->st) < 0) {
+				s->stat_errno = errno;
+				continue;
+			}
+			if (s->lazy && !S_ISREG(s->st.st_mode)) {
+				s->stat_errno = ENOENT; /* no longer a file */
+				continue;
+			}
+			struct slot *out = &r->slots[i * per];
+			for (size_t k = 0; k < r->o->ninterps; k++)
+				for (int l = 0; l < r->o->nlevels; l++)
+					judge_one(r, &r->o->interps[k], s,
+						  r->o->levels[l], out++);
+		}
+	return NULL;
+}
+
+/* Report one judged slot, in walk order (this thread). */
+static void report_slot(struct st_run *r, const struct pyc_interp *in,
+			const char *source, struct slot *sl)
+{
+	if (sl->nomem) {
+		r->oom = true;
+	} else if (!sl->pyc) {
+		fail(r, source, sl->error);
+	} else if (r->o->prefix && seen_add(&r->seen, sl->pyc) < 0) {
+		r->oom = true;
+	} else if (sl->error) {
+		fail(r, source, sl->error);
+	} else {
+		report(r, sl->state, in, source, sl->pyc, sl->reason);
+	}
+	free(sl->pyc);
+	free(sl->error);
+}
+
+/* Judge the sources of one root on the helper threads, then report. */
+static void judge_sources(struct st_run *r)
+{
+	struct judge_slice js[PYC_PASS_THREADS];
+	struct pyc_pass pass = { .n = r->nsrcs };
+	size_t per = r->o->ninterps * (size_t)r->o->nlevels;
+
+	if (!r->nsrcs)
+		return;
+	if (!(r->slots = calloc(r->nsrcs * per, sizeof(*r->slots)))) {
+		r->oom = true;
+		return;
+	}
+	for (size_t k = 0; k < pyc__helpers_width(&r->helpers); k++)
+		js[k] = (struct judge_slice){ r, &pass };
+	pyc__helpers_run(&r->helpers, r->nsrcs, judge_slice, js,
+			 sizeof(js[0]));
+	for (size_t i = 0; i < r->nsrcs; i++) {
+		struct src *s = &r->srcs[i];
+		struct slot *sl = &r->slots[i * per];
+		if (s->lazy && s->stat_errno) {
+			if (pyc_walk_stat_error_counts(s->stat_errno))
+				fail(r, s->path, strerror(s->stat_errno));
+			continue;
+		}
+		for (size_t k = 0; k < r->o->ninterps; k++)
+			for (int l = 0; l < r->o->nlevels; l++)
+				report_slot(r, &r->o->interps[k], s->path,
+					    sl++);
+	}
+	free(r->slots);
+	r->slots = NULL;
+}
+
+static void drop_sources(struct st_run *r)
+{
+	for (size_t i = 0; i < r->nsrcs; i++)
+		free(r->srcs[i].path);
+	r->nsrcs = 0;
 }
 
 static int on_source(const char *path, const struct stat *st, void *arg)
 {
 	struct st_run *r = arg;
 
-	for (size_t i = 0; i < r->o->ninterps; i++)
-		for (int k = 0; k < r->o->nlevels; k++)
-			judge_one(r, &r->o->interps[i], path, st,
-				  r->o->levels[k]);
-	return r->oom ? -1 : 0;
+	if (r->nsrcs == r->asrcs) {
+		size_t n = r->asrcs ? r->asrcs * 2 : 256;
+		struct src *v = realloc(r->srcs, n * sizeof(*v));
+		if (!v)
+			return -1;
+		r->srcs = v;
+		r->asrcs = n;
+	}
+	if (r->nsrcs + 1 == PYC_PASS_MIN_FILES)
+		pyc__helpers_start(&r->helpers); /* placed while we walk on */
+	struct src *s = &r->srcs[r->nsrcs];
+	*s = (struct src){ .path = strdup(path), .lazy = !st };
+	if (!s->path)
+		return -1;
+	if (st)
+		s->st = *st;
+	r->nsrcs++;
+	return 0;
 }
 
 static void on_walk_error(const char *path, int errnum, void *arg)
@@ -326,18 +450,23 @@ int pyc_status(const struct pyc_status_opts *o, const char *const *roots,
 {
 	struct st_run r = { .o = o, .c = counts };
 	const struct pyc_walk_ops ops = { on_source, on_walk_error, NULL, &r };
-	unsigned wflags = o->flags & PYC_COMPILE_FOLLOW_SYMLINKS
-				  ? PYC_WALK_FOLLOW : 0;
+	unsigned wflags = PYC_WALK_LAZY_STAT |
+		(o->flags & PYC_COMPILE_FOLLOW_SYMLINKS ? PYC_WALK_FOLLOW : 0);
 	char cwdbuf[PATH_MAX];
 	int ret = 0;
 
 	memset(counts, 0, sizeof(*counts));
 	r.cwd = getcwd(cwdbuf, sizeof(cwdbuf));
-	for (size_t i = 0; i < nroots && ret == 0; i++) {
+	for (size_t i = 0; i < nroots && ret == 0 && !r.oom; i++) {
 		ret = pyc_walk(roots[i], wflags, &ops);
 		if (ret == 0)
+			judge_sources(&r);
+		drop_sources(&r);
+		if (ret == 0 && !r.oom)
 			ret = find_orphans(&r, roots[i]);
 	}
+	pyc__helpers_stop(&r.helpers);
+	free(r.srcs);
 	seen_release(&r.seen);
 	if (r.oom || ret) {
 		errno = ENOMEM;
