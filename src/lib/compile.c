@@ -599,6 +599,7 @@ static int run_interp(struct run *r, struct pyc_error *err)
 		errno = ENOMEM;
 		return -1;
 	}
+	pyc__helpers_rest(&r->helpers);
 	qsort(r->tasks, r->ntasks, sizeof(*r->tasks), task_cmp);
 	r->total += r->ntasks;
 	if (r->o->flags & PYC_COMPILE_DRY_RUN) {

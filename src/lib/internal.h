@@ -86,6 +86,7 @@ struct pyc_helpers {
 	size_t n;                  /* helpers running */
 	unsigned long gen;         /* passes started */
 	atomic_ulong posted;       /* gen, for helpers that spin */
+	atomic_bool rest;          /* no pass soon: sleep, do not spin */
 	atomic_size_t running;     /* helpers still in this pass */
 	bool quit;
 	void *(*fn)(void *);
@@ -104,6 +105,10 @@ size_t pyc__helpers_width(const struct pyc_helpers *p);
  * PYC_PASS_MIN_FILES files, or without helpers, is fn(args) here. */
 void pyc__helpers_run(struct pyc_helpers *p, size_t nfiles,
 		      void *(*fn)(void *), void *args, size_t size);
+
+/* No pass is coming soon (the compilers are about to run): idle helpers
+ * sleep at once instead of spinning on a core the work needs. */
+void pyc__helpers_rest(struct pyc_helpers *p);
 
 void pyc__helpers_stop(struct pyc_helpers *p);
 

@@ -65,6 +65,7 @@ static void spin_for_pass(struct pyc_helpers *p, unsigned long seen)
 	long long until = now_ns() + SPIN_NS;
 
 	while (atomic_load_explicit(&p->posted, memory_order_acquire) == seen &&
+	       !atomic_load_explicit(&p->rest, memory_order_relaxed) &&
 	       now_ns() < until)
 		sched_yield();
 }
@@ -148,6 +149,7 @@ void pyc__helpers_run(struct pyc_helpers *p, size_t nfiles,
 		fn(args);
 		return;
 	}
+	atomic_store_explicit(&p->rest, false, memory_order_relaxed);
 	pthread_mutex_lock(&p->mu);
 	p->fn = fn;
 	p->args = args;
@@ -163,6 +165,12 @@ void pyc__helpers_run(struct pyc_helpers *p, size_t nfiles,
 	while (atomic_load_explicit(&p->running, memory_order_acquire))
 		pthread_cond_wait(&p->done, &p->mu);
 	pthread_mutex_unlock(&p->mu);
+}
+
+void pyc__helpers_rest(struct pyc_helpers *p)
+{
+	if (p->live)
+		atomic_store_explicit(&p->rest, true, memory_order_relaxed);
 }
 
 void pyc__helpers_stop(struct pyc_helpers *p)

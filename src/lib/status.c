@@ -295,6 +295,7 @@ static void judge_sources(struct st_run *r)
 		js[k] = (struct judge_slice){ r, &pass };
 	pyc__helpers_run(&r->helpers, r->nsrcs, judge_slice, js,
 			 sizeof(js[0]));
+	pyc__helpers_rest(&r->helpers); /* the next pass is a root away */
 	for (size_t i = 0; i < r->nsrcs; i++) {
 		struct src *s = &r->srcs[i];
 		struct slot *sl = &r->slots[i * per];
