@@ -103,3 +103,21 @@ char *buf_detach(struct buf *b)
 	memset(b, 0, sizeof(*b));
 	return s;
 }
+
+void *array_grow(void *v, size_t *alloc, size_t want, size_t elem)
+{
+	size_t n = *alloc ? *alloc : 16;
+
+	if (want <= *alloc)
+		return v;
+	while (n < want && n <= SIZE_MAX / 2)
+		n *= 2;
+	if (n < want || n > SIZE_MAX / elem) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (!(v = realloc(v, n * elem)))
+		return NULL;
+	*alloc = n;
+	return v;
+}

@@ -28,6 +28,18 @@ void buf_addc(struct buf *b, char c);
 void buf_addf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void buf_reset(struct buf *b);
+
+/*
+ * Room in an array of `elem`-byte items for at least `want` of them: the
+ * array (v itself, or moved) with *alloc updated, or NULL with errno
+ * ENOMEM and v untouched.  Capacity doubles, from 16.  Use:
+ *
+ *	struct item *v = array_grow(a->v, &a->alloc, a->n + 1, sizeof(*v));
+ *	if (!v)
+ *		return -1;
+ *	a->v = v;
+ */
+void *array_grow(void *v, size_t *alloc, size_t want, size_t elem);
 /* Hand the string to the caller (malloc'd, never NULL unless oom) and
  * leave b empty.  Returns NULL with errno ENOMEM if any append failed. */
 char *buf_detach(struct buf *b);

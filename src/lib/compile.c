@@ -101,14 +101,11 @@ static int on_source(const char *path, const struct stat *st, void *arg)
 {
 	struct run *r = arg;
 
-	if (r->nsrcs == r->asrcs) {
-		size_t n = r->asrcs ? r->asrcs * 2 : 256;
-		struct source *v = realloc(r->srcs, n * sizeof(*v));
-		if (!v)
-			return -1;
-		r->srcs = v;
-		r->asrcs = n;
-	}
+	struct source *v = array_grow(r->srcs, &r->asrcs, r->nsrcs + 1,
+				      sizeof(*v));
+	if (!v)
+		return -1;
+	r->srcs = v;
 	if (r->nsrcs + 1 == PYC_PASS_MIN_FILES)
 		pyc__helpers_start(&r->helpers); /* placed while we walk on */
 	struct source *s = &r->srcs[r->nsrcs];

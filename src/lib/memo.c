@@ -115,14 +115,11 @@ int pyc_memo_add(struct pyc_memo *m, const char *source,
 	struct pyc_memo_entry e = { .id = *id, .levels = levels, .line = line,
 				    .col = col };
 
-	if (m->n == m->a) {
-		size_t n = m->a ? m->a * 2 : 16;
-		struct pyc_memo_entry *v = realloc(m->v, n * sizeof(*v));
-		if (!v)
-			return -1;
-		m->v = v;
-		m->a = n;
-	}
+	struct pyc_memo_entry *v = array_grow(m->v, &m->a, m->n + 1,
+					      sizeof(*v));
+	if (!v)
+		return -1;
+	m->v = v;
 	e.source = strdup(source);
 	e.message = strdup(message ? message : "");
 	if (!e.source || !e.message) {

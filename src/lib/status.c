@@ -324,14 +324,11 @@ static int on_source(const char *path, const struct stat *st, void *arg)
 {
 	struct st_run *r = arg;
 
-	if (r->nsrcs == r->asrcs) {
-		size_t n = r->asrcs ? r->asrcs * 2 : 256;
-		struct src *v = realloc(r->srcs, n * sizeof(*v));
-		if (!v)
-			return -1;
-		r->srcs = v;
-		r->asrcs = n;
-	}
+	struct src *v = array_grow(r->srcs, &r->asrcs, r->nsrcs + 1,
+				   sizeof(*v));
+	if (!v)
+		return -1;
+	r->srcs = v;
 	if (r->nsrcs + 1 == PYC_PASS_MIN_FILES)
 		pyc__helpers_start(&r->helpers); /* placed while we walk on */
 	struct src *s = &r->srcs[r->nsrcs];

@@ -261,16 +261,13 @@ static void keep(struct tidy *t, const char *path, const struct stat *st)
 	t->st->kept++;
 	if (!t->o->max_size)
 		return;
-	if (t->nkept == t->akept) {
-		size_t n = t->akept ? t->akept * 2 : 256;
-		struct kept *v = realloc(t->kept, n * sizeof(*v));
-		if (!v) {
-			t->oom = true;
-			return;
-		}
-		t->kept = v;
-		t->akept = n;
+	struct kept *v = array_grow(t->kept, &t->akept, t->nkept + 1,
+				    sizeof(*v));
+	if (!v) {
+		t->oom = true;
+		return;
 	}
+	t->kept = v;
 	struct kept *k = &t->kept[t->nkept];
 	if (!(k->path = strdup(path))) {
 		t->oom = true;

@@ -47,14 +47,11 @@ static int enter_once(struct walk *w, const struct stat *st)
 	for (size_t i = 0; i < w->nseen; i++)
 		if (w->seen[i].dev == st->st_dev && w->seen[i].ino == st->st_ino)
 			return 0;
-	if (w->nseen == w->aseen) {
-		size_t n = w->aseen ? w->aseen * 2 : 64;
-		struct seen *s = realloc(w->seen, n * sizeof(*s));
-		if (!s)
-			return -1;
-		w->seen = s;
-		w->aseen = n;
-	}
+	struct seen *s = array_grow(w->seen, &w->aseen, w->nseen + 1,
+				    sizeof(*s));
+	if (!s)
+		return -1;
+	w->seen = s;
 	w->seen[w->nseen++] = (struct seen){ st->st_dev, st->st_ino };
 	return 1;
 }
