@@ -31,7 +31,7 @@ struct source {
 	struct pyc_source_stat st;  /* from the walk, for freshness */
 	struct pyc_memo_id id;      /* from the walk, for the memo */
 	bool lazy;                  /* listed, not yet stat()ed */
-	int stat_errno;             /* why its lazy stat() failed */
+	int stat_errno;             /* lazy: pyc_walk_stat_source() */
 };
 
 enum task_state { TASK_FRESH, TASK_STALE, TASK_ERROR, TASK_NOMEM };
@@ -141,17 +141,12 @@ static void *stat_slice(void *arg)
 	size_t i, to;
 
 	while (pyc__pass_next(sl->pass, &i, &to))
-	for (; i < to; i++) {
-		struct source *s = &sl->v[i];
-		if (!s->lazy)
-			continue;
-		if (stat(s->path, &st) < 0)
-			s->stat_errno = errno;
-		else if (!S_ISREG(st.st_mode))
-			s->stat_errno = ENOENT; /* no longer a file */
-		else
-			source_set_stat(s, &st);
-	}
+		for (; i < to; i++) {
+			struct source *s = &sl->v[i];
+			if (s->lazy && !(s->stat_errno = pyc_walk_stat_source(
+						 s->path, &st)))
+				source_set_stat(s, &st);
+		}
 	return NULL;
 }
 
@@ -172,7 +167,7 @@ static void stat_sources(struct run *r)
 	for (size_t i = 0; i < r->nsrcs; i++) {
 		struct source *s = &r->srcs[i];
 		if (s->lazy && s->stat_errno) {
-			if (pyc_walk_stat_error_counts(s->stat_errno))
+			if (s->stat_errno > 0)
 				on_walk_error(s->path, s->stat_errno, r);
 			free(s->path);
 			continue;

@@ -457,10 +457,12 @@ struct pyc_walk_ops {
  * value a callback stopped with, or -1 (ENOMEM). */
 int pyc_walk(const char *root, unsigned flags, const struct pyc_walk_ops *ops);
 
-/* Whether a failed stat() of a listed entry (errnum) is reported as an
- * error: false for gone, a dangling symlink or a loop, which are simply
- * not files (os.path.isfile() says False).  For PYC_WALK_LAZY_STAT. */
-bool pyc_walk_stat_error_counts(int errnum);
+/* For PYC_WALK_LAZY_STAT: stat() a source the walk passed unexamined,
+ * judging it as the walk would have.  Returns 0 (a source; *st filled),
+ * -1 (no longer a source: gone, a dangling symlink, a loop, or not a
+ * regular file; os.path.isfile() says False: skip it quietly), or the
+ * errno of a failure to report, as the walk reports one. */
+int pyc_walk_stat_source(const char *path, struct stat *st);
 
 /* ------------------------------------------------------------------------
  * Writing into the cache

@@ -126,7 +126,7 @@ struct slot {
 struct src {
 	char *path;
 	struct stat st;
-	int stat_errno;               /* its lazy stat failed */
+	int stat_errno;               /* lazy: pyc_walk_stat_source() */
 	bool lazy;
 };
 
@@ -242,14 +242,10 @@ static void *judge_slice(void *arg)
 	while (pyc__pass_next(js->pass, &i, &to))
 		for (; i < to; i++) {
 			struct src *s = &r->srcs[i];
-			if (s->lazy && stat(s->path, &s->st) < 0) {
-				s->stat_errno = errno;
+			if (s->lazy &&
+			    (s->stat_errno = pyc_walk_stat_source(s->path,
+								  &s->st)))
 				continue;
-			}
-			if (s->lazy && !S_ISREG(s->st.st_mode)) {
-				s->stat_errno = ENOENT; /* no longer a file */
-				continue;
-			}
 			struct slot *out = &r->slots[i * per];
 			for (size_t k = 0; k < r->o->ninterps; k++)
 				for (int l = 0; l < r->o->nlevels; l++)
@@ -300,7 +296,7 @@ static void judge_sources(struct st_run *r)
 		struct src *s = &r->srcs[i];
 		struct slot *sl = &r->slots[i * per];
 		if (s->lazy && s->stat_errno) {
-			if (pyc_walk_stat_error_counts(s->stat_errno))
+			if (s->stat_errno > 0)
 				fail(r, s->path, strerror(s->stat_errno));
 			continue;
 		}

@@ -119,18 +119,25 @@ static int walk_dir(struct walk *w, struct buf *path);
  * symlink or a symlink loop: not a file, as os.path.isfile() says.  Any
  * other reason (a directory we may list but not search, an I/O error)
  * hides what may be a source: reported, where compileall says nothing. */
+static bool stat_error_counts(int errnum)
+{
+	return errnum != ENOENT && errnum != ENOTDIR && errnum != ELOOP;
+}
+
 static int stat_failed(struct walk *w, const char *path)
 {
 	if (errno == ENOMEM)
 		return -1;
-	if (pyc_walk_stat_error_counts(errno) && w->ops->error)
+	if (stat_error_counts(errno) && w->ops->error)
 		w->ops->error(path, errno, w->ops->arg);
 	return 0;
 }
 
-bool pyc_walk_stat_error_counts(int errnum)
+int pyc_walk_stat_source(const char *path, struct stat *st)
 {
-	return errnum != ENOENT && errnum != ENOTDIR && errnum != ELOOP;
+	if (stat(path, st) < 0)
+		return stat_error_counts(errno) ? errno : -1;
+	return S_ISREG(st->st_mode) ? 0 : -1;
 }
 
 /* One entry, whose path is in `path`; `type` is its d_type, which spares
