@@ -10,6 +10,10 @@ and measures, in one run, with the same interpreter and a prefix each:
   incremental   1% of files touched  vs  compileall -j0
   status        pycprefix status on 10,000 files vs compileall's no-op run
   memory        the driver's peak RSS on the stdlib and on 100,000 files
+  environment   compile --sys-path of the installed interpreter with the
+                largest sys.path (its stdlib and site-packages, in place,
+                into a scratch prefix), cold and warm, against compileall
+                -j0 and serial compileall given the same sys.path entries
 
 Each timing is the best of --repeat runs (cold runs start from an empty
 prefix each time).  Ratios, not absolute times, are the result: they are
@@ -18,6 +22,7 @@ what stays comparable across machines.  Never run from the test suite.
 import argparse
 import glob
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -92,6 +97,71 @@ def theirs(py, tree, jobs=True):
     return [py, '-m', 'compileall', '-q', *(['-j0'] if jobs else []), tree]
 
 
+SYS_PATH = r'''
+import os, sys
+print('\0'.join(p for p in sys.path if p and os.path.isdir(p)), end='')
+'''
+
+
+def sys_path_dirs(py):
+    """The directories on py's sys.path, as its site module builds it."""
+    out = subprocess.run([py, '-I', '-c', SYS_PATH], capture_output=True,
+                         text=True)
+    return [d for d in out.stdout.split('\0') if d] if out.returncode == 0 else []
+
+
+def largest_environment():
+    """The pyenv interpreter >= 3.8 whose sys.path holds the most sources."""
+    best_py, best_n = None, -1
+    for py in sorted(glob.glob(os.path.expanduser(
+            '~/.pyenv/versions/3.*/bin/python3.*'))):
+        if not re.fullmatch(r'python3\.\d+', os.path.basename(py)):
+            continue
+        if int(os.path.basename(py).split('.')[1]) < 8:
+            continue
+        n = len({os.path.realpath(f) for d in sys_path_dirs(py)
+                 for f in sources(d)})
+        if n > best_n:
+            best_py, best_n = py, n
+    return best_py, best_n
+
+
+def environment_case(work, repeat):
+    """compile --sys-path against compileall on the same real files."""
+    py, n = largest_environment()
+    if not py:
+        print('environment: no pyenv interpreter found, skipped')
+        return
+    dirs = sys_path_dirs(py)
+    p_ours, p_theirs = os.path.join(work, 'env1'), os.path.join(work, 'env2')
+    e_ours, e_theirs = env_for(p_ours), env_for(p_theirs)
+    cmd_ours = [TOOL, 'compile', '-q', '--python', py, '--prefix', p_ours,
+                '--sys-path']
+    par = [py, '-m', 'compileall', '-q', '-j0', *dirs]
+    ser = [py, '-m', 'compileall', '-q', *dirs]
+
+    def cold(cmd, env, prefix):
+        shutil.rmtree(prefix, ignore_errors=True)
+        return timed(cmd, env, work)[0]
+    c_ours = best(repeat, lambda: cold(cmd_ours, e_ours, p_ours))
+    c_theirs = best(repeat, lambda: cold(par, e_theirs, p_theirs))
+    w_ours = best(repeat, lambda: timed(cmd_ours, e_ours, work)[0])
+    w_par = best(repeat, lambda: timed(par, e_theirs, work)[0])
+    w_ser = best(repeat, lambda: timed(ser, e_theirs, work)[0])
+    pycs = sum(len(f) for _, _, f in os.walk(p_ours))
+    print()
+    print('environment: %s, %d distinct sources on sys.path (%d entries), '
+          '%d pycs written' % (py, n, len(dirs), pycs))
+    print('| case | pycprefix | peer | peer is | ratio |')
+    print('|---|---|---|---|---|')
+    for name, o, t, peer in [
+            ('sys.path cold', c_ours, c_theirs, 'compileall -j0'),
+            ('sys.path warm', w_ours, w_par, 'compileall -j0'),
+            ('sys.path warm', w_ours, w_ser, 'serial compileall')]:
+        print('| %s | %.3f s | %.3f s | %s | %.2fx faster |'
+              % (name, o, t, peer, t / o))
+
+
 def sources(tree):
     out = []
     for d, dirs, files in os.walk(tree):
@@ -106,6 +176,8 @@ def main():
     ap.add_argument('--repeat', type=int, default=3)
     ap.add_argument('--big', type=int, default=100000,
                     help='files in the memory test tree (0: skip)')
+    ap.add_argument('--no-environment', action='store_true',
+                    help='skip the real-environment case')
     a = ap.parse_args()
     py = find_python(a.python)
     ncores = os.cpu_count()
@@ -217,6 +289,8 @@ def main():
                            e_ours, work)
             print('driver peak RSS, dry run over %d files: %.1f MiB (%.2f s)'
                   % (a.big, rss / 1024, t))
+        if not a.no_environment:
+            environment_case(work, a.repeat)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
