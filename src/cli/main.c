@@ -189,6 +189,7 @@ int main(int argc, char **argv)
 	/* Past a file-size limit, write() should fail (EFBIG) and be
 	 * reported, not kill the process. */
 	signal(SIGXFSZ, SIG_IGN);
+	cli_output_init();
 	while ((c = cli_getopt(&p)) != -1) {
 		switch (c) {
 		case 'V':
@@ -225,6 +226,7 @@ int main(int argc, char **argv)
 	optind = 0; /* re-initialise getopt for the command's options */
 	ret = cmd->fn(argc, argv, &ctx);
 	free(ctx.pythons);
+	cli_output_release();
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		cli_error("cannot write the output");
 		return EXIT_USAGE;
