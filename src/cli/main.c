@@ -133,7 +133,8 @@ static const struct cli_cmd commands[] = {
 	  "Print the shell line that sets PYTHONPYCACHEPREFIX to the prefix.",
 	  "Use as: eval \"$(pycprefix env)\"\n\n"
 	  "Options:\n"
-	  "      --shell SHELL  syntax of SHELL (default: from $SHELL)\n" },
+	  "      --shell SHELL  syntax of SHELL (default: from $SHELL, sh when\n"
+	  "                     unset; a $SHELL not listed is an error)\n" },
 	{ "run", cmd_run, "[--] COMMAND [ARG...]",
 	  "Run COMMAND with PYTHONPYCACHEPREFIX set to the prefix.",
 	  "COMMAND's exit status is pycprefix's.  With --in-tree,\n"
