@@ -74,12 +74,13 @@ static void clear_bar(struct compile_ui *ui)
 	}
 }
 
-static void on_progress(size_t done, size_t total, void *arg)
+static void on_progress(const struct pyc_progress *p, void *arg)
 {
 	struct compile_ui *ui = arg;
 	long ms = elapsed_ms(ui);
+	size_t done = p->done, total = p->total;
 	double rate;
-	long eta = cli_eta_update(&ui->eta, ms, done, total, &rate);
+	long eta = cli_eta_update(&ui->eta, ms, p, &rate);
 
 	if (!ui->tty || (ms - ui->last_draw_ms < 100 && done < total))
 		return;

@@ -4,6 +4,7 @@
  */
 #include "output.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,31 +177,43 @@ void cli_output_release(void)
 
 /* ---- progress ---- */
 
-long cli_eta_update(struct cli_eta *e, long now_ms, size_t done,
-		    size_t total, double *rate)
+long cli_eta_update(struct cli_eta *e, long now_ms,
+		    const struct pyc_progress *p, double *rate)
 {
-	long ms;
+	double ms, by_files, by_bytes, left;
 	size_t seen;
+	uint64_t seen_bytes;
+	long secs;
 
 	*rate = 0;
-	if (!e->started || done < e->last_done) {
-		/* The clock starts at the first item finished. */
-		e->started = done > 0;
+	if (!e->started || p->done < e->last_done) {
+		/* The clock starts when the first source is done. */
+		e->started = p->done > 0;
 		e->t0_ms = now_ms;
-		e->done0 = done;
-		e->last_done = done;
+		e->done0 = p->done;
+		e->bytes0 = p->done_bytes;
+		e->last_done = p->done;
 		return -1;
 	}
-	e->last_done = done;
-	ms = now_ms - e->t0_ms;
-	seen = done - e->done0;
+	e->last_done = p->done;
+	ms = (double)(now_ms - e->t0_ms);
+	seen = p->done - e->done0;
+	seen_bytes = p->done_bytes - e->bytes0;
 	if (ms < CLI_ETA_MIN_MS || seen < CLI_ETA_MIN_ITEMS)
 		return -1;
-	*rate = seen * 1000.0 / (double)ms;
-	if (done >= total)
+	*rate = seen * 1000.0 / ms;
+	if (p->done >= p->total)
 		return 0;
+	by_files = (double)(p->total - p->done) / (double)seen * ms;
+	left = by_files;
+	if (seen_bytes && p->total_bytes >= p->done_bytes) {
+		by_bytes = (double)(p->total_bytes - p->done_bytes) /
+			   (double)seen_bytes * ms;
+		left = sqrt(by_files * by_bytes);
+	}
 	/* Rounded up: while work is left, it is never "0:00". */
-	double left = (double)(total - done) / *rate;
-	long secs = (long)left;
-	return secs < left ? secs + 1 : secs;
+	left /= 1000;
+	secs = (long)left;
+	secs += secs < left || !secs;
+	return secs;
 }

@@ -23,15 +23,22 @@
  * these (the library runs every callback in the caller's thread).
  *
  * Progress.  struct cli_eta estimates the time left from the throughput
- * observed since the first item finished (start-up, the walk and the
+ * observed since the first source finished (start-up, the walk and the
  * freshness pass are not work the rate should include), and gives no
  * estimate until CLI_ETA_MIN_MS and CLI_ETA_MIN_ITEMS of it are seen.
+ * Sources are compiled largest first, so the time left at the rate of
+ * sources seen overestimates (the rest are smaller) and the time left at
+ * the rate of bytes seen underestimates (each file also costs a fixed
+ * overhead); the estimate is the geometric mean of the two.
  */
 #ifndef PYC_CLI_OUTPUT_H
 #define PYC_CLI_OUTPUT_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "pycprefix.h"
 
 /* Set the buffering of stdout and stderr as described above. */
 void cli_output_init(void);
@@ -55,20 +62,21 @@ const char *cli_qsubject(const char *s);
 #define CLI_ETA_MIN_ITEMS 8
 
 struct cli_eta {
-	bool started;       /* an item has finished */
+	bool started;       /* a source has finished */
 	long t0_ms;         /* when the first one did */
 	size_t done0;       /* how many had then */
+	uint64_t bytes0;    /* and their bytes */
 	size_t last_done;
 };
 
 /*
- * `done` of `total` items are finished at `now_ms` (any monotonic
- * clock).  Returns the seconds left, or -1 while too little has been
- * observed; *rate gets the items per second observed (0 while unknown).
- * A `done` smaller than the last one starts a new estimate (a new round
- * of work).  Zero-initialise the struct before the first call.
+ * The run is at `p` at `now_ms` (any monotonic clock).  Returns the
+ * seconds left, rounded up, or -1 while too little has been observed;
+ * *rate gets the sources per second observed (0 while unknown).  A done
+ * count smaller than the last one starts a new estimate (a new round of
+ * work).  Zero-initialise the struct before the first call.
  */
-long cli_eta_update(struct cli_eta *e, long now_ms, size_t done,
-		    size_t total, double *rate);
+long cli_eta_update(struct cli_eta *e, long now_ms,
+		    const struct pyc_progress *p, double *rate);
 
 #endif
