@@ -88,9 +88,9 @@ int cmd_env(int argc, char **argv, struct cli_ctx *ctx)
 	if (shname && shname[0] && !ctx->json &&
 	    shell_parse(shname, &sh) < 0) {
 		const char *base = strrchr(shname, '/');
-		return cli_error("$SHELL is '%s', a shell env does not know: "
+		return cli_error("$SHELL is %s, a shell env does not know: "
 				 "pass --shell sh, bash, zsh, fish or csh",
-				 base ? base + 1 : shname);
+				 cli_qsubject(base ? base + 1 : shname));
 	}
 	if (cli_prefix(ctx, &prefix, &origin) < 0)
 		return EXIT_USAGE;

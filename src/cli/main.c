@@ -230,7 +230,9 @@ int main(int argc, char **argv)
 	cli_output_release();
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		cli_error("cannot write the output");
-		return EXIT_USAGE;
+		/* After SIGHUP the terminal is gone: the signal's status
+		 * says more than the write that failed. */
+		return ret > EXIT_USAGE ? ret : EXIT_USAGE;
 	}
 	return ret;
 }
