@@ -632,10 +632,10 @@ struct pyc_event {
 	const char *warnings;         /* NUL-separated "line: text" */
 };
 
-/* How far a run is, for its progress callback: the sources finished
- * (compiled or failed) of those it compiles, and their bytes.  Sources go
- * largest first, so the bytes tell the work left better than the count.
- * Totals grow as each interpreter's sources are planned. */
+/* How far a run is, for its progress callback (valid for the call): the
+ * sources finished (compiled or failed) of those it compiles, and their
+ * bytes.  Sources go largest first, so the count alone overstates the
+ * work left.  Totals grow as each interpreter's sources are planned. */
 struct pyc_progress {
 	size_t done, total;
 	uint64_t done_bytes, total_bytes;
