@@ -16,12 +16,19 @@ from conftest import BINARY, INTERPRETERS, run_tool
 IT = INTERPRETERS[-1]
 
 
-def merged(args, env, cwd=None):
-    """Run with stdout and stderr on one pipe, as `cmd 2>&1 | less`."""
-    res = subprocess.run([BINARY, *args], stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                         timeout=300)
-    return res.returncode, res.stdout
+def merged(args, env, cwd=None, log=None):
+    """Run with stdout and stderr on one pipe, as `cmd 2>&1 | less`, or
+    on one file, as `cmd > log 2>&1`."""
+    if log is None:
+        res = subprocess.run([BINARY, *args], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                             timeout=300)
+        return res.returncode, res.stdout
+    with open(log, 'wb') as f:
+        rc = subprocess.run([BINARY, *args], stdout=f, stderr=subprocess.STDOUT,
+                            env=env, cwd=cwd, timeout=300).returncode
+    with open(log, 'rb') as f:
+        return rc, f.read()
 
 
 def unquote(s):
@@ -59,10 +66,12 @@ def big_tree(tmp_path, n=150):
 
 # ---- order and streams ----
 
-def test_compile_listing_then_summary_on_one_pipe(clean_env, tmp_path):
+@pytest.mark.parametrize('to', ['pipe', 'file'])
+def test_compile_listing_then_summary_on_one_pipe(clean_env, tmp_path, to):
     tree = big_tree(tmp_path)
     rc, out = merged(['compile', '-n', '--python', IT.exe, '--prefix',
-                      str(tmp_path / 'p'), str(tree)], clean_env)
+                      str(tmp_path / 'p'), str(tree)], clean_env,
+                     log=str(tmp_path / 'log') if to == 'file' else None)
     assert rc == 0
     lines = out.decode().splitlines()
     assert len(out) > 3 * 4096   # past a full stdout buffer or three
@@ -190,6 +199,19 @@ def test_odd_names_quoted_in_compile_listing(clean_env, tmp_path):
               for ln in lines if ln.startswith(b'"')}
     assert quoted == {b'a\nb.py', b'caf\xe9.py', b'q"x.py', b'tab\tx.py'}
     assert b'"%s/caf\\351.py"' % tree in res.stdout
+
+
+def test_odd_names_quoted_in_compile_errors(clean_env, tmp_path):
+    tree = os.path.join(os.fsencode(str(tmp_path)), b'tree')
+    os.mkdir(tree)
+    with open(os.path.join(tree, b'bad\nname.py'), 'wb') as f:
+        f.write(b'def (:\n')
+    res = run_tool(['compile', '--python', IT.exe, '--prefix',
+                    str(tmp_path / 'p'), os.fsdecode(tree)], clean_env,
+                   check=1)
+    first = res.stderr.splitlines()[0]
+    assert first.startswith(b'"%s/bad\\nname.py":1:' % tree), res.stderr
+    assert b'SyntaxError' in first
 
 
 def test_odd_names_quoted_in_status_and_prune(clean_env, tmp_path):
