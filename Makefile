@@ -45,6 +45,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpycprefix.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libpycprefix.a $(LDLIBS) -lcmocka
 
+# The CLI's pure helpers have a unit test too, linked with their object.
+$(BUILD)/tests/test_output: tests/unit/test_output.c $(BUILD)/src/cli/output.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
 # Saved fuzz inputs replayed as regression tests (fuzz/replay.c).
 FUZZ_TARGETS = header paths proto
 REPLAY_BIN = $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz_%)

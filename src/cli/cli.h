@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "output.h"
 #include "pycprefix.h"
 
 enum { EXIT_OK = 0, EXIT_SOME = 1, EXIT_USAGE = 2 };

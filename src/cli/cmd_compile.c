@@ -13,12 +13,31 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* The signal that stopped the run (SIGINT, SIGTERM or SIGHUP), or 0. */
 static volatile int interrupted;
 
-static void on_sigint(int sig)
+static void on_stop_signal(int sig)
 {
-	(void)sig;
-	interrupted = 1;
+	interrupted = sig;
+}
+
+/* Stop cleanly on `sig`, unless it is ignored (nohup, or a background
+ * job of a script): then it stays ignored. */
+static void catch_stop_signal(int sig)
+{
+	struct sigaction sa = { .sa_handler = on_stop_signal,
+				.sa_flags = SA_RESTART }, old;
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+		return;
+	sigaction(sig, &sa, NULL);
+}
+
+static const char *signal_name(int sig)
+{
+	return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM"
+					: "SIGHUP";
 }
 
 struct compile_ui {
@@ -32,6 +51,7 @@ struct compile_ui {
 	struct timespec t0;
 	long last_draw_ms;
 	bool drawn;
+	struct cli_eta eta;
 	FILE *failures;          /* JSON array items, when --json */
 	size_t nfailures;
 };
@@ -49,24 +69,29 @@ static void clear_bar(struct compile_ui *ui)
 {
 	if (ui->drawn) {
 		fputs("\r\033[K", stderr);
+		fflush(stderr);
 		ui->drawn = false;
 	}
 }
 
-static void on_progress(size_t done, size_t total, void *arg)
+static void on_progress(const struct pyc_progress *p, void *arg)
 {
 	struct compile_ui *ui = arg;
 	long ms = elapsed_ms(ui);
+	size_t done = p->done, total = p->total;
+	double rate;
+	long eta = cli_eta_update(&ui->eta, ms, p, &rate);
 
 	if (!ui->tty || (ms - ui->last_draw_ms < 100 && done < total))
 		return;
 	ui->last_draw_ms = ms;
-	double rate = ms > 0 ? done * 1000.0 / ms : 0;
-	long eta = rate > 0 ? (long)((total - done) / rate) : 0;
 	int width = 24, fill = total ? (int)(width * done / total) : width;
-	fprintf(stderr, "\r\033[K[%.*s%*s] %zu/%zu files  %.0f/s  ETA %ld:%02ld",
-		fill, "########################", width - fill, "", done, total,
-		rate, eta / 60, eta % 60);
+	fprintf(stderr, "\r\033[K[%.*s%*s] %zu/%zu files", fill,
+		"########################", width - fill, "", done, total);
+	if (eta >= 0)
+		fprintf(stderr, "  %.0f/s  ETA %ld:%02ld", rate, eta / 60,
+			eta % 60);
+	fflush(stderr);
 	ui->drawn = true;
 }
 
@@ -113,35 +138,40 @@ static void on_event(const struct pyc_event *ev, void *arg)
 	switch (ev->kind) {
 	case PYC_EV_WOULD_COMPILE:
 		if (!ctx->json)
-			printf("%s -> %s\n", ev->source, ev->pyc);
+			printf("%s -> %s\n", cli_qpath(ev->source),
+			       cli_qpath(ev->pyc));
 		break;
 	case PYC_EV_WALK_ERROR:
-		cli_warn("cannot read '%s': %s", ev->source, ev->message);
+		cli_warn("cannot read %s: %s", cli_qsubject(ev->source),
+			 ev->message);
 		if (ui->failures)
 			json_failure(ui, ev);
 		break;
 	case PYC_EV_FAILED:
 		if (ev->line && ev->col)
-			fprintf(stderr, "%s:%u:%u: %s%s\n", ev->source,
-				ev->line, ev->col, ev->message, where);
-		else if (ev->line)
-			fprintf(stderr, "%s:%u: %s%s\n", ev->source, ev->line,
+			fprintf(stderr, "%s:%u:%u: %s%s\n",
+				cli_qpath(ev->source), ev->line, ev->col,
 				ev->message, where);
+		else if (ev->line)
+			fprintf(stderr, "%s:%u: %s%s\n", cli_qpath(ev->source),
+				ev->line, ev->message, where);
 		else
-			fprintf(stderr, "%s: %s%s\n", ev->source, ev->message,
-				where);
+			fprintf(stderr, "%s: %s%s\n", cli_qpath(ev->source),
+				ev->message, where);
 		if (ui->failures)
 			json_failure(ui, ev);
 		break;
 	case PYC_EV_COMPILED:
 		if (ctx->verbose > 1)
-			fprintf(stderr, "compiled %s%s\n", ev->source, where);
+			fprintf(stderr, "compiled %s%s\n",
+				cli_qpath(ev->source), where);
 		break;
 	}
 	if (ctx->verbose && ev->nwarnings) {
 		const char *w = ev->warnings;
 		for (unsigned i = 0; i < ev->nwarnings; i++, w += strlen(w) + 1)
-			fprintf(stderr, "%s:%s%s\n", ev->source, w, where);
+			fprintf(stderr, "%s:%s%s\n", cli_qpath(ev->source), w,
+				where);
 	}
 }
 
@@ -340,12 +370,13 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 	if (ctx->json)
 		ui.failures = open_memstream(&fbuf, &flen);
 	clock_gettime(CLOCK_MONOTONIC, &ui.t0);
-	signal(SIGINT, on_sigint);
-	signal(SIGTERM, on_sigint);
+	catch_stop_signal(SIGINT);
+	catch_stop_signal(SIGTERM);
+	catch_stop_signal(SIGHUP);
 
 	/* --sys-path: each interpreter with its own roots. */
 	size_t rounds = sys_path ? ninterps : 1;
-	for (size_t k = 0; k < rounds && ret != EXIT_USAGE; k++) {
+	for (size_t k = 0; k < rounds && ret == EXIT_OK && !interrupted; k++) {
 		struct pyc_compile_stats st;
 		struct pyc_error err = { { 0 } };
 		char **sp = NULL;
@@ -366,28 +397,33 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 					      : dflt_root;
 			nroots = optind < argc ? (size_t)(argc - optind) : 1;
 		}
-		if (pyc_compile(&o, roots, nroots, &st, &err) < 0) {
+		if (pyc_compile(&o, roots, nroots, &st, &err) < 0 &&
+		    !(errno == EINTR && interrupted)) {
 			clear_bar(&ui);
-			if (errno == EINTR)
-				cli_warn("interrupted");
-			else
-				cli_error("%s", err.msg[0] ? err.msg
-							   : strerror(errno));
-			ret = errno == EINTR ? 130 : EXIT_USAGE;
+			ret = cli_error("%s", err.msg[0] ? err.msg
+							 : strerror(errno));
 		}
 		add_stats(&total, &st);
 		cli_strv_free(sp, sys_path ? nroots : 0);
-		if (ret == 130)
-			break;
 	}
 	clear_bar(&ui);
-	summary(&ui, &total, o.flags & PYC_COMPILE_DRY_RUN);
-	if (ctx->json) {
-		fclose(ui.failures);
-		printf(", \"failures\": [%s%s]}\n", fbuf ? fbuf : "",
-		       ui.nfailures ? "\n  " : "");
-		free(fbuf);
+	/* Stopped by a signal: what was done, and 128 + its number as a
+	 * shell reports a process it ended. */
+	if (interrupted && ret == EXIT_OK) {
+		cli_warn("interrupted by %s", signal_name(interrupted));
+		ret = 128 + interrupted;
 	}
+	/* After a fatal error the message is all: no counts of a run that
+	 * did not happen. */
+	if (ret != EXIT_USAGE)
+		summary(&ui, &total, o.flags & PYC_COMPILE_DRY_RUN);
+	if (ui.failures)
+		fclose(ui.failures);
+	if (ctx->json && ret != EXIT_USAGE)
+		printf(", \"interrupted\": %s, \"failures\": [%s%s]}\n",
+		       interrupted ? "true" : "false", fbuf ? fbuf : "",
+		       ui.nfailures ? "\n  " : "");
+	free(fbuf);
 	if (ret == EXIT_OK && (total.failed || total.walk_errors))
 		ret = EXIT_SOME;
 	if (ui.have_rx)

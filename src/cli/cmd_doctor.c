@@ -592,11 +592,12 @@ int cmd_doctor(int argc, char **argv, struct cli_ctx *ctx)
 		       d.jbuf ? d.jbuf : "");
 		free(d.jbuf);
 	} else if (!ctx->quiet) {
+		/* The report is the data; its verdict is the summary. */
 		if (d.failures || d.warnings)
-			printf("\n%d to fix, %d to look at.\n", d.failures,
-			       d.warnings);
+			fprintf(stderr, "\n%d to fix, %d to look at.\n",
+				d.failures, d.warnings);
 		else
-			printf("\nAll good.\n");
+			fprintf(stderr, "\nAll good.\n");
 	}
 	cli_interps_release(interps, ninterps);
 	free(prefix);

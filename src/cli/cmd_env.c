@@ -18,7 +18,9 @@ static int shell_parse(const char *name, enum shell *sh)
 	base = base ? base + 1 : name;
 	if (!strcmp(base, "sh") || !strcmp(base, "bash") ||
 	    !strcmp(base, "zsh") || !strcmp(base, "dash") ||
-	    !strcmp(base, "ksh"))
+	    !strcmp(base, "ksh") || !strcmp(base, "mksh") ||
+	    !strcmp(base, "ash") || !strcmp(base, "yash") ||
+	    !strcmp(base, "posh"))
 		*sh = SH;
 	else if (!strcmp(base, "fish"))
 		*sh = FISH;
@@ -80,8 +82,16 @@ int cmd_env(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	if (optind < argc)
 		return cli_usage_error(ctx, "env takes no operands");
-	if (shname && shell_parse(shname, &sh) < 0)
-		sh = SH;
+	/* A line in the wrong syntax would be worse than none: eval runs
+	 * whatever it was given.  Without $SHELL (cron, a Dockerfile's RUN)
+	 * sh is the safe guess. */
+	if (shname && shname[0] && !ctx->json &&
+	    shell_parse(shname, &sh) < 0) {
+		const char *base = strrchr(shname, '/');
+		return cli_error("$SHELL is %s, a shell env does not know: "
+				 "pass --shell sh, bash, zsh, fish or csh",
+				 cli_qsubject(base ? base + 1 : shname));
+	}
 	if (cli_prefix(ctx, &prefix, &origin) < 0)
 		return EXIT_USAGE;
 	if (ctx->json) {

@@ -48,7 +48,8 @@ static int one(const struct cli_ctx *ctx, const struct path_opts *o,
 		json_str(stdout, e ? err.msg : NULL);
 		fputc('}', stdout);
 	} else if (!e) {
-		fputs(out, stdout);
+		/* -z is for programs: the bytes as they are. */
+		fputs(o->end ? cli_qpath(out) : out, stdout);
 		fputc(o->end, stdout);
 	}
 	if (e)

@@ -64,13 +64,14 @@ static void print_human(const struct cli_ctx *ctx,
 		if (l->rejected[i]) {
 			printf("%s%-8s %-12s %5s  %s  (unusable: %s)%s\n",
 			       color(ctx, C_DIM), in->impl ? ver : "?", "-",
-			       "-", in->path, l->rejected[i],
+			       "-", cli_qpath(in->path), l->rejected[i],
 			       color(ctx, C_RESET));
 			continue;
 		}
-		printf("%-8s %-12s %5u  %s", ver, in->tag, in->magic, in->path);
+		printf("%-8s %-12s %5u  %s", ver, in->tag, in->magic,
+		       cli_qpath(in->path));
 		if (strcmp(in->path, in->real) != 0)
-			printf(" -> %s", in->real);
+			printf(" -> %s", cli_qpath(in->real));
 		putchar('\n');
 		shown++;
 	}

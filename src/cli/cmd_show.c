@@ -233,12 +233,15 @@ static void print_human(const struct cli_ctx *ctx, const struct shown *s,
 			const struct pyc_interp *in)
 {
 	char when[64];
-	const char *word = verdict_word(s);
+	/* JSON says "fresh-but-outdated"; a person reads status's words. */
+	const char *word = s->have_verdict && s->v.unchecked_changed
+			   ? "changed (unchecked)" : verdict_word(s);
 	const char *col = !s->have_verdict ? C_YELLOW
 			  : s->v.state == PYC_FRESH && !s->v.unchecked_changed
 			  ? C_GREEN : C_RED;
 
-	printf("%s%s%s\n", color(ctx, C_BOLD), s->pyc, color(ctx, C_RESET));
+	printf("%s%s%s\n", color(ctx, C_BOLD), cli_qpath(s->pyc),
+	       color(ctx, C_RESET));
 	if (s->len >= 4 && s->h.magic_ok)
 		printf("  magic    %u (CPython %s)\n", s->h.magic,
 		       s->python ? s->python : "not a CPython 3.8+ release");
@@ -261,7 +264,7 @@ static void print_human(const struct cli_ctx *ctx, const struct shown *s,
 		printf("  header   truncated (%zu bytes)\n", s->len);
 	}
 	if (s->source)
-		printf("  source   %s%s\n", s->source,
+		printf("  source   %s%s\n", cli_qpath(s->source),
 		       s->source_exists ? "" : " (missing)");
 	printf("  verdict  %s%s%s", color(ctx, col), word,
 	       color(ctx, C_RESET));
@@ -277,7 +280,7 @@ static void print_human(const struct cli_ctx *ctx, const struct shown *s,
 		       "pyc was written: Python runs the old code\n",
 		       color(ctx, C_RED), color(ctx, C_RESET));
 	if (s->expected && !s->same_file)
-		printf("  python reads %s\n", s->expected);
+		printf("  python reads %s\n", cli_qpath(s->expected));
 	if (s->detail[0])
 		printf("  detail   %s\n", s->detail);
 }
@@ -328,7 +331,7 @@ int cmd_show(int argc, char **argv, struct cli_ctx *ctx)
 		bool have_in;
 
 		if (read_header(&s) < 0) {
-			cli_warn("cannot read '%s': %s", argv[i],
+			cli_warn("cannot read %s: %s", cli_qsubject(argv[i]),
 				 strerror(errno));
 			ret = EXIT_SOME;
 			continue;

@@ -3,10 +3,20 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define WORST 10
+
+/* States as a person reads them (JSON keeps pyc_status_name()). */
+static const char *state_words(enum pyc_status_state st)
+{
+	return st == PYC_ST_UNCHECKED_CHANGED ? "changed (unchecked)"
+					      : pyc_status_name(st);
+}
 
 struct status_ui {
 	struct cli_ctx *ctx;
@@ -50,9 +60,9 @@ static void on_entry(const struct pyc_status_entry *e, void *arg)
 	ui->shown++;
 	const char *col = e->state == PYC_ST_UNCHECKED_CHANGED ? C_RED
 			  : e->state == PYC_ST_ORPHAN ? C_DIM : C_YELLOW;
-	printf("%s%-17s%s %s", color(ctx, col), pyc_status_name(e->state),
+	printf("%s%-19s%s %s", color(ctx, col), state_words(e->state),
 	       color(ctx, C_RESET),
-	       e->state == PYC_ST_ORPHAN ? e->cache : e->source);
+	       cli_qpath(e->state == PYC_ST_ORPHAN ? e->cache : e->source));
 	if (ui->multi && e->in)
 		printf(" [%s]", e->in->tag);
 	if (e->reason && e->reason[0])
@@ -63,7 +73,54 @@ static void on_entry(const struct pyc_status_entry *e, void *arg)
 static void on_error(const char *path, const char *msg, void *arg)
 {
 	(void)arg;
-	cli_warn("'%s': %s", path, msg);
+	cli_warn("%s: %s", cli_qsubject(path), msg);
+}
+
+/* A prefix that exists must be a directory (one that does not yet holds
+ * no pyc: all are missing). */
+static int check_prefix(const char *prefix)
+{
+	struct stat st;
+	const char *why = NULL;
+
+	if (!prefix)
+		return 0;
+	if (stat(prefix, &st) < 0)
+		why = errno == ENOENT ? NULL : strerror(errno);
+	else if (!S_ISDIR(st.st_mode))
+		why = "not a directory";
+	else if (access(prefix, R_OK | X_OK) < 0)
+		why = strerror(errno);
+	if (why)
+		return cli_error("cannot read the prefix %s: %s",
+				 cli_qsubject(prefix), why), -1;
+	return 0;
+}
+
+/* The counts, and the command that mends what was found, on stderr. */
+static void summary(const struct cli_ctx *ctx, const struct status_ui *ui,
+		    const struct pyc_status_counts *n)
+{
+	size_t outdated = n->n[PYC_ST_STALE] + n->n[PYC_ST_MISSING] +
+			  n->n[PYC_ST_UNCHECKED_CHANGED];
+
+	if (ui->shown > WORST && !ctx->verbose)
+		fprintf(stderr, "... and %zu more (-v lists them all)\n",
+			ui->shown - WORST);
+	fprintf(stderr, "%zu fresh, %zu stale, %zu missing, %zu orphaned",
+		n->n[PYC_ST_FRESH], n->n[PYC_ST_STALE], n->n[PYC_ST_MISSING],
+		n->n[PYC_ST_ORPHAN]);
+	if (n->n[PYC_ST_UNCHECKED_CHANGED])
+		fprintf(stderr, ", %s%zu unchecked-hash pycs Python would run "
+			"with old code%s", color_e(ctx, C_RED),
+			n->n[PYC_ST_UNCHECKED_CHANGED], color_e(ctx, C_RESET));
+	fputc('\n', stderr);
+	if (outdated)
+		fprintf(stderr, "run 'pycprefix compile' to bring %s up to "
+			"date\n", outdated == 1 ? "it" : "them");
+	if (n->n[PYC_ST_ORPHAN])
+		fprintf(stderr, "run 'pycprefix prune' to remove the "
+			"orphan%s\n", n->n[PYC_ST_ORPHAN] == 1 ? "" : "s");
 }
 
 int cmd_status(int argc, char **argv, struct cli_ctx *ctx)
@@ -113,6 +170,10 @@ int cmd_status(int argc, char **argv, struct cli_ctx *ctx)
 	o.nlevels = cli_levels(seen, o.levels);
 	if (cli_prefix(ctx, &prefix, &origin) < 0)
 		return EXIT_USAGE;
+	if (check_prefix(prefix) < 0) {
+		free(prefix);
+		return EXIT_USAGE;
+	}
 	if (cli_interps(ctx, &interps, &ninterps) < 0) {
 		free(prefix);
 		return EXIT_USAGE;
@@ -136,23 +197,8 @@ int cmd_status(int argc, char **argv, struct cli_ctx *ctx)
 			printf("%s\"%s\": %zu", s ? ", " : "",
 			       pyc_status_name((enum pyc_status_state)s), n.n[s]);
 		printf("}, \"errors\": %zu}\n", n.errors);
-	} else if (!ctx->quiet) {
-		if (ui.shown > WORST && !ctx->verbose)
-			printf("... and %zu more (-v lists them all)\n",
-			       ui.shown - WORST);
-		printf("%zu fresh, %zu stale, %zu missing, %zu orphaned",
-		       n.n[PYC_ST_FRESH], n.n[PYC_ST_STALE],
-		       n.n[PYC_ST_MISSING], n.n[PYC_ST_ORPHAN]);
-		if (n.n[PYC_ST_UNCHECKED_CHANGED])
-			printf(", %s%zu unchecked-hash pycs Python would run "
-			       "with old code%s", color(ctx, C_RED),
-			       n.n[PYC_ST_UNCHECKED_CHANGED],
-			       color(ctx, C_RESET));
-		printf("\n");
-		if (n.n[PYC_ST_STALE] + n.n[PYC_ST_MISSING] +
-		    n.n[PYC_ST_UNCHECKED_CHANGED])
-			printf("run 'pycprefix compile' to bring them up to "
-			       "date\n");
+	} else if (!ctx->quiet && ret == EXIT_OK) {
+		summary(ctx, &ui, &n);
 	}
 	if (ret == EXIT_OK && n.errors)
 		ret = EXIT_SOME;

@@ -39,16 +39,16 @@ static void on_event(const struct pyc_tidy_event *ev, void *arg)
 	if (!ui->dry && !ctx->verbose)
 		return;
 	if (ev->to)
-		printf("%s -> %s\n", ev->path, ev->to);
+		printf("%s -> %s\n", cli_qpath(ev->path), cli_qpath(ev->to));
 	else
 		printf("%s%s (%s)\n", ui->dry ? "would remove " : "removed ",
-		       ev->path, pyc_tidy_why_text(ev->why));
+		       cli_qpath(ev->path), pyc_tidy_why_text(ev->why));
 }
 
 static void on_error(const char *path, const char *msg, void *arg)
 {
 	(void)arg;
-	cli_warn("'%s': %s", path, msg);
+	cli_warn("%s: %s", cli_qsubject(path), msg);
 }
 
 static void human_bytes(char *out, size_t n, uint64_t b)
@@ -472,7 +472,7 @@ static void print_buckets(const struct cli_ctx *ctx, const char *title,
 		for (size_t i = 0; i < b->n && i < most; i++) {
 			human_bytes(hb, sizeof(hb), b->v[i].bytes);
 			printf("  %10s %7zu  %s\n", hb, b->v[i].files,
-			       b->v[i].key);
+			       cli_qpath(b->v[i].key));
 		}
 		if (b->n > most)
 			printf("  ... %zu more\n", b->n - most);
@@ -534,7 +534,8 @@ int cmd_du(int argc, char **argv, struct cli_ctx *ctx)
 		printf(", \"bytes\": %ju, \"files\": %zu, ",
 		       (uintmax_t)st.bytes, st.kept);
 	} else {
-		printf("%s in %zu pycs under %s\n", hb, st.kept, prefix);
+		printf("%s in %zu pycs under %s\n", hb, st.kept,
+		       cli_qpath(prefix));
 	}
 	print_buckets(ctx, "tags", &d.tag, 20, false);
 	print_buckets(ctx, "levels", &d.level, 20, false);

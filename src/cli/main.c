@@ -133,7 +133,8 @@ static const struct cli_cmd commands[] = {
 	  "Print the shell line that sets PYTHONPYCACHEPREFIX to the prefix.",
 	  "Use as: eval \"$(pycprefix env)\"\n\n"
 	  "Options:\n"
-	  "      --shell SHELL  syntax of SHELL (default: from $SHELL)\n" },
+	  "      --shell SHELL  syntax of SHELL (default: from $SHELL, sh when\n"
+	  "                     unset; a $SHELL not listed is an error)\n" },
 	{ "run", cmd_run, "[--] COMMAND [ARG...]",
 	  "Run COMMAND with PYTHONPYCACHEPREFIX set to the prefix.",
 	  "COMMAND's exit status is pycprefix's.  With --in-tree,\n"
@@ -189,6 +190,7 @@ int main(int argc, char **argv)
 	/* Past a file-size limit, write() should fail (EFBIG) and be
 	 * reported, not kill the process. */
 	signal(SIGXFSZ, SIG_IGN);
+	cli_output_init();
 	while ((c = cli_getopt(&p)) != -1) {
 		switch (c) {
 		case 'V':
@@ -225,9 +227,12 @@ int main(int argc, char **argv)
 	optind = 0; /* re-initialise getopt for the command's options */
 	ret = cmd->fn(argc, argv, &ctx);
 	free(ctx.pythons);
+	cli_output_release();
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		cli_error("cannot write the output");
-		return EXIT_USAGE;
+		/* After SIGHUP the terminal is gone: the signal's status
+		 * says more than the write that failed. */
+		return ret > EXIT_USAGE ? ret : EXIT_USAGE;
 	}
 	return ret;
 }

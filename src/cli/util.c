@@ -218,8 +218,9 @@ static void print_unsafe(const char *path, enum pyc_trust t,
 	struct passwd *pw = getpwuid(st->st_uid);
 
 	u->n++;
-	fprintf(stderr, "pycprefix: %s'%s' is %s (owner %s, mode %04o): %s\n",
-		u->force ? "warning: " : "", path, pyc_trust_str(t),
+	fprintf(stderr, "pycprefix: %s%s is %s (owner %s, mode %04o): %s\n",
+		u->force ? "warning: " : "", cli_qsubject(path),
+		pyc_trust_str(t),
 		pw ? pw->pw_name : "?", (unsigned)(st->st_mode & 07777),
 		t == PYC_TRUST_WRITABLE ? "others could plant code Python "
 					  "runs; fix: chmod go-w or +t"

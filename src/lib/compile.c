@@ -55,6 +55,7 @@ struct run {
 	const struct pyc_interp *in;
 	struct task *tasks;
 	size_t ntasks, next, done, total_done, total;
+	uint64_t bytes_done, bytes_total; /* of the sources, for progress */
 	const char *cwd;
 	bool memo;                 /* o->memo_dir, and not a dry run */
 	struct pyc_memo last, now; /* compile errors: last run's, this run's */
@@ -471,11 +472,17 @@ out:
 
 /* ---- the pool's callbacks ---- */
 
-static void progress(struct run *r)
+static void progress(struct run *r, const struct task *t)
 {
+	struct pyc_progress p;
+
 	r->total_done++;
-	if (r->o->progress)
-		r->o->progress(r->total_done, r->total, r->o->arg);
+	r->bytes_done += (uint64_t)t->src->size;
+	if (!r->o->progress)
+		return;
+	p = (struct pyc_progress){ r->total_done, r->total, r->bytes_done,
+				   r->bytes_total };
+	r->o->progress(&p, r->o->arg);
 }
 
 static int next_job(void *arg, struct pyc_job *job)
@@ -493,7 +500,7 @@ static int next_job(void *arg, struct pyc_job *job)
 			snprintf(msg, sizeof(msg), "cannot read: %s",
 				 strerror(errno));
 			emit(r, PYC_EV_FAILED, t->src->path, NULL, msg);
-			progress(r);
+			progress(r, t);
 			continue;
 		}
 		job->path = t->src->path;
@@ -557,7 +564,7 @@ report:
 		r->o->event(&ev, r->o->arg);
 	free(t->bytes);
 	t->bytes = NULL;
-	progress(r);
+	progress(r, t);
 }
 
 static void job_failed(void *arg, struct pyc_job *job, const char *why)
@@ -568,7 +575,7 @@ static void job_failed(void *arg, struct pyc_job *job, const char *why)
 	emit(r, PYC_EV_FAILED, t->src->path, NULL, why);
 	free(t->bytes);
 	t->bytes = NULL;
-	progress(r);
+	progress(r, t);
 }
 
 /* ---- the run ---- */
@@ -594,6 +601,8 @@ static int run_interp(struct run *r, struct pyc_error *err)
 	pyc__helpers_rest(&r->helpers);
 	qsort(r->tasks, r->ntasks, sizeof(*r->tasks), task_cmp);
 	r->total += r->ntasks;
+	for (size_t i = 0; i < r->ntasks; i++)
+		r->bytes_total += (uint64_t)r->tasks[i].src->size;
 	if (r->o->flags & PYC_COMPILE_DRY_RUN) {
 		for (size_t i = 0; i < r->ntasks; i++)
 			for (int k = 0; k < r->tasks[i].nlevels; k++)

@@ -632,6 +632,15 @@ struct pyc_event {
 	const char *warnings;         /* NUL-separated "line: text" */
 };
 
+/* How far a run is, for its progress callback (valid for the call): the
+ * sources finished (compiled or failed) of those it compiles, and their
+ * bytes.  Sources go largest first, so the count alone overstates the
+ * work left.  Totals grow as each interpreter's sources are planned. */
+struct pyc_progress {
+	size_t done, total;
+	uint64_t done_bytes, total_bytes;
+};
+
 struct pyc_compile_opts {
 	const struct pyc_interp *interps;
 	size_t ninterps;
@@ -645,7 +654,7 @@ struct pyc_compile_opts {
 	/* optional */
 	bool (*exclude)(const char *path, void *arg);
 	void (*event)(const struct pyc_event *ev, void *arg);
-	void (*progress)(size_t done, size_t total, void *arg);
+	void (*progress)(const struct pyc_progress *p, void *arg);
 	void *arg;
 	volatile int *stop;            /* set non-zero to stop early */
 	/* Optional: a directory where each interpreter's compile errors

@@ -263,7 +263,7 @@ def test_show_unchecked_changed_warns(clean_env, tmp_path):
                    clean_env, check=0).stdout.decode().strip()
     human = run_tool(['show', '--prefix', prefix, pyc], clean_env,
                      check=0).stdout.decode()
-    assert 'fresh-but-outdated' in human and 'runs the old code' in human
+    assert 'changed (unchecked)' in human and 'runs the old code' in human
 
 
 def test_show_in_tree_and_not_a_pyc(clean_env, tmp_path):

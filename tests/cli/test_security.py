@@ -198,7 +198,7 @@ def test_doctor_all_good(clean_env, tmp_path):
     assert tags == ['%s: 2 pycs (%s)' % (it.tag, tags[0].split('(')[1][:-1])]
     assert levels(by, 'alias.tree') == ['ok']
     human = run_tool(['doctor', '--python', it.exe], env, check=0)
-    assert b'All good.' in human.stdout
+    assert b'All good.' in human.stderr
 
 
 def test_doctor_finds_what_is_wrong(clean_env, tmp_path):

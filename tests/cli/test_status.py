@@ -56,8 +56,9 @@ def test_status_reports_exactly_what_changed(clean_env, tmp_path):
                              'orphan': 1, 'unchecked_changed': 0}
     stale = [f for f in out['files'] if f['state'] == 'stale'][0]
     assert stale['reason'] == 'source size differs'
+    # The counts are the summary: on stderr, as every command's.
     human = run_tool(['status', '--python', it.exe, '--prefix', prefix,
-                      str(tree)], clean_env, check=0).stdout.decode()
+                      str(tree)], clean_env, check=0).stderr.decode()
     assert '3 fresh, 1 stale, 1 missing, 1 orphaned' in human
 
 

@@ -53,7 +53,7 @@ def test_hundred_thousand_sources(clean_env):
         assert not os.path.exists(prefix)
         res = run_tool(['status'] + base + [tree], clean_env, check=0)
         assert re.search(r'^0 fresh, 0 stale, %d missing, 0 orphaned$' %
-                         total, res.stdout.decode(), re.M), res.stdout[-300:]
+                         total, res.stderr.decode(), re.M), res.stderr[-300:]
         # Compile a tenth for real, then look at the whole again.
         part = [os.path.join(tree, 'd%02d' % d) for d in range(0, DIRS, 10)]
         res = run_tool(['compile', '--json'] + base + part, clean_env,
