@@ -46,6 +46,10 @@ struct pyc_interp;
 char *pyc__mirror_dir(const struct pyc_interp *in, const char *prefix,
 		      const char *cwd, const char *dir);
 
+/* open(path) read-only relative to dfd (AT_FDCWD), close-on-exec, plus
+ * `flags`, without counting as use: pyc_open_pyc()'s rule. */
+int pyc__open_noatime(int dfd, const char *path, int flags);
+
 /* Threads for one pass at most: past a few they only contend in the
  * kernel's path lookups.  Below PYC_PASS_MIN_FILES files a pass runs in
  * the calling thread alone: a thread costs more than those take. */

@@ -417,6 +417,18 @@ int pyc_judge_files(const struct pyc_interp *in, enum pyc_check_mode mode,
 		    const char *source, const char *pyc, unsigned flags,
 		    struct pyc_verdict *v);
 
+/*
+ * Open a pyc read-only (close-on-exec) for a look that must not count as
+ * use: prune's --older-than and --max-size take a pyc's access time for
+ * its last use, so every read pycprefix makes of a pyc goes through here.
+ * O_NOATIME where the kernel grants it (to the file's owner, or with
+ * CAP_FOWNER); where it refuses (EPERM: another user's pyc), a plain open,
+ * whose read the kernel may then record as an access (under relatime:
+ * when the access time is older than the modification time or a day).
+ * Returns the descriptor, or -1 with errno.
+ */
+int pyc_open_pyc(const char *path);
+
 /* ------------------------------------------------------------------------
  * Walking source trees, as compileall does
  *

@@ -173,7 +173,7 @@ static int judge(const struct pyc_interp *in, enum pyc_check_mode mode,
 	ssize_t len = -1;
 	size_t n;
 	char *data;
-	int fd = open(pyc, O_RDONLY | O_CLOEXEC);
+	int fd = pyc_open_pyc(pyc);
 
 	if (fd >= 0) {
 		len = pyc_read_full(fd, head, sizeof(head));
