@@ -539,6 +539,16 @@ int pyc_trust_path(const char *dir, uid_t uid, pyc_trust_fn *fn, void *arg);
 /* Is `name` one of our temporary files, or CPython's "NAME.pyc.DIGITS"? */
 bool pyc_is_temp_name(const char *name);
 
+/*
+ * Is `tag` the sys.implementation.cache_tag of a real implementation, so
+ * that a NAME.TAG[.opt-N].pyc carrying it is a cache artifact?  CPython's
+ * "cpython-" + digits ("cpython-38", "cpython-313"), PyPy's "pypy" +
+ * digits ("pypy39", "pypy310"), GraalPy's "graalpy231-310" (older
+ * "graalpy-38", GraalPython's "graalpython-38").  Not "foo", as in Python 2's shipped
+ * "__phello__.foo.pyc".
+ */
+bool pyc_cache_tag_is_real(const char *tag);
+
 /* ------------------------------------------------------------------------
  * The worker pool: real interpreters compile
  *

@@ -356,14 +356,13 @@ static void check_pyc(struct st_run *r, const char *pyc, bool in_tree)
 {
 	struct pyc_cache_name cn;
 	char *source = NULL;
-	struct stat st;
 
 	if (seen_has(&r->seen, pyc))
 		return; /* judged above: its source exists */
-	if (pyc_source_of_cache(in_tree ? NULL : r->o->prefix, pyc, &source,
-				&cn, NULL) != PYC_PATH_OK)
-		return; /* not a name CPython gives a pyc: not ours to judge */
-	if (stat(source, &st) < 0 && errno == ENOENT)
+	if (!pyc__cache_artifact(in_tree ? NULL : r->o->prefix, pyc, &source,
+				 &cn))
+		return; /* not a name Python gives a pyc: not ours to judge */
+	if (pyc__source_gone(source))
 		report(r, PYC_ST_ORPHAN, NULL, source, pyc, "source is gone");
 	free(source);
 }

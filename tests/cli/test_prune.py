@@ -125,3 +125,34 @@ def test_noatime_refused_falls_back_to_a_plain_read(clean_env, tmp_path):
     res = subprocess.run(drop + [BINARY, 'show', pyc], capture_output=True,
                          env=clean_env)
     assert res.returncode == 0, res.stderr
+
+
+# ---- item 4: one orphan rule ----
+
+def test_source_directory_replaced_by_a_file(clean_env, tmp_path):
+    it = INTERPRETERS[-1]
+    tree = make_tree(tmp_path)
+    prefix = str(tmp_path / 'p')
+    compile_tree(it, tree, prefix, clean_env)
+    shutil.rmtree(tree / 'sub')
+    (tree / 'sub').write_text('now a file\n')
+    res = run_tool(['status', '--json', '--python', it.exe, '--prefix',
+                    prefix, str(tree)], clean_env, check=0)
+    st = json.loads(res.stdout)
+    orphans = [f['cache'] for f in st['files'] if f['state'] == 'orphan']
+    out = prune(prefix, clean_env, '-n')
+    files = [e['path'] for e in out['events']
+             if e['why'] != 'emptied directory']
+    assert st['counts']['orphan'] == 1
+    assert orphans == files
+
+
+def test_prune_root_path_is_the_whole_prefix(clean_env, tmp_path):
+    it = INTERPRETERS[-1]
+    tree = make_tree(tmp_path)
+    prefix = str(tmp_path / 'p')
+    compile_tree(it, tree, prefix, clean_env)
+    (tree / 'a.py').unlink()
+    whole = prune(prefix, clean_env, '-n')
+    root = prune(prefix, clean_env, '-n', '/')
+    assert removed(root) == removed(whole) and len(removed(whole)) == 1
