@@ -86,6 +86,7 @@ def test_own_reads_do_not_count_as_use(clean_env, tmp_path):
         ['prune', '-n', '--older-than', '30d'],
         ['prune', '-n', '--max-size', '1G'],
         ['du'],
+        ['doctor'],
     ]
     for args in reads:
         res = run_tool(['--prefix', prefix, *args], clean_env)
@@ -98,6 +99,55 @@ def test_own_reads_do_not_count_as_use(clean_env, tmp_path):
     assert not os.path.exists(old_pyc)
     assert os.path.exists(os.path.join(mirror_of(prefix, tree),
                                        'b.%s.pyc' % it.tag))
+
+
+def test_max_size_keeps_what_python_used_not_what_we_read(clean_env,
+                                                          tmp_path):
+    """Python imports with one interpreter, status looks at another's
+    pycs: the eviction must take the pycs Python did not use."""
+    if not atime_updates_on_read(tmp_path) or len(INTERPRETERS) < 2:
+        pytest.skip('needs atime updates on read and two interpreters')
+    # used sorts first by path: a tie would evict it before the other.
+    used, looked = sorted(INTERPRETERS[-2:], key=lambda i: i.tag)
+    tree = tmp_path / 'tree'
+    tree.mkdir()
+    (tree / 'm.py').write_text('M = 1\n')
+    prefix = str(tmp_path / 'p')
+    for it in (used, looked):
+        compile_tree(it, tree, prefix, clean_env)
+    mirror = mirror_of(prefix, tree)
+    pyc = {it: os.path.join(mirror, 'm.%s.pyc' % it.tag)
+           for it in (used, looked)}
+    old = int(time.time()) - 40 * DAY
+    for p in pyc.values():
+        os.utime(p, (old, old))
+    subprocess.run([used.exe, '-B', '-X', 'pycache_prefix=' + prefix, '-c',
+                    'import m'], cwd=str(tree), env={}, check=True)
+    assert os.stat(pyc[used]).st_atime > old
+    run_tool(['status', '--python', looked.exe, '--prefix', prefix,
+              str(tree)], clean_env, check=0)
+    out = prune(prefix, clean_env, '--max-size',
+                str(os.path.getsize(pyc[used])))
+    assert removed(out) == [pyc[looked]]
+    assert os.path.exists(pyc[used])
+
+
+def test_migrate_freshness_read_is_not_use(clean_env, tmp_path):
+    if not atime_updates_on_read(tmp_path):
+        pytest.skip('this file system does not update atimes on read')
+    it = INTERPRETERS[-1]
+    tree = tmp_path / 'tree'
+    tree.mkdir()
+    (tree / 'm.py').write_text('M = 1\n')
+    subprocess.run([it.exe, '-m', 'compileall', '-q', str(tree)], env={},
+                   check=True)
+    in_tree = tree / '__pycache__' / ('m.%s.pyc' % it.tag)
+    old = int(time.time()) - 40 * DAY
+    os.utime(in_tree, (old, old))
+    prefix = str(tmp_path / 'p')
+    run_tool(['migrate', '--prefix', prefix, str(tree)], clean_env, check=0)
+    moved = os.path.join(mirror_of(prefix, tree), 'm.%s.pyc' % it.tag)
+    assert int(os.stat(moved).st_atime) == old
 
 
 def test_noatime_refused_falls_back_to_a_plain_read(clean_env, tmp_path):
