@@ -845,7 +845,7 @@ struct pyc_tidy_stats {
  * In every removal, directories count as files do: a directory is
  * emptied when everything in it was removed (or, in a dry run, would
  * be), and a dry run reports exactly the events the real run then
- * makes, emptied directories included, after the files.
+ * makes, in the same order, each emptied directory after what it held.
  */
 
 /* prune: in the prefix below each of `dirs` (the whole prefix when
