@@ -239,7 +239,9 @@ static int tags_arg(const struct cli_ctx *ctx, int argc, char **argv,
 		 * a PATH either. */
 		if (optind < argc && argv[optind][0] && !not_a_tag(argv[optind]))
 			return cli_usage_error(ctx, "write the list of --tags "
-					       "after '=': --tags=%s",
+					       "after '=': --tags=%s (or "
+					       "'--tags -- %s' for a PATH of "
+					       "that name)", argv[optind],
 					       argv[optind]);
 		o->flags |= PYC_TIDY_UNINSTALLED;
 		return 0;
