@@ -94,7 +94,7 @@ static int read_header(struct shown *s)
 	unsigned char head[PYC_HEADER_SIZE];
 	struct stat st;
 	ssize_t n;
-	int fd = open(s->pyc, O_RDONLY | O_CLOEXEC);
+	int fd = pyc_open_pyc(s->pyc);
 
 	if (fd < 0)
 		return -1;

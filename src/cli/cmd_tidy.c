@@ -62,54 +62,90 @@ static void human_bytes(char *out, size_t n, uint64_t b)
 	snprintf(out, n, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
 }
 
-/* "500M", "2G", "100k", "123": bytes. */
+/*
+ * A size: a whole number, or one with a fraction and a unit ("1.5G"),
+ * the unit one of K, M, G, T, P, E: powers of 1024, in either case, with
+ * "iB" or "B" after it or not (K, KiB and KB all mean 1024 bytes); a
+ * bare number, or one ending in B, is bytes.  Fractions round down to
+ * the byte.  Returns 0, -1 when malformed, -2 when past 2^64 - 1 bytes.
+ */
 static int parse_size(const char *s, uint64_t *out)
 {
+	static const char units[] = "KMGTPE";
+	uint64_t v, frac = 0, num = 0, den = 1;
+	const char *p, *u;
 	char *end;
-	unsigned long long v;
+	int shift = 0;
 
+	if (!isdigit((unsigned char)*s))
+		return -1;
 	errno = 0;
 	v = strtoull(s, &end, 10);
-	if (errno || end == s || s[0] == '-')
-		return -1;
-	switch (toupper((unsigned char)*end)) {
-	case 'K': v <<= 10; end++; break;
-	case 'M': v <<= 20; end++; break;
-	case 'G': v <<= 30; end++; break;
-	case 'T': v <<= 40; end++; break;
-	default: break;
+	if (errno == ERANGE)
+		return -2;
+	p = end;
+	if (*p == '.') {
+		if (!isdigit((unsigned char)*++p))
+			return -1;
+		for (; isdigit((unsigned char)*p); p++)
+			if (den < 1000000000) { /* nine digits are plenty */
+				num = num * 10 + (uint64_t)(*p - '0');
+				den *= 10;
+			}
 	}
-	if (*end == 'i' || *end == 'I')
-		end++;
-	if (*end == 'b' || *end == 'B')
-		end++;
-	if (*end)
+	if (*p && (u = strchr(units, toupper((unsigned char)*p)))) {
+		shift = 10 * (int)(u - units + 1);
+		p++;
+		if (*p == 'i' || *p == 'I')
+			p++;
+	}
+	if (*p == 'b' || *p == 'B')
+		p++;
+	if (*p || (den > 1 && !shift))
 		return -1;
-	*out = v;
+	if (v > (UINT64_MAX >> shift))
+		return -2;
+	v <<= shift;
+	/* floor(num / den * 2^shift) by long division: num < den < 2^30 */
+	for (int i = 0; i < shift; i++) {
+		num *= 2;
+		frac = frac * 2 + num / den;
+		num %= den;
+	}
+	if (v > UINT64_MAX - frac)
+		return -2;
+	*out = v + frac;
 	return 0;
 }
 
-/* "30d", "12h", "45m", "90s"; a bare number is days. */
+/* An age: a whole number and a unit, s, m, h, d or w (seconds, minutes,
+ * hours, days, weeks); a bare number is days.  Returns 0, -1 when
+ * malformed, -2 when past 2^63 - 1 seconds. */
 static int parse_age(const char *s, int64_t *out)
 {
 	char *end;
 	long long v;
+	int64_t unit;
 
+	if (!isdigit((unsigned char)*s))
+		return -1;
 	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (errno || end == s || v < 0)
-		return -1;
+	if (errno == ERANGE)
+		return -2;
 	switch (*end) {
-	case 's': break;
-	case 'm': v *= 60; break;
-	case 'h': v *= 3600; break;
-	case 'd': case '\0': v *= 86400; break;
-	case 'w': v *= 7 * 86400; break;
+	case 's': unit = 1; break;
+	case 'm': unit = 60; break;
+	case 'h': unit = 3600; break;
+	case 'd': case '\0': unit = 86400; break;
+	case 'w': unit = 7 * 86400; break;
 	default: return -1;
 	}
 	if (*end && end[1])
 		return -1;
-	*out = v;
+	if (v > INT64_MAX / unit)
+		return -2;
+	*out = v * unit;
 	return 0;
 }
 
@@ -139,33 +175,6 @@ static void begin(const struct tidy_ui *ui)
 		fputs("{\"events\": [", stdout);
 }
 
-/* Tags of release CPythons that are not installed here. */
-static char **uninstalled_tags(size_t *n)
-{
-	struct pyc_interp_list list;
-	char **v = calloc(32, sizeof(*v));
-
-	*n = 0;
-	if (!v || pyc_interp_discover(&list) < 0) {
-		free(v);
-		return NULL;
-	}
-	for (int minor = 8; minor < 40 && *n < 31; minor++) {
-		char tag[32];
-		bool have = false;
-		if (!pyc_magic_of_version(3, minor))
-			continue;
-		snprintf(tag, sizeof(tag), "cpython-3%d", minor);
-		for (size_t i = 0; i < list.n; i++)
-			have |= !list.rejected[i] && list.v[i].tag &&
-				!strcmp(list.v[i].tag, tag);
-		if (!have)
-			v[(*n)++] = strdup(tag);
-	}
-	pyc_interp_list_release(&list);
-	return v;
-}
-
 /* Split "a,b,c" in place. */
 static char **split_list(char *s, size_t *n)
 {
@@ -183,6 +192,104 @@ static char **split_list(char *s, size_t *n)
 	return v;
 }
 
+/* *list = *list + "," + more (or more, the first time).  0 or -1. */
+static int append_list(char **list, const char *more)
+{
+	size_t n = (*list ? strlen(*list) + 1 : 0) + strlen(more) + 1;
+	char *v = malloc(n);
+
+	if (!v)
+		return -1;
+	snprintf(v, n, "%s%s%s", *list ? *list : "", *list ? "," : "", more);
+	free(*list);
+	*list = v;
+	return 0;
+}
+
+/* The first item of the comma-separated `s` that is not a real cache
+ * tag (in a static buffer), or NULL when all are. */
+static const char *not_a_tag(const char *s)
+{
+	static char item[128];
+
+	while (*s) {
+		size_t n = strcspn(s, ",");
+		if (n) {
+			if (n >= sizeof(item))
+				n = sizeof(item) - 1;
+			memcpy(item, s, n);
+			item[n] = '\0';
+			if (!pyc_cache_tag_is_real(item))
+				return item;
+		}
+		s += n + (s[n] == ',');
+	}
+	return NULL;
+}
+
+/* --tags (argv[optind] follows it) or --tags=LIST (optarg): 0, or the
+ * exit status after a usage error. */
+static int tags_arg(const struct cli_ctx *ctx, int argc, char **argv,
+		    struct pyc_tidy_opts *o, char **list)
+{
+	const char *bad;
+
+	if (!optarg) {
+		/* "--tags cpython-38": the list is not an operand, and not
+		 * a PATH either. */
+		if (optind < argc && argv[optind][0] && !not_a_tag(argv[optind]))
+			return cli_usage_error(ctx, "write the list of --tags "
+					       "after '=': --tags=%s (or "
+					       "'--tags -- %s' for a PATH of "
+					       "that name)", argv[optind],
+					       argv[optind]);
+		o->flags |= PYC_TIDY_UNINSTALLED;
+		return 0;
+	}
+	if (!optarg[0])
+		return cli_usage_error(ctx, "--tags= takes a list of tags "
+				       "(--tags=cpython-38,pypy39)");
+	if ((bad = not_a_tag(optarg)))
+		return cli_usage_error(ctx, "--tags: '%s' is not a cache tag "
+				       "(such as cpython-38 or pypy39)", bad);
+	if (append_list(list, optarg) < 0)
+		return cli_error("out of memory");
+	return 0;
+}
+
+/* The message for a tree refused before anything was touched. */
+static int refused(const char *cmd, const char *prefix,
+		   const struct pyc_tidy_stats *st)
+{
+	const char *what = st->refused_path ? st->refused_path : "?";
+	int ret;
+
+	switch (st->refused) {
+	case PYC_REFUSED_ROOT:
+		ret = prefix ? cli_error("refusing to %s: the prefix is '/' "
+					 "(check --prefix and "
+					 "PYTHONPYCACHEPREFIX); nothing "
+					 "changed", cmd)
+			     : cli_error("refusing to %s '/': name the trees "
+					 "to clean; nothing changed", cmd);
+		break;
+	case PYC_REFUSED_PYCACHE:
+		ret = cli_error("refusing to %s: '%s' is a __pycache__ folder, "
+				"and a cache prefix never holds one: is "
+				"'%s' the prefix you mean (--prefix, "
+				"PYTHONPYCACHEPREFIX)? nothing changed", cmd,
+				what, prefix);
+		break;
+	default:
+		ret = cli_error("refusing to %s: '%s' is a source, and a cache "
+				"prefix never holds one: is '%s' the prefix "
+				"you mean (--prefix, PYTHONPYCACHEPREFIX)? "
+				"nothing changed", cmd, what, prefix);
+		break;
+	}
+	return ret;
+}
+
 int cmd_prune(int argc, char **argv, struct cli_ctx *ctx)
 {
 	static const struct option longopts[] = {
@@ -197,11 +304,11 @@ int cmd_prune(int argc, char **argv, struct cli_ctx *ctx)
 	struct tidy_ui ui = { .ctx = ctx, .first = true };
 	struct pyc_tidy_opts o = { .temp_grace = 600 };
 	struct pyc_tidy_stats st;
+	struct pyc_interp *interps = NULL;
 	char **tags = NULL, *prefix, *tagbuf = NULL;
-	bool auto_tags = false;
 	const char *origin;
-	size_t ntags = 0;
-	int c, ret;
+	size_t ntags = 0, ninterps = 0;
+	int c, ret, r;
 
 	while ((c = cli_getopt(&p)) != -1) {
 		switch (c) {
@@ -209,28 +316,43 @@ int cmd_prune(int argc, char **argv, struct cli_ctx *ctx)
 			o.flags |= PYC_TIDY_DRY_RUN;
 			break;
 		case 't':
-			if (optarg) {
+			if ((r = tags_arg(ctx, argc, argv, &o, &tagbuf))) {
 				free(tagbuf);
-				tagbuf = strdup(optarg);
-			} else {
-				auto_tags = true;
+				return r;
 			}
 			break;
 		case 's':
-			if (parse_size(optarg, &o.max_size) < 0 || !o.max_size)
-				return cli_usage_error(ctx, "--max-size takes a "
-						       "size such as 500M or "
-						       "2G");
+			if ((r = parse_size(optarg, &o.max_size)) < 0) {
+				free(tagbuf);
+				return r == -2
+					? cli_usage_error(ctx, "--max-size '%s' "
+							  "is out of range "
+							  "(below 16E)", optarg)
+					: cli_usage_error(ctx, "--max-size takes "
+							  "a size such as 0, "
+							  "500M or 1.5G");
+			}
+			o.flags |= PYC_TIDY_MAX_SIZE;
 			break;
 		case 'o':
-			if (parse_age(optarg, &o.older_than) < 0)
-				return cli_usage_error(ctx, "--older-than takes "
-						       "an age such as 30d, "
-						       "12h or 45m");
+			if ((r = parse_age(optarg, &o.older_than)) < 0) {
+				free(tagbuf);
+				return r == -2
+					? cli_usage_error(ctx, "--older-than "
+							  "'%s' is out of "
+							  "range", optarg)
+					: cli_usage_error(ctx, "--older-than "
+							  "takes an age such "
+							  "as 30d, 12h or "
+							  "45m");
+			}
+			o.flags |= PYC_TIDY_OLDER_THAN;
 			break;
 		case 'h':
+			free(tagbuf);
 			return EXIT_OK;
 		default:
+			free(tagbuf);
 			return EXIT_USAGE;
 		}
 	}
@@ -238,32 +360,60 @@ int cmd_prune(int argc, char **argv, struct cli_ctx *ctx)
 		return cli_usage_error(ctx, "prune works on the prefix; for "
 				       "__pycache__ folders use 'pycprefix "
 				       "clean'");
-	if (cli_prefix(ctx, &prefix, &origin) < 0)
+	if (cli_prefix(ctx, &prefix, &origin) < 0) {
+		free(tagbuf);
 		return EXIT_USAGE;
-	if (tagbuf)
-		tags = split_list(tagbuf, &ntags);
-	else if (auto_tags)
-		tags = uninstalled_tags(&ntags);
+	}
+	/* A PATH that is not there: say so before anything is removed. */
+	for (int i = optind; i < argc; i++) {
+		struct stat pst;
+		if (stat(argv[i], &pst) < 0) {
+			ret = cli_error("cannot prune '%s': %s", argv[i],
+					strerror(errno));
+			goto out;
+		}
+	}
+	/* Staleness is judged by installed interpreters only, and --tags
+	 * removes the pycs of every tag none of them has. */
+	if (cli_all_interps(&interps, &ninterps) < 0) {
+		ret = cli_error("cannot list the interpreters: %s",
+				strerror(errno));
+		goto out;
+	}
+	if ((o.flags & PYC_TIDY_UNINSTALLED) && !ninterps) {
+		ret = cli_error("no interpreter found here: --tags would take "
+				"every pyc for dead; list the tags "
+				"(--tags=cpython-38,...)");
+		goto out;
+	}
+	if (tagbuf && !(tags = split_list(tagbuf, &ntags))) {
+		ret = cli_error("out of memory");
+		goto out;
+	}
 	o.prefix = prefix;
 	o.dead_tags = (const char *const *)tags;
 	o.ndead_tags = ntags;
+	o.interps = interps;
+	o.ninterps = ninterps;
 	o.event = on_event;
 	o.error = on_error;
 	o.arg = &ui;
 	ui.dry = o.flags & PYC_TIDY_DRY_RUN;
 	begin(&ui);
-	if (pyc_prune(&o, (const char *const *)&argv[optind],
-		      (size_t)(argc - optind), &st) < 0) {
-		if (ctx->json)
-			fputs("]}\n", stdout);
+	r = pyc_prune(&o, (const char *const *)&argv[optind],
+		      (size_t)(argc - optind), &st);
+	if (r < 0 && ctx->json)
+		fputs("]}\n", stdout);
+	if (r == PYC_TIDY_REFUSED)
+		ret = refused("prune", prefix, &st);
+	else if (r < 0)
 		ret = cli_error("cannot prune the prefix '%s': %s", prefix,
 				strerror(errno));
-	} else {
+	else
 		ret = summary(&ui, &st, "removed");
-	}
-	if (!tagbuf && tags)
-		for (size_t i = 0; i < ntags; i++)
-			free(tags[i]);
+	free(st.refused_path);
+out:
+	cli_interps_release(interps, ninterps);
 	free(tags);
 	free(tagbuf);
 	free(prefix);
@@ -283,7 +433,7 @@ int cmd_clean(int argc, char **argv, struct cli_ctx *ctx)
 	struct pyc_tidy_opts o = { 0 };
 	struct pyc_tidy_stats st;
 	const char *dflt[] = { "." };
-	int c;
+	int c, r;
 
 	while ((c = cli_getopt(&p)) != -1) {
 		switch (c) {
@@ -304,11 +454,19 @@ int cmd_clean(int argc, char **argv, struct cli_ctx *ctx)
 	o.arg = &ui;
 	ui.dry = o.flags & PYC_TIDY_DRY_RUN;
 	begin(&ui);
-	if (pyc_clean(&o, optind < argc ? (const char *const *)&argv[optind]
-					: dflt,
-		      optind < argc ? (size_t)(argc - optind) : 1, &st) < 0)
-		return cli_error("out of memory");
-	return summary(&ui, &st, "removed");
+	r = pyc_clean(&o, optind < argc ? (const char *const *)&argv[optind]
+				       : dflt,
+		      optind < argc ? (size_t)(argc - optind) : 1, &st);
+	if (r < 0 && ctx->json)
+		fputs("]}\n", stdout);
+	if (r == PYC_TIDY_REFUSED)
+		r = refused("clean", NULL, &st);
+	else if (r < 0)
+		r = cli_error("out of memory");
+	else
+		r = summary(&ui, &st, "removed");
+	free(st.refused_path);
+	return r;
 }
 
 int cmd_migrate(int argc, char **argv, struct cli_ctx *ctx)
@@ -367,16 +525,19 @@ int cmd_migrate(int argc, char **argv, struct cli_ctx *ctx)
 	o.arg = &ui;
 	ui.dry = o.flags & PYC_TIDY_DRY_RUN;
 	begin(&ui);
-	if (pyc_migrate(&o, optind < argc ? (const char *const *)&argv[optind]
-					  : dflt,
-			optind < argc ? (size_t)(argc - optind) : 1, &st) < 0) {
-		if (ctx->json)
-			fputs("]}\n", stdout);
+	ret = pyc_migrate(&o, optind < argc ? (const char *const *)&argv[optind]
+					   : dflt,
+			  optind < argc ? (size_t)(argc - optind) : 1, &st);
+	if (ret < 0 && ctx->json)
+		fputs("]}\n", stdout);
+	if (ret == PYC_TIDY_REFUSED)
+		ret = refused("migrate", prefix, &st);
+	else if (ret < 0)
 		ret = cli_error("cannot use the prefix '%s': %s", prefix,
 				strerror(errno));
-	} else {
+	else
 		ret = summary(&ui, &st, "moved or removed");
-	}
+	free(st.refused_path);
 	cli_interps_release(interps, ninterps);
 	free(prefix);
 	return ret;

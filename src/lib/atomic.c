@@ -194,7 +194,7 @@ int pyc_write_atomic(const char *dir, const char *rel, const void *data,
 /* Read a whole regular file from dfd/name without following a link. */
 static char *read_at(int dfd, const char *name, size_t *len, struct stat *st)
 {
-	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = pyc__open_noatime(dfd, name, O_NOFOLLOW);
 	char *data = NULL;
 	ssize_t n;
 	int saved;

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -412,6 +413,7 @@ char *pyc__mirror_dir(const struct pyc_interp *in, const char *prefix,
 	struct buf b = { 0 };
 	size_t n = strlen(dir);
 	char *pyc = NULL, *slash;
+	enum pyc_path_error e = PYC_PATH_NOMEM;
 
 	/* "." and "a/." name the directory itself: leave the dot out so the
 	 * mirror reads as the path it is. */
@@ -419,12 +421,68 @@ char *pyc__mirror_dir(const struct pyc_interp *in, const char *prefix,
 		n -= 2;
 	if (n == 1 && dir[0] == '.')
 		n = 0;
+	/* '/' holds every source directory: its mirror is the prefix itself
+	 * (3.8 to 3.13 cannot cache a source directly in '/', which is why
+	 * the "x.py" below would fail there). */
+	if (n && !rstrip_slash((struct span){ dir, n }).n)
+		return prefix ? strdup(prefix) : (errno = EINVAL, NULL);
 	buf_add(&b, dir, n);
 	buf_adds(&b, n ? "/x.py" : "x.py");
 	if (!b.oom)
-		pyc_cache_from_source(in, prefix, cwd, b.s, 0, &pyc, NULL);
+		e = pyc_cache_from_source(in, prefix, cwd, b.s, 0, &pyc, NULL);
 	buf_release(&b);
 	if (pyc && (slash = strrchr(pyc, '/')))
 		*slash = '\0';
+	if (!pyc)
+		errno = e == PYC_PATH_NOMEM ? ENOMEM
+			: e == PYC_PATH_OS ? ENOENT : EINVAL;
 	return pyc;
+}
+
+static size_t digits_at(const char *p)
+{
+	return strspn(p, "0123456789");
+}
+
+/* The forms sys.implementation.cache_tag takes: CPython "cpython-313",
+ * PyPy "pypy39", GraalPy "graalpy231-310" (older "graalpy-38", and
+ * GraalPython's "graalpython-38"). */
+bool pyc_cache_tag_is_real(const char *tag)
+{
+	const char *p;
+	size_t n;
+
+	if (strncmp(tag, "cpython-", 8) == 0)
+		return (n = digits_at(tag + 8)) && !tag[8 + n];
+	if (strncmp(tag, "pypy", 4) == 0)
+		return (n = digits_at(tag + 4)) && !tag[4 + n];
+	if (strncmp(tag, "graalpy", 7) != 0)
+		return false;
+	p = tag + 7;
+	if (strncmp(p, "thon", 4) == 0)
+		p += 4;
+	p += digits_at(p);
+	if (*p++ != '-')
+		return false;
+	return (n = digits_at(p)) && !p[n];
+}
+
+bool pyc__source_gone(const char *source)
+{
+	struct stat st;
+
+	/* ENOTDIR: a directory on the way is now a file. */
+	return stat(source, &st) < 0 && (errno == ENOENT || errno == ENOTDIR);
+}
+
+bool pyc__cache_artifact(const char *prefix, const char *pyc, char **source,
+			 struct pyc_cache_name *cn)
+{
+	if (pyc_source_of_cache(prefix, pyc, source, cn, NULL) != PYC_PATH_OK)
+		return false;
+	if (pyc_cache_tag_is_real(cn->tag))
+		return true;
+	free(*source);
+	*source = NULL;
+	return false;
 }

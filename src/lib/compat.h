@@ -7,6 +7,7 @@
 #ifndef PYC_COMPAT_H
 #define PYC_COMPAT_H
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -21,6 +22,12 @@
 
 #ifndef O_CLOEXEC
 #define O_CLOEXEC 0
+#endif
+
+/* Reads that leave the access time alone (Linux); 0 where there is no
+ * such flag, and then every read may count as an access. */
+#ifndef O_NOATIME
+#define O_NOATIME 0
 #endif
 
 #endif

@@ -194,7 +194,7 @@ static int open_pyc(struct planner *r, const char *pyc)
 	size_t dlen = slash ? (size_t)(slash - pyc) : 0;
 
 	if (!slash)
-		return open(pyc, O_RDONLY | O_CLOEXEC);
+		return pyc_open_pyc(pyc);
 	if (r->pycdir.len != dlen || !r->pycdir.s ||
 	    memcmp(r->pycdir.s, pyc, dlen) != 0) {
 		if (r->pycdirfd >= 0)
@@ -207,7 +207,7 @@ static int open_pyc(struct planner *r, const char *pyc)
 	}
 	if (r->pycdirfd < 0)
 		return -1;
-	return openat(r->pycdirfd, slash + 1, O_RDONLY | O_CLOEXEC);
+	return pyc__open_noatime(r->pycdirfd, slash + 1, 0);
 }
 
 /* Is this pyc fresh for `in`, in the requested mode?  The source's stat

@@ -157,7 +157,7 @@ int pyc_judge_files(const struct pyc_interp *in, enum pyc_check_mode mode,
 	src.mtime_sec = (int64_t)PYC_ST_MTIM(&st).tv_sec;
 	src.mtime_nsec = PYC_ST_MTIM(&st).tv_nsec;
 	src.size = (uint64_t)st.st_size;
-	fd = open(pyc, O_RDONLY | O_CLOEXEC);
+	fd = pyc_open_pyc(pyc);
 	if (fd >= 0) {
 		len = pyc_read_full(fd, head, sizeof(head));
 		close(fd);

@@ -42,9 +42,27 @@ int pyc_move_atomic(int src_dfd, const char *src_name, const char *dir,
 struct pyc_interp;
 
 /* The cache directory that mirrors source directory `dir` under prefix
- * (malloc'd), or NULL. */
+ * (malloc'd; for '/', the prefix), or NULL with errno: ENOMEM, ENOENT (a
+ * relative dir and no current directory) or EINVAL (no mirror). */
 char *pyc__mirror_dir(const struct pyc_interp *in, const char *prefix,
 		      const char *cwd, const char *dir);
+
+/* open(path) read-only relative to dfd (AT_FDCWD), close-on-exec, plus
+ * `flags`, without counting as use: pyc_open_pyc()'s rule. */
+int pyc__open_noatime(int dfd, const char *path, int flags);
+
+/* The one orphan rule: is the source of a pyc gone?  stat() says ENOENT,
+ * or ENOTDIR (a directory on its path is now a file).  Any other failure
+ * (EACCES...) is not proof: the pyc stays. */
+bool pyc__source_gone(const char *source);
+
+struct pyc_cache_name;
+
+/* Is `pyc` (a path in the prefix, or in __pycache__ when prefix is NULL)
+ * a cache artifact: named NAME.TAG[.opt-N].pyc with a real cache tag?
+ * Then *source is its source (malloc'd) and cn its parts. */
+bool pyc__cache_artifact(const char *prefix, const char *pyc, char **source,
+			 struct pyc_cache_name *cn);
 
 /* Threads for one pass at most: past a few they only contend in the
  * kernel's path lookups.  Below PYC_PASS_MIN_FILES files a pass runs in

@@ -417,6 +417,18 @@ int pyc_judge_files(const struct pyc_interp *in, enum pyc_check_mode mode,
 		    const char *source, const char *pyc, unsigned flags,
 		    struct pyc_verdict *v);
 
+/*
+ * Open a pyc read-only (close-on-exec) for a look that must not count as
+ * use: prune's --older-than and --max-size take a pyc's access time for
+ * its last use, so every read pycprefix makes of a pyc goes through here.
+ * O_NOATIME where the kernel grants it (to the file's owner, or with
+ * CAP_FOWNER); where it refuses (EPERM: another user's pyc), a plain open,
+ * whose read the kernel may then record as an access (under relatime:
+ * when the access time is older than the modification time or a day).
+ * Returns the descriptor, or -1 with errno.
+ */
+int pyc_open_pyc(const char *path);
+
 /* ------------------------------------------------------------------------
  * Walking source trees, as compileall does
  *
@@ -526,6 +538,16 @@ int pyc_trust_path(const char *dir, uid_t uid, pyc_trust_fn *fn, void *arg);
 
 /* Is `name` one of our temporary files, or CPython's "NAME.pyc.DIGITS"? */
 bool pyc_is_temp_name(const char *name);
+
+/*
+ * Is `tag` the sys.implementation.cache_tag of a real implementation, so
+ * that a NAME.TAG[.opt-N].pyc carrying it is a cache artifact?  CPython's
+ * "cpython-" + digits ("cpython-38", "cpython-313"), PyPy's "pypy" +
+ * digits ("pypy39", "pypy310"), GraalPy's "graalpy231-310" (older
+ * "graalpy-38", GraalPython's "graalpython-38").  Not "foo", as in Python 2's shipped
+ * "__phello__.foo.pyc".
+ */
+bool pyc_cache_tag_is_real(const char *tag);
 
 /* ------------------------------------------------------------------------
  * The worker pool: real interpreters compile
@@ -761,6 +783,7 @@ enum pyc_tidy_why {
 	PYC_TIDY_SOURCELESS,  /* clean --sourceless: a .pyc with no .py */
 	PYC_TIDY_MOVED,       /* migrate: moved into the prefix */
 	PYC_TIDY_DIR,         /* an emptied directory */
+	PYC_TIDY_TAG_LISTED,  /* its tag is one of dead_tags */
 };
 
 const char *pyc_tidy_why_text(enum pyc_tidy_why why);
@@ -776,6 +799,10 @@ enum {
 	PYC_TIDY_DRY_RUN = 1 << 0,
 	PYC_TIDY_SOURCELESS_TOO = 1 << 1, /* clean: also sourceless pycs */
 	PYC_TIDY_INSECURE = 1 << 2,       /* migrate where others could write */
+	PYC_TIDY_OLDER_THAN = 1 << 3,     /* prune: older_than applies (0 too) */
+	PYC_TIDY_MAX_SIZE = 1 << 4,       /* prune: max_size applies (0 too) */
+	PYC_TIDY_UNINSTALLED = 1 << 5,    /* prune: remove pycs of every real
+					     tag none of `interps` has */
 };
 
 struct pyc_tidy_opts {
@@ -784,16 +811,27 @@ struct pyc_tidy_opts {
 	/* prune */
 	const char *const *dead_tags;   /* remove pycs of these tags */
 	size_t ndead_tags;
-	int64_t older_than;             /* seconds; 0: no limit */
-	uint64_t max_size;              /* bytes; 0: no limit */
+	int64_t older_than;             /* seconds, with PYC_TIDY_OLDER_THAN */
+	uint64_t max_size;              /* bytes, with PYC_TIDY_MAX_SIZE */
 	int64_t temp_grace;             /* temp files younger are left */
-	/* migrate */
-	const struct pyc_interp *interps; /* whose pycs may move; NULL: all
-					     release tags */
+	/* prune: the installed interpreters; a pyc is judged stale only by
+	 * the interpreter of its tag, never from the release tables (a pyc
+	 * of a tag with none here goes only with PYC_TIDY_UNINSTALLED or
+	 * dead_tags).  migrate: whose pycs may move; NULL: all release
+	 * tags. */
+	const struct pyc_interp *interps;
 	size_t ninterps;
 	void (*event)(const struct pyc_tidy_event *ev, void *arg);
 	void (*error)(const char *path, const char *message, void *arg);
 	void *arg;
+};
+
+/* Why a tree was refused before anything in it was touched. */
+enum pyc_tidy_refusal {
+	PYC_REFUSED_NONE,
+	PYC_REFUSED_ROOT,     /* it is '/' */
+	PYC_REFUSED_SOURCE,   /* the prefix holds a source (a *.py file) */
+	PYC_REFUSED_PYCACHE,  /* the prefix holds a __pycache__ folder */
 };
 
 struct pyc_tidy_stats {
@@ -802,18 +840,43 @@ struct pyc_tidy_stats {
 	size_t dirs;       /* directories removed */
 	size_t kept;       /* pycs looked at and kept */
 	size_t errors;
+	/* After PYC_TIDY_REFUSED: why, and the entry that showed it
+	 * (malloc'd, the caller frees it). */
+	enum pyc_tidy_refusal refused;
+	char *refused_path;
 };
 
+/* Returned by pyc_prune(), pyc_clean() and pyc_migrate() when they
+ * refused the tree, having removed nothing: see st->refused. */
+#define PYC_TIDY_REFUSED (-2)
+
+/*
+ * In every removal, directories count as files do: a directory is
+ * emptied when everything in it was removed (or, in a dry run, would
+ * be), and a dry run reports exactly the events the real run then
+ * makes, in the same order, each emptied directory after what it held.
+ */
+
 /* prune: in the prefix below each of `dirs` (the whole prefix when
- * ndirs is 0).  Returns 0 or -1 (errno). */
+ * ndirs is 0; "/" names the whole prefix too).  A cache tree never holds
+ * sources or __pycache__ folders: before removing anything the trees to
+ * walk are searched for either, and a prefix that is '/' or holds one is
+ * refused (PYC_TIDY_REFUSED).  Only regular files named
+ * NAME.TAG[.opt-N].pyc with a real cache tag (pyc_cache_tag_is_real())
+ * and temporary files are removed.  --max-size eviction order: least
+ * recently used first, the last use being the later of the access and
+ * modification times in whole seconds; ties in byte order of the path.
+ * Returns 0, PYC_TIDY_REFUSED, or -1 (errno). */
 int pyc_prune(const struct pyc_tidy_opts *o, const char *const *dirs,
 	      size_t ndirs, struct pyc_tidy_stats *st);
 
-/* clean: __pycache__ folders and legacy pycs under each root. */
+/* clean: __pycache__ folders and legacy pycs under each root; a root
+ * that is '/' is refused (PYC_TIDY_REFUSED). */
 int pyc_clean(const struct pyc_tidy_opts *o, const char *const *roots,
 	      size_t nroots, struct pyc_tidy_stats *st);
 
-/* migrate: fresh in-tree pycs under each root into the prefix. */
+/* migrate: fresh in-tree pycs under each root into the prefix, refused
+ * (PYC_TIDY_REFUSED) as prune refuses it when the prefix is no cache. */
 int pyc_migrate(const struct pyc_tidy_opts *o, const char *const *roots,
 		size_t nroots, struct pyc_tidy_stats *st);
 

@@ -173,7 +173,7 @@ static int judge(const struct pyc_interp *in, enum pyc_check_mode mode,
 	ssize_t len = -1;
 	size_t n;
 	char *data;
-	int fd = open(pyc, O_RDONLY | O_CLOEXEC);
+	int fd = pyc_open_pyc(pyc);
 
 	if (fd >= 0) {
 		len = pyc_read_full(fd, head, sizeof(head));
@@ -356,14 +356,13 @@ static void check_pyc(struct st_run *r, const char *pyc, bool in_tree)
 {
 	struct pyc_cache_name cn;
 	char *source = NULL;
-	struct stat st;
 
 	if (seen_has(&r->seen, pyc))
 		return; /* judged above: its source exists */
-	if (pyc_source_of_cache(in_tree ? NULL : r->o->prefix, pyc, &source,
-				&cn, NULL) != PYC_PATH_OK)
-		return; /* not a name CPython gives a pyc: not ours to judge */
-	if (stat(source, &st) < 0 && errno == ENOENT)
+	if (!pyc__cache_artifact(in_tree ? NULL : r->o->prefix, pyc, &source,
+				 &cn))
+		return; /* not a name Python gives a pyc: not ours to judge */
+	if (pyc__source_gone(source))
 		report(r, PYC_ST_ORPHAN, NULL, source, pyc, "source is gone");
 	free(source);
 }

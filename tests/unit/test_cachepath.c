@@ -187,6 +187,27 @@ static void test_isalnum(void **state)
 	assert_true(pyc_str_isalnum("\xf0\x91\xbd\x90", 4, "15.0.0"));
 }
 
+/* Only real implementations' cache tags make a pyc an artifact. */
+static void test_cache_tag_is_real(void **state)
+{
+	static const char *const real[] = {
+		"cpython-38", "cpython-313", "cpython-399", "pypy39", "pypy310",
+		"graalpy231-310", "graalpy-38", "graalpython-38",
+	};
+	static const char *const fake[] = {
+		"foo", "cpython", "cpython-", "cpython-3x", "cpython38",
+		"cpython-313t-x", "pypy", "pypy-39", "pypy39-", "graalpy",
+		"graalpy231", "graalpy-", "graalpy231-", "graalpy-38-1",
+		"python-312", "jython-27", "",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(real) / sizeof(real[0]); i++)
+		assert_true(pyc_cache_tag_is_real(real[i]));
+	for (size_t i = 0; i < sizeof(fake) / sizeof(fake[0]); i++)
+		assert_false(pyc_cache_tag_is_real(fake[i]));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -196,6 +217,7 @@ int main(void)
 		cmocka_unit_test(test_reverse),
 		cmocka_unit_test(test_inverse),
 		cmocka_unit_test(test_isalnum),
+		cmocka_unit_test(test_cache_tag_is_real),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
