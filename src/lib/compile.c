@@ -178,6 +178,80 @@ static void stat_sources(struct run *r)
 	r->nsrcs = kept;
 }
 
+struct source_key {
+	char *key;
+	size_t index;
+};
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct source_key *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	if (c)
+		return c;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* The file a source's pycs are written to, without the tag and level
+ * (the same for every interpreter and level), or NULL (ENOMEM). */
+static char *source_key(const struct run *r, const char *path)
+{
+	struct pyc_error err = { { 0 } };
+	char *pyc = NULL, *key;
+	enum pyc_path_error e = pyc_cache_from_source(
+		&r->o->interps[0], r->o->prefix, r->cwd, path,
+		r->o->levels[0], &pyc, &err);
+
+	if (e == PYC_PATH_NOMEM)
+		return NULL;
+	if (e) /* it fails later, once per spelling; keyed apart */
+		return pyc__pyc_identity(NULL, NULL, path);
+	key = pyc__pyc_identity(r->o->prefix, r->cwd, pyc);
+	free(pyc);
+	return key;
+}
+
+/*
+ * Several roots may reach one source (a root inside another, the same
+ * root twice, "./a" and "a"): keep, in walk order, the first source that
+ * leads to each pyc, so that it is compiled and counted once.  The
+ * key is the pyc path as the file system resolves it, not the source's
+ * real path: under a prefix a tree reached through a symlink has pycs
+ * of its own, as CPython would write them.
+ */
+static int dedupe_sources(struct run *r)
+{
+	const size_t n = r->nsrcs;
+	struct source_key *k = calloc(n, sizeof(*k));
+	size_t kept = 0;
+	int ret = -1;
+
+	if (!k)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		k[i].index = i;
+		if (!(k[i].key = source_key(r, r->srcs[i].path)))
+			goto out;
+	}
+	qsort(k, n, sizeof(*k), key_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (!strcmp(k[i].key, k[i - 1].key)) {
+			free(r->srcs[k[i].index].path);
+			r->srcs[k[i].index].path = NULL;
+		}
+	for (size_t i = 0; i < n; i++)
+		if (r->srcs[i].path)
+			r->srcs[kept++] = r->srcs[i];
+	r->nsrcs = kept;
+	ret = 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		free(k[i].key);
+	free(k);
+	return ret;
+}
+
 static bool on_exclude(const char *path, void *arg)
 {
 	struct run *r = arg;
@@ -636,6 +710,10 @@ int pyc_compile(const struct pyc_compile_opts *o, const char *const *roots,
 	for (size_t i = 0; i < nroots && ret == 0; i++)
 		if (pyc_walk(roots[i], wflags, &wops) < 0)
 			ret = -1;
+	/* One root cannot list a source twice. */
+	if (ret == 0 && nroots > 1 && r.nsrcs && o->ninterps &&
+	    dedupe_sources(&r) < 0)
+		ret = -1;
 	if (ret == 0)
 		stat_sources(&r);
 	stats->sources = r.nsrcs;
