@@ -174,13 +174,14 @@ static void summary(const struct compile_ui *ui,
 	}
 	if (ctx->quiet)
 		return;
-	fprintf(stderr, "%s%zu %s%s, %zu fresh, %s%zu failed%s, %zu "
-		"warning%s, in %.2f s\n",
+	fprintf(stderr, "%s%zu %s%s, %zu fresh, %s%zu failed%s (pycs of %zu "
+		"source%s), %zu warning%s, in %.2f s\n",
 		color_e(ctx, C_BOLD), st->compiled,
 		dry ? "would be compiled" : "compiled", color_e(ctx, C_RESET),
 		st->fresh, st->failed ? color_e(ctx, C_RED) : "",
 		st->failed + st->walk_errors,
-		st->failed ? color_e(ctx, C_RESET) : "", st->warnings,
+		st->failed ? color_e(ctx, C_RESET) : "", st->sources,
+		st->sources == 1 ? "" : "s", st->warnings,
 		st->warnings == 1 ? "" : "s", secs);
 	if (st->warnings && !ctx->verbose)
 		fprintf(stderr, "(run with -v to see the warnings)\n");

@@ -42,7 +42,8 @@ struct task {
 	char *error;               /* TASK_ERROR: why */
 	char *pyc[PYC_MAX_LEVELS];
 	int levels[PYC_MAX_LEVELS];
-	int nlevels;
+	int nlevels;               /* stale: to compile */
+	int nfresh;                /* levels found fresh */
 	unsigned char *bytes;     /* while in flight */
 	struct stat st;
 };
@@ -74,14 +75,15 @@ struct planner {
 	int pycdirfd;
 };
 
+/* Report an event; a failure leaves `npycs` pycs unwritten. */
 static void emit(struct run *r, enum pyc_event_kind kind, const char *source,
-		 const char *pyc, const char *message)
+		 const char *pyc, const char *message, size_t npycs)
 {
 	struct pyc_event ev = { .kind = kind, .in = r->in, .source = source,
 				.pyc = pyc, .message = message };
 
 	if (kind == PYC_EV_FAILED)
-		r->stats->failed++;
+		r->stats->failed += npycs;
 	if (r->o->event)
 		r->o->event(&ev, r->o->arg);
 }
@@ -357,6 +359,7 @@ static void plan_source(struct planner *pl, struct task *t,
 		}
 		if (!(r->o->flags & PYC_COMPILE_FORCE) && is_fresh(pl, s, pyc)) {
 			free(pyc);
+			t->nfresh++;
 			continue;
 		}
 		t->pyc[t->nlevels] = pyc;
@@ -402,7 +405,7 @@ static bool known_failure(struct run *r, const struct task *t)
 	struct pyc_event ev = { .kind = PYC_EV_FAILED, .in = r->in,
 				.source = t->src->path, .line = e->line,
 				.col = e->col, .message = e->message };
-	r->stats->failed++;
+	r->stats->failed += (size_t)t->nlevels;
 	if (r->o->event)
 		r->o->event(&ev, r->o->arg);
 	pyc_memo_add(&r->now, e->source, &e->id, e->levels, e->line, e->col,
@@ -434,12 +437,13 @@ static int plan_all(struct run *r)
 			continue; /* stopped before it was judged */
 		if (r->memo && (e = pyc_memo_lookup(&r->last, t.src->path)))
 			e->seen = true; /* covered by this run */
+		r->stats->fresh += (size_t)t.nfresh;
 		switch (t.state) {
 		case TASK_FRESH:
-			r->stats->fresh++;
 			break;
 		case TASK_ERROR:
-			emit(r, PYC_EV_FAILED, t.src->path, NULL, t.error);
+			emit(r, PYC_EV_FAILED, t.src->path, NULL, t.error,
+			     (size_t)r->o->nlevels);
 			free(t.error);
 			break;
 		case TASK_NOMEM:
@@ -566,7 +570,8 @@ static int next_job(void *arg, struct pyc_job *job)
 		if (!t->bytes) {
 			snprintf(msg, sizeof(msg), "cannot read: %s",
 				 strerror(errno));
-			emit(r, PYC_EV_FAILED, t->src->path, NULL, msg);
+			emit(r, PYC_EV_FAILED, t->src->path, NULL, msg,
+			     (size_t)t->nlevels);
 			progress(r);
 			continue;
 		}
@@ -598,7 +603,7 @@ static void job_done(void *arg, struct pyc_job *job,
 		ev.line = res->line;
 		ev.col = res->col;
 		ev.message = res->message;
-		r->stats->failed++;
+		r->stats->failed += (size_t)t->nlevels;
 		if (r->memo) {
 			struct pyc_memo_id id;
 			pyc_memo_id_of(&id, &t->st);
@@ -611,8 +616,10 @@ static void job_done(void *arg, struct pyc_job *job,
 	pyc_source_hash(r->in->magic, job->src, job->len, hash);
 	ev.kind = PYC_EV_COMPILED;
 	for (int i = 0; i < t->nlevels; i++) {
-		if (write_level(r, t, i, res, hash) == 0)
+		if (write_level(r, t, i, res, hash) == 0) {
+			r->stats->compiled++;
 			continue;
+		}
 		snprintf(msg, sizeof(msg), "cannot write '%s': %s", t->pyc[i],
 			 errno == EPERM && write_flags(r)
 				 ? "a directory on the way is another user's "
@@ -621,11 +628,10 @@ static void job_done(void *arg, struct pyc_job *job,
 		ev.kind = PYC_EV_FAILED;
 		ev.pyc = t->pyc[i];
 		ev.message = msg;
-		r->stats->failed++;
+		/* this level and the ones not tried after it */
+		r->stats->failed += (size_t)(t->nlevels - i);
 		break;
 	}
-	if (ev.kind == PYC_EV_COMPILED)
-		r->stats->compiled++;
 report:
 	if (r->o->event)
 		r->o->event(&ev, r->o->arg);
@@ -639,7 +645,7 @@ static void job_failed(void *arg, struct pyc_job *job, const char *why)
 	struct run *r = arg;
 	struct task *t = job->user;
 
-	emit(r, PYC_EV_FAILED, t->src->path, NULL, why);
+	emit(r, PYC_EV_FAILED, t->src->path, NULL, why, (size_t)t->nlevels);
 	free(t->bytes);
 	t->bytes = NULL;
 	progress(r);
@@ -673,8 +679,9 @@ static int run_interp(struct run *r, struct pyc_error *err)
 			for (int k = 0; k < r->tasks[i].nlevels; k++)
 				emit(r, PYC_EV_WOULD_COMPILE,
 				     r->tasks[i].src->path, r->tasks[i].pyc[k],
-				     NULL);
-		r->stats->compiled += r->ntasks;
+				     NULL, 0);
+		for (size_t i = 0; i < r->ntasks; i++)
+			r->stats->compiled += (size_t)r->tasks[i].nlevels;
 	} else if (r->ntasks) {
 		int jobs = r->o->jobs > 0 ? r->o->jobs : 1;
 		if ((size_t)jobs > r->ntasks)

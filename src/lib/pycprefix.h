@@ -660,11 +660,15 @@ struct pyc_compile_opts {
  * errno. */
 char *pyc_failure_memo_dir(void);
 
+/* Counts of pycs, one per (source, interpreter, level), as status
+ * counts them; sources apart.  A source reached by several roots is one
+ * source. */
 struct pyc_compile_stats {
-	size_t sources;   /* found by the walk */
-	size_t fresh;     /* (source, interpreter) pairs left alone */
-	size_t compiled;  /* pairs written (or listed, in a dry run) */
-	size_t failed;    /* pairs that failed */
+	size_t sources;   /* distinct sources found by the walk */
+	size_t fresh;     /* pycs already fresh, left alone */
+	size_t compiled;  /* pycs written (or listed, in a dry run) */
+	size_t failed;    /* pycs not written: the source did not compile
+			     or could not be read, or the write failed */
 	size_t warnings;  /* warnings reported by the compiler */
 	size_t walk_errors;
 };
