@@ -5,13 +5,15 @@
 
 #include <errno.h>
 #include <fnmatch.h>
-#include <regex.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 static volatile int interrupted;
 
@@ -25,8 +27,9 @@ struct compile_ui {
 	struct cli_ctx *ctx;
 	bool multi;              /* several interpreters: name them */
 	bool tty;                /* progress bar on stderr */
-	regex_t rx;
-	bool have_rx;
+	pcre2_code **rx;         /* -x, each applied */
+	size_t nrx;
+	pcre2_match_data *md;
 	const char **globs;
 	size_t nglobs;
 	struct timespec t0;
@@ -70,14 +73,25 @@ static void on_progress(size_t done, size_t total, void *arg)
 	ui->drawn = true;
 }
 
+static bool ends_py(const char *path)
+{
+	size_t n = strlen(path);
+
+	return n >= 3 && strcmp(path + n - 3, ".py") == 0;
+}
+
 static bool on_exclude(const char *path, void *arg)
 {
 	struct compile_ui *ui = arg;
 	const char *base = strrchr(path, '/');
 
 	base = base ? base + 1 : path;
-	if (ui->have_rx && regexec(&ui->rx, path, 0, NULL, 0) == 0)
-		return true;
+	/* compileall: re.search(rx, fullname) in compile_file(), so on
+	 * sources only, never on the directories it descends into. */
+	for (size_t i = 0; i < ui->nrx && ends_py(path); i++)
+		if (pcre2_match(ui->rx[i], (PCRE2_SPTR)path, strlen(path), 0, 0,
+				ui->md, NULL) >= 0)
+			return true;
 	for (size_t i = 0; i < ui->nglobs; i++)
 		if (fnmatch(ui->globs[i], path, 0) == 0 ||
 		    fnmatch(ui->globs[i], base, 0) == 0)
@@ -198,6 +212,82 @@ static void add_stats(struct pyc_compile_stats *a,
 	a->walk_errors += b->walk_errors;
 }
 
+/*
+ * Python's \Z is the very end of the string, PCRE2's \z (PCRE2's \Z
+ * also matches before a final newline): the one escape the two spell
+ * differently.  A copy of the pattern with each \Z outside a class
+ * rewritten, malloc'd, or NULL.
+ */
+static char *python_pattern(const char *pat)
+{
+	char *out = strdup(pat);
+	bool in_class = false;
+
+	for (char *p = out; p && *p; p++) {
+		if (*p == '\\' && p[1]) {
+			if (p[1] == 'Z' && !in_class)
+				p[1] = 'z';
+			p++;
+		} else if (*p == '[' && !in_class) {
+			in_class = true;
+			if (p[1] == '^')
+				p++;
+			if (p[1] == ']') /* a ']' first is a member */
+				p++;
+		} else if (*p == ']') {
+			in_class = false;
+		}
+	}
+	return out;
+}
+
+/* -x PATTERN, Python's re syntax as compileall takes it (a str pattern:
+ * Unicode classes; bytes that are not UTF-8 match nothing but
+ * themselves).  0, or EXIT_USAGE after the message. */
+static int add_rx(struct compile_ui *ui, const char *pat)
+{
+	pcre2_compile_context *cc = pcre2_compile_context_create(NULL);
+	char *py = python_pattern(pat);
+	pcre2_code **v = realloc(ui->rx, (ui->nrx + 1) * sizeof(*v));
+	pcre2_code *code = NULL;
+	PCRE2_SIZE off = 0;
+	int err = 0, ret = EXIT_OK;
+
+	if (v)
+		ui->rx = v;
+	if (!cc || !py || !v || (!ui->md &&
+				 !(ui->md = pcre2_match_data_create(1, NULL)))) {
+		ret = cli_error("out of memory");
+		goto out;
+	}
+	/* \xhh and \uhhhh as Python spells them. */
+	pcre2_set_compile_extra_options(cc, PCRE2_EXTRA_ALT_BSUX);
+	code = pcre2_compile((PCRE2_SPTR)py, PCRE2_ZERO_TERMINATED,
+			     PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF,
+			     &err, &off, cc);
+	if (!code) {
+		PCRE2_UCHAR msg[256];
+		pcre2_get_error_message(err, msg, sizeof(msg));
+		ret = cli_usage_error(ui->ctx, "-x: '%s' is not a valid regular "
+				      "expression: %s (at offset %zu)", pat,
+				      (const char *)msg, (size_t)off);
+		goto out;
+	}
+	ui->rx[ui->nrx++] = code;
+out:
+	free(py);
+	pcre2_compile_context_free(cc);
+	return ret;
+}
+
+static void rx_release(struct compile_ui *ui)
+{
+	for (size_t i = 0; i < ui->nrx; i++)
+		pcre2_code_free(ui->rx[i]);
+	free(ui->rx);
+	pcre2_match_data_free(ui->md);
+}
+
 enum {
 	OPT_INV = 2000, OPT_EXCLUDE, OPT_SYS_PATH, OPT_DRY_RUN, OPT_HARDLINK,
 	OPT_FOLLOW, OPT_TIMEOUT, OPT_INSECURE,
@@ -239,10 +329,12 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 	while ((c = cli_getopt(&p)) != -1) {
 		switch (c) {
 		case 'j':
-			if (cli_parse_int(optarg, 0, 1024, &v) < 0)
-				return cli_usage_error(ctx, "-j takes a number "
-						       "of workers (0: one "
-						       "per core)");
+			if (cli_parse_int(optarg, 0, 1024, &v) < 0) {
+				ret = cli_usage_error(ctx, "-j takes a number "
+						      "of workers (0: one "
+						      "per core)");
+				goto out;
+			}
 			if (v)
 				o.jobs = (int)v;
 			break;
@@ -250,30 +342,29 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 			o.flags |= PYC_COMPILE_FORCE;
 			break;
 		case 'O':
-			if (cli_level_arg(ctx, optarg, levels_seen))
-				return EXIT_USAGE;
+			if ((ret = cli_level_arg(ctx, optarg, levels_seen)))
+				goto out;
 			break;
 		case OPT_INV:
-			if (pyc_invalidation_parse(optarg, &o.mode) < 0)
-				return cli_usage_error(ctx, "--invalidation-mode"
-						       " takes timestamp, "
-						       "checked-hash or "
-						       "unchecked-hash");
+			if (pyc_invalidation_parse(optarg, &o.mode) < 0) {
+				ret = cli_usage_error(ctx, "--invalidation-mode"
+						      " takes timestamp, "
+						      "checked-hash or "
+						      "unchecked-hash");
+				goto out;
+			}
 			break;
 		case 'x':
-			if (ui.have_rx)
-				regfree(&ui.rx);
-			if (regcomp(&ui.rx, optarg, REG_EXTENDED | REG_NOSUB))
-				return cli_usage_error(ctx, "-x: '%s' is not a "
-						       "valid regular "
-						       "expression", optarg);
-			ui.have_rx = true;
+			if ((ret = add_rx(&ui, optarg)))
+				goto out;
 			break;
 		case OPT_EXCLUDE: {
 			const char **g = realloc(ui.globs, (ui.nglobs + 1) *
 							   sizeof(*g));
-			if (!g)
-				return cli_error("out of memory");
+			if (!g) {
+				ret = cli_error("out of memory");
+				goto out;
+			}
 			g[ui.nglobs++] = optarg;
 			ui.globs = g;
 			break;
@@ -295,39 +386,48 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 			o.flags |= PYC_COMPILE_INSECURE;
 			break;
 		case OPT_TIMEOUT:
-			if (cli_parse_int(optarg, 0, 86400, &v) < 0)
-				return cli_usage_error(ctx, "--timeout takes "
-						       "seconds (0: none)");
+			if (cli_parse_int(optarg, 0, 86400, &v) < 0) {
+				ret = cli_usage_error(ctx, "--timeout takes "
+						      "seconds (0: none)");
+				goto out;
+			}
 			o.timeout_ms = (int)v * 1000;
 			break;
 		case 'h':
-			return EXIT_OK;
+			goto out;
 		default:
-			return EXIT_USAGE;
+			ret = EXIT_USAGE;
+			goto out;
 		}
 	}
 	o.nlevels = cli_levels(levels_seen, o.levels);
-	if ((o.flags & PYC_COMPILE_HARDLINK_DUPES) && o.nlevels < 2)
-		return cli_usage_error(ctx, "--hardlink-dupes needs at least "
-				       "two -O levels");
-	if (sys_path && optind < argc)
-		return cli_usage_error(ctx, "--sys-path takes no PATH");
-	if (cli_prefix(ctx, &prefix, &origin) < 0)
-		return EXIT_USAGE;
+	if ((o.flags & PYC_COMPILE_HARDLINK_DUPES) && o.nlevels < 2) {
+		ret = cli_usage_error(ctx, "--hardlink-dupes needs at least "
+				      "two -O levels");
+		goto out;
+	}
+	if (sys_path && optind < argc) {
+		ret = cli_usage_error(ctx, "--sys-path takes no PATH");
+		goto out;
+	}
+	if (cli_prefix(ctx, &prefix, &origin) < 0) {
+		ret = EXIT_USAGE;
+		goto out;
+	}
 	if (prefix && !(o.flags & PYC_COMPILE_DRY_RUN) &&
 	    cli_prefix_trust(prefix, o.flags & PYC_COMPILE_INSECURE) < 0) {
-		free(prefix);
-		return EXIT_USAGE;
+		ret = EXIT_USAGE;
+		goto out;
 	}
 	if (ctx->npythons == 1 && strcmp(ctx->pythons[0], "all") == 0) {
 		if (cli_all_interps(&interps, &ninterps) < 0 || !ninterps) {
-			free(prefix);
-			return cli_error("no usable CPython found for --python "
-					 "all (see 'pycprefix pythons')");
+			ret = cli_error("no usable CPython found for --python "
+					"all (see 'pycprefix pythons')");
+			goto out;
 		}
 	} else if (cli_interps(ctx, &interps, &ninterps) < 0) {
-		free(prefix);
-		return EXIT_USAGE;
+		ret = EXIT_USAGE;
+		goto out;
 	}
 	o.prefix = prefix;
 	o.exclude = on_exclude;
@@ -391,8 +491,8 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	if (ret == EXIT_OK && (total.failed || total.walk_errors))
 		ret = EXIT_SOME;
-	if (ui.have_rx)
-		regfree(&ui.rx);
+out:
+	rx_release(&ui);
 	free(ui.globs);
 	cli_interps_release(interps, ninterps);
 	free(memo_dir);
