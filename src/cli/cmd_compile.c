@@ -37,6 +37,9 @@ struct compile_ui {
 	bool drawn;
 	FILE *failures;          /* JSON array items, when --json */
 	size_t nfailures;
+	/* --sys-path without --strict: sources the interpreter cannot
+	 * compile are noted, not failures (listed with -v). */
+	bool lenient;
 };
 
 static long elapsed_ms(const struct compile_ui *ui)
@@ -112,7 +115,8 @@ static void json_failure(struct compile_ui *ui, const struct pyc_event *ev)
 	fprintf(f, ", \"line\": %u, \"col\": %u, ", ev->line, ev->col);
 	json_key(f, "message");
 	json_str(f, ev->message);
-	fputc('}', f);
+	fprintf(f, ", \"source_error\": %s}",
+		ev->source_error ? "true" : "false");
 }
 
 static void on_event(const struct pyc_event *ev, void *arg)
@@ -135,6 +139,11 @@ static void on_event(const struct pyc_event *ev, void *arg)
 			json_failure(ui, ev);
 		break;
 	case PYC_EV_FAILED:
+		if (ev->source_error && ui->lenient && !ctx->verbose) {
+			if (ui->failures)
+				json_failure(ui, ev);
+			break;
+		}
 		if (ev->line && ev->col)
 			fprintf(stderr, "%s:%u:%u: %s%s\n", ev->source,
 				ev->line, ev->col, ev->message, where);
@@ -180,10 +189,11 @@ static void summary(const struct compile_ui *ui,
 
 	if (ctx->json) {
 		printf("{\"sources\": %zu, \"%s\": %zu, \"fresh\": %zu, "
-		       "\"failed\": %zu, \"warnings\": %zu, \"seconds\": %.3f",
+		       "\"failed\": %zu, \"source_errors\": %zu, "
+		       "\"warnings\": %zu, \"seconds\": %.3f",
 		       st->sources, dry ? "would_compile" : "compiled",
 		       st->compiled, st->fresh, st->failed + st->walk_errors,
-		       st->warnings, secs);
+		       st->source_errors, st->warnings, secs);
 		return;
 	}
 	if (ctx->quiet)
@@ -199,6 +209,11 @@ static void summary(const struct compile_ui *ui,
 		st->warnings == 1 ? "" : "s", secs);
 	if (st->warnings && !ctx->verbose)
 		fprintf(stderr, "(run with -v to see the warnings)\n");
+	if (st->source_errors && ui->lenient)
+		fprintf(stderr, "%zu of the failed do not compile, as "
+			"Python's import would find: not an error with "
+			"--sys-path (--strict makes it one)%s\n",
+			st->source_errors, ctx->verbose ? "" : "; -v lists them");
 }
 
 static void add_stats(struct pyc_compile_stats *a,
@@ -208,6 +223,7 @@ static void add_stats(struct pyc_compile_stats *a,
 	a->fresh += b->fresh;
 	a->compiled += b->compiled;
 	a->failed += b->failed;
+	a->source_errors += b->source_errors;
 	a->warnings += b->warnings;
 	a->walk_errors += b->walk_errors;
 }
@@ -290,7 +306,7 @@ static void rx_release(struct compile_ui *ui)
 
 enum {
 	OPT_INV = 2000, OPT_EXCLUDE, OPT_SYS_PATH, OPT_DRY_RUN, OPT_HARDLINK,
-	OPT_FOLLOW, OPT_TIMEOUT, OPT_INSECURE,
+	OPT_FOLLOW, OPT_TIMEOUT, OPT_INSECURE, OPT_STRICT,
 };
 
 int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
@@ -306,6 +322,7 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 		{ "follow-symlinks", no_argument, NULL, OPT_FOLLOW },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "force-insecure", no_argument, NULL, OPT_INSECURE },
+		{ "strict", no_argument, NULL, OPT_STRICT },
 		{ 0 },
 	};
 	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
@@ -316,7 +333,7 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 	struct pyc_compile_stats total = { 0 };
 	struct pyc_interp *interps = NULL;
 	size_t ninterps = 0;
-	bool sys_path = false, levels_seen[3] = { false };
+	bool sys_path = false, strict = false, levels_seen[3] = { false };
 	const char *sde = getenv("SOURCE_DATE_EPOCH"), *origin;
 	const char *dflt_root[] = { "." };
 	char *prefix = NULL, *fbuf = NULL;
@@ -371,6 +388,9 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 		}
 		case OPT_SYS_PATH:
 			sys_path = true;
+			break;
+		case OPT_STRICT:
+			strict = true;
 			break;
 		case OPT_DRY_RUN:
 		case 'n':
@@ -437,6 +457,7 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 	o.stop = &interrupted;
 	o.memo_dir = memo_dir = pyc_failure_memo_dir();
 	ui.multi = ninterps > 1;
+	ui.lenient = sys_path && !strict;
 	ui.tty = !ctx->quiet && !ctx->json && isatty(STDERR_FILENO);
 	if (ctx->json)
 		ui.failures = open_memstream(&fbuf, &flen);
@@ -489,6 +510,8 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 		       ui.nfailures ? "\n  " : "");
 		free(fbuf);
 	}
+	if (ui.lenient)
+		total.failed -= total.source_errors;
 	if (ret == EXIT_OK && (total.failed || total.walk_errors))
 		ret = EXIT_SOME;
 out:

@@ -404,8 +404,10 @@ static bool known_failure(struct run *r, const struct task *t)
 		return false;
 	struct pyc_event ev = { .kind = PYC_EV_FAILED, .in = r->in,
 				.source = t->src->path, .line = e->line,
-				.col = e->col, .message = e->message };
+				.col = e->col, .message = e->message,
+				.source_error = true };
 	r->stats->failed += (size_t)t->nlevels;
+	r->stats->source_errors += (size_t)t->nlevels;
 	if (r->o->event)
 		r->o->event(&ev, r->o->arg);
 	pyc_memo_add(&r->now, e->source, &e->id, e->levels, e->line, e->col,
@@ -603,7 +605,9 @@ static void job_done(void *arg, struct pyc_job *job,
 		ev.line = res->line;
 		ev.col = res->col;
 		ev.message = res->message;
+		ev.source_error = true;
 		r->stats->failed += (size_t)t->nlevels;
+		r->stats->source_errors += (size_t)t->nlevels;
 		if (r->memo) {
 			struct pyc_memo_id id;
 			pyc_memo_id_of(&id, &t->st);

@@ -630,6 +630,10 @@ struct pyc_event {
 	const char *message;
 	unsigned nwarnings;
 	const char *warnings;         /* NUL-separated "line: text" */
+	/* PYC_EV_FAILED: the interpreter's compiler refused the source
+	 * (a SyntaxError, say: importing it fails the same way), not a
+	 * read, write or worker failure. */
+	bool source_error;
 };
 
 struct pyc_compile_opts {
@@ -669,6 +673,8 @@ struct pyc_compile_stats {
 	size_t compiled;  /* pycs written (or listed, in a dry run) */
 	size_t failed;    /* pycs not written: the source did not compile
 			     or could not be read, or the write failed */
+	size_t source_errors; /* of those, pycs whose source did not
+				 compile (pyc_event.source_error) */
 	size_t warnings;  /* warnings reported by the compiler */
 	size_t walk_errors;
 };
