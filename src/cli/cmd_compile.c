@@ -181,6 +181,11 @@ static char **sys_path_of(const struct pyc_interp *in, size_t *n)
 	return cli_run_strv(in->path, code, n);
 }
 
+char **cli_sys_path(const struct pyc_interp *in, size_t *n)
+{
+	return sys_path_of(in, n);
+}
+
 static void summary(const struct compile_ui *ui,
 		    const struct pyc_compile_stats *st, bool dry)
 {
@@ -439,13 +444,7 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 		ret = EXIT_USAGE;
 		goto out;
 	}
-	if (ctx->npythons == 1 && strcmp(ctx->pythons[0], "all") == 0) {
-		if (cli_all_interps(&interps, &ninterps) < 0 || !ninterps) {
-			ret = cli_error("no usable CPython found for --python "
-					"all (see 'pycprefix pythons')");
-			goto out;
-		}
-	} else if (cli_interps(ctx, &interps, &ninterps) < 0) {
+	if (cli_interps(ctx, &interps, &ninterps) < 0) {
 		ret = EXIT_USAGE;
 		goto out;
 	}

@@ -190,6 +190,7 @@ int cmd_prune(int argc, char **argv, struct cli_ctx *ctx)
 		{ "tags", optional_argument, NULL, 't' },
 		{ "max-size", required_argument, NULL, 's' },
 		{ "older-than", required_argument, NULL, 'o' },
+		{ "sys-path", no_argument, NULL, 'S' },
 		{ 0 },
 	};
 	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
@@ -197,8 +198,9 @@ int cmd_prune(int argc, char **argv, struct cli_ctx *ctx)
 	struct tidy_ui ui = { .ctx = ctx, .first = true };
 	struct pyc_tidy_opts o = { .temp_grace = 600 };
 	struct pyc_tidy_stats st;
-	char **tags = NULL, *prefix, *tagbuf = NULL;
-	bool auto_tags = false;
+	char **tags = NULL, *prefix, *tagbuf = NULL, **sp = NULL;
+	size_t nsp = 0;
+	bool auto_tags = false, sys_path = false;
 	const char *origin;
 	size_t ntags = 0;
 	int c, ret;
@@ -228,6 +230,9 @@ int cmd_prune(int argc, char **argv, struct cli_ctx *ctx)
 						       "an age such as 30d, "
 						       "12h or 45m");
 			break;
+		case 'S':
+			sys_path = true;
+			break;
 		case 'h':
 			return EXIT_OK;
 		default:
@@ -238,8 +243,19 @@ int cmd_prune(int argc, char **argv, struct cli_ctx *ctx)
 		return cli_usage_error(ctx, "prune works on the prefix; for "
 				       "__pycache__ folders use 'pycprefix "
 				       "clean'");
+	if (sys_path && optind < argc)
+		return cli_usage_error(ctx, "--sys-path takes no PATH");
 	if (cli_prefix(ctx, &prefix, &origin) < 0)
 		return EXIT_USAGE;
+	/* --sys-path: the mirrors of those directories, never the whole
+	 * prefix (no directory: nothing to do). */
+	if (sys_path && (cli_sys_path_dirs(ctx, &sp, &nsp) < 0 || !nsp)) {
+		ret = sp ? cli_error("no directory on sys.path") : EXIT_USAGE;
+		cli_strv_free(sp, nsp);
+		free(prefix);
+		free(tagbuf);
+		return ret;
+	}
 	if (tagbuf)
 		tags = split_list(tagbuf, &ntags);
 	else if (auto_tags)
@@ -252,8 +268,9 @@ int cmd_prune(int argc, char **argv, struct cli_ctx *ctx)
 	o.arg = &ui;
 	ui.dry = o.flags & PYC_TIDY_DRY_RUN;
 	begin(&ui);
-	if (pyc_prune(&o, (const char *const *)&argv[optind],
-		      (size_t)(argc - optind), &st) < 0) {
+	if (pyc_prune(&o, sys_path ? (const char *const *)sp
+				   : (const char *const *)&argv[optind],
+		      sys_path ? nsp : (size_t)(argc - optind), &st) < 0) {
 		if (ctx->json)
 			fputs("]}\n", stdout);
 		ret = cli_error("cannot prune the prefix '%s': %s", prefix,
@@ -266,6 +283,7 @@ int cmd_prune(int argc, char **argv, struct cli_ctx *ctx)
 			free(tags[i]);
 	free(tags);
 	free(tagbuf);
+	cli_strv_free(sp, nsp);
 	free(prefix);
 	return ret;
 }

@@ -47,7 +47,7 @@ static const struct cli_cmd commands[] = {
 	  "                     the prefix (refused by default)\n"
 	  "  --python all       every interpreter 'pycprefix pythons' lists\n" },
 	{ "status", cmd_status,
-	  "[-O LEVEL]... [--check] [PATH...]",
+	  "[-O LEVEL]... [--check] [--sys-path | PATH...]",
 	  "Show which pycs Python would use, recompile, or never need again.",
 	  "For every source under each PATH (default: .) and each interpreter\n"
 	  "and level: fresh, stale (and why), missing, or an unchecked-hash pyc\n"
@@ -59,9 +59,13 @@ static const struct cli_cmd commands[] = {
 	  "                     unchecked-changed (for CI and pre-commit)\n"
 	  "      --check-hash-based-pycs MODE\n"
 	  "                     default, always or never, as python's option\n"
-	  "      --follow-symlinks descend into symlinked directories\n" },
+	  "      --follow-symlinks descend into symlinked directories\n"
+	  "      --sys-path     each interpreter's sys.path instead of PATHs,\n"
+	  "                     as 'compile --sys-path' compiles it\n"
+	  "  --python all       every interpreter 'pycprefix pythons' lists\n" },
 	{ "prune", cmd_prune,
-	  "[-n] [--tags[=LIST]] [--max-size SIZE] [--older-than AGE] [PATH...]",
+	  "[-n] [--tags[=LIST]] [--max-size SIZE] [--older-than AGE] "
+	  "[--sys-path | PATH...]",
 	  "Remove what is dead from the prefix.",
 	  "Removes pycs whose source is gone, stale pycs, temporary files of\n"
 	  "killed writers (older than 10 minutes), and emptied directories; in\n"
@@ -74,7 +78,10 @@ static const struct cli_cmd commands[] = {
 	  "                     installed, or of the tags listed (cpython-38,...)\n"
 	  "      --max-size SIZE  then evict least recently used pycs until the\n"
 	  "                     prefix holds at most SIZE (500M, 2G)\n"
-	  "      --older-than AGE  pycs not used for AGE (30d, 12h; bare: days)\n" },
+	  "      --older-than AGE  pycs not used for AGE (30d, 12h; bare: days)\n"
+	  "      --sys-path     in the part that mirrors the sys.path of the\n"
+	  "                     interpreters --python names (default python3,\n"
+	  "                     'all' for every one) instead of PATHs\n" },
 	{ "clean", cmd_clean, "[-n] [--sourceless] [PATH...]",
 	  "Remove __pycache__ folders and legacy pycs from source trees.",
 	  "Removes the pycs in __pycache__ folders under each PATH (default: .)\n"

@@ -5,6 +5,8 @@ import json
 import os
 import re
 
+import pytest
+
 from conftest import INTERPRETERS, run_tool
 
 
@@ -180,3 +182,24 @@ def test_partly_fresh_sources_count_each_pyc(clean_env, tmp_path):
                    check=1)
     assert re.search(r'^0 compiled, 6 fresh, 2 failed.* 4 sources',
                      res.stderr.decode(), re.M), res.stderr
+
+
+@pytest.mark.parametrize('in_tree', [False, True])
+def test_status_counts_each_pyc_once_across_roots(in_tree, clean_env,
+                                                  tmp_path):
+    """status as compile: a pyc reached through several roots is one
+    pyc, and an orphan in a mirror two roots share is one orphan."""
+    it = INTERPRETERS[-1]
+    names = ['a.py', 'sub/b.py', 'sub/c.py']
+    make_tree(tmp_path / 'proj', names)
+    where = ['--in-tree'] if in_tree else ['--prefix', str(tmp_path / 'p')]
+    roots = ['proj', 'proj/sub', './proj', str(tmp_path / 'proj')]
+    run_tool(['compile', '--python', it.exe, *where, 'proj'], clean_env,
+             cwd=tmp_path, check=0)
+    (tmp_path / 'proj' / 'sub' / 'c.py').unlink()
+    res = run_tool(['status', '--json', '--python', it.exe, *where, *roots],
+                   clean_env, cwd=tmp_path, check=0)
+    out = json.loads(res.stdout)
+    assert out['counts']['fresh'] == 2, out
+    assert out['counts']['orphan'] == 1, out
+    assert sum(out['counts'].values()) == 3
