@@ -503,7 +503,6 @@ void cli_strv_free(char **v, size_t n)
 	free(v);
 }
 
-
 /* path made absolute and lexically normal ("." and "//" gone, ".." the
  * parent): the cache mirrors a directory lexically.  malloc'd or NULL. */
 static char *lexical_abs(const char *path)

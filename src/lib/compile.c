@@ -679,13 +679,13 @@ static int run_interp(struct run *r, struct pyc_error *err)
 	qsort(r->tasks, r->ntasks, sizeof(*r->tasks), task_cmp);
 	r->total += r->ntasks;
 	if (r->o->flags & PYC_COMPILE_DRY_RUN) {
-		for (size_t i = 0; i < r->ntasks; i++)
+		for (size_t i = 0; i < r->ntasks; i++) {
 			for (int k = 0; k < r->tasks[i].nlevels; k++)
 				emit(r, PYC_EV_WOULD_COMPILE,
 				     r->tasks[i].src->path, r->tasks[i].pyc[k],
 				     NULL, 0);
-		for (size_t i = 0; i < r->ntasks; i++)
 			r->stats->compiled += (size_t)r->tasks[i].nlevels;
+		}
 	} else if (r->ntasks) {
 		int jobs = r->o->jobs > 0 ? r->o->jobs : 1;
 		if ((size_t)jobs > r->ntasks)

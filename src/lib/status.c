@@ -373,19 +373,18 @@ static void check_pyc(struct st_run *r, const char *pyc, bool in_tree)
 		r->oom = true;
 		return;
 	}
-	/* judged above (its source exists), or reported already */
-	if (seen_has(&r->seen, key) ||
-	    pyc_source_of_cache(in_tree ? NULL : r->o->prefix, pyc, &source,
-				&cn, NULL) != PYC_PATH_OK) {
-		free(key); /* not a name CPython gives a pyc: not ours */
-		return;
-	}
+	if (seen_has(&r->seen, key))
+		goto out; /* judged above (its source exists), or told */
+	if (pyc_source_of_cache(in_tree ? NULL : r->o->prefix, pyc, &source,
+				&cn, NULL) != PYC_PATH_OK)
+		goto out; /* not a name CPython gives a pyc: not ours to judge */
 	if (stat(source, &st) < 0 && errno == ENOENT) {
 		report(r, PYC_ST_ORPHAN, NULL, source, pyc, "source is gone");
-		if (seen_take(&r->seen, key) < 0)
+		if (seen_take(&r->seen, key) < 0) /* takes key */
 			r->oom = true;
 		key = NULL;
 	}
+out:
 	free(key);
 	free(source);
 }
