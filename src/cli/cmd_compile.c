@@ -233,72 +233,37 @@ static void add_stats(struct pyc_compile_stats *a,
 	a->walk_errors += b->walk_errors;
 }
 
-/*
- * Python's \Z is the very end of the string, PCRE2's \z (PCRE2's \Z
- * also matches before a final newline): the one escape the two spell
- * differently.  A copy of the pattern with each \Z outside a class
- * rewritten, malloc'd, or NULL.
- */
-static char *python_pattern(const char *pat)
-{
-	char *out = strdup(pat);
-	bool in_class = false;
-
-	for (char *p = out; p && *p; p++) {
-		if (*p == '\\' && p[1]) {
-			if (p[1] == 'Z' && !in_class)
-				p[1] = 'z';
-			p++;
-		} else if (*p == '[' && !in_class) {
-			in_class = true;
-			if (p[1] == '^')
-				p++;
-			if (p[1] == ']') /* a ']' first is a member */
-				p++;
-		} else if (*p == ']') {
-			in_class = false;
-		}
-	}
-	return out;
-}
-
 /* -x PATTERN, Python's re syntax as compileall takes it (a str pattern:
  * Unicode classes; bytes that are not UTF-8 match nothing but
- * themselves).  0, or EXIT_USAGE after the message. */
+ * themselves).  Where the two dialects differ at the end of a string
+ * (Python's \Z is PCRE2's \z) they agree on a source path, which ends
+ * in ".py", never in a newline.  Python's \u, \U and \N{...} escapes
+ * are refused (write \x{...}), never read as something else.  0, or
+ * EXIT_USAGE after the message. */
 static int add_rx(struct compile_ui *ui, const char *pat)
 {
-	pcre2_compile_context *cc = pcre2_compile_context_create(NULL);
-	char *py = python_pattern(pat);
 	pcre2_code **v = realloc(ui->rx, (ui->nrx + 1) * sizeof(*v));
 	pcre2_code *code = NULL;
 	PCRE2_SIZE off = 0;
-	int err = 0, ret = EXIT_OK;
+	int err = 0;
 
 	if (v)
 		ui->rx = v;
-	if (!cc || !py || !v || (!ui->md &&
-				 !(ui->md = pcre2_match_data_create(1, NULL)))) {
-		ret = cli_error("out of memory");
-		goto out;
-	}
-	/* \xhh and \uhhhh as Python spells them. */
-	pcre2_set_compile_extra_options(cc, PCRE2_EXTRA_ALT_BSUX);
-	code = pcre2_compile((PCRE2_SPTR)py, PCRE2_ZERO_TERMINATED,
+	if (!v || (!ui->md && !(ui->md = pcre2_match_data_create(1, NULL))))
+		return cli_error("out of memory");
+	code = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
 			     PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF,
-			     &err, &off, cc);
+			     &err, &off, NULL);
 	if (!code) {
 		PCRE2_UCHAR msg[256];
 		pcre2_get_error_message(err, msg, sizeof(msg));
-		ret = cli_usage_error(ui->ctx, "-x: '%s' is not a valid regular "
-				      "expression: %s (at offset %zu)", pat,
-				      (const char *)msg, (size_t)off);
-		goto out;
+		return cli_usage_error(ui->ctx, "-x: '%s' is not a valid "
+				       "regular expression: %s (at offset "
+				       "%zu)", pat, (const char *)msg,
+				       (size_t)off);
 	}
 	ui->rx[ui->nrx++] = code;
-out:
-	free(py);
-	pcre2_compile_context_free(cc);
-	return ret;
+	return EXIT_OK;
 }
 
 static void rx_release(struct compile_ui *ui)

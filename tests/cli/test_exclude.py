@@ -81,3 +81,17 @@ def test_x_invalid_in_python_is_a_usage_error(pattern, clean_env, tmp_path):
     assert b"-x: '" in res.stderr
     assert b'not a valid regular expression' in res.stderr
     assert sources_with_pycs(tmp_path / 'tree') == set()
+
+
+@pytest.mark.parametrize('pattern', [r'caf\u00e9', r'\U0001F600',
+                                     r'\N{DIGIT ONE}'])
+def test_x_escapes_pcre2_lacks_are_refused_not_misread(pattern, clean_env,
+                                                       tmp_path):
+    """Python takes these; PCRE2 spells them \\x{...}.  Refused, loudly,
+    rather than matched as something else."""
+    it = INTERPRETERS[-1]
+    res = run_tool(['compile', '--in-tree', '--python', it.exe, '-x',
+                    pattern, str(make_tree(tmp_path / 'tree'))], clean_env,
+                   check=2)
+    assert b'not a valid regular expression' in res.stderr
+    assert sources_with_pycs(tmp_path / 'tree') == set()
