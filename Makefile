@@ -21,6 +21,9 @@ CSTD    = -std=c11 -D_GNU_SOURCE
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) -Isrc/lib -Itests/unit -MMD -MP
 LDLIBS  += -lm -lpthread
+# The command line's -x patterns (Python's re syntax): PCRE2 (Debian
+# libpcre2-dev); the library does not use it.
+CLI_LIBS = -lpcre2-8
 
 LIB_SRC = $(wildcard src/lib/*.c)
 CLI_SRC = $(wildcard src/cli/*.c)
@@ -39,7 +42,7 @@ $(BUILD)/libpycprefix.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(BUILD)/pycprefix: $(CLI_OBJ) $(BUILD)/libpycprefix.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libpycprefix.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libpycprefix.a $(LDLIBS) $(CLI_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpycprefix.a
 	@mkdir -p $(dir $@)

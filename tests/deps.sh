@@ -1,12 +1,14 @@
 #!/bin/sh
-# Install what the tests need on Debian, through apt-get, when missing:
-# cmocka (C unit tests), pytest and hypothesis (driven by Debian's python3);
+# Install what the build and the tests need on Debian, through apt-get,
+# when missing: PCRE2 (the build: compile -x), cmocka (C unit tests),
+# pytest and hypothesis (driven by Debian's python3);
 # with the argument 'fuzz', clang and its libFuzzer runtime too; with
 # 'clang', clang and its sanitizer runtimes (make check-tsan).
 # Does nothing when all are present; says what to install elsewhere.
 set -e
 need=""
 [ -f /usr/include/cmocka.h ] || need="$need libcmocka-dev"
+[ -f /usr/include/pcre2.h ] || need="$need libpcre2-dev"
 /usr/bin/python3 -c 'import pytest' 2>/dev/null || need="$need python3-pytest"
 /usr/bin/python3 -c 'import hypothesis' 2>/dev/null || need="$need python3-hypothesis"
 command -v cc >/dev/null 2>&1 || need="$need gcc"

@@ -89,14 +89,27 @@ int cli_prefix(const struct cli_ctx *ctx, char **prefix, const char **origin);
  * and not `force`. */
 int cli_prefix_trust(const char *prefix, bool force);
 
-/* The interpreters the options name (default python3).  Prints errors
- * and returns -1 when one cannot be used. */
+/* The interpreters the options name (default python3; "all": every
+ * one cli_all_interps() finds).  Prints errors and returns -1 when one
+ * cannot be used. */
 int cli_interps(const struct cli_ctx *ctx, struct pyc_interp **v,
 		size_t *n);
 void cli_interps_release(struct pyc_interp *v, size_t n);
 
 /* Every usable interpreter 'pythons' finds, one per tag.  0 or -1. */
 int cli_all_interps(struct pyc_interp **v, size_t *n);
+
+/* The directories on the interpreter's sys.path, run as the user runs
+ * it, without the script directory (what compile --sys-path compiles;
+ * defined in cmd_compile.c): *n strings (cli_strv_free()), or NULL. */
+char **cli_sys_path(const struct pyc_interp *in, size_t *n);
+
+/* The sys.path directories of the interpreters the options name, each
+ * once and none inside another (for prune, which walks the mirror of
+ * each whole): 0 with *ndirs strings (cli_strv_free()), or -1 after an
+ * error. */
+int cli_sys_path_dirs(const struct cli_ctx *ctx, char ***dirs,
+		      size_t *ndirs);
 
 /* Run `exe -c code` as the user runs it (environment and site included)
  * and split its standard output at NULs: a NULL-terminated vector of *n

@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fnmatch.h>
-#include <regex.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,9 @@
 #include <unistd.h>
 
 /* The signal that stopped the run (SIGINT, SIGTERM or SIGHUP), or 0. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 static volatile int interrupted;
 
 static void on_stop_signal(int sig)
@@ -44,8 +46,9 @@ struct compile_ui {
 	struct cli_ctx *ctx;
 	bool multi;              /* several interpreters: name them */
 	bool tty;                /* progress bar on stderr */
-	regex_t rx;
-	bool have_rx;
+	pcre2_code **rx;         /* -x, each applied */
+	size_t nrx;
+	pcre2_match_data *md;
 	const char **globs;
 	size_t nglobs;
 	struct timespec t0;
@@ -54,6 +57,9 @@ struct compile_ui {
 	struct cli_eta eta;
 	FILE *failures;          /* JSON array items, when --json */
 	size_t nfailures;
+	/* --sys-path without --strict: sources the interpreter cannot
+	 * compile are noted, not failures (listed with -v). */
+	bool lenient;
 };
 
 static long elapsed_ms(const struct compile_ui *ui)
@@ -95,14 +101,25 @@ static void on_progress(const struct pyc_progress *p, void *arg)
 	ui->drawn = true;
 }
 
+static bool ends_py(const char *path)
+{
+	size_t n = strlen(path);
+
+	return n >= 3 && strcmp(path + n - 3, ".py") == 0;
+}
+
 static bool on_exclude(const char *path, void *arg)
 {
 	struct compile_ui *ui = arg;
 	const char *base = strrchr(path, '/');
 
 	base = base ? base + 1 : path;
-	if (ui->have_rx && regexec(&ui->rx, path, 0, NULL, 0) == 0)
-		return true;
+	/* compileall: re.search(rx, fullname) in compile_file(), so on
+	 * sources only, never on the directories it descends into. */
+	for (size_t i = 0; i < ui->nrx && ends_py(path); i++)
+		if (pcre2_match(ui->rx[i], (PCRE2_SPTR)path, strlen(path), 0, 0,
+				ui->md, NULL) >= 0)
+			return true;
 	for (size_t i = 0; i < ui->nglobs; i++)
 		if (fnmatch(ui->globs[i], path, 0) == 0 ||
 		    fnmatch(ui->globs[i], base, 0) == 0)
@@ -123,7 +140,8 @@ static void json_failure(struct compile_ui *ui, const struct pyc_event *ev)
 	fprintf(f, ", \"line\": %u, \"col\": %u, ", ev->line, ev->col);
 	json_key(f, "message");
 	json_str(f, ev->message);
-	fputc('}', f);
+	fprintf(f, ", \"source_error\": %s}",
+		ev->source_error ? "true" : "false");
 }
 
 static void on_event(const struct pyc_event *ev, void *arg)
@@ -148,6 +166,11 @@ static void on_event(const struct pyc_event *ev, void *arg)
 			json_failure(ui, ev);
 		break;
 	case PYC_EV_FAILED:
+		if (ev->source_error && ui->lenient && !ctx->verbose) {
+			if (ui->failures)
+				json_failure(ui, ev);
+			break;
+		}
 		if (ev->line && ev->col)
 			fprintf(stderr, "%s:%u:%u: %s%s\n",
 				cli_qpath(ev->source), ev->line, ev->col,
@@ -188,6 +211,11 @@ static char **sys_path_of(const struct pyc_interp *in, size_t *n)
 	return cli_run_strv(in->path, code, n);
 }
 
+char **cli_sys_path(const struct pyc_interp *in, size_t *n)
+{
+	return sys_path_of(in, n);
+}
+
 static void summary(const struct compile_ui *ui,
 		    const struct pyc_compile_stats *st, bool dry)
 {
@@ -196,24 +224,31 @@ static void summary(const struct compile_ui *ui,
 
 	if (ctx->json) {
 		printf("{\"sources\": %zu, \"%s\": %zu, \"fresh\": %zu, "
-		       "\"failed\": %zu, \"warnings\": %zu, \"seconds\": %.3f",
+		       "\"failed\": %zu, \"source_errors\": %zu, "
+		       "\"warnings\": %zu, \"seconds\": %.3f",
 		       st->sources, dry ? "would_compile" : "compiled",
 		       st->compiled, st->fresh, st->failed + st->walk_errors,
-		       st->warnings, secs);
+		       st->source_errors, st->warnings, secs);
 		return;
 	}
 	if (ctx->quiet)
 		return;
-	fprintf(stderr, "%s%zu %s%s, %zu fresh, %s%zu failed%s, %zu "
-		"warning%s, in %.2f s\n",
+	fprintf(stderr, "%s%zu %s%s, %zu fresh, %s%zu failed%s (pycs of %zu "
+		"source%s), %zu warning%s, in %.2f s\n",
 		color_e(ctx, C_BOLD), st->compiled,
 		dry ? "would be compiled" : "compiled", color_e(ctx, C_RESET),
 		st->fresh, st->failed ? color_e(ctx, C_RED) : "",
 		st->failed + st->walk_errors,
-		st->failed ? color_e(ctx, C_RESET) : "", st->warnings,
+		st->failed ? color_e(ctx, C_RESET) : "", st->sources,
+		st->sources == 1 ? "" : "s", st->warnings,
 		st->warnings == 1 ? "" : "s", secs);
 	if (st->warnings && !ctx->verbose)
 		fprintf(stderr, "(run with -v to see the warnings)\n");
+	if (st->source_errors && ui->lenient)
+		fprintf(stderr, "%zu of the failed do not compile, as "
+			"Python's import would find: not an error with "
+			"--sys-path (--strict makes it one)%s\n",
+			st->source_errors, ctx->verbose ? "" : "; -v lists them");
 }
 
 static void add_stats(struct pyc_compile_stats *a,
@@ -223,13 +258,55 @@ static void add_stats(struct pyc_compile_stats *a,
 	a->fresh += b->fresh;
 	a->compiled += b->compiled;
 	a->failed += b->failed;
+	a->source_errors += b->source_errors;
 	a->warnings += b->warnings;
 	a->walk_errors += b->walk_errors;
 }
 
+/* -x PATTERN, Python's re syntax as compileall takes it (a str pattern:
+ * Unicode classes; bytes that are not UTF-8 match nothing but
+ * themselves).  Where the two dialects differ at the end of a string
+ * (Python's \Z is PCRE2's \z) they agree on a source path, which ends
+ * in ".py", never in a newline.  Python's \u, \U and \N{...} escapes
+ * are refused (write \x{...}), never read as something else.  0, or
+ * EXIT_USAGE after the message. */
+static int add_rx(struct compile_ui *ui, const char *pat)
+{
+	pcre2_code **v = realloc(ui->rx, (ui->nrx + 1) * sizeof(*v));
+	pcre2_code *code = NULL;
+	PCRE2_SIZE off = 0;
+	int err = 0;
+
+	if (v)
+		ui->rx = v;
+	if (!v || (!ui->md && !(ui->md = pcre2_match_data_create(1, NULL))))
+		return cli_error("out of memory");
+	code = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
+			     PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF,
+			     &err, &off, NULL);
+	if (!code) {
+		PCRE2_UCHAR msg[256];
+		pcre2_get_error_message(err, msg, sizeof(msg));
+		return cli_usage_error(ui->ctx, "-x: '%s' is not a valid "
+				       "regular expression: %s (at offset "
+				       "%zu)", pat, (const char *)msg,
+				       (size_t)off);
+	}
+	ui->rx[ui->nrx++] = code;
+	return EXIT_OK;
+}
+
+static void rx_release(struct compile_ui *ui)
+{
+	for (size_t i = 0; i < ui->nrx; i++)
+		pcre2_code_free(ui->rx[i]);
+	free(ui->rx);
+	pcre2_match_data_free(ui->md);
+}
+
 enum {
 	OPT_INV = 2000, OPT_EXCLUDE, OPT_SYS_PATH, OPT_DRY_RUN, OPT_HARDLINK,
-	OPT_FOLLOW, OPT_TIMEOUT, OPT_INSECURE,
+	OPT_FOLLOW, OPT_TIMEOUT, OPT_INSECURE, OPT_STRICT,
 };
 
 int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
@@ -245,6 +322,7 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 		{ "follow-symlinks", no_argument, NULL, OPT_FOLLOW },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "force-insecure", no_argument, NULL, OPT_INSECURE },
+		{ "strict", no_argument, NULL, OPT_STRICT },
 		{ 0 },
 	};
 	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
@@ -255,7 +333,7 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 	struct pyc_compile_stats total = { 0 };
 	struct pyc_interp *interps = NULL;
 	size_t ninterps = 0;
-	bool sys_path = false, levels_seen[3] = { false };
+	bool sys_path = false, strict = false, levels_seen[3] = { false };
 	const char *sde = getenv("SOURCE_DATE_EPOCH"), *origin;
 	const char *dflt_root[] = { "." };
 	char *prefix = NULL, *fbuf = NULL;
@@ -268,10 +346,12 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 	while ((c = cli_getopt(&p)) != -1) {
 		switch (c) {
 		case 'j':
-			if (cli_parse_int(optarg, 0, 1024, &v) < 0)
-				return cli_usage_error(ctx, "-j takes a number "
-						       "of workers (0: one "
-						       "per core)");
+			if (cli_parse_int(optarg, 0, 1024, &v) < 0) {
+				ret = cli_usage_error(ctx, "-j takes a number "
+						      "of workers (0: one "
+						      "per core)");
+				goto out;
+			}
 			if (v)
 				o.jobs = (int)v;
 			break;
@@ -279,36 +359,38 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 			o.flags |= PYC_COMPILE_FORCE;
 			break;
 		case 'O':
-			if (cli_level_arg(ctx, optarg, levels_seen))
-				return EXIT_USAGE;
+			if ((ret = cli_level_arg(ctx, optarg, levels_seen)))
+				goto out;
 			break;
 		case OPT_INV:
-			if (pyc_invalidation_parse(optarg, &o.mode) < 0)
-				return cli_usage_error(ctx, "--invalidation-mode"
-						       " takes timestamp, "
-						       "checked-hash or "
-						       "unchecked-hash");
+			if (pyc_invalidation_parse(optarg, &o.mode) < 0) {
+				ret = cli_usage_error(ctx, "--invalidation-mode"
+						      " takes timestamp, "
+						      "checked-hash or "
+						      "unchecked-hash");
+				goto out;
+			}
 			break;
 		case 'x':
-			if (ui.have_rx)
-				regfree(&ui.rx);
-			if (regcomp(&ui.rx, optarg, REG_EXTENDED | REG_NOSUB))
-				return cli_usage_error(ctx, "-x: '%s' is not a "
-						       "valid regular "
-						       "expression", optarg);
-			ui.have_rx = true;
+			if ((ret = add_rx(&ui, optarg)))
+				goto out;
 			break;
 		case OPT_EXCLUDE: {
 			const char **g = realloc(ui.globs, (ui.nglobs + 1) *
 							   sizeof(*g));
-			if (!g)
-				return cli_error("out of memory");
+			if (!g) {
+				ret = cli_error("out of memory");
+				goto out;
+			}
 			g[ui.nglobs++] = optarg;
 			ui.globs = g;
 			break;
 		}
 		case OPT_SYS_PATH:
 			sys_path = true;
+			break;
+		case OPT_STRICT:
+			strict = true;
 			break;
 		case OPT_DRY_RUN:
 		case 'n':
@@ -324,39 +406,42 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 			o.flags |= PYC_COMPILE_INSECURE;
 			break;
 		case OPT_TIMEOUT:
-			if (cli_parse_int(optarg, 0, 86400, &v) < 0)
-				return cli_usage_error(ctx, "--timeout takes "
-						       "seconds (0: none)");
+			if (cli_parse_int(optarg, 0, 86400, &v) < 0) {
+				ret = cli_usage_error(ctx, "--timeout takes "
+						      "seconds (0: none)");
+				goto out;
+			}
 			o.timeout_ms = (int)v * 1000;
 			break;
 		case 'h':
-			return EXIT_OK;
+			goto out;
 		default:
-			return EXIT_USAGE;
+			ret = EXIT_USAGE;
+			goto out;
 		}
 	}
 	o.nlevels = cli_levels(levels_seen, o.levels);
-	if ((o.flags & PYC_COMPILE_HARDLINK_DUPES) && o.nlevels < 2)
-		return cli_usage_error(ctx, "--hardlink-dupes needs at least "
-				       "two -O levels");
-	if (sys_path && optind < argc)
-		return cli_usage_error(ctx, "--sys-path takes no PATH");
-	if (cli_prefix(ctx, &prefix, &origin) < 0)
-		return EXIT_USAGE;
+	if ((o.flags & PYC_COMPILE_HARDLINK_DUPES) && o.nlevels < 2) {
+		ret = cli_usage_error(ctx, "--hardlink-dupes needs at least "
+				      "two -O levels");
+		goto out;
+	}
+	if (sys_path && optind < argc) {
+		ret = cli_usage_error(ctx, "--sys-path takes no PATH");
+		goto out;
+	}
+	if (cli_prefix(ctx, &prefix, &origin) < 0) {
+		ret = EXIT_USAGE;
+		goto out;
+	}
 	if (prefix && !(o.flags & PYC_COMPILE_DRY_RUN) &&
 	    cli_prefix_trust(prefix, o.flags & PYC_COMPILE_INSECURE) < 0) {
-		free(prefix);
-		return EXIT_USAGE;
+		ret = EXIT_USAGE;
+		goto out;
 	}
-	if (ctx->npythons == 1 && strcmp(ctx->pythons[0], "all") == 0) {
-		if (cli_all_interps(&interps, &ninterps) < 0 || !ninterps) {
-			free(prefix);
-			return cli_error("no usable CPython found for --python "
-					 "all (see 'pycprefix pythons')");
-		}
-	} else if (cli_interps(ctx, &interps, &ninterps) < 0) {
-		free(prefix);
-		return EXIT_USAGE;
+	if (cli_interps(ctx, &interps, &ninterps) < 0) {
+		ret = EXIT_USAGE;
+		goto out;
 	}
 	o.prefix = prefix;
 	o.exclude = on_exclude;
@@ -366,6 +451,7 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 	o.stop = &interrupted;
 	o.memo_dir = memo_dir = pyc_failure_memo_dir();
 	ui.multi = ninterps > 1;
+	ui.lenient = sys_path && !strict;
 	ui.tty = !ctx->quiet && !ctx->json && isatty(STDERR_FILENO);
 	if (ctx->json)
 		ui.failures = open_memstream(&fbuf, &flen);
@@ -424,10 +510,12 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 		       interrupted ? "true" : "false", fbuf ? fbuf : "",
 		       ui.nfailures ? "\n  " : "");
 	free(fbuf);
+	if (ui.lenient)
+		total.failed -= total.source_errors;
 	if (ret == EXIT_OK && (total.failed || total.walk_errors))
 		ret = EXIT_SOME;
-	if (ui.have_rx)
-		regfree(&ui.rx);
+out:
+	rx_release(&ui);
 	free(ui.globs);
 	cli_interps_release(interps, ninterps);
 	free(memo_dir);

@@ -123,12 +123,47 @@ static void summary(const struct cli_ctx *ctx, const struct status_ui *ui,
 			"orphan%s\n", n->n[PYC_ST_ORPHAN] == 1 ? "" : "s");
 }
 
+/* --sys-path: each interpreter on its own sys.path, as compile does;
+ * the counts summed.  0, or -1 (ENOMEM). */
+static int status_sys_path(struct pyc_status_opts *o,
+			   const struct pyc_interp *interps, size_t ninterps,
+			   struct pyc_status_counts *total)
+{
+	struct pyc_status_counts n;
+
+	memset(total, 0, sizeof(*total));
+	for (size_t k = 0; k < ninterps; k++) {
+		size_t nroots = 0;
+		char **sp = cli_sys_path(&interps[k], &nroots);
+		int rc;
+
+		o->interps = &interps[k];
+		o->ninterps = 1;
+		rc = sp ? pyc_status(o, (const char *const *)sp, nroots, &n)
+			: 0;
+		cli_strv_free(sp, nroots);
+		if (rc < 0)
+			return -1;
+		if (!sp) {
+			cli_warn("cannot ask '%s' for its sys.path",
+				 interps[k].path);
+			total->errors++;
+			continue;
+		}
+		for (int s = 0; s <= PYC_ST_UNCHECKED_CHANGED; s++)
+			total->n[s] += n.n[s];
+		total->errors += n.errors;
+	}
+	return 0;
+}
+
 int cmd_status(int argc, char **argv, struct cli_ctx *ctx)
 {
 	static const struct option longopts[] = {
 		{ "check", no_argument, NULL, 'c' },
 		{ "check-hash-based-pycs", required_argument, NULL, 'H' },
 		{ "follow-symlinks", no_argument, NULL, 'L' },
+		{ "sys-path", no_argument, NULL, 'S' },
 		{ 0 },
 	};
 	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
@@ -138,7 +173,7 @@ int cmd_status(int argc, char **argv, struct cli_ctx *ctx)
 	struct pyc_status_counts n;
 	struct pyc_interp *interps = NULL;
 	size_t ninterps = 0;
-	bool check = false, seen[3] = { false };
+	bool check = false, sys_path = false, seen[3] = { false };
 	const char *dflt[] = { "." }, *origin;
 	char *prefix = NULL;
 	int c, ret = EXIT_OK;
@@ -161,6 +196,9 @@ int cmd_status(int argc, char **argv, struct cli_ctx *ctx)
 		case 'L':
 			o.flags |= PYC_COMPILE_FOLLOW_SYMLINKS;
 			break;
+		case 'S':
+			sys_path = true;
+			break;
 		case 'h':
 			return EXIT_OK;
 		default:
@@ -168,6 +206,8 @@ int cmd_status(int argc, char **argv, struct cli_ctx *ctx)
 		}
 	}
 	o.nlevels = cli_levels(seen, o.levels);
+	if (sys_path && optind < argc)
+		return cli_usage_error(ctx, "--sys-path takes no PATH");
 	if (cli_prefix(ctx, &prefix, &origin) < 0)
 		return EXIT_USAGE;
 	if (check_prefix(prefix) < 0) {
@@ -187,9 +227,12 @@ int cmd_status(int argc, char **argv, struct cli_ctx *ctx)
 	ui.multi = ninterps > 1;
 	if (ctx->json)
 		fputs("{\"files\": [", stdout);
-	if (pyc_status(&o, optind < argc ? (const char *const *)&argv[optind]
-					 : dflt,
-		       optind < argc ? (size_t)(argc - optind) : 1, &n) < 0)
+	if (sys_path ? status_sys_path(&o, interps, ninterps, &n) < 0
+		     : pyc_status(&o, optind < argc
+					  ? (const char *const *)&argv[optind]
+					  : dflt,
+				  optind < argc ? (size_t)(argc - optind) : 1,
+				  &n) < 0)
 		ret = cli_error("out of memory");
 	if (ctx->json) {
 		printf("%s],\n  \"counts\": {", ui.first ? "" : "\n  ");

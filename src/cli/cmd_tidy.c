@@ -297,6 +297,7 @@ int cmd_prune(int argc, char **argv, struct cli_ctx *ctx)
 		{ "tags", optional_argument, NULL, 't' },
 		{ "max-size", required_argument, NULL, 's' },
 		{ "older-than", required_argument, NULL, 'o' },
+		{ "sys-path", no_argument, NULL, 'S' },
 		{ 0 },
 	};
 	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
@@ -305,7 +306,9 @@ int cmd_prune(int argc, char **argv, struct cli_ctx *ctx)
 	struct pyc_tidy_opts o = { .temp_grace = 600 };
 	struct pyc_tidy_stats st;
 	struct pyc_interp *interps = NULL;
-	char **tags = NULL, *prefix, *tagbuf = NULL;
+	char **tags = NULL, *prefix, *tagbuf = NULL, **sp = NULL;
+	size_t nsp = 0;
+	bool sys_path = false;
 	const char *origin;
 	size_t ntags = 0, ninterps = 0;
 	int c, ret, r;
@@ -348,6 +351,9 @@ int cmd_prune(int argc, char **argv, struct cli_ctx *ctx)
 			}
 			o.flags |= PYC_TIDY_OLDER_THAN;
 			break;
+		case 'S':
+			sys_path = true;
+			break;
 		case 'h':
 			free(tagbuf);
 			return EXIT_OK;
@@ -360,6 +366,10 @@ int cmd_prune(int argc, char **argv, struct cli_ctx *ctx)
 		return cli_usage_error(ctx, "prune works on the prefix; for "
 				       "__pycache__ folders use 'pycprefix "
 				       "clean'");
+	if (sys_path && optind < argc) {
+		free(tagbuf);
+		return cli_usage_error(ctx, "--sys-path takes no PATH");
+	}
 	if (cli_prefix(ctx, &prefix, &origin) < 0) {
 		free(tagbuf);
 		return EXIT_USAGE;
@@ -372,6 +382,12 @@ int cmd_prune(int argc, char **argv, struct cli_ctx *ctx)
 					strerror(errno));
 			goto out;
 		}
+	}
+	/* --sys-path: the mirrors of those directories, never the whole
+	 * prefix (no directory: nothing to do). */
+	if (sys_path && (cli_sys_path_dirs(ctx, &sp, &nsp) < 0 || !nsp)) {
+		ret = sp ? cli_error("no directory on sys.path") : EXIT_USAGE;
+		goto out;
 	}
 	/* Staleness is judged by installed interpreters only, and --tags
 	 * removes the pycs of every tag none of them has. */
@@ -400,8 +416,9 @@ int cmd_prune(int argc, char **argv, struct cli_ctx *ctx)
 	o.arg = &ui;
 	ui.dry = o.flags & PYC_TIDY_DRY_RUN;
 	begin(&ui);
-	r = pyc_prune(&o, (const char *const *)&argv[optind],
-		      (size_t)(argc - optind), &st);
+	r = pyc_prune(&o, sys_path ? (const char *const *)sp
+			       : (const char *const *)&argv[optind],
+		      sys_path ? nsp : (size_t)(argc - optind), &st);
 	if (r < 0 && ctx->json)
 		fputs("]}\n", stdout);
 	if (r == PYC_TIDY_REFUSED)
@@ -416,6 +433,7 @@ out:
 	cli_interps_release(interps, ninterps);
 	free(tags);
 	free(tagbuf);
+	cli_strv_free(sp, nsp);
 	free(prefix);
 	return ret;
 }

@@ -28,10 +28,17 @@ static const struct cli_cmd commands[] = {
 	  "                     timestamp, checked-hash or unchecked-hash\n"
 	  "                     (default: checked-hash if SOURCE_DATE_EPOCH is\n"
 	  "                     set, else timestamp)\n"
-	  "  -x REGEX           skip paths matching this POSIX extended regex\n"
+	  "  -x REGEX           skip sources whose path, as the walk spells it,\n"
+	  "                     matches REGEX (Python's re syntax, searched as\n"
+	  "                     compileall -x does); repeatable, each applies\n"
 	  "      --exclude GLOB skip paths or names matching GLOB; repeatable\n"
 	  "      --sys-path     compile every directory on the interpreter's\n"
-	  "                     sys.path instead of PATHs\n"
+	  "                     sys.path instead of PATHs; there a source the\n"
+	  "                     interpreter cannot compile (every stdlib ships\n"
+	  "                     some on purpose) is counted, listed with -v, and\n"
+	  "                     no failure, as pip and uv treat them\n"
+	  "      --strict       with --sys-path, such sources are failures\n"
+	  "                     (exit 1), as they always are for PATHs\n"
 	  "  -n, --dry-run      list what would be compiled, write nothing\n"
 	  "      --hardlink-dupes  equal pycs of several -O levels share a file\n"
 	  "      --follow-symlinks descend into symlinked directories\n"
@@ -40,7 +47,7 @@ static const struct cli_cmd commands[] = {
 	  "                     the prefix (refused by default)\n"
 	  "  --python all       every interpreter 'pycprefix pythons' lists\n" },
 	{ "status", cmd_status,
-	  "[-O LEVEL]... [--check] [PATH...]",
+	  "[-O LEVEL]... [--check] [--sys-path | PATH...]",
 	  "Show which pycs Python would use, recompile, or never need again.",
 	  "For every source under each PATH (default: .) and each interpreter\n"
 	  "and level: fresh, stale (and why), missing, or an unchecked-hash pyc\n"
@@ -52,9 +59,13 @@ static const struct cli_cmd commands[] = {
 	  "                     unchecked-changed (for CI and pre-commit)\n"
 	  "      --check-hash-based-pycs MODE\n"
 	  "                     default, always or never, as python's option\n"
-	  "      --follow-symlinks descend into symlinked directories\n" },
+	  "      --follow-symlinks descend into symlinked directories\n"
+	  "      --sys-path     each interpreter's sys.path instead of PATHs,\n"
+	  "                     as 'compile --sys-path' compiles it\n"
+	  "  --python all       every interpreter 'pycprefix pythons' lists\n" },
 	{ "prune", cmd_prune,
-	  "[-n] [--tags[=LIST]] [--max-size SIZE] [--older-than AGE] [PATH...]",
+	  "[-n] [--tags[=LIST]] [--max-size SIZE] [--older-than AGE] "
+	  "[--sys-path | PATH...]",
 	  "Remove what is dead from the prefix.",
 	  "Removes pycs whose source is gone, stale pycs (judged by the\n"
 	  "installed interpreter of their tag), temporary files of killed\n"
@@ -79,7 +90,10 @@ static const struct cli_cmd commands[] = {
 	  "                     bytes, or with K, M, G, T, P or E (powers of\n"
 	  "                     1024; KiB and KB mean K): 0, 500M, 1.5G\n"
 	  "      --older-than AGE  pycs not used for AGE: a number and s, m, h,\n"
-	  "                     d or w (seconds to weeks); bare: days (30d)\n" },
+	  "                     d or w (seconds to weeks); bare: days (30d)\n"
+	  "      --sys-path     in the part that mirrors the sys.path of the\n"
+	  "                     interpreters --python names (default python3,\n"
+	  "                     'all' for every one) instead of PATHs\n" },
 	{ "clean", cmd_clean, "[-n] [--sourceless] [PATH...]",
 	  "Remove __pycache__ folders and legacy pycs from source trees.",
 	  "Removes the pycs in __pycache__ folders under each PATH (default: .)\n"

@@ -246,16 +246,36 @@ int cli_prefix_trust(const char *prefix, bool force)
 	return 0;
 }
 
+/* --python all: every interpreter found, and only that. */
+static int all_interps(const struct cli_ctx *ctx, struct pyc_interp **v,
+		       size_t *n)
+{
+	if (ctx->npythons > 1)
+		return cli_error("--python all names every interpreter: give "
+				 "it alone"), -1;
+	if (cli_all_interps(v, n) < 0 || !*n) {
+		cli_interps_release(*v, *n);
+		*v = NULL;
+		*n = 0;
+		return cli_error("no usable CPython found for --python all "
+				 "(see 'pycprefix pythons')"), -1;
+	}
+	return 0;
+}
+
 int cli_interps(const struct cli_ctx *ctx, struct pyc_interp **v, size_t *n)
 {
 	static const char *const dflt[] = { "python3" };
 	const char *const *specs = ctx->npythons ? ctx->pythons : dflt;
 	size_t count = ctx->npythons ? ctx->npythons : 1;
-	struct pyc_interp *arr = calloc(count, sizeof(*arr));
+	struct pyc_interp *arr;
 
 	*v = NULL;
 	*n = 0;
-	if (!arr)
+	for (size_t i = 0; i < ctx->npythons; i++)
+		if (strcmp(ctx->pythons[i], "all") == 0)
+			return all_interps(ctx, v, n);
+	if (!(arr = calloc(count, sizeof(*arr))))
 		return cli_error("out of memory"), -1;
 	size_t got = 0;
 
@@ -484,3 +504,111 @@ void cli_strv_free(char **v, size_t n)
 	free(v);
 }
 
+/* path made absolute and lexically normal ("." and "//" gone, ".." the
+ * parent): the cache mirrors a directory lexically.  malloc'd or NULL. */
+static char *lexical_abs(const char *path)
+{
+	char cwd[PATH_MAX], *out;
+	size_t cap, len = 0;
+	const char *parts[2] = { "", path };
+
+	if (path[0] != '/') {
+		if (!getcwd(cwd, sizeof(cwd)))
+			return NULL;
+		parts[0] = cwd;
+	}
+	cap = strlen(parts[0]) + strlen(path) + 2;
+	if (!(out = malloc(cap)))
+		return NULL;
+	for (int k = 0; k < 2; k++) {
+		for (const char *p = parts[k]; *p;) {
+			size_t cn = strcspn(p, "/");
+			if (cn == 2 && p[0] == '.' && p[1] == '.') {
+				while (len && out[len - 1] != '/')
+					len--;
+				if (len)
+					len--;
+			} else if (cn && !(cn == 1 && p[0] == '.')) {
+				out[len++] = '/';
+				memcpy(out + len, p, cn);
+				len += cn;
+			}
+			p += cn + (p[cn] == '/');
+		}
+	}
+	if (!len)
+		out[len++] = '/';
+	out[len] = '\0';
+	return out;
+}
+
+/* Is b a or below it (both lexical_abs())? */
+static bool lexically_within(const char *b, const char *a)
+{
+	size_t n = strlen(a);
+
+	if (n == 1)
+		return true; /* "/" */
+	return strncmp(b, a, n) == 0 && (b[n] == '\0' || b[n] == '/');
+}
+
+int cli_sys_path_dirs(const struct cli_ctx *ctx, char ***dirs, size_t *ndirs)
+{
+	struct pyc_interp *interps = NULL;
+	size_t ninterps = 0, n = 0, nkeys = 0;
+	char **v = NULL, **keys = NULL;
+	int ret = -1;
+
+	*dirs = NULL;
+	*ndirs = 0;
+	if (cli_interps(ctx, &interps, &ninterps) < 0)
+		return -1;
+	for (size_t k = 0; k < ninterps; k++) {
+		size_t m = 0;
+		char **sp = cli_sys_path(&interps[k], &m);
+		char **nv = realloc(v, (n + m + 1) * sizeof(*nv));
+		if (!sp) {
+			cli_error("cannot ask '%s' for its sys.path",
+				  interps[k].path);
+			goto out;
+		}
+		if (!nv) {
+			cli_strv_free(sp, m);
+			goto oom;
+		}
+		v = nv;
+		memcpy(v + n, sp, m * sizeof(*sp));
+		n += m;
+		free(sp); /* the strings are v's now */
+	}
+	if (!(keys = calloc(n + 1, sizeof(*keys))))
+		goto oom;
+	for (nkeys = 0; nkeys < n; nkeys++)
+		if (!(keys[nkeys] = lexical_abs(v[nkeys])))
+			goto oom;
+	/* Each directory once, none inside another: the mirror of one is
+	 * walked whole. */
+	for (size_t i = 0; i < n; i++) {
+		bool drop = false;
+		for (size_t j = 0; j < n && !drop; j++)
+			drop = j != i && lexically_within(keys[i], keys[j]) &&
+			       (strcmp(keys[i], keys[j]) != 0 || j < i);
+		if (drop) {
+			free(v[i]);
+			continue;
+		}
+		v[(*ndirs)++] = v[i];
+	}
+	*dirs = v;
+	v = NULL;
+	ret = 0;
+	goto out;
+oom:
+	cli_error("out of memory");
+out:
+	cli_strv_free(keys, nkeys);
+	if (v)
+		cli_strv_free(v, n);
+	cli_interps_release(interps, ninterps);
+	return ret;
+}

@@ -486,3 +486,63 @@ bool pyc__cache_artifact(const char *prefix, const char *pyc, char **source,
 	*source = NULL;
 	return false;
 }
+
+/* Append the components of s to out, dropping empty ones and "."; with
+ * dotdot, ".." takes back the component before it, down to out's first
+ * `floor` bytes (a ".." that would go below them stays). */
+static void add_components(struct buf *out, struct span s, size_t floor,
+			   bool dotdot)
+{
+	for (size_t i = 0; i < s.n;) {
+		size_t j = i;
+		while (j < s.n && s.p[j] != '/')
+			j++;
+		struct span c = { s.p + i, j - i };
+		i = j + 1;
+		if (!c.n || span_eq(c, "."))
+			continue;
+		if (dotdot && span_eq(c, "..") && out->len > floor) {
+			const char *last = out->s + out->len;
+			while (last > out->s + floor && last[-1] != '/')
+				last--;
+			if (strcmp(last, "..") != 0) {
+				out->len = (size_t)(last - out->s);
+				if (out->len > floor)
+					out->len--; /* its '/' */
+				out->s[out->len] = '\0';
+				continue;
+			}
+		}
+		if (out->len && out->s[out->len - 1] != '/')
+			buf_addc(out, '/');
+		buf_add(out, c.p, c.n);
+	}
+}
+
+char *pyc__pyc_identity(const char *prefix, const char *cwd, const char *pyc)
+{
+	struct buf b = { 0 };
+	struct span s = span_of(pyc);
+
+	if (prefix) {
+		struct span p = rstrip_slash(span_of(prefix));
+		if (s.n >= p.n && !memcmp(s.p, p.p, p.n)) {
+			/* The prefix as it is; below it, our own directories,
+			 * never a symlink, so ".." is the parent. */
+			buf_add(&b, p.p, p.n ? p.n : 1);
+			s.p += p.n;
+			s.n -= p.n;
+			add_components(&b, s, b.len, true);
+			return buf_detach(&b);
+		}
+	}
+	/* Beside the source: the directories are the user's, where a ".."
+	 * after a symlink is not the lexical parent; only "." and empty
+	 * components go, and a relative path is the current directory's. */
+	if ((s.n && s.p[0] == '/') || cwd)
+		buf_addc(&b, '/');
+	if (!(s.n && s.p[0] == '/') && cwd)
+		add_components(&b, span_of(cwd), 0, false);
+	add_components(&b, s, 0, false);
+	return buf_detach(&b);
+}

@@ -42,7 +42,8 @@ struct task {
 	char *error;               /* TASK_ERROR: why */
 	char *pyc[PYC_MAX_LEVELS];
 	int levels[PYC_MAX_LEVELS];
-	int nlevels;
+	int nlevels;               /* stale: to compile */
+	int nfresh;                /* levels found fresh */
 	unsigned char *bytes;     /* while in flight */
 	struct stat st;
 };
@@ -75,14 +76,15 @@ struct planner {
 	int pycdirfd;
 };
 
+/* Report an event; a failure leaves `npycs` pycs unwritten. */
 static void emit(struct run *r, enum pyc_event_kind kind, const char *source,
-		 const char *pyc, const char *message)
+		 const char *pyc, const char *message, size_t npycs)
 {
 	struct pyc_event ev = { .kind = kind, .in = r->in, .source = source,
 				.pyc = pyc, .message = message };
 
 	if (kind == PYC_EV_FAILED)
-		r->stats->failed++;
+		r->stats->failed += npycs;
 	if (r->o->event)
 		r->o->event(&ev, r->o->arg);
 }
@@ -177,6 +179,80 @@ static void stat_sources(struct run *r)
 		r->srcs[kept++] = *s;
 	}
 	r->nsrcs = kept;
+}
+
+struct source_key {
+	char *key;
+	size_t index;
+};
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct source_key *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	if (c)
+		return c;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* The file a source's pycs are written to, without the tag and level
+ * (the same for every interpreter and level), or NULL (ENOMEM). */
+static char *source_key(const struct run *r, const char *path)
+{
+	struct pyc_error err = { { 0 } };
+	char *pyc = NULL, *key;
+	enum pyc_path_error e = pyc_cache_from_source(
+		&r->o->interps[0], r->o->prefix, r->cwd, path,
+		r->o->levels[0], &pyc, &err);
+
+	if (e == PYC_PATH_NOMEM)
+		return NULL;
+	if (e) /* it fails later, once per spelling; keyed apart */
+		return pyc__pyc_identity(NULL, NULL, path);
+	key = pyc__pyc_identity(r->o->prefix, r->cwd, pyc);
+	free(pyc);
+	return key;
+}
+
+/*
+ * Several roots may reach one source (a root inside another, the same
+ * root twice, "./a" and "a"): keep, in walk order, the first source that
+ * leads to each pyc, so that it is compiled and counted once.  The
+ * key is the pyc path as the file system resolves it, not the source's
+ * real path: under a prefix a tree reached through a symlink has pycs
+ * of its own, as CPython would write them.
+ */
+static int dedupe_sources(struct run *r)
+{
+	const size_t n = r->nsrcs;
+	struct source_key *k = calloc(n, sizeof(*k));
+	size_t kept = 0;
+	int ret = -1;
+
+	if (!k)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		k[i].index = i;
+		if (!(k[i].key = source_key(r, r->srcs[i].path)))
+			goto out;
+	}
+	qsort(k, n, sizeof(*k), key_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (!strcmp(k[i].key, k[i - 1].key)) {
+			free(r->srcs[k[i].index].path);
+			r->srcs[k[i].index].path = NULL;
+		}
+	for (size_t i = 0; i < n; i++)
+		if (r->srcs[i].path)
+			r->srcs[kept++] = r->srcs[i];
+	r->nsrcs = kept;
+	ret = 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		free(k[i].key);
+	free(k);
+	return ret;
 }
 
 static bool on_exclude(const char *path, void *arg)
@@ -284,6 +360,7 @@ static void plan_source(struct planner *pl, struct task *t,
 		}
 		if (!(r->o->flags & PYC_COMPILE_FORCE) && is_fresh(pl, s, pyc)) {
 			free(pyc);
+			t->nfresh++;
 			continue;
 		}
 		t->pyc[t->nlevels] = pyc;
@@ -328,8 +405,10 @@ static bool known_failure(struct run *r, const struct task *t)
 		return false;
 	struct pyc_event ev = { .kind = PYC_EV_FAILED, .in = r->in,
 				.source = t->src->path, .line = e->line,
-				.col = e->col, .message = e->message };
-	r->stats->failed++;
+				.col = e->col, .message = e->message,
+				.source_error = true };
+	r->stats->failed += (size_t)t->nlevels;
+	r->stats->source_errors += (size_t)t->nlevels;
 	if (r->o->event)
 		r->o->event(&ev, r->o->arg);
 	pyc_memo_add(&r->now, e->source, &e->id, e->levels, e->line, e->col,
@@ -361,12 +440,13 @@ static int plan_all(struct run *r)
 			continue; /* stopped before it was judged */
 		if (r->memo && (e = pyc_memo_lookup(&r->last, t.src->path)))
 			e->seen = true; /* covered by this run */
+		r->stats->fresh += (size_t)t.nfresh;
 		switch (t.state) {
 		case TASK_FRESH:
-			r->stats->fresh++;
 			break;
 		case TASK_ERROR:
-			emit(r, PYC_EV_FAILED, t.src->path, NULL, t.error);
+			emit(r, PYC_EV_FAILED, t.src->path, NULL, t.error,
+			     (size_t)r->o->nlevels);
 			free(t.error);
 			break;
 		case TASK_NOMEM:
@@ -499,7 +579,8 @@ static int next_job(void *arg, struct pyc_job *job)
 		if (!t->bytes) {
 			snprintf(msg, sizeof(msg), "cannot read: %s",
 				 strerror(errno));
-			emit(r, PYC_EV_FAILED, t->src->path, NULL, msg);
+			emit(r, PYC_EV_FAILED, t->src->path, NULL, msg,
+			     (size_t)t->nlevels);
 			progress(r, t);
 			continue;
 		}
@@ -531,7 +612,9 @@ static void job_done(void *arg, struct pyc_job *job,
 		ev.line = res->line;
 		ev.col = res->col;
 		ev.message = res->message;
-		r->stats->failed++;
+		ev.source_error = true;
+		r->stats->failed += (size_t)t->nlevels;
+		r->stats->source_errors += (size_t)t->nlevels;
 		if (r->memo) {
 			struct pyc_memo_id id;
 			pyc_memo_id_of(&id, &t->st);
@@ -544,8 +627,10 @@ static void job_done(void *arg, struct pyc_job *job,
 	pyc_source_hash(r->in->magic, job->src, job->len, hash);
 	ev.kind = PYC_EV_COMPILED;
 	for (int i = 0; i < t->nlevels; i++) {
-		if (write_level(r, t, i, res, hash) == 0)
+		if (write_level(r, t, i, res, hash) == 0) {
+			r->stats->compiled++;
 			continue;
+		}
 		snprintf(msg, sizeof(msg), "cannot write '%s': %s", t->pyc[i],
 			 errno == EPERM && write_flags(r)
 				 ? "a directory on the way is another user's "
@@ -554,11 +639,10 @@ static void job_done(void *arg, struct pyc_job *job,
 		ev.kind = PYC_EV_FAILED;
 		ev.pyc = t->pyc[i];
 		ev.message = msg;
-		r->stats->failed++;
+		/* this level and the ones not tried after it */
+		r->stats->failed += (size_t)(t->nlevels - i);
 		break;
 	}
-	if (ev.kind == PYC_EV_COMPILED)
-		r->stats->compiled++;
 report:
 	if (r->o->event)
 		r->o->event(&ev, r->o->arg);
@@ -572,7 +656,7 @@ static void job_failed(void *arg, struct pyc_job *job, const char *why)
 	struct run *r = arg;
 	struct task *t = job->user;
 
-	emit(r, PYC_EV_FAILED, t->src->path, NULL, why);
+	emit(r, PYC_EV_FAILED, t->src->path, NULL, why, (size_t)t->nlevels);
 	free(t->bytes);
 	t->bytes = NULL;
 	progress(r, t);
@@ -604,12 +688,13 @@ static int run_interp(struct run *r, struct pyc_error *err)
 	for (size_t i = 0; i < r->ntasks; i++)
 		r->bytes_total += (uint64_t)r->tasks[i].src->size;
 	if (r->o->flags & PYC_COMPILE_DRY_RUN) {
-		for (size_t i = 0; i < r->ntasks; i++)
+		for (size_t i = 0; i < r->ntasks; i++) {
 			for (int k = 0; k < r->tasks[i].nlevels; k++)
 				emit(r, PYC_EV_WOULD_COMPILE,
 				     r->tasks[i].src->path, r->tasks[i].pyc[k],
-				     NULL);
-		r->stats->compiled += r->ntasks;
+				     NULL, 0);
+			r->stats->compiled += (size_t)r->tasks[i].nlevels;
+		}
 	} else if (r->ntasks) {
 		int jobs = r->o->jobs > 0 ? r->o->jobs : 1;
 		if ((size_t)jobs > r->ntasks)
@@ -645,6 +730,10 @@ int pyc_compile(const struct pyc_compile_opts *o, const char *const *roots,
 	for (size_t i = 0; i < nroots && ret == 0; i++)
 		if (pyc_walk(roots[i], wflags, &wops) < 0)
 			ret = -1;
+	/* One root cannot list a source twice. */
+	if (ret == 0 && nroots > 1 && r.nsrcs && o->ninterps &&
+	    dedupe_sources(&r) < 0)
+		ret = -1;
 	if (ret == 0)
 		stat_sources(&r);
 	stats->sources = r.nsrcs;

@@ -64,6 +64,19 @@ struct pyc_cache_name;
 bool pyc__cache_artifact(const char *prefix, const char *pyc, char **source,
 			 struct pyc_cache_name *cn);
 
+/*
+ * The file a pyc path names, as one string for comparisons: two paths
+ * that give the same string reach the same file.  Below the prefix
+ * (where every directory is ours and none is a symlink) empty and "."
+ * components go and ".." is the parent; beside the sources only empty
+ * and "." components go (a ".." after a symlink is not the lexical
+ * parent), and a relative path is made absolute with cwd.  Two
+ * spellings CPython names two pycs for (a symlinked directory under a
+ * prefix) stay two.  malloc'd, or NULL (ENOMEM).
+ */
+char *pyc__pyc_identity(const char *prefix, const char *cwd,
+			const char *pyc);
+
 /* Threads for one pass at most: past a few they only contend in the
  * kernel's path lookups.  Below PYC_PASS_MIN_FILES files a pass runs in
  * the calling thread alone: a thread costs more than those take. */

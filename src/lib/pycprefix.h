@@ -652,6 +652,10 @@ struct pyc_event {
 	const char *message;
 	unsigned nwarnings;
 	const char *warnings;         /* NUL-separated "line: text" */
+	/* PYC_EV_FAILED: the interpreter's compiler refused the source
+	 * (a SyntaxError, say: importing it fails the same way), not a
+	 * read, write or worker failure. */
+	bool source_error;
 };
 
 /* How far a run is, for its progress callback (valid for the call): the
@@ -691,11 +695,17 @@ struct pyc_compile_opts {
  * errno. */
 char *pyc_failure_memo_dir(void);
 
+/* Counts of pycs, one per (source, interpreter, level), as status
+ * counts them; sources apart.  A source reached by several roots is one
+ * source. */
 struct pyc_compile_stats {
-	size_t sources;   /* found by the walk */
-	size_t fresh;     /* (source, interpreter) pairs left alone */
-	size_t compiled;  /* pairs written (or listed, in a dry run) */
-	size_t failed;    /* pairs that failed */
+	size_t sources;   /* distinct sources found by the walk */
+	size_t fresh;     /* pycs already fresh, left alone */
+	size_t compiled;  /* pycs written (or listed, in a dry run) */
+	size_t failed;    /* pycs not written: the source did not compile
+			     or could not be read, or the write failed */
+	size_t source_errors; /* of those, pycs whose source did not
+				 compile (pyc_event.source_error) */
 	size_t warnings;  /* warnings reported by the compiler */
 	size_t walk_errors;
 };

@@ -35,8 +35,10 @@ const char *pyc_status_name(enum pyc_status_state st)
 }
 
 /*
- * The pyc paths the forward pass judged: their sources exist, so the
- * orphan pass need not stat them again.  Open addressing, power-of-two
+ * The pycs the forward pass judged (pyc__pyc_identity()), so that one
+ * reached through several roots is reported once and the orphan pass
+ * need not stat their sources again; and the orphans reported, once
+ * each however many roots mirror them.  Open addressing, power-of-two
  * size, SipHash of the path (keyed with 0: only a spread is needed).
  */
 struct seen {
@@ -66,6 +68,7 @@ static bool seen_has(const struct seen *t, const char *s)
 	}
 }
 
+/* Takes s; 1 when it was there already. */
 static int seen_put(struct seen *t, char *s)
 {
 	size_t i = path_hash(s) & (t->size - 1);
@@ -73,7 +76,7 @@ static int seen_put(struct seen *t, char *s)
 	while (t->slot[i]) {
 		if (!strcmp(t->slot[i], s)) {
 			free(s);
-			return 0;
+			return 1;
 		}
 		i = (i + 1) & (t->size - 1);
 	}
@@ -82,25 +85,27 @@ static int seen_put(struct seen *t, char *s)
 	return 0;
 }
 
-static int seen_add(struct seen *t, const char *s)
+/* Add a key (taken, freed on failure): 0, 1 when it was there
+ * already, -1 (ENOMEM). */
+static int seen_take(struct seen *t, char *key)
 {
-	char *copy;
-
+	if (!key)
+		return -1;
 	if (2 * (t->n + 1) > t->size) {
 		struct seen bigger = { calloc(t->size ? 2 * t->size : 1024,
 					      sizeof(char *)), 0,
 				       t->size ? 2 * t->size : 1024 };
-		if (!bigger.slot)
+		if (!bigger.slot) {
+			free(key);
 			return -1;
+		}
 		for (size_t i = 0; i < t->size; i++)
 			if (t->slot[i])
 				seen_put(&bigger, t->slot[i]);
 		free(t->slot);
 		*t = bigger;
 	}
-	if (!(copy = strdup(s)))
-		return -1;
-	return seen_put(t, copy);
+	return seen_put(t, key);
 }
 
 static void seen_release(struct seen *t)
@@ -259,12 +264,17 @@ static void *judge_slice(void *arg)
 static void report_slot(struct st_run *r, const struct pyc_interp *in,
 			const char *source, struct slot *sl)
 {
+	int dup;
+
 	if (sl->nomem) {
 		r->oom = true;
 	} else if (!sl->pyc) {
 		fail(r, source, sl->error);
-	} else if (r->o->prefix && seen_add(&r->seen, sl->pyc) < 0) {
+	} else if ((dup = seen_take(&r->seen, pyc__pyc_identity(
+					  r->o->prefix, r->cwd, sl->pyc))) < 0) {
 		r->oom = true;
+	} else if (dup) {
+		; /* this pyc was reported through another root */
 	} else if (sl->error) {
 		fail(r, source, sl->error);
 	} else {
@@ -355,15 +365,26 @@ static bool ends_with(const char *s, const char *suffix)
 static void check_pyc(struct st_run *r, const char *pyc, bool in_tree)
 {
 	struct pyc_cache_name cn;
-	char *source = NULL;
+	char *source = NULL, *key = pyc__pyc_identity(r->o->prefix, r->cwd,
+						      pyc);
 
-	if (seen_has(&r->seen, pyc))
-		return; /* judged above: its source exists */
+	if (!key) {
+		r->oom = true;
+		return;
+	}
+	if (seen_has(&r->seen, key))
+		goto out; /* judged above (its source exists), or told */
 	if (!pyc__cache_artifact(in_tree ? NULL : r->o->prefix, pyc, &source,
 				 &cn))
-		return; /* not a name Python gives a pyc: not ours to judge */
-	if (pyc__source_gone(source))
+		goto out; /* not a name Python gives a pyc: not ours to judge */
+	if (pyc__source_gone(source)) {
 		report(r, PYC_ST_ORPHAN, NULL, source, pyc, "source is gone");
+		if (seen_take(&r->seen, key) < 0) /* takes key */
+			r->oom = true;
+		key = NULL;
+	}
+out:
+	free(key);
 	free(source);
 }
 

@@ -1,6 +1,7 @@
 /* Unit tests of cachepath.c: fixed cases, each checked once against the
  * interpreters (the conformance suite compares generated ones). */
 #include "unit.h"
+#include "internal.h"
 
 static struct pyc_interp py(int minor)
 {
@@ -208,6 +209,36 @@ static void test_cache_tag_is_real(void **state)
 		assert_false(pyc_cache_tag_is_real(fake[i]));
 }
 
+static void check_id(const char *prefix, const char *cwd, const char *pyc,
+		     const char *want)
+{
+	char *out = pyc__pyc_identity(prefix, cwd, pyc);
+
+	assert_non_null(out);
+	assert_string_equal(out, want);
+	free(out);
+}
+
+static void test_identity(void **state)
+{
+	(void)state;
+	/* Below the prefix: ".", "//" and ".." as the file system resolves
+	 * them in directories that are never symlinks. */
+	check_id("/p", "/w", "/p/w/./a//b.pyc", "/p/w/a/b.pyc");
+	check_id("/p/", "/w", "/p/w/a/../a/b.pyc", "/p/w/a/b.pyc");
+	check_id("/p", "/w", "/p/w/../../../b.pyc", "/p/../../b.pyc");
+	check_id("/", "/w", "/w/x/../b.pyc", "/w/b.pyc");
+	/* Beside the sources: relative to cwd, ".." kept (the directory
+	 * before it may be a symlink). */
+	check_id(NULL, "/w", "./a/__pycache__/b.pyc", "/w/a/__pycache__/b.pyc");
+	check_id(NULL, "/w", "/w//a/__pycache__/b.pyc",
+		 "/w/a/__pycache__/b.pyc");
+	check_id(NULL, "/w", "l/../__pycache__/b.pyc",
+		 "/w/l/../__pycache__/b.pyc");
+	check_id(NULL, "/", "__pycache__/b.pyc", "/__pycache__/b.pyc");
+	check_id(NULL, NULL, "a/__pycache__/b.pyc", "a/__pycache__/b.pyc");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -218,6 +249,7 @@ int main(void)
 		cmocka_unit_test(test_inverse),
 		cmocka_unit_test(test_isalnum),
 		cmocka_unit_test(test_cache_tag_is_real),
+		cmocka_unit_test(test_identity),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
