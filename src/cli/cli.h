@@ -79,9 +79,23 @@ int cli_parse_int(const char *s, long lo, long hi, long *out);
 int cli_level_arg(const struct cli_ctx *ctx, const char *arg, bool seen[3]);
 int cli_levels(const bool seen[3], int levels[3]);
 
-/* The prefix the options mean (NULL with --in-tree), or an error message
- * and -1. */
+/* The prefix the options mean (NULL with --in-tree), always absolute: a
+ * relative one is taken against the current directory, with one warning
+ * line (unless -q).  Or an error message and -1. */
 int cli_prefix(const struct cli_ctx *ctx, char **prefix, const char **origin);
+
+/* `path` joined to the current directory unless absolute (malloc'd,
+ * leading "./" dropped, nothing else normalised), or NULL with errno. */
+char *cli_absolute(const char *path);
+
+/* Is `path` below directory `dir` (as spelled, trailing '/' of dir
+ * ignored)? */
+bool cli_under(const char *path, const char *dir);
+
+/* A PYC operand as show and path --reverse take it (malloc'd, NULL when
+ * out of memory): a relative path whose absolute form lies inside the
+ * prefix becomes that absolute path; any other is kept as given. */
+char *cli_pyc_arg(const char *prefix, const char *pyc);
 
 /* Check that no other user can change the prefix (pyc_trust_path()),
  * printing each unsafe directory; -1 (after an error) when there is one

@@ -103,10 +103,6 @@ int cmd_env(int argc, char **argv, struct cli_ctx *ctx)
 		put_quoted(sh, prefix);
 		fputs(sh == FISH ? ";\n" : "\n", stdout);
 	}
-	if (prefix && prefix[0] != '/' && !ctx->quiet)
-		cli_warn("warning: the prefix '%s' is relative: Python "
-			 "resolves it against each process's current "
-			 "directory", prefix);
 	if (prefix && !ctx->quiet)
 		cli_prefix_trust(prefix, true);
 	free(prefix);

@@ -188,6 +188,78 @@ int cli_parse_int(const char *s, long lo, long hi, long *out)
 	return 0;
 }
 
+char *cli_absolute(const char *path)
+{
+	char cwd[PATH_MAX];
+	size_t n;
+	char *out;
+
+	if (path[0] == '/')
+		return strdup(path);
+	if (!getcwd(cwd, sizeof(cwd)))
+		return NULL;
+	while (path[0] == '.' && path[1] == '/')
+		path += 2 + strspn(path + 2, "/");
+	if (!path[0] || strcmp(path, ".") == 0)
+		return strdup(cwd);
+	n = strlen(cwd) + 1 + strlen(path) + 1;
+	if (!(out = malloc(n)))
+		return NULL;
+	snprintf(out, n, "%s%s%s", cwd, strcmp(cwd, "/") ? "/" : "", path);
+	return out;
+}
+
+bool cli_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	while (n && dir[n - 1] == '/')
+		n--;
+	return strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+char *cli_pyc_arg(const char *prefix, const char *pyc)
+{
+	char *abs;
+
+	if (!prefix || pyc[0] == '/' || !(abs = cli_absolute(pyc)))
+		return strdup(pyc);
+	if (cli_under(abs, prefix))
+		return abs;
+	free(abs);
+	return strdup(pyc);
+}
+
+/*
+ * A relative prefix is taken against the current directory, once, here:
+ * CPython keeps it relative and joins it to the working directory of each
+ * import (checked with 3.8 to 3.13), so the pycs of a process that
+ * starts here, or changes directory, land elsewhere.  What pycprefix
+ * writes, checks or exports is where a Python started in this directory
+ * reads, and the user is told once.
+ */
+static int absolute_prefix(const struct cli_ctx *ctx, char **prefix,
+			   const char *origin)
+{
+	char *abs = cli_absolute(*prefix);
+
+	if (!abs) {
+		cli_error("cannot make the relative prefix '%s' (from %s) "
+			  "absolute: %s", *prefix, origin, strerror(errno));
+		free(*prefix);
+		*prefix = NULL;
+		return -1;
+	}
+	if (!ctx->quiet)
+		cli_warn("warning: the prefix '%s' (from %s) is relative: "
+			 "taken as '%s'; Python resolves it against its "
+			 "working directory at each import, so set an "
+			 "absolute path", *prefix, origin, abs);
+	free(*prefix);
+	*prefix = abs;
+	return 0;
+}
+
 int cli_prefix(const struct cli_ctx *ctx, char **prefix, const char **origin)
 {
 	*prefix = NULL;
@@ -203,6 +275,8 @@ int cli_prefix(const struct cli_ctx *ctx, char **prefix, const char **origin)
 			  "PYTHONPYCACHEPREFIX or HOME)", strerror(errno));
 		return -1;
 	}
+	if ((*prefix)[0] != '/')
+		return absolute_prefix(ctx, prefix, *origin);
 	return 0;
 }
 
