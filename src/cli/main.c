@@ -110,7 +110,8 @@ static const struct cli_cmd commands[] = {
 	  "Print where the interpreter reads and writes each source's "
 	  "bytecode.",
 	  "Each FILE is taken as CPython takes it: relative to the current\n"
-	  "directory, never normalised, symlinks not resolved.\n\n"
+	  "directory, never normalised, symlinks not resolved; with\n"
+	  "--reverse, a relative pyc inside the prefix as its absolute path.\n\n"
 	  "Options:\n"
 	  "  -O LEVEL           optimization level 0, 1 or 2 (default 0)\n"
 	  "  -r, --reverse      FILEs are pycs: print their sources\n"
@@ -119,7 +120,10 @@ static const struct cli_cmd commands[] = {
 	  "Decode pyc headers and say whether Python would use each pyc.",
 	  "For each PYC: magic number and the Python it belongs to, flags,\n"
 	  "source mtime and size or source hash, the source it caches, and\n"
-	  "whether that Python would use it as it is, or why not.\n\n"
+	  "whether that Python would use it as it is, or why not.  A file\n"
+	  "that is no pyc (exit 1), or a pyc of a CPython before 3.8, is\n"
+	  "said to be so, with nothing decoded.  A relative PYC inside the\n"
+	  "prefix is taken as its absolute path.\n\n"
 	  "Options:\n"
 	  "      --check-hash-based-pycs MODE\n"
 	  "                     default, always or never, as python's option\n" },

@@ -298,6 +298,14 @@ int pyc_invalidation_parse(const char *name, enum pyc_invalidation *mode);
  */
 const char *pyc_magic_version(uint16_t magic);
 
+/*
+ * The CPython series whose releases or pre-releases used `magic`, as
+ * "2.7" or "3.12" (1.5 onwards, from CPython's MAGIC_NUMBER history), or
+ * NULL when no CPython did.  Before 3.8 the header that follows is not
+ * the 16-byte one described here (8 bytes before 3.3, 12 before 3.7).
+ */
+const char *pyc_magic_series(uint16_t magic);
+
 /* The release magic of CPython major.minor, or 0 when unknown. */
 uint16_t pyc_magic_of_version(int major, int minor);
 
