@@ -70,6 +70,9 @@ int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_usage_error(const struct cli_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Bytes for people: "512 B", "1.5 KiB", "2.0 GiB" (binary units). */
+void cli_human_bytes(char *out, size_t n, uint64_t b);
+
 /* Parse a whole decimal number in [lo, hi]; -1 if it is not one. */
 int cli_parse_int(const char *s, long lo, long hi, long *out);
 

@@ -90,10 +90,16 @@ static const struct cli_cmd commands[] = {
 	  "                     the prefix (see 'pycprefix doctor')\n" },
 	{ "du", cmd_du, "[--depth N]",
 	  "Show where the prefix's space goes.",
-	  "Bytes and files per cache tag, per optimization level and per\n"
-	  "directory of the mirrored tree, N levels deep (default 3).\n\n"
+	  "Sizes and pycs per cache tag, per optimization level and per\n"
+	  "root: the sys.path entry the modules come from (the deepest\n"
+	  "site-packages, else lib/pythonX.Y, else the directory above the\n"
+	  "outermost package; a pyc's own directory once its sources are\n"
+	  "gone).  Sizes are apparent (as du --apparent-size) and on disk\n"
+	  "(as du); a file with several names (--hardlink-dupes) counts\n"
+	  "once.  A prefix not made yet holds 0 pycs.\n\n"
 	  "Options:\n"
-	  "  -d, --depth N      directory depth for the breakdown\n" },
+	  "  -d, --depth N      by directory of the mirrored tree, N levels\n"
+	  "                     deep, instead of by root\n" },
 	{ "doctor", cmd_doctor, "[PATH...]",
 	  "Check that the prefix is safe, wired up, and free of aliases.",
 	  "The prefix: that no other user can change it or a directory above\n"

@@ -175,6 +175,17 @@ void cli_help(const struct cli_cmd *cmd)
 	       cmd->summary, cmd->help, common_help);
 }
 
+void cli_human_bytes(char *out, size_t n, uint64_t b)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)b;
+	int u = 0;
+
+	while (v >= 1024 && u < 4)
+		v /= 1024, u++;
+	snprintf(out, n, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+}
+
 int cli_parse_int(const char *s, long lo, long hi, long *out)
 {
 	char *end;

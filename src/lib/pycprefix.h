@@ -816,17 +816,41 @@ int pyc_clean(const struct pyc_tidy_opts *o, const char *const *roots,
 int pyc_migrate(const struct pyc_tidy_opts *o, const char *const *roots,
 		size_t nroots, struct pyc_tidy_stats *st);
 
-/* One pyc seen by pyc_du(): its tag, level and directory. */
+/* One pyc seen by pyc_du(): its tag, level, directory and root. */
 struct pyc_du_item {
 	const char *tag;    /* "cpython-312", or "?" */
 	int level;          /* 0, 1, 2, or -1 */
 	const char *dir;    /* below the prefix, "home/u/proj" */
-	uint64_t bytes;
+	/*
+	 * The sys.path entry its module is imported from, as an absolute
+	 * source directory: the deepest site-packages or dist-packages in
+	 * its source directory D; else the deepest lib/pythonX.Y (an
+	 * interpreter's standard library); else the directory above the
+	 * outermost package (folder with __init__.py) holding D, which is D
+	 * itself when D is no package (or its sources are gone).  NULL from
+	 * pyc_audit().
+	 */
+	const char *root;
+	uint64_t bytes;      /* apparent size: st_size */
+	uint64_t disk_bytes; /* allocated: st_blocks * 512 */
+	bool linked;         /* another name of this file came before: its
+				bytes are counted there (pyc_du() only) */
 };
 
-/* Walk the prefix and call back for every pyc.  Returns 0 or -1. */
-int pyc_du(const char *prefix,
-	   void (*item)(const struct pyc_du_item *it, void *arg), void *arg,
+struct pyc_du_ops {
+	void (*pyc)(const struct pyc_du_item *it, void *arg);
+	/* a directory that could not be read, and why */
+	void (*error)(const char *path, const char *message, void *arg);
+	void *arg;
+};
+
+/*
+ * Walk the prefix and call back for every pyc.  st->kept counts the pycs,
+ * st->bytes their apparent size with each file counted once (hard links
+ * of a file already seen add nothing), st->errors the directories that
+ * could not be read.  Returns 0 or -1 (ENOMEM).
+ */
+int pyc_du(const char *prefix, const struct pyc_du_ops *ops,
 	   struct pyc_tidy_stats *st);
 
 /* What pyc_audit() reports of one entry inside the prefix. */
