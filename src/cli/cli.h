@@ -19,6 +19,17 @@
 
 enum { EXIT_OK = 0, EXIT_SOME = 1, EXIT_USAGE = 2 };
 
+/* The common options a command takes (struct cli_cmd.takes); any other
+ * is a usage error, before the command name or after it. */
+enum {
+	TAKES_PREFIX = 1 << 0,   /* --prefix */
+	TAKES_IN_TREE = 1 << 1,  /* --in-tree */
+	TAKES_PYTHON = 1 << 2,   /* --python */
+	TAKES_JSON = 1 << 3,     /* --json */
+	TAKES_QUIET = 1 << 4,    /* -q */
+	TAKES_VERBOSE = 1 << 5,  /* -v, -vv (the levels in main.c's help) */
+};
+
 struct cli_ctx {
 	const char *prefix_opt;   /* --prefix */
 	bool in_tree;             /* --in-tree */
@@ -29,12 +40,14 @@ struct cli_ctx {
 	bool json;                /* --json */
 	bool color;               /* colour on stdout */
 	bool color_err;           /* colour on stderr */
+	unsigned seen;            /* TAKES_* of the common options given */
 	const struct cli_cmd *cmd;
 };
 
 struct cli_cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv, struct cli_ctx *ctx);
+	unsigned takes;      /* TAKES_*: the common options it takes */
 	const char *usage;   /* after "pycprefix NAME " */
 	const char *summary; /* one line for the command list */
 	const char *help;    /* the options and what the command does */
@@ -54,14 +67,26 @@ struct cli_parser {
 
 /*
  * The next option of the command (its val, with optarg set), handling
- * common options itself.  Returns -1 at the end (then optind indexes the
+ * the common options it takes (all of them before the command name)
+ * itself.  Returns -1 at the end (then optind indexes the
  * first operand), 'h' for --help after printing it (return EXIT_OK), or
  * '?' after printing a usage error (return EXIT_USAGE).
  */
 int cli_getopt(struct cli_parser *p);
 
-/* Print the command's help to stdout. */
+/* Print the command's help to stdout: its text, then the common options
+ * it takes. */
 void cli_help(const struct cli_cmd *cmd);
+
+/* The lines of help of every common option, on f. */
+void cli_common_help(FILE *f);
+
+/* The long name of one TAKES_* option ("prefix"). */
+const char *cli_common_name(unsigned take);
+
+/* The usage error for a common option (one TAKES_* bit) that ctx->cmd
+ * does not take; returns EXIT_USAGE. */
+int cli_refuse_common(const struct cli_ctx *ctx, unsigned take);
 
 /* "pycprefix: " + message on stderr.  cli_error returns EXIT_USAGE. */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

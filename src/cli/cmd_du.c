@@ -235,8 +235,6 @@ int cmd_du(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	if (optind < argc)
 		return cli_usage_error(ctx, "du takes no operands");
-	if (ctx->in_tree)
-		return cli_usage_error(ctx, "du measures the prefix");
 	if (cli_prefix(ctx, &prefix, &origin) < 0)
 		return EXIT_USAGE;
 	if ((ret = check_prefix(prefix, &missing)) != 0) {

@@ -11,6 +11,8 @@
 
 static const struct cli_cmd commands[] = {
 	{ "compile", cmd_compile,
+	  TAKES_PREFIX | TAKES_IN_TREE | TAKES_PYTHON | TAKES_JSON |
+	  TAKES_QUIET | TAKES_VERBOSE,
 	  "[-j N] [-O LEVEL]... [-f] [-n] [--sys-path | PATH...]",
 	  "Precompile sources into the prefix (or __pycache__ with --in-tree).",
 	  "Writes, for every .py under each PATH (default: .), the pyc its\n"
@@ -40,6 +42,8 @@ static const struct cli_cmd commands[] = {
 	  "                     the prefix (refused by default)\n"
 	  "  --python all       every interpreter 'pycprefix pythons' lists\n" },
 	{ "status", cmd_status,
+	  TAKES_PREFIX | TAKES_IN_TREE | TAKES_PYTHON | TAKES_JSON |
+	  TAKES_QUIET | TAKES_VERBOSE,
 	  "[-O LEVEL]... [--check] [PATH...]",
 	  "Show which pycs Python would use, recompile, or never need again.",
 	  "For every source under each PATH (default: .) and each interpreter\n"
@@ -54,6 +58,7 @@ static const struct cli_cmd commands[] = {
 	  "                     default, always or never, as python's option\n"
 	  "      --follow-symlinks descend into symlinked directories\n" },
 	{ "prune", cmd_prune,
+	  TAKES_PREFIX | TAKES_JSON | TAKES_QUIET | TAKES_VERBOSE,
 	  "[-n] [--tags[=LIST]] [--max-size SIZE] [--older-than AGE] [PATH...]",
 	  "Remove what is dead from the prefix.",
 	  "Removes pycs whose source is gone, stale pycs, temporary files of\n"
@@ -68,7 +73,9 @@ static const struct cli_cmd commands[] = {
 	  "      --max-size SIZE  then evict least recently used pycs until the\n"
 	  "                     prefix holds at most SIZE (500M, 2G)\n"
 	  "      --older-than AGE  pycs not used for AGE (30d, 12h; bare: days)\n" },
-	{ "clean", cmd_clean, "[-n] [--sourceless] [PATH...]",
+	{ "clean", cmd_clean,
+	  TAKES_JSON | TAKES_QUIET | TAKES_VERBOSE,
+	  "[-n] [--sourceless] [PATH...]",
 	  "Remove __pycache__ folders and legacy pycs from source trees.",
 	  "Removes the pycs in __pycache__ folders under each PATH (default: .)\n"
 	  "and the folders once empty, and .pyc/.pyo files beside their .py.\n"
@@ -77,7 +84,10 @@ static const struct cli_cmd commands[] = {
 	  "Options:\n"
 	  "  -n, --dry-run      list what would be removed\n"
 	  "      --sourceless   also remove sourceless .pyc/.pyo files\n" },
-	{ "migrate", cmd_migrate, "[-n] [PATH...]",
+	{ "migrate", cmd_migrate,
+	  TAKES_PREFIX | TAKES_PYTHON | TAKES_JSON | TAKES_QUIET |
+	  TAKES_VERBOSE,
+	  "[-n] [PATH...]",
 	  "Move fresh in-tree pycs into the prefix instead of recompiling.",
 	  "Each __pycache__/NAME.TAG.pyc under PATH (default: .) that is fresh\n"
 	  "for its source moves to where that interpreter reads it under the\n"
@@ -88,7 +98,9 @@ static const struct cli_cmd commands[] = {
 	  "  -n, --dry-run      list what would move\n"
 	  "      --force-insecure  move even when other users can change\n"
 	  "                     the prefix (see 'pycprefix doctor')\n" },
-	{ "du", cmd_du, "[--depth N]",
+	{ "du", cmd_du,
+	  TAKES_PREFIX | TAKES_JSON,
+	  "[--depth N]",
 	  "Show where the prefix's space goes.",
 	  "Sizes and pycs per cache tag, per optimization level and per\n"
 	  "root: the sys.path entry the modules come from (the deepest\n"
@@ -100,7 +112,9 @@ static const struct cli_cmd commands[] = {
 	  "Options:\n"
 	  "  -d, --depth N      by directory of the mirrored tree, N levels\n"
 	  "                     deep, instead of by root\n" },
-	{ "doctor", cmd_doctor, "[PATH...]",
+	{ "doctor", cmd_doctor,
+	  TAKES_PREFIX | TAKES_PYTHON | TAKES_JSON | TAKES_QUIET,
+	  "[PATH...]",
 	  "Check that the prefix is safe, wired up, and free of aliases.",
 	  "The prefix: that no other user can change it or a directory above\n"
 	  "it (as ssh's StrictModes), nothing inside owned by another user,\n"
@@ -112,7 +126,9 @@ static const struct cli_cmd commands[] = {
 	  "in each PATH, symlinks leading back into it (the same source\n"
 	  "cached twice).  Says what to fix; exits 1 when anything should\n"
 	  "be.\n" },
-	{ "path", cmd_path, "[-O LEVEL] [--reverse] [-z] FILE...",
+	{ "path", cmd_path,
+	  TAKES_PREFIX | TAKES_IN_TREE | TAKES_PYTHON | TAKES_JSON,
+	  "[-O LEVEL] [--reverse] [-z] FILE...",
 	  "Print where the interpreter reads and writes each source's "
 	  "bytecode.",
 	  "Each FILE is taken as CPython takes it: relative to the current\n"
@@ -122,7 +138,9 @@ static const struct cli_cmd commands[] = {
 	  "  -O LEVEL           optimization level 0, 1 or 2 (default 0)\n"
 	  "  -r, --reverse      FILEs are pycs: print their sources\n"
 	  "  -z, --null         end each path with NUL instead of newline\n" },
-	{ "show", cmd_show, "[--check-hash-based-pycs MODE] PYC...",
+	{ "show", cmd_show,
+	  TAKES_PREFIX | TAKES_IN_TREE | TAKES_PYTHON | TAKES_JSON,
+	  "[--check-hash-based-pycs MODE] PYC...",
 	  "Decode pyc headers and say whether Python would use each pyc.",
 	  "For each PYC: magic number and the Python it belongs to, flags,\n"
 	  "source mtime and size or source hash, the source it caches, and\n"
@@ -133,18 +151,24 @@ static const struct cli_cmd commands[] = {
 	  "Options:\n"
 	  "      --check-hash-based-pycs MODE\n"
 	  "                     default, always or never, as python's option\n" },
-	{ "pythons", cmd_pythons, "[--all]",
+	{ "pythons", cmd_pythons,
+	  TAKES_JSON | TAKES_QUIET,
+	  "[--all]",
 	  "List the interpreters found on this machine.",
 	  "Looks on PATH, in pyenv's versions and in the usual install\n"
 	  "locations; each real executable once.\n\n"
 	  "Options:\n"
 	  "  -a, --all          also list interpreters that cannot be used\n" },
-	{ "env", cmd_env, "[--shell sh|bash|zsh|fish|csh]",
+	{ "env", cmd_env,
+	  TAKES_PREFIX | TAKES_IN_TREE | TAKES_JSON | TAKES_QUIET,
+	  "[--shell sh|bash|zsh|fish|csh]",
 	  "Print the shell line that sets PYTHONPYCACHEPREFIX to the prefix.",
 	  "Use as: eval \"$(pycprefix env)\"\n\n"
 	  "Options:\n"
 	  "      --shell SHELL  syntax of SHELL (default: from $SHELL)\n" },
-	{ "run", cmd_run, "[--] COMMAND [ARG...]",
+	{ "run", cmd_run,
+	  TAKES_PREFIX | TAKES_IN_TREE | TAKES_QUIET,
+	  "[--] COMMAND [ARG...]",
 	  "Run COMMAND with PYTHONPYCACHEPREFIX set to the prefix.",
 	  "COMMAND's exit status is pycprefix's.  With --in-tree,\n"
 	  "PYTHONPYCACHEPREFIX is removed from COMMAND's environment.\n" },
@@ -155,12 +179,51 @@ static const struct cli_cmd commands[] = {
 static void usage(FILE *f)
 {
 	fputs("usage: pycprefix [--prefix DIR | --in-tree] [--python PY] "
-	      "COMMAND [ARGS]\n\n"
+	      "[--json] [-q] [-v]\n"
+	      "                 COMMAND [ARGS]\n"
+	      "       pycprefix --version | --help | help COMMAND\n\n"
 	      "Owns CPython's bytecode cache prefix (PYTHONPYCACHEPREFIX).\n\n"
 	      "Commands:\n", f);
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
-	fputs("\nRun 'pycprefix COMMAND --help' for a command's options.\n", f);
+	fputs("\nGlobal options, before or after COMMAND, for the commands "
+	      "that take them\n(each command's --help lists its own; any "
+	      "other is refused):\n", f);
+	cli_common_help(f);
+	fputs("  -V, --version      the version\n"
+	      "\nVerbosity, in every command that takes -v:\n"
+	      "  (default)          errors, what needs attention, a summary;\n"
+	      "                     with -n, what would be done\n"
+	      "  -v                 also each file changed (compiled, removed,\n"
+	      "                     moved), compiler warnings, lists in full\n"
+	      "  -vv                also each pyc found fresh and left as it is\n"
+	      "\nEnvironment:\n"
+	      "  PYTHONPYCACHEPREFIX  the prefix, when no --prefix (as CPython\n"
+	      "                     reads it: set and not empty)\n"
+	      "  XDG_CACHE_HOME     where the default prefix\n"
+	      "                     ($XDG_CACHE_HOME/pycprefix, else\n"
+	      "                     ~/.cache/pycprefix), the compile failure\n"
+	      "                     memo and the interpreter probe cache live\n"
+	      "  HOME               ~ of the above\n"
+	      "  SOURCE_DATE_EPOCH  compile: checked-hash pycs by default, as\n"
+	      "                     py_compile does (reproducible builds)\n"
+	      "  PATH, PYENV_ROOT, PYENV_VERSION\n"
+	      "                     where interpreters are found, and which\n"
+	      "                     one a pyenv shim means\n"
+	      "  PYCPREFIX_PROBE_CACHE\n"
+	      "                     the interpreter probe cache directory\n"
+	      "                     (default $XDG_CACHE_HOME/"
+	      "pycprefix-interpreters)\n"
+	      "  NO_COLOR           no colour when set and not empty (nor with\n"
+	      "                     TERM=dumb, nor off a terminal)\n"
+	      "  SHELL              env: the syntax, without --shell\n"
+	      "\nExit status:\n"
+	      "  0                  all good\n"
+	      "  1                  some files failed, or (status --check,\n"
+	      "                     doctor) something was found\n"
+	      "  2                  usage or environment error\n"
+	      "  (run: COMMAND's status; 126/127 when it cannot run)\n"
+	      "\nRun 'pycprefix COMMAND --help' for a command's options.\n", f);
 }
 
 static const struct cli_cmd *find_command(const char *name)
@@ -230,6 +293,11 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	ctx.cmd = cmd;
+	/* Common options given before the command name must be its own. */
+	if (ctx.seen & ~cmd->takes) {
+		unsigned extra = ctx.seen & ~cmd->takes;
+		return cli_refuse_common(&ctx, extra & -extra);
+	}
 	argc -= optind;
 	argv += optind;
 	optind = 0; /* re-initialise getopt for the command's options */

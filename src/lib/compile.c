@@ -363,6 +363,7 @@ static int plan_all(struct run *r)
 		switch (t.state) {
 		case TASK_FRESH:
 			r->stats->fresh++;
+			emit(r, PYC_EV_FRESH, t.src->path, NULL, NULL);
 			break;
 		case TASK_ERROR:
 			emit(r, PYC_EV_FAILED, t.src->path, NULL, t.error);

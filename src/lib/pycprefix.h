@@ -95,7 +95,9 @@ static inline unsigned pyc_interp_hexversion(const struct pyc_interp *in)
 /*
  * Find the executable a --python value names: a path (anything with a '/'),
  * a bare version ("3.12": python3.12 on PATH, else the newest pyenv
- * installation of it), or a command looked up on PATH.  pyenv shims are
+ * installation of it), a bare major version ("3": the newest usable
+ * interpreter of it pyc_interp_discover() finds), or a command looked up
+ * on PATH.  pyenv shims are
  * resolved as pyenv would (PYENV_VERSION, .python-version files, the global
  * version file), without running pyenv.  Stores the malloc'd path in *out.
  * Returns 0, or -1 with errno (ENOENT: nothing of that name) and `err` set.
@@ -627,6 +629,7 @@ enum pyc_event_kind {
 	PYC_EV_FAILED,         /* the source did not compile, or could not
 				  be read or written: line/col/message */
 	PYC_EV_WALK_ERROR,     /* a root or directory could not be read */
+	PYC_EV_FRESH,          /* its pyc is fresh: left as it is */
 };
 
 struct pyc_event {
