@@ -56,7 +56,7 @@ int cmd_env(int argc, char **argv, struct cli_ctx *ctx)
 		{ 0 },
 	};
 	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
-				.shortopts = "s:", .longopts = longopts };
+				.shortopts = "", .longopts = longopts };
 	const char *shname = getenv("SHELL"), *origin;
 	enum shell sh = SH;
 	char *prefix;

@@ -5,6 +5,7 @@ codes; -v and -vv mean the same everywhere; --python 3 (issue 11, item
 import json
 import os
 import re
+import string
 
 import pytest
 
@@ -89,6 +90,19 @@ def test_unlisted_options_are_refused(cmd, clean_env, tmp_path):
             err = res.stderr.decode()
             assert ('unknown option' in err or 'does not take' in err), \
                 (where, err)
+
+
+@pytest.mark.parametrize('cmd', COMMANDS)
+def test_unlisted_short_options_are_refused(cmd, clean_env, tmp_path):
+    shorts = {opt[0] for opt in listed(help_of(cmd, clean_env)) if opt[0]}
+    for c in string.ascii_letters + string.digits:
+        if '-' + c in shorts:
+            continue
+        # A value in case it takes one, that would pass a check of it.
+        for value in ('sh', '1'):
+            res = run_tool([cmd, '-' + c, value, '--help'], clean_env,
+                           cwd=str(tmp_path))
+            assert res.returncode == 2, (cmd, c, res.stdout)
 
 
 def test_top_level_help(clean_env):
