@@ -45,6 +45,7 @@ struct shown {
 	struct pyc_verdict v;
 	const char *problem;        /* why there is no verdict */
 	char detail[600];
+	char what[200];             /* why it is no 3.8+ pyc (kind) */
 };
 
 static void shown_release(struct shown *s)
@@ -100,20 +101,16 @@ static void classify(struct shown *s)
 	if (!s->series) {
 		s->kind = KIND_NOT_PYC;
 		if (s->len >= 4 && s->h.magic_ok)
-			snprintf(s->detail, sizeof(s->detail), "magic number "
-				 "%u is no CPython's",
-				 s->h.magic);
+			snprintf(s->what, sizeof(s->what), "not a pyc: magic "
+				 "number %u is no CPython's", s->h.magic);
 		else
-			snprintf(s->detail, sizeof(s->detail), "its first 4 "
-				 "bytes are no CPython magic number");
-		s->problem = s->detail;
+			snprintf(s->what, sizeof(s->what), "not a pyc: its "
+				 "first 4 bytes are no CPython magic number");
 	} else if (s->h.magic < MAGIC_38_FIRST || s->h.magic > 20000) {
 		s->kind = KIND_TOO_OLD;
-		snprintf(s->detail, sizeof(s->detail), "a pyc of CPython %s, "
-			 "older than 3.8: Python 3.8 and later never use it "
-			 "(they recompile its source), and pycprefix serves "
-			 "3.8 and later only", s->series);
-		s->problem = s->detail;
+		snprintf(s->what, sizeof(s->what), "a pyc of CPython %s, older "
+			 "than 3.8: no Python 3.8 or later uses it, and "
+			 "pycprefix serves 3.8 and later only", s->series);
 	}
 }
 
@@ -196,12 +193,16 @@ static void fmt_time(char *out, size_t n, uint32_t t)
 		snprintf(out, n, "?");
 }
 
+static const char *kind_word(const struct shown *s)
+{
+	return s->kind == KIND_NOT_PYC ? "not-a-pyc"
+	       : s->kind == KIND_TOO_OLD ? "too-old" : "pyc";
+}
+
 static const char *verdict_word(const struct shown *s)
 {
-	if (s->kind == KIND_NOT_PYC)
-		return "not-a-pyc";
-	if (s->kind == KIND_TOO_OLD)
-		return "too-old";
+	if (s->kind != KIND_PYC && !s->have_verdict)
+		return kind_word(s);
 	if (!s->have_verdict)
 		return s->source_exists || !s->source ? "ignored" : "orphan";
 	if (s->v.unchecked_changed)
@@ -228,6 +229,9 @@ static void print_json(const struct shown *s, const struct pyc_interp *in,
 	fputs(", ", f);
 	json_key(f, "magic_python");
 	json_str(f, s->series);
+	fputs(", ", f);
+	json_key(f, "kind");
+	json_str(f, kind_word(s));
 	fputs(", ", f);
 	json_key(f, "header");
 	json_str(f, s->hstatus == PYC_HEADER_OK ? "ok" :
@@ -287,15 +291,15 @@ static void print_human(const struct cli_ctx *ctx, const struct shown *s,
 			  ? C_GREEN : C_RED;
 
 	printf("%s%s%s\n", color(ctx, C_BOLD), s->pyc, color(ctx, C_RESET));
-	if (s->kind == KIND_NOT_PYC) {
-		printf("  magic    none: not a pyc\n");
-	} else if (s->python) {
+	if (s->kind == KIND_NOT_PYC)
+		printf("  magic    %s\n", s->what);
+	else if (s->kind == KIND_TOO_OLD)
+		printf("  magic    %u: %s\n", s->h.magic, s->what);
+	else if (s->python)
 		printf("  magic    %u (CPython %s)\n", s->h.magic, s->python);
-	} else {
-		printf("  magic    %u (a CPython %s %s)\n", s->h.magic,
-		       s->series, s->kind == KIND_TOO_OLD ? "pyc"
-							: "pre-release");
-	}
+	else
+		printf("  magic    %u (a CPython %s pre-release)\n", s->h.magic,
+		       s->series);
 	if (s->kind == KIND_PYC && s->len < 16)
 		printf("  header   truncated: %zu of 16 bytes\n", s->len);
 	if (s->kind == KIND_PYC && s->len >= 16) {
@@ -380,15 +384,19 @@ int cmd_show(int argc, char **argv, struct cli_ctx *ctx)
 			continue;
 		}
 		s.tag = tag_of(s.pyc);
-		if (s.kind == KIND_NOT_PYC)
-			ret = EXIT_SOME;
-		else if (s.kind == KIND_TOO_OLD)
-			;
-		else if ((have_in = pick_interp(ngiven ? &given[0] : NULL, &s,
-						&in) == 0))
+		have_in = pick_interp(ngiven ? &given[0] : NULL, &s, &in) == 0;
+		if (have_in)
 			judge(&s, &in, prefix, mode);
-		else
+		/* No 3.8+ pyc: what it is, unless it sits where an
+		 * interpreter reads (and would replace) a pyc. */
+		if (s.kind != KIND_PYC && !s.have_verdict) {
+			s.problem = s.what;
+			s.detail[0] = '\0';
+		} else if (!have_in) {
 			s.problem = "no CPython 3.8+ release uses this file";
+		}
+		if (s.kind == KIND_NOT_PYC && !s.have_verdict)
+			ret = EXIT_SOME;
 		if (ctx->json)
 			print_json(&s, have_in ? &in : NULL, first);
 		else

@@ -72,8 +72,19 @@ def test_not_a_pyc(tmp_path, clean_env, content, why):
     assert not [l for l in out.splitlines() if l.startswith(DECODED)], out
     res = run_tool(['show', '--json', str(f)], clean_env, check=1)
     item, = json.loads(res.stdout)
-    assert item['state'] == 'not-a-pyc'
+    assert item['state'] == 'not-a-pyc' and item['kind'] == 'not-a-pyc'
     assert 'flags' not in item and 'source_mtime' not in item
+    # Where an interpreter reads a pyc, it is also what Python does with
+    # it: recompile and replace it.
+    (tmp_path / 'x.py').write_text('')
+    cache = tmp_path / '__pycache__'
+    cache.mkdir()
+    f.rename(cache / f.name)
+    res = run_tool(['--in-tree', 'show', str(cache / f.name)], clean_env,
+                   check=0)
+    out = res.stdout.decode()
+    assert 'not a pyc' in out and 'verdict  stale' in out, out
+    assert not [l for l in out.splitlines() if l.startswith(DECODED)], out
 
 
 @pytest.mark.parametrize('exe', OLD, ids=os.path.basename)
@@ -89,17 +100,18 @@ def test_pyc_older_than_38(tmp_path, clean_env, exe):
     cache.mkdir()
     there = cache / ('m.%s.pyc' % NEWEST.tag)
     there.write_bytes((tmp_path / 'm.pyc').read_bytes())
-    for pyc in (tmp_path / 'm.pyc', there):
+    for pyc, state in ((tmp_path / 'm.pyc', 'too-old'), (there, 'stale')):
         res = run_tool(['--in-tree', 'show', str(pyc)], clean_env, check=0)
         out = res.stdout.decode()
         assert 'CPython %s' % version in out, out
         assert 'older than 3.8' in out, out
         assert not [l for l in out.splitlines() if l.startswith(DECODED)]
+        assert 'verdict  ' + state in out, out
         item, = json.loads(run_tool(['--in-tree', 'show', '--json',
                                      str(pyc)], clean_env,
                                     check=0).stdout)
         assert item['magic_python'] == version
-        assert item['state'] == 'too-old'
+        assert item['kind'] == 'too-old' and item['state'] == state
 
 
 @pytest.mark.parametrize('keep', [4, 8, 12, 15])
