@@ -305,10 +305,11 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 						       "seconds (0: none)");
 			o.timeout_ms = (int)v * 1000;
 			break;
-		case 'h':
-			return EXIT_OK;
 		default:
-			return EXIT_USAGE;
+			if (ui.have_rx)
+				regfree(&ui.rx);
+			free(ui.globs);
+			return c == 'h' ? EXIT_OK : EXIT_USAGE;
 		}
 	}
 	o.nlevels = cli_levels(levels_seen, o.levels);

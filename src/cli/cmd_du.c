@@ -126,7 +126,8 @@ static void print_buckets(const struct cli_ctx *ctx, const char *title,
 {
 	char hb[32], hd[32];
 
-	qsort(b->v, b->n, sizeof(*b->v), bucket_cmp);
+	if (b->n)
+		qsort(b->v, b->n, sizeof(*b->v), bucket_cmp);
 	if (ctx->json) {
 		printf("\"%s\": [", title);
 		for (size_t i = 0; i < b->n; i++) {

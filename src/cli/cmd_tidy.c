@@ -228,10 +228,9 @@ int cmd_prune(int argc, char **argv, struct cli_ctx *ctx)
 						       "an age such as 30d, "
 						       "12h or 45m");
 			break;
-		case 'h':
-			return EXIT_OK;
 		default:
-			return EXIT_USAGE;
+			free(tagbuf);
+			return c == 'h' ? EXIT_OK : EXIT_USAGE;
 		}
 	}
 	if (ctx->in_tree)

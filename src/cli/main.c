@@ -246,22 +246,19 @@ static bool want_color(int fd)
 	return isatty(fd);
 }
 
-int main(int argc, char **argv)
+/* The common options before the command, then the command: the exit
+ * status. */
+static int dispatch(int argc, char **argv, struct cli_ctx *ctx)
 {
 	static const struct option lead[] = {
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
-	struct cli_ctx ctx = { .color = want_color(STDOUT_FILENO),
-			       .color_err = want_color(STDERR_FILENO) };
-	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = &ctx,
+	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
 				.shortopts = "+V", .longopts = lead };
 	const struct cli_cmd *cmd;
-	int c, ret;
+	int c;
 
-	/* Past a file-size limit, write() should fail (EFBIG) and be
-	 * reported, not kill the process. */
-	signal(SIGXFSZ, SIG_IGN);
 	while ((c = cli_getopt(&p)) != -1) {
 		switch (c) {
 		case 'V':
@@ -292,16 +289,28 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	ctx.cmd = cmd;
+	ctx->cmd = cmd;
 	/* Common options given before the command name must be its own. */
-	if (ctx.seen & ~cmd->takes) {
-		unsigned extra = ctx.seen & ~cmd->takes;
-		return cli_refuse_common(&ctx, extra & -extra);
+	if (ctx->seen & ~cmd->takes) {
+		unsigned extra = ctx->seen & ~cmd->takes;
+		return cli_refuse_common(ctx, extra & -extra);
 	}
 	argc -= optind;
 	argv += optind;
 	optind = 0; /* re-initialise getopt for the command's options */
-	ret = cmd->fn(argc, argv, &ctx);
+	return cmd->fn(argc, argv, ctx);
+}
+
+int main(int argc, char **argv)
+{
+	struct cli_ctx ctx = { .color = want_color(STDOUT_FILENO),
+			       .color_err = want_color(STDERR_FILENO) };
+	int ret;
+
+	/* Past a file-size limit, write() should fail (EFBIG) and be
+	 * reported, not kill the process. */
+	signal(SIGXFSZ, SIG_IGN);
+	ret = dispatch(argc, argv, &ctx);
 	free(ctx.pythons);
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		cli_error("cannot write the output");
