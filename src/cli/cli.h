@@ -20,6 +20,17 @@
 
 enum { EXIT_OK = 0, EXIT_SOME = 1, EXIT_USAGE = 2 };
 
+/* The common options a command takes (struct cli_cmd.takes); any other
+ * is a usage error, before the command name or after it. */
+enum {
+	TAKES_PREFIX = 1 << 0,   /* --prefix */
+	TAKES_IN_TREE = 1 << 1,  /* --in-tree */
+	TAKES_PYTHON = 1 << 2,   /* --python */
+	TAKES_JSON = 1 << 3,     /* --json */
+	TAKES_QUIET = 1 << 4,    /* -q */
+	TAKES_VERBOSE = 1 << 5,  /* -v, -vv (the levels in main.c's help) */
+};
+
 struct cli_ctx {
 	const char *prefix_opt;   /* --prefix */
 	bool in_tree;             /* --in-tree */
@@ -30,12 +41,14 @@ struct cli_ctx {
 	bool json;                /* --json */
 	bool color;               /* colour on stdout */
 	bool color_err;           /* colour on stderr */
+	unsigned seen;            /* TAKES_* of the common options given */
 	const struct cli_cmd *cmd;
 };
 
 struct cli_cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv, struct cli_ctx *ctx);
+	unsigned takes;      /* TAKES_*: the common options it takes */
 	const char *usage;   /* after "pycprefix NAME " */
 	const char *summary; /* one line for the command list */
 	const char *help;    /* the options and what the command does */
@@ -55,14 +68,26 @@ struct cli_parser {
 
 /*
  * The next option of the command (its val, with optarg set), handling
- * common options itself.  Returns -1 at the end (then optind indexes the
+ * the common options it takes (all of them before the command name)
+ * itself.  Returns -1 at the end (then optind indexes the
  * first operand), 'h' for --help after printing it (return EXIT_OK), or
  * '?' after printing a usage error (return EXIT_USAGE).
  */
 int cli_getopt(struct cli_parser *p);
 
-/* Print the command's help to stdout. */
+/* Print the command's help to stdout: its text, then the common options
+ * it takes. */
 void cli_help(const struct cli_cmd *cmd);
+
+/* The lines of help of every common option, on f. */
+void cli_common_help(FILE *f);
+
+/* The long name of one TAKES_* option ("prefix"). */
+const char *cli_common_name(unsigned take);
+
+/* The usage error for a common option (one TAKES_* bit) that ctx->cmd
+ * does not take; returns EXIT_USAGE. */
+int cli_refuse_common(const struct cli_ctx *ctx, unsigned take);
 
 /* "pycprefix: " + message on stderr.  cli_error returns EXIT_USAGE. */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -70,6 +95,9 @@ int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A usage error: the message and "see 'pycprefix CMD --help'". */
 int cli_usage_error(const struct cli_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Bytes for people: "512 B", "1.5 KiB", "2.0 GiB" (binary units). */
+void cli_human_bytes(char *out, size_t n, uint64_t b);
 
 /* Parse a whole decimal number in [lo, hi]; -1 if it is not one. */
 int cli_parse_int(const char *s, long lo, long hi, long *out);
@@ -80,9 +108,23 @@ int cli_parse_int(const char *s, long lo, long hi, long *out);
 int cli_level_arg(const struct cli_ctx *ctx, const char *arg, bool seen[3]);
 int cli_levels(const bool seen[3], int levels[3]);
 
-/* The prefix the options mean (NULL with --in-tree), or an error message
- * and -1. */
+/* The prefix the options mean (NULL with --in-tree), always absolute: a
+ * relative one is taken against the current directory, with one warning
+ * line (unless -q).  Or an error message and -1. */
 int cli_prefix(const struct cli_ctx *ctx, char **prefix, const char **origin);
+
+/* `path` joined to the current directory unless absolute (malloc'd,
+ * leading "./" dropped, nothing else normalised), or NULL with errno. */
+char *cli_absolute(const char *path);
+
+/* Is `path` below directory `dir` (as spelled, trailing '/' of dir
+ * ignored)? */
+bool cli_under(const char *path, const char *dir);
+
+/* A PYC operand as show and path --reverse take it (malloc'd, NULL when
+ * out of memory): a relative path whose absolute form lies inside the
+ * prefix becomes that absolute path; any other is kept as given. */
+char *cli_pyc_arg(const char *prefix, const char *pyc);
 
 /* Check that no other user can change the prefix (pyc_trust_path()),
  * printing each unsafe directory; -1 (after an error) when there is one

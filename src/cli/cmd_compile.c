@@ -150,6 +150,8 @@ static void on_event(const struct pyc_event *ev, void *arg)
 	const struct cli_ctx *ctx = ui->ctx;
 	char where[64] = "";
 
+	if (ev->kind == PYC_EV_FRESH && ctx->verbose < 2)
+		return;
 	if (ui->multi && ev->in)
 		snprintf(where, sizeof(where), " [%s]", ev->in->tag);
 	clear_bar(ui);
@@ -185,9 +187,14 @@ static void on_event(const struct pyc_event *ev, void *arg)
 			json_failure(ui, ev);
 		break;
 	case PYC_EV_COMPILED:
-		if (ctx->verbose > 1)
+		if (ctx->verbose)
 			fprintf(stderr, "compiled %s%s\n",
 				cli_qpath(ev->source), where);
+		break;
+	case PYC_EV_FRESH:
+		if (ctx->verbose > 1)
+			fprintf(stderr, "fresh %s%s\n", cli_qpath(ev->source),
+				where);
 		break;
 	}
 	if (ctx->verbose && ev->nwarnings) {

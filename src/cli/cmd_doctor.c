@@ -308,16 +308,20 @@ static void audit(struct doctor *d, const char *prefix)
 static void check_prefix(struct doctor *d, const char *prefix,
 			 const char *origin)
 {
+	const char *setting = d->ctx->prefix_opt ? d->ctx->prefix_opt
+			      : !strcmp(origin, "PYTHONPYCACHEPREFIX")
+			      ? getenv("PYTHONPYCACHEPREFIX") : NULL;
 	struct stat st;
 	int n;
 
 	section(d, "prefix");
 	say(d, OK, "prefix.where", NULL, "%s (from %s)", prefix, origin);
-	if (prefix[0] != '/')
-		say(d, FAIL, "prefix.relative", "set an absolute path, e.g. "
+	if (setting && setting[0] != '/')
+		say(d, WARN, "prefix.relative", "set an absolute path, e.g. "
 		    "eval \"$(pycprefix env --prefix \"$PWD/...\")\"",
-		    "'%s' is relative: each Python process resolves it "
-		    "against its own current directory", prefix);
+		    "'%s' is relative: taken as '%s' here, but each Python "
+		    "process resolves it against its own working directory",
+		    setting, prefix);
 	if ((n = pyc_trust_path(prefix, geteuid(), on_unsafe, d)) == 0)
 		say(d, OK, "prefix.trust", NULL, "no other user can change it "
 		    "or the directories above it");
@@ -412,6 +416,18 @@ static void check_sys_path(struct doctor *d, const struct pyc_interp *in,
 	free(real);
 }
 
+/* Do two prefix settings name one prefix (relative ones taken against the
+ * current directory, where the interpreters are started too)? */
+static bool same_prefix(const char *a, const char *b)
+{
+	char *x = cli_absolute(a), *y = cli_absolute(b);
+	bool same = x && y && strcmp(x, y) == 0;
+
+	free(x);
+	free(y);
+	return same;
+}
+
 static void check_interp(struct doctor *d, const struct pyc_interp *in,
 			 const char *prefix, bool env_set)
 {
@@ -425,7 +441,7 @@ static void check_interp(struct doctor *d, const struct pyc_interp *in,
 		return;
 	}
 	const char *its = v[0][0] == '1' ? v[0] + 1 : NULL;
-	if (its && strcmp(its, prefix) != 0)
+	if (its && !same_prefix(its, prefix))
 		say(d, WARN, "python.prefix", "check PYTHONPYCACHEPREFIX and "
 		    "-X pycache_prefix where it runs", "%s (%s) writes its "
 		    "bytecode to '%s', not to '%s'", in->tag, in->path, its,
@@ -458,7 +474,7 @@ static void check_env(struct doctor *d, const char *prefix,
 		    "shell's startup file", "PYTHONPYCACHEPREFIX is not set "
 		    "in this shell: Python writes __pycache__ beside the "
 		    "sources");
-	else if (strcmp(env, prefix) != 0)
+	else if (!same_prefix(env, prefix))
 		say(d, WARN, "env.set", NULL, "PYTHONPYCACHEPREFIX is '%s' in "
 		    "this shell, not the prefix checked here (%s, from %s)",
 		    env, prefix, origin);

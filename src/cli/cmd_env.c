@@ -58,7 +58,7 @@ int cmd_env(int argc, char **argv, struct cli_ctx *ctx)
 		{ 0 },
 	};
 	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
-				.shortopts = "s:", .longopts = longopts };
+				.shortopts = "", .longopts = longopts };
 	const char *shname = getenv("SHELL"), *origin;
 	enum shell sh = SH;
 	char *prefix;
@@ -113,10 +113,6 @@ int cmd_env(int argc, char **argv, struct cli_ctx *ctx)
 		put_quoted(sh, prefix);
 		fputs(sh == FISH ? ";\n" : "\n", stdout);
 	}
-	if (prefix && prefix[0] != '/' && !ctx->quiet)
-		cli_warn("warning: the prefix '%s' is relative: Python "
-			 "resolves it against each process's current "
-			 "directory", prefix);
 	if (prefix && !ctx->quiet)
 		cli_prefix_trust(prefix, true);
 	free(prefix);

@@ -25,9 +25,15 @@ static int one(const struct cli_ctx *ctx, const struct path_opts *o,
 	char *out = NULL;
 	int level = 0;
 
-	if (o->reverse)
-		e = pyc_source_from_cache(in, prefix, file, &out, &level, &err);
-	else
+	if (o->reverse) {
+		char *pyc = cli_pyc_arg(prefix, file);
+		e = pyc ? pyc_source_from_cache(in, prefix, pyc, &out, &level,
+						&err)
+			: PYC_PATH_NOMEM;
+		if (!pyc)
+			snprintf(err.msg, sizeof(err.msg), "out of memory");
+		free(pyc);
+	} else
 		e = pyc_cache_from_source(in, prefix, cwd, file, (int)o->opt,
 					  &out, &err);
 	if (ctx->json) {

@@ -111,9 +111,9 @@ int cmd_pythons(int argc, char **argv, struct cli_ctx *ctx)
 	if (pyc_interp_discover(&list) < 0)
 		return cli_error("out of memory");
 	if (ctx->json)
-		print_json(&list, all || ctx->verbose);
+		print_json(&list, all);
 	else
-		print_human(ctx, &list, all || ctx->verbose);
+		print_human(ctx, &list, all);
 	for (size_t i = 0; i < list.n; i++)
 		any |= !list.rejected[i];
 	pyc_interp_list_release(&list);

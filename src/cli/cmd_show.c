@@ -19,8 +19,18 @@
 #include <time.h>
 #include <unistd.h>
 
+/* What the first bytes make of the file. */
+enum kind {
+	KIND_PYC,        /* a 3.8+ magic: decoded and judged */
+	KIND_NOT_PYC,    /* no CPython's magic: nothing decoded */
+	KIND_TOO_OLD,    /* a CPython before 3.8: another header layout */
+};
+
 struct shown {
 	const char *pyc;
+	char *pyc_buf;              /* pyc, when made absolute */
+	enum kind kind;
+	const char *series;         /* "2.7", "3.12" of the magic, or NULL */
 	struct pyc_header h;
 	enum pyc_header_status hstatus;
 	size_t len;                 /* header bytes read */
@@ -35,10 +45,12 @@ struct shown {
 	struct pyc_verdict v;
 	const char *problem;        /* why there is no verdict */
 	char detail[600];
+	char what[200];             /* why it is no 3.8+ pyc (kind) */
 };
 
 static void shown_release(struct shown *s)
 {
+	free(s->pyc_buf);
 	free(s->tag);
 	free(s->source);
 	free(s->expected);
@@ -53,15 +65,6 @@ static char *tag_of(const char *pyc)
 	if (!pyc_cache_name_parse(base ? base + 1 : pyc, &cn))
 		return NULL;
 	return strdup(cn.tag);
-}
-
-static bool under(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-
-	while (n > 1 && dir[n - 1] == '/')
-		n--;
-	return strncmp(path, dir, n) == 0 && path[n] == '/';
 }
 
 static bool same_inode(const char *a, const char *b)
@@ -89,6 +92,28 @@ static int pick_interp(const struct pyc_interp *given, struct shown *s,
 	return -1;
 }
 
+/* 3.8's first magic: before it the header had another layout. */
+#define MAGIC_38_FIRST 3400
+
+static void classify(struct shown *s)
+{
+	s->series = s->h.magic_ok ? pyc_magic_series(s->h.magic) : NULL;
+	if (!s->series) {
+		s->kind = KIND_NOT_PYC;
+		if (s->len >= 4 && s->h.magic_ok)
+			snprintf(s->what, sizeof(s->what), "not a pyc: magic "
+				 "number %u is no CPython's", s->h.magic);
+		else
+			snprintf(s->what, sizeof(s->what), "not a pyc: its "
+				 "first 4 bytes are no CPython magic number");
+	} else if (s->h.magic < MAGIC_38_FIRST || s->h.magic > 20000) {
+		s->kind = KIND_TOO_OLD;
+		snprintf(s->what, sizeof(s->what), "a pyc of CPython %s, older "
+			 "than 3.8: no Python 3.8 or later uses it, and "
+			 "pycprefix serves 3.8 and later only", s->series);
+	}
+}
+
 static int read_header(struct shown *s)
 {
 	unsigned char head[PYC_HEADER_SIZE];
@@ -110,6 +135,7 @@ static int read_header(struct shown *s)
 	s->hstatus = pyc_header_parse(head, s->len, 0, &s->h);
 	if (s->h.magic_ok)
 		s->python = pyc_magic_version(s->h.magic);
+	classify(s);
 	return 0;
 }
 
@@ -117,8 +143,8 @@ static void judge(struct shown *s, const struct pyc_interp *in,
 		  const char *prefix, enum pyc_check_mode mode)
 {
 	struct pyc_error err = { { 0 } };
-	const char *use_prefix = prefix && under(s->pyc, prefix) ? prefix
-								 : NULL;
+	const char *use_prefix = prefix && cli_under(s->pyc, prefix) ? prefix
+								     : NULL;
 	char cwdbuf[PATH_MAX];
 	const char *cwd = getcwd(cwdbuf, sizeof(cwdbuf));
 	int opt = 0;
@@ -167,8 +193,16 @@ static void fmt_time(char *out, size_t n, uint32_t t)
 		snprintf(out, n, "?");
 }
 
+static const char *kind_word(const struct shown *s)
+{
+	return s->kind == KIND_NOT_PYC ? "not-a-pyc"
+	       : s->kind == KIND_TOO_OLD ? "too-old" : "pyc";
+}
+
 static const char *verdict_word(const struct shown *s)
 {
+	if (s->kind != KIND_PYC && !s->have_verdict)
+		return kind_word(s);
 	if (!s->have_verdict)
 		return s->source_exists || !s->source ? "ignored" : "orphan";
 	if (s->v.unchecked_changed)
@@ -194,14 +228,17 @@ static void print_json(const struct shown *s, const struct pyc_interp *in,
 		fputs(", \"magic\": null", f);
 	fputs(", ", f);
 	json_key(f, "magic_python");
-	json_str(f, s->python);
+	json_str(f, s->series);
+	fputs(", ", f);
+	json_key(f, "kind");
+	json_str(f, kind_word(s));
 	fputs(", ", f);
 	json_key(f, "header");
 	json_str(f, s->hstatus == PYC_HEADER_OK ? "ok" :
 		    s->hstatus == PYC_HEADER_TRUNCATED ? "truncated" :
 		    s->hstatus == PYC_HEADER_BAD_FLAGS ? "bad-flags" :
 		    "bad-magic");
-	if (s->len >= 16) {
+	if (s->kind == KIND_PYC && s->len >= 16) {
 		fprintf(f, ", \"flags\": %u, ", s->h.flags);
 		json_key(f, "mode");
 		json_str(f, pyc_invalidation_name(pyc_header_mode(&s->h)));
@@ -229,10 +266,25 @@ static void print_json(const struct shown *s, const struct pyc_interp *in,
 	fputc('}', f);
 }
 
+static void print_fields(const struct shown *s)
+{
+	char when[64];
+
+	if (!(s->h.flags & PYC_FLAG_HASH)) {
+		fmt_time(when, sizeof(when), s->h.mtime);
+		printf("  mtime    %s (%u)\n  size     %u bytes\n", when,
+		       s->h.mtime, s->h.size);
+		return;
+	}
+	printf("  hash     ");
+	for (int i = 0; i < 8; i++)
+		printf("%02x", s->h.hash[i]);
+	printf("\n");
+}
+
 static void print_human(const struct cli_ctx *ctx, const struct shown *s,
 			const struct pyc_interp *in)
 {
-	char when[64];
 	/* JSON says "fresh-but-outdated"; a person reads status's words. */
 	const char *word = s->have_verdict && s->v.unchecked_changed
 			   ? "changed (unchecked)" : verdict_word(s);
@@ -242,26 +294,22 @@ static void print_human(const struct cli_ctx *ctx, const struct shown *s,
 
 	printf("%s%s%s\n", color(ctx, C_BOLD), cli_qpath(s->pyc),
 	       color(ctx, C_RESET));
-	if (s->len >= 4 && s->h.magic_ok)
-		printf("  magic    %u (CPython %s)\n", s->h.magic,
-		       s->python ? s->python : "not a CPython 3.8+ release");
+	if (s->kind == KIND_NOT_PYC)
+		printf("  magic    %s\n", s->what);
+	else if (s->kind == KIND_TOO_OLD)
+		printf("  magic    %u: %s\n", s->h.magic, s->what);
+	else if (s->python)
+		printf("  magic    %u (CPython %s)\n", s->h.magic, s->python);
 	else
-		printf("  magic    none: not a pyc\n");
-	if (s->len >= 8)
+		printf("  magic    %u (a CPython %s pre-release)\n", s->h.magic,
+		       s->series);
+	if (s->kind == KIND_PYC && s->len < 16)
+		printf("  header   truncated: %zu of 16 bytes\n", s->len);
+	if (s->kind == KIND_PYC && s->len >= 16) {
 		printf("  flags    %#x (%s%s)\n", s->h.flags,
 		       pyc_invalidation_name(pyc_header_mode(&s->h)),
 		       s->hstatus == PYC_HEADER_BAD_FLAGS ? ", invalid" : "");
-	if (s->len >= 16 && !(s->h.flags & PYC_FLAG_HASH)) {
-		fmt_time(when, sizeof(when), s->h.mtime);
-		printf("  mtime    %s (%u)\n  size     %u bytes\n", when,
-		       s->h.mtime, s->h.size);
-	} else if (s->len >= 16) {
-		printf("  hash     ");
-		for (int i = 0; i < 8; i++)
-			printf("%02x", s->h.hash[i]);
-		printf("\n");
-	} else if (s->len >= 4 && s->h.magic_ok) {
-		printf("  header   truncated (%zu bytes)\n", s->len);
+		print_fields(s);
 	}
 	if (s->source)
 		printf("  source   %s%s\n", cli_qpath(s->source),
@@ -281,7 +329,7 @@ static void print_human(const struct cli_ctx *ctx, const struct shown *s,
 		       color(ctx, C_RED), color(ctx, C_RESET));
 	if (s->expected && !s->same_file)
 		printf("  python reads %s\n", cli_qpath(s->expected));
-	if (s->detail[0])
+	if (s->detail[0] && s->problem != s->detail)
 		printf("  detail   %s\n", s->detail);
 }
 
@@ -326,13 +374,15 @@ int cmd_show(int argc, char **argv, struct cli_ctx *ctx)
 	if (ctx->json)
 		fputc('[', stdout);
 	for (int i = optind; i < argc; i++) {
-		struct shown s = { .pyc = argv[i] };
+		struct shown s = { .pyc_buf = cli_pyc_arg(prefix, argv[i]) };
 		struct pyc_interp in = { 0 };
-		bool have_in;
+		bool have_in = false;
 
+		s.pyc = s.pyc_buf ? s.pyc_buf : argv[i];
 		if (read_header(&s) < 0) {
 			cli_warn("cannot read %s: %s", cli_qsubject(argv[i]),
 				 strerror(errno));
+			shown_release(&s);
 			ret = EXIT_SOME;
 			continue;
 		}
@@ -340,8 +390,16 @@ int cmd_show(int argc, char **argv, struct cli_ctx *ctx)
 		have_in = pick_interp(ngiven ? &given[0] : NULL, &s, &in) == 0;
 		if (have_in)
 			judge(&s, &in, prefix, mode);
-		else
+		/* No 3.8+ pyc: what it is, unless it sits where an
+		 * interpreter reads (and would replace) a pyc. */
+		if (s.kind != KIND_PYC && !s.have_verdict) {
+			s.problem = s.what;
+			s.detail[0] = '\0';
+		} else if (!have_in) {
 			s.problem = "no CPython 3.8+ release uses this file";
+		}
+		if (s.kind == KIND_NOT_PYC && !s.have_verdict)
+			ret = EXIT_SOME;
 		if (ctx->json)
 			print_json(&s, have_in ? &in : NULL, first);
 		else

@@ -50,7 +50,7 @@ static void on_entry(const struct pyc_status_entry *e, void *arg)
 		fputc('}', stdout);
 		return;
 	}
-	if (e->state == PYC_ST_FRESH || ctx->quiet)
+	if ((e->state == PYC_ST_FRESH && ctx->verbose < 2) || ctx->quiet)
 		return;
 	if (!ctx->verbose && e->state != PYC_ST_UNCHECKED_CHANGED &&
 	    ui->shown >= WORST) {
@@ -58,7 +58,8 @@ static void on_entry(const struct pyc_status_entry *e, void *arg)
 		return;
 	}
 	ui->shown++;
-	const char *col = e->state == PYC_ST_UNCHECKED_CHANGED ? C_RED
+	const char *col = e->state == PYC_ST_FRESH ? C_GREEN
+			  : e->state == PYC_ST_UNCHECKED_CHANGED ? C_RED
 			  : e->state == PYC_ST_ORPHAN ? C_DIM : C_YELLOW;
 	printf("%s%-19s%s %s", color(ctx, col), state_words(e->state),
 	       color(ctx, C_RESET),

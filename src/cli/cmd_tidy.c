@@ -1,5 +1,5 @@
 /*
- * cmd_tidy.c - pycprefix prune, clean, migrate and du.
+ * cmd_tidy.c - pycprefix prune, clean and migrate.
  */
 #include "cli.h"
 
@@ -354,12 +354,9 @@ int cmd_prune(int argc, char **argv, struct cli_ctx *ctx)
 		case 'S':
 			sys_path = true;
 			break;
-		case 'h':
-			free(tagbuf);
-			return EXIT_OK;
 		default:
 			free(tagbuf);
-			return EXIT_USAGE;
+			return c == 'h' ? EXIT_OK : EXIT_USAGE;
 		}
 	}
 	if (ctx->in_tree)
@@ -559,168 +556,4 @@ int cmd_migrate(int argc, char **argv, struct cli_ctx *ctx)
 	cli_interps_release(interps, ninterps);
 	free(prefix);
 	return ret;
-}
-
-/* ---- du ---- */
-
-struct bucket {
-	char *key;
-	uint64_t bytes;
-	size_t files;
-};
-
-struct buckets {
-	struct bucket *v;
-	size_t n, alloc;
-};
-
-static void bucket_add(struct buckets *b, const char *key, uint64_t bytes)
-{
-	for (size_t i = 0; i < b->n; i++) {
-		if (strcmp(b->v[i].key, key) == 0) {
-			b->v[i].bytes += bytes;
-			b->v[i].files++;
-			return;
-		}
-	}
-	if (b->n == b->alloc) {
-		size_t n = b->alloc ? b->alloc * 2 : 16;
-		struct bucket *v = realloc(b->v, n * sizeof(*v));
-		if (!v)
-			return;
-		b->v = v;
-		b->alloc = n;
-	}
-	char *k = strdup(key);
-	if (k)
-		b->v[b->n++] = (struct bucket){ k, bytes, 1 };
-}
-
-static int bucket_cmp(const void *a, const void *b)
-{
-	const struct bucket *x = a, *y = b;
-
-	return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : 0;
-}
-
-struct du_ctx {
-	struct buckets tag, level, dir;
-	int depth;
-};
-
-static void on_du(const struct pyc_du_item *it, void *arg)
-{
-	struct du_ctx *d = arg;
-	char level[8], dir[4096];
-	const char *p = it->dir;
-	size_t n = 0;
-
-	snprintf(level, sizeof(level), "%d", it->level);
-	bucket_add(&d->tag, it->tag, it->bytes);
-	bucket_add(&d->level, level, it->bytes);
-	for (int k = 0; k < d->depth && p[n]; k++) {
-		const char *slash = strchr(p + n, '/');
-		n = slash ? (size_t)(slash - p) + (k + 1 < d->depth) : strlen(p);
-		if (!slash)
-			break;
-	}
-	while (n && p[n - 1] == '/')
-		n--;
-	snprintf(dir, sizeof(dir), "/%.*s", (int)n, p);
-	bucket_add(&d->dir, dir, it->bytes);
-}
-
-static void print_buckets(const struct cli_ctx *ctx, const char *title,
-			  struct buckets *b, size_t most, bool last)
-{
-	char hb[32];
-
-	qsort(b->v, b->n, sizeof(*b->v), bucket_cmp);
-	if (ctx->json) {
-		printf("\"%s\": [", title);
-		for (size_t i = 0; i < b->n; i++) {
-			fputs(i ? ", {" : "{", stdout);
-			json_key(stdout, "key");
-			json_str(stdout, b->v[i].key);
-			printf(", \"bytes\": %ju, \"files\": %zu}",
-			       (uintmax_t)b->v[i].bytes, b->v[i].files);
-		}
-		printf("]%s", last ? "" : ", ");
-	} else {
-		printf("%s:\n", title);
-		for (size_t i = 0; i < b->n && i < most; i++) {
-			human_bytes(hb, sizeof(hb), b->v[i].bytes);
-			printf("  %10s %7zu  %s\n", hb, b->v[i].files,
-			       cli_qpath(b->v[i].key));
-		}
-		if (b->n > most)
-			printf("  ... %zu more\n", b->n - most);
-	}
-	for (size_t i = 0; i < b->n; i++)
-		free(b->v[i].key);
-	free(b->v);
-}
-
-int cmd_du(int argc, char **argv, struct cli_ctx *ctx)
-{
-	static const struct option longopts[] = {
-		{ "depth", required_argument, NULL, 'd' },
-		{ 0 },
-	};
-	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
-				.shortopts = "d:", .longopts = longopts };
-	struct du_ctx d = { .depth = 3 };
-	struct pyc_tidy_stats st;
-	const char *origin;
-	char *prefix, hb[32];
-	long v;
-	int c;
-
-	while ((c = cli_getopt(&p)) != -1) {
-		switch (c) {
-		case 'd':
-			if (cli_parse_int(optarg, 1, 64, &v) < 0)
-				return cli_usage_error(ctx, "--depth takes 1 to "
-						       "64");
-			d.depth = (int)v;
-			break;
-		case 'h':
-			return EXIT_OK;
-		default:
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error(ctx, "du takes no operands");
-	if (ctx->in_tree)
-		return cli_usage_error(ctx, "du measures the prefix");
-	if (cli_prefix(ctx, &prefix, &origin) < 0)
-		return EXIT_USAGE;
-	struct stat pst;
-	if (stat(prefix, &pst) < 0 || !S_ISDIR(pst.st_mode)) {
-		int e = errno ? errno : ENOTDIR;
-		cli_error("cannot read the prefix '%s': %s", prefix,
-			  strerror(S_ISDIR(pst.st_mode) ? e : ENOTDIR));
-		free(prefix);
-		return EXIT_USAGE;
-	}
-	pyc_du(prefix, on_du, &d, &st);
-	human_bytes(hb, sizeof(hb), st.bytes);
-	if (ctx->json) {
-		fputs("{", stdout);
-		json_key(stdout, "prefix");
-		json_str(stdout, prefix);
-		printf(", \"bytes\": %ju, \"files\": %zu, ",
-		       (uintmax_t)st.bytes, st.kept);
-	} else {
-		printf("%s in %zu pycs under %s\n", hb, st.kept,
-		       cli_qpath(prefix));
-	}
-	print_buckets(ctx, "tags", &d.tag, 20, false);
-	print_buckets(ctx, "levels", &d.level, 20, false);
-	print_buckets(ctx, "directories", &d.dir, 15, true);
-	if (ctx->json)
-		fputs("}\n", stdout);
-	free(prefix);
-	return st.errors ? EXIT_SOME : EXIT_OK;
 }

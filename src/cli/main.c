@@ -11,6 +11,8 @@
 
 static const struct cli_cmd commands[] = {
 	{ "compile", cmd_compile,
+	  TAKES_PREFIX | TAKES_IN_TREE | TAKES_PYTHON | TAKES_JSON |
+	  TAKES_QUIET | TAKES_VERBOSE,
 	  "[-j N] [-O LEVEL]... [-f] [-n] [--sys-path | PATH...]",
 	  "Precompile sources into the prefix (or __pycache__ with --in-tree).",
 	  "Writes, for every .py under each PATH (default: .), the pyc its\n"
@@ -47,6 +49,8 @@ static const struct cli_cmd commands[] = {
 	  "                     the prefix (refused by default)\n"
 	  "  --python all       every interpreter 'pycprefix pythons' lists\n" },
 	{ "status", cmd_status,
+	  TAKES_PREFIX | TAKES_IN_TREE | TAKES_PYTHON | TAKES_JSON |
+	  TAKES_QUIET | TAKES_VERBOSE,
 	  "[-O LEVEL]... [--check] [--sys-path | PATH...]",
 	  "Show which pycs Python would use, recompile, or never need again.",
 	  "For every source under each PATH (default: .) and each interpreter\n"
@@ -64,6 +68,8 @@ static const struct cli_cmd commands[] = {
 	  "                     as 'compile --sys-path' compiles it\n"
 	  "  --python all       every interpreter 'pycprefix pythons' lists\n" },
 	{ "prune", cmd_prune,
+	  TAKES_PREFIX | TAKES_PYTHON | TAKES_JSON | TAKES_QUIET |
+	  TAKES_VERBOSE,
 	  "[-n] [--tags[=LIST]] [--max-size SIZE] [--older-than AGE] "
 	  "[--sys-path | PATH...]",
 	  "Remove what is dead from the prefix.",
@@ -94,7 +100,9 @@ static const struct cli_cmd commands[] = {
 	  "      --sys-path     in the part that mirrors the sys.path of the\n"
 	  "                     interpreters --python names (default python3,\n"
 	  "                     'all' for every one) instead of PATHs\n" },
-	{ "clean", cmd_clean, "[-n] [--sourceless] [PATH...]",
+	{ "clean", cmd_clean,
+	  TAKES_JSON | TAKES_QUIET | TAKES_VERBOSE,
+	  "[-n] [--sourceless] [PATH...]",
 	  "Remove __pycache__ folders and legacy pycs from source trees.",
 	  "Removes the pycs in __pycache__ folders under each PATH (default: .)\n"
 	  "and the folders once empty, and .pyc/.pyo files beside their .py.\n"
@@ -103,7 +111,10 @@ static const struct cli_cmd commands[] = {
 	  "Options:\n"
 	  "  -n, --dry-run      list what would be removed\n"
 	  "      --sourceless   also remove sourceless .pyc/.pyo files\n" },
-	{ "migrate", cmd_migrate, "[-n] [PATH...]",
+	{ "migrate", cmd_migrate,
+	  TAKES_PREFIX | TAKES_PYTHON | TAKES_JSON | TAKES_QUIET |
+	  TAKES_VERBOSE,
+	  "[-n] [PATH...]",
 	  "Move fresh in-tree pycs into the prefix instead of recompiling.",
 	  "Each __pycache__/NAME.TAG.pyc under PATH (default: .) that is fresh\n"
 	  "for its source moves to where that interpreter reads it under the\n"
@@ -115,13 +126,23 @@ static const struct cli_cmd commands[] = {
 	  "  -n, --dry-run      list what would move\n"
 	  "      --force-insecure  move even when other users can change\n"
 	  "                     the prefix (see 'pycprefix doctor')\n" },
-	{ "du", cmd_du, "[--depth N]",
+	{ "du", cmd_du,
+	  TAKES_PREFIX | TAKES_JSON,
+	  "[--depth N]",
 	  "Show where the prefix's space goes.",
-	  "Bytes and files per cache tag, per optimization level and per\n"
-	  "directory of the mirrored tree, N levels deep (default 3).\n\n"
+	  "Sizes and pycs per cache tag, per optimization level and per\n"
+	  "root: the sys.path entry the modules come from (the deepest\n"
+	  "site-packages, else lib/pythonX.Y, else the directory above the\n"
+	  "outermost package; a pyc's own directory once its sources are\n"
+	  "gone).  Sizes are apparent (as du --apparent-size) and on disk\n"
+	  "(as du); a file with several names (--hardlink-dupes) counts\n"
+	  "once.  A prefix not made yet holds 0 pycs.\n\n"
 	  "Options:\n"
-	  "  -d, --depth N      directory depth for the breakdown\n" },
-	{ "doctor", cmd_doctor, "[PATH...]",
+	  "  -d, --depth N      by directory of the mirrored tree, N levels\n"
+	  "                     deep, instead of by root\n" },
+	{ "doctor", cmd_doctor,
+	  TAKES_PREFIX | TAKES_PYTHON | TAKES_JSON | TAKES_QUIET,
+	  "[PATH...]",
 	  "Check that the prefix is safe, wired up, and free of aliases.",
 	  "The prefix: that no other user can change it or a directory above\n"
 	  "it (as ssh's StrictModes), nothing inside owned by another user,\n"
@@ -133,36 +154,50 @@ static const struct cli_cmd commands[] = {
 	  "in each PATH, symlinks leading back into it (the same source\n"
 	  "cached twice).  Says what to fix; exits 1 when anything should\n"
 	  "be.\n" },
-	{ "path", cmd_path, "[-O LEVEL] [--reverse] [-z] FILE...",
+	{ "path", cmd_path,
+	  TAKES_PREFIX | TAKES_IN_TREE | TAKES_PYTHON | TAKES_JSON,
+	  "[-O LEVEL] [--reverse] [-z] FILE...",
 	  "Print where the interpreter reads and writes each source's "
 	  "bytecode.",
 	  "Each FILE is taken as CPython takes it: relative to the current\n"
-	  "directory, never normalised, symlinks not resolved.\n\n"
+	  "directory, never normalised, symlinks not resolved; with\n"
+	  "--reverse, a relative pyc inside the prefix as its absolute path.\n\n"
 	  "Options:\n"
 	  "  -O LEVEL           optimization level 0, 1 or 2 (default 0)\n"
 	  "  -r, --reverse      FILEs are pycs: print their sources\n"
 	  "  -z, --null         end each path with NUL instead of newline\n" },
-	{ "show", cmd_show, "[--check-hash-based-pycs MODE] PYC...",
+	{ "show", cmd_show,
+	  TAKES_PREFIX | TAKES_IN_TREE | TAKES_PYTHON | TAKES_JSON,
+	  "[--check-hash-based-pycs MODE] PYC...",
 	  "Decode pyc headers and say whether Python would use each pyc.",
 	  "For each PYC: magic number and the Python it belongs to, flags,\n"
 	  "source mtime and size or source hash, the source it caches, and\n"
-	  "whether that Python would use it as it is, or why not.\n\n"
+	  "whether that Python would use it as it is, or why not.  A file\n"
+	  "that is no pyc (exit 1), or a pyc of a CPython before 3.8, is\n"
+	  "said to be so, with nothing decoded.  A relative PYC inside the\n"
+	  "prefix is taken as its absolute path.\n\n"
 	  "Options:\n"
 	  "      --check-hash-based-pycs MODE\n"
 	  "                     default, always or never, as python's option\n" },
-	{ "pythons", cmd_pythons, "[--all]",
+	{ "pythons", cmd_pythons,
+	  TAKES_JSON | TAKES_QUIET,
+	  "[--all]",
 	  "List the interpreters found on this machine.",
 	  "Looks on PATH, in pyenv's versions and in the usual install\n"
 	  "locations; each real executable once.\n\n"
 	  "Options:\n"
 	  "  -a, --all          also list interpreters that cannot be used\n" },
-	{ "env", cmd_env, "[--shell sh|bash|zsh|fish|csh]",
+	{ "env", cmd_env,
+	  TAKES_PREFIX | TAKES_IN_TREE | TAKES_JSON | TAKES_QUIET,
+	  "[--shell sh|bash|zsh|fish|csh]",
 	  "Print the shell line that sets PYTHONPYCACHEPREFIX to the prefix.",
 	  "Use as: eval \"$(pycprefix env)\"\n\n"
 	  "Options:\n"
 	  "      --shell SHELL  syntax of SHELL (default: from $SHELL, sh when\n"
 	  "                     unset; a $SHELL not listed is an error)\n" },
-	{ "run", cmd_run, "[--] COMMAND [ARG...]",
+	{ "run", cmd_run,
+	  TAKES_PREFIX | TAKES_IN_TREE | TAKES_QUIET,
+	  "[--] COMMAND [ARG...]",
 	  "Run COMMAND with PYTHONPYCACHEPREFIX set to the prefix.",
 	  "COMMAND's exit status is pycprefix's.  With --in-tree,\n"
 	  "PYTHONPYCACHEPREFIX is removed from COMMAND's environment.\n" },
@@ -173,12 +208,51 @@ static const struct cli_cmd commands[] = {
 static void usage(FILE *f)
 {
 	fputs("usage: pycprefix [--prefix DIR | --in-tree] [--python PY] "
-	      "COMMAND [ARGS]\n\n"
+	      "[--json] [-q] [-v]\n"
+	      "                 COMMAND [ARGS]\n"
+	      "       pycprefix --version | --help | help COMMAND\n\n"
 	      "Owns CPython's bytecode cache prefix (PYTHONPYCACHEPREFIX).\n\n"
 	      "Commands:\n", f);
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
-	fputs("\nRun 'pycprefix COMMAND --help' for a command's options.\n", f);
+	fputs("\nGlobal options, before or after COMMAND, for the commands "
+	      "that take them\n(each command's --help lists its own; any "
+	      "other is refused):\n", f);
+	cli_common_help(f);
+	fputs("  -V, --version      the version\n"
+	      "\nVerbosity, in every command that takes -v:\n"
+	      "  (default)          errors, what needs attention, a summary;\n"
+	      "                     with -n, what would be done\n"
+	      "  -v                 also each file changed (compiled, removed,\n"
+	      "                     moved), compiler warnings, lists in full\n"
+	      "  -vv                also each pyc found fresh and left as it is\n"
+	      "\nEnvironment:\n"
+	      "  PYTHONPYCACHEPREFIX  the prefix, when no --prefix (as CPython\n"
+	      "                     reads it: set and not empty)\n"
+	      "  XDG_CACHE_HOME     where the default prefix\n"
+	      "                     ($XDG_CACHE_HOME/pycprefix, else\n"
+	      "                     ~/.cache/pycprefix), the compile failure\n"
+	      "                     memo and the interpreter probe cache live\n"
+	      "  HOME               ~ of the above\n"
+	      "  SOURCE_DATE_EPOCH  compile: checked-hash pycs by default, as\n"
+	      "                     py_compile does (reproducible builds)\n"
+	      "  PATH, PYENV_ROOT, PYENV_VERSION\n"
+	      "                     where interpreters are found, and which\n"
+	      "                     one a pyenv shim means\n"
+	      "  PYCPREFIX_PROBE_CACHE\n"
+	      "                     the interpreter probe cache directory\n"
+	      "                     (default $XDG_CACHE_HOME/"
+	      "pycprefix-interpreters)\n"
+	      "  NO_COLOR           no colour when set and not empty (nor with\n"
+	      "                     TERM=dumb, nor off a terminal)\n"
+	      "  SHELL              env: the syntax, without --shell\n"
+	      "\nExit status:\n"
+	      "  0                  all good\n"
+	      "  1                  some files failed, or (status --check,\n"
+	      "                     doctor) something was found\n"
+	      "  2                  usage or environment error\n"
+	      "  (run: COMMAND's status; 126/127 when it cannot run)\n"
+	      "\nRun 'pycprefix COMMAND --help' for a command's options.\n", f);
 }
 
 static const struct cli_cmd *find_command(const char *name)
@@ -201,23 +275,19 @@ static bool want_color(int fd)
 	return isatty(fd);
 }
 
-int main(int argc, char **argv)
+/* The common options before the command, then the command: the exit
+ * status. */
+static int dispatch(int argc, char **argv, struct cli_ctx *ctx)
 {
 	static const struct option lead[] = {
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
-	struct cli_ctx ctx = { .color = want_color(STDOUT_FILENO),
-			       .color_err = want_color(STDERR_FILENO) };
-	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = &ctx,
+	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
 				.shortopts = "+V", .longopts = lead };
 	const struct cli_cmd *cmd;
-	int c, ret;
+	int c;
 
-	/* Past a file-size limit, write() should fail (EFBIG) and be
-	 * reported, not kill the process. */
-	signal(SIGXFSZ, SIG_IGN);
-	cli_output_init();
 	while ((c = cli_getopt(&p)) != -1) {
 		switch (c) {
 		case 'V':
@@ -248,11 +318,29 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	ctx.cmd = cmd;
+	ctx->cmd = cmd;
+	/* Common options given before the command name must be its own. */
+	if (ctx->seen & ~cmd->takes) {
+		unsigned extra = ctx->seen & ~cmd->takes;
+		return cli_refuse_common(ctx, extra & -extra);
+	}
 	argc -= optind;
 	argv += optind;
 	optind = 0; /* re-initialise getopt for the command's options */
-	ret = cmd->fn(argc, argv, &ctx);
+	return cmd->fn(argc, argv, ctx);
+}
+
+int main(int argc, char **argv)
+{
+	struct cli_ctx ctx = { .color = want_color(STDOUT_FILENO),
+			       .color_err = want_color(STDERR_FILENO) };
+	int ret;
+
+	/* Past a file-size limit, write() should fail (EFBIG) and be
+	 * reported, not kill the process. */
+	signal(SIGXFSZ, SIG_IGN);
+	cli_output_init();
+	ret = dispatch(argc, argv, &ctx);
 	free(ctx.pythons);
 	cli_output_release();
 	if (fflush(stdout) == EOF || ferror(stdout)) {

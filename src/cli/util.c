@@ -21,17 +21,43 @@ enum {
 	OPT_JSON,
 };
 
-static const struct option common_long[] = {
-	{ "prefix", required_argument, NULL, OPT_PREFIX },
-	{ "in-tree", no_argument, NULL, OPT_IN_TREE },
-	{ "python", required_argument, NULL, OPT_PYTHON },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
+static const struct {
+	struct option opt;
+	unsigned takes;          /* 0: every command */
+	const char *help;
+} common[] = {
+	{ { "prefix", required_argument, NULL, OPT_PREFIX }, TAKES_PREFIX,
+	  "      --prefix DIR   the cache prefix (default: $PYTHONPYCACHEPREFIX,\n"
+	  "                     else ${XDG_CACHE_HOME:-~/.cache}/pycprefix); a\n"
+	  "                     relative one is taken against the current\n"
+	  "                     directory, with a warning\n" },
+	{ { "in-tree", no_argument, NULL, OPT_IN_TREE }, TAKES_IN_TREE,
+	  "      --in-tree      no prefix: __pycache__ beside the sources\n" },
+	{ { "python", required_argument, NULL, OPT_PYTHON }, TAKES_PYTHON,
+	  "      --python PY    interpreter: a command, a path, a version such\n"
+	  "                     as 3.12, or 3 for the newest 3.x installed\n"
+	  "                     (default: python3); repeatable\n" },
+	{ { "json", no_argument, NULL, OPT_JSON }, TAKES_JSON,
+	  "      --json         machine-readable output on stdout\n" },
+	{ { "quiet", no_argument, NULL, 'q' }, TAKES_QUIET,
+	  "  -q, --quiet        only the data and the errors: no summary, no\n"
+	  "                     warnings\n" },
+	{ { "verbose", no_argument, NULL, 'v' }, TAKES_VERBOSE,
+	  "  -v, --verbose      also list each file changed (compiled,\n"
+	  "                     removed, moved), warnings, lists in full;\n"
+	  "                     with -vv also each pyc found fresh\n" },
+	{ { "help", no_argument, NULL, 'h' }, 0,
+	  "  -h, --help         this help\n" },
 };
 
-#define NCOMMON (sizeof(common_long) / sizeof(common_long[0]))
+#define NCOMMON (sizeof(common) / sizeof(common[0]))
+
+/* The common options a parser offers: the command's, or all of them
+ * before the command name (main() checks them against it). */
+static unsigned offered(const struct cli_parser *p)
+{
+	return p->ctx->cmd ? p->ctx->cmd->takes : ~0u;
+}
 
 void cli_warn(const char *fmt, ...)
 {
@@ -78,18 +104,20 @@ static int merge(struct cli_parser *p)
 		return -1;
 	/* GNU getopt wants a leading '+' (stop at the first operand) before
 	 * the ':' that asks for missing-argument reports. */
-	if (p->shortopts[0] == '+')
-		snprintf(p->mshort, sizeof(p->mshort), "+:%sqvh",
-			 p->shortopts + 1);
-	else
-		snprintf(p->mshort, sizeof(p->mshort), ":%sqvh", p->shortopts);
+	unsigned takes = offered(p);
+	bool plus = p->shortopts[0] == '+';
+
+	snprintf(p->mshort, sizeof(p->mshort), "%s:%s%s%sh", plus ? "+" : "",
+		 p->shortopts + plus, takes & TAKES_QUIET ? "q" : "",
+		 takes & TAKES_VERBOSE ? "v" : "");
 	for (const struct option *o = p->longopts; o && o->name; o++) {
 		if (n + NCOMMON + 1 > sizeof(p->mlong) / sizeof(p->mlong[0]))
 			return -1;
 		p->mlong[n++] = *o;
 	}
 	for (size_t i = 0; i < NCOMMON; i++)
-		p->mlong[n++] = common_long[i];
+		if (!common[i].takes || (takes & common[i].takes))
+			p->mlong[n++] = common[i].opt;
 	memset(&p->mlong[n], 0, sizeof(p->mlong[n]));
 	return 0;
 }
@@ -106,6 +134,41 @@ static int add_python(struct cli_ctx *ctx, const char *spec)
 	return 0;
 }
 
+int cli_refuse_common(const struct cli_ctx *ctx, unsigned take)
+{
+	const char *name = cli_common_name(take);
+
+	if (take == TAKES_IN_TREE && (ctx->cmd->takes & TAKES_PREFIX))
+		return cli_usage_error(ctx, "'%s' does not take --in-tree: it "
+				       "works on the prefix (for __pycache__ "
+				       "folders see 'pycprefix clean')",
+				       ctx->cmd->name);
+	if (take == TAKES_QUIET || take == TAKES_VERBOSE)
+		return cli_usage_error(ctx, "'%s' does not take -%c (--%s)",
+				       ctx->cmd->name, name[0], name);
+	return cli_usage_error(ctx, "'%s' does not take --%s", ctx->cmd->name,
+			       name);
+}
+
+/* A common option the command does not take: the usage error, true. */
+static bool refused_common(const struct cli_ctx *ctx, const char *arg,
+			   int opt)
+{
+	for (size_t i = 0; ctx->cmd && i < NCOMMON; i++) {
+		const char *name = common[i].opt.name;
+		size_t n = strlen(name);
+		bool match = opt ? common[i].opt.val == opt
+				 : strncmp(arg, "--", 2) == 0 &&
+					   strncmp(arg + 2, name, n) == 0 &&
+					   (!arg[n + 2] || arg[n + 2] == '=');
+		if (match && common[i].takes) {
+			cli_refuse_common(ctx, common[i].takes);
+			return true;
+		}
+	}
+	return false;
+}
+
 int cli_getopt(struct cli_parser *p)
 {
 	struct cli_ctx *ctx = p->ctx;
@@ -117,25 +180,31 @@ int cli_getopt(struct cli_parser *p)
 		c = getopt_long(p->argc, p->argv, p->mshort, p->mlong, NULL);
 		switch (c) {
 		case OPT_PREFIX:
+			ctx->seen |= TAKES_PREFIX;
 			if (!optarg[0])
 				return cli_usage_error(ctx, "--prefix needs a "
 						       "directory"), '?';
 			ctx->prefix_opt = optarg;
 			break;
 		case OPT_IN_TREE:
+			ctx->seen |= TAKES_IN_TREE;
 			ctx->in_tree = true;
 			break;
 		case OPT_PYTHON:
+			ctx->seen |= TAKES_PYTHON;
 			if (add_python(ctx, optarg) < 0)
 				return cli_error("out of memory"), '?';
 			break;
 		case OPT_JSON:
+			ctx->seen |= TAKES_JSON;
 			ctx->json = true;
 			break;
 		case 'q':
+			ctx->seen |= TAKES_QUIET;
 			ctx->quiet = true;
 			break;
 		case 'v':
+			ctx->seen |= TAKES_VERBOSE;
 			ctx->verbose++;
 			break;
 		case 'h':
@@ -146,6 +215,8 @@ int cli_getopt(struct cli_parser *p)
 			return cli_usage_error(ctx, "option '%s' needs a value",
 					       p->argv[optind - 1]), '?';
 		case '?':
+			if (refused_common(ctx, p->argv[optind - 1], optopt))
+				return '?';
 			if (optopt)
 				return cli_usage_error(ctx, "unknown option "
 						       "'-%c'", optopt), '?';
@@ -157,22 +228,38 @@ int cli_getopt(struct cli_parser *p)
 	}
 }
 
-static const char common_help[] =
-	"Common options:\n"
-	"      --prefix DIR   the cache prefix (default: $PYTHONPYCACHEPREFIX,\n"
-	"                     else ${XDG_CACHE_HOME:-~/.cache}/pycprefix)\n"
-	"      --in-tree      no prefix: __pycache__ beside the sources\n"
-	"      --python PY    interpreter: a command, a path or a version such\n"
-	"                     as 3.12 (default: python3)\n"
-	"      --json         machine-readable output where there is data\n"
-	"  -q, --quiet        less output\n"
-	"  -v, --verbose      more output\n"
-	"  -h, --help         this help\n";
-
 void cli_help(const struct cli_cmd *cmd)
 {
-	printf("usage: pycprefix %s %s\n\n%s\n\n%s\n%s", cmd->name, cmd->usage,
-	       cmd->summary, cmd->help, common_help);
+	printf("usage: pycprefix %s %s\n\n%s\n\n%s\nCommon options:\n",
+	       cmd->name, cmd->usage, cmd->summary, cmd->help);
+	for (size_t i = 0; i < NCOMMON; i++)
+		if (!common[i].takes || (cmd->takes & common[i].takes))
+			fputs(common[i].help, stdout);
+}
+
+const char *cli_common_name(unsigned take)
+{
+	for (size_t i = 0; i < NCOMMON; i++)
+		if (common[i].takes == take)
+			return common[i].opt.name;
+	return "?";
+}
+
+void cli_common_help(FILE *f)
+{
+	for (size_t i = 0; i < NCOMMON; i++)
+		fputs(common[i].help, f);
+}
+
+void cli_human_bytes(char *out, size_t n, uint64_t b)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)b;
+	int u = 0;
+
+	while (v >= 1024 && u < 4)
+		v /= 1024, u++;
+	snprintf(out, n, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
 }
 
 int cli_parse_int(const char *s, long lo, long hi, long *out)
@@ -185,6 +272,78 @@ int cli_parse_int(const char *s, long lo, long hi, long *out)
 	if (errno || end == s || *end || v < lo || v > hi)
 		return -1;
 	*out = v;
+	return 0;
+}
+
+char *cli_absolute(const char *path)
+{
+	char cwd[PATH_MAX];
+	size_t n;
+	char *out;
+
+	if (path[0] == '/')
+		return strdup(path);
+	if (!getcwd(cwd, sizeof(cwd)))
+		return NULL;
+	while (path[0] == '.' && path[1] == '/')
+		path += 2 + strspn(path + 2, "/");
+	if (!path[0] || strcmp(path, ".") == 0)
+		return strdup(cwd);
+	n = strlen(cwd) + 1 + strlen(path) + 1;
+	if (!(out = malloc(n)))
+		return NULL;
+	snprintf(out, n, "%s%s%s", cwd, strcmp(cwd, "/") ? "/" : "", path);
+	return out;
+}
+
+bool cli_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	while (n && dir[n - 1] == '/')
+		n--;
+	return strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+char *cli_pyc_arg(const char *prefix, const char *pyc)
+{
+	char *abs;
+
+	if (!prefix || pyc[0] == '/' || !(abs = cli_absolute(pyc)))
+		return strdup(pyc);
+	if (cli_under(abs, prefix))
+		return abs;
+	free(abs);
+	return strdup(pyc);
+}
+
+/*
+ * A relative prefix is taken against the current directory, once, here:
+ * CPython keeps it relative and joins it to the working directory of each
+ * import (checked with 3.8 to 3.13), so the pycs of a process that
+ * starts here, or changes directory, land elsewhere.  What pycprefix
+ * writes, checks or exports is where a Python started in this directory
+ * reads, and the user is told once.
+ */
+static int absolute_prefix(const struct cli_ctx *ctx, char **prefix,
+			   const char *origin)
+{
+	char *abs = cli_absolute(*prefix);
+
+	if (!abs) {
+		cli_error("cannot make the relative prefix '%s' (from %s) "
+			  "absolute: %s", *prefix, origin, strerror(errno));
+		free(*prefix);
+		*prefix = NULL;
+		return -1;
+	}
+	if (!ctx->quiet)
+		cli_warn("warning: the prefix '%s' (from %s) is relative: "
+			 "taken as '%s'; Python resolves it against its "
+			 "working directory at each import, so set an "
+			 "absolute path", *prefix, origin, abs);
+	free(*prefix);
+	*prefix = abs;
 	return 0;
 }
 
@@ -203,6 +362,8 @@ int cli_prefix(const struct cli_ctx *ctx, char **prefix, const char **origin)
 			  "PYTHONPYCACHEPREFIX or HOME)", strerror(errno));
 		return -1;
 	}
+	if ((*prefix)[0] != '/')
+		return absolute_prefix(ctx, prefix, *origin);
 	return 0;
 }
 

@@ -443,6 +443,7 @@ static int plan_all(struct run *r)
 		r->stats->fresh += (size_t)t.nfresh;
 		switch (t.state) {
 		case TASK_FRESH:
+			emit(r, PYC_EV_FRESH, t.src->path, NULL, NULL, 0);
 			break;
 		case TASK_ERROR:
 			emit(r, PYC_EV_FAILED, t.src->path, NULL, t.error,

@@ -367,6 +367,23 @@ static char *find_version(const char *v)
 	return exe;
 }
 
+/* A bare major version ("3"): the newest usable interpreter of it that
+ * pyc_interp_discover() finds (its list is sorted newest first). */
+static char *find_newest(const char *major)
+{
+	struct pyc_interp_list list;
+	char *exe = NULL;
+	int want = atoi(major);
+
+	if (pyc_interp_discover(&list) < 0)
+		return NULL;
+	for (size_t i = 0; i < list.n && !exe; i++)
+		if (!list.rejected[i] && list.v[i].major == want)
+			exe = strdup(list.v[i].path);
+	pyc_interp_list_release(&list);
+	return exe;
+}
+
 int pyc_interp_find(const char *spec, char **out, struct pyc_error *err)
 {
 	char *exe;
@@ -383,6 +400,8 @@ int pyc_interp_find(const char *spec, char **out, struct pyc_error *err)
 			exe = unshim(exe);
 	} else if (is_bare_version(spec)) {
 		exe = find_version(spec);
+	} else if (strspn(spec, "0123456789") == strlen(spec)) {
+		exe = find_newest(spec);
 	} else {
 		exe = unshim(path_search(spec, false));
 	}

@@ -35,6 +35,37 @@ const char *pyc_magic_version(uint16_t magic)
 	return NULL;
 }
 
+/* The magic numbers each series used, first to last, as listed in
+ * importlib/_bootstrap_external.py (3.13).  2.7, 3.6 and 3.7 are checked
+ * against installed interpreters by the test suite. */
+static const struct {
+	uint16_t lo, hi;
+	const char *name;
+} series_magic[] = {
+	{ 20121, 20121, "1.5" }, { 50428, 50428, "1.6" },
+	{ 50823, 50823, "2.0" }, { 60202, 60202, "2.1" },
+	{ 60717, 60717, "2.2" }, { 62011, 62021, "2.3" },
+	{ 62041, 62061, "2.4" }, { 62071, 62131, "2.5" },
+	{ 62151, 62161, "2.6" }, { 62171, 62211, "2.7" },
+	{ 3000, 3131, "3.0" },   { 3141, 3151, "3.1" },
+	{ 3160, 3180, "3.2" },   { 3190, 3230, "3.3" },
+	{ 3250, 3310, "3.4" },   { 3320, 3351, "3.5" },
+	{ 3360, 3379, "3.6" },   { 3390, 3394, "3.7" },
+	{ 3400, 3413, "3.8" },   { 3420, 3425, "3.9" },
+	{ 3430, 3439, "3.10" },  { 3450, 3495, "3.11" },
+	{ 3500, 3531, "3.12" },  { 3550, 3571, "3.13" },
+	{ 3600, 3627, "3.14" },
+};
+
+const char *pyc_magic_series(uint16_t magic)
+{
+	for (size_t i = 0; i < sizeof(series_magic) / sizeof(series_magic[0]);
+	     i++)
+		if (magic >= series_magic[i].lo && magic <= series_magic[i].hi)
+			return series_magic[i].name;
+	return NULL;
+}
+
 uint16_t pyc_magic_of_version(int major, int minor)
 {
 	for (size_t i = 0; major == 3 && i < NMAGIC; i++)

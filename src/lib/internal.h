@@ -143,6 +143,34 @@ void pyc__helpers_rest(struct pyc_helpers *p);
 
 void pyc__helpers_stop(struct pyc_helpers *p);
 
+/* du.c: the root a pyc's space belongs to (rule in du.c) and hard links
+ * counted once.  Zero-initialise; one walk at a time. */
+struct pyc__inodes {
+	struct pyc__inode { dev_t dev; ino_t ino; bool used; } *v;
+	size_t n, cap;
+};
+
+/* 1 when (dev, ino) is new (now remembered), 0 when seen, -1 (ENOMEM). */
+int pyc__inodes_add(struct pyc__inodes *s, dev_t dev, ino_t ino);
+void pyc__inodes_release(struct pyc__inodes *s);
+
+/* The root of the pycs of absolute source directory `dir`, malloc'd. */
+char *pyc__du_root(const char *dir);
+
+struct pyc__du_state {
+	char *dir, *root;          /* the last directory asked about */
+	struct pyc__inodes seen;   /* files with more than one link */
+};
+
+struct stat;
+
+/* For a pyc in source directory `dir`: its root (valid until the next
+ * call) and whether another name of the same file came before.  0 or -1
+ * (ENOMEM). */
+int pyc__du_note(struct pyc__du_state *s, const char *dir,
+		 const struct stat *st, const char **root, bool *linked);
+void pyc__du_state_release(struct pyc__du_state *s);
+
 struct pyc_result;
 
 /*

@@ -95,7 +95,9 @@ static inline unsigned pyc_interp_hexversion(const struct pyc_interp *in)
 /*
  * Find the executable a --python value names: a path (anything with a '/'),
  * a bare version ("3.12": python3.12 on PATH, else the newest pyenv
- * installation of it), or a command looked up on PATH.  pyenv shims are
+ * installation of it), a bare major version ("3": the newest usable
+ * interpreter of it pyc_interp_discover() finds), or a command looked up
+ * on PATH.  pyenv shims are
  * resolved as pyenv would (PYENV_VERSION, .python-version files, the global
  * version file), without running pyenv.  Stores the malloc'd path in *out.
  * Returns 0, or -1 with errno (ENOENT: nothing of that name) and `err` set.
@@ -297,6 +299,14 @@ int pyc_invalidation_parse(const char *name, enum pyc_invalidation *mode);
  * NULL when it is not a release magic of 3.8 or later.
  */
 const char *pyc_magic_version(uint16_t magic);
+
+/*
+ * The CPython series whose releases or pre-releases used `magic`, as
+ * "2.7" or "3.12" (1.5 onwards, from CPython's MAGIC_NUMBER history), or
+ * NULL when no CPython did.  Before 3.8 the header that follows is not
+ * the 16-byte one described here (8 bytes before 3.3, 12 before 3.7).
+ */
+const char *pyc_magic_series(uint16_t magic);
 
 /* The release magic of CPython major.minor, or 0 when unknown. */
 uint16_t pyc_magic_of_version(int major, int minor);
@@ -641,6 +651,7 @@ enum pyc_event_kind {
 	PYC_EV_FAILED,         /* the source did not compile, or could not
 				  be read or written: line/col/message */
 	PYC_EV_WALK_ERROR,     /* a root or directory could not be read */
+	PYC_EV_FRESH,          /* its pyc is fresh: left as it is */
 };
 
 struct pyc_event {
@@ -890,17 +901,41 @@ int pyc_clean(const struct pyc_tidy_opts *o, const char *const *roots,
 int pyc_migrate(const struct pyc_tidy_opts *o, const char *const *roots,
 		size_t nroots, struct pyc_tidy_stats *st);
 
-/* One pyc seen by pyc_du(): its tag, level and directory. */
+/* One pyc seen by pyc_du(): its tag, level, directory and root. */
 struct pyc_du_item {
 	const char *tag;    /* "cpython-312", or "?" */
 	int level;          /* 0, 1, 2, or -1 */
 	const char *dir;    /* below the prefix, "home/u/proj" */
-	uint64_t bytes;
+	/*
+	 * The sys.path entry its module is imported from, as an absolute
+	 * source directory: the deepest site-packages or dist-packages in
+	 * its source directory D; else the deepest lib/pythonX.Y (an
+	 * interpreter's standard library); else the directory above the
+	 * outermost package (folder with __init__.py) holding D, which is D
+	 * itself when D is no package (or its sources are gone).  NULL from
+	 * pyc_audit().
+	 */
+	const char *root;
+	uint64_t bytes;      /* apparent size: st_size */
+	uint64_t disk_bytes; /* allocated: st_blocks * 512 */
+	bool linked;         /* another name of this file came before: its
+				bytes are counted there (pyc_du() only) */
 };
 
-/* Walk the prefix and call back for every pyc.  Returns 0 or -1. */
-int pyc_du(const char *prefix,
-	   void (*item)(const struct pyc_du_item *it, void *arg), void *arg,
+struct pyc_du_ops {
+	void (*pyc)(const struct pyc_du_item *it, void *arg);
+	/* a directory that could not be read, and why */
+	void (*error)(const char *path, const char *message, void *arg);
+	void *arg;
+};
+
+/*
+ * Walk the prefix and call back for every pyc.  st->kept counts the pycs,
+ * st->bytes their apparent size with each file counted once (hard links
+ * of a file already seen add nothing), st->errors the directories that
+ * could not be read.  Returns 0 or -1 (ENOMEM).
+ */
+int pyc_du(const char *prefix, const struct pyc_du_ops *ops,
 	   struct pyc_tidy_stats *st);
 
 /* What pyc_audit() reports of one entry inside the prefix. */

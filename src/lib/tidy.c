@@ -99,6 +99,7 @@ struct tidy {
 	size_t nkept, akept;
 	void (*du)(const struct pyc_du_item *it, void *arg);
 	void *du_arg;
+	struct pyc__du_state *dus;  /* pyc_du(): roots, hard links */
 	size_t prefix_len;
 	const struct pyc_audit_ops *audit;
 	uid_t uid;
@@ -814,7 +815,8 @@ static void du_file(struct tidy *t, int dfd, const char *name,
 {
 	struct pyc_du_item it = { .tag = "?", .level = 0 };
 	struct pyc_cache_name cn;
-	char dir[PATH_MAX];
+	char dir[PATH_MAX + 1] = "/"; /* the source directory: the prefix
+					 mirrors absolute paths */
 	const char *slash = strrchr(path, '/');
 
 	(void)dfd;
@@ -827,32 +829,43 @@ static void du_file(struct tidy *t, int dfd, const char *name,
 	size_t start = t->prefix_len + (path[t->prefix_len] == '/');
 	size_t n = slash && (size_t)(slash - path) > start
 			   ? (size_t)(slash - path) - start : 0;
-	if (n >= sizeof(dir))
-		n = sizeof(dir) - 1;
-	memcpy(dir, path + start, n);
-	dir[n] = '\0';
-	it.dir = dir;
+	if (n >= sizeof(dir) - 1)
+		n = sizeof(dir) - 2;
+	memcpy(dir + 1, path + start, n);
+	dir[n + 1] = '\0';
+	it.dir = dir + 1;
 	it.bytes = (uint64_t)st->st_size;
+	it.disk_bytes = (uint64_t)st->st_blocks * 512;
+	if (t->dus) {
+		if (pyc__du_note(t->dus, dir, st, &it.root, &it.linked) < 0) {
+			t->oom = true;
+			return;
+		}
+	}
 	t->st->kept++;
-	t->st->bytes += it.bytes;
+	if (!it.linked)
+		t->st->bytes += it.bytes;
 	t->du(&it, t->du_arg);
 }
 
-int pyc_du(const char *prefix,
-	   void (*item)(const struct pyc_du_item *it, void *arg), void *arg,
+int pyc_du(const char *prefix, const struct pyc_du_ops *ops,
 	   struct pyc_tidy_stats *st)
 {
-	struct pyc_tidy_opts o = { .prefix = prefix };
+	struct pyc_tidy_opts o = { .prefix = prefix, .error = ops->error,
+				   .arg = ops->arg };
+	struct pyc__du_state dus = { 0 };
 	char cwdbuf[PATH_MAX];
 	struct tidy t;
 	int ret;
 
 	setup(&t, &o, st, du_file, cwdbuf);
-	t.du = item;
-	t.du_arg = arg;
+	t.du = ops->pyc;
+	t.du_arg = ops->arg;
+	t.dus = &dus;
 	t.prefix_len = strlen(prefix);
 	ret = walk_from(&t, prefix);
 	tidy_release(&t);
+	pyc__du_state_release(&dus);
 	return ret;
 }
 

@@ -71,8 +71,38 @@ def tool(interp, mode, prefix, opt, batch, cwd, env):
     return out
 
 
+def absolute(path, cwd):
+    """A relative prefix (or a relative pyc inside the prefix) as the tool
+    takes it: joined to the current directory, leading './' dropped."""
+    if path is None or path.startswith(b'/'):
+        return path
+    while path.startswith(b'./'):
+        path = path[2:].lstrip(b'/')
+    return cwd if path in (b'', b'.') else os.path.join(cwd, path)
+
+
+def inside(path, prefix):
+    return path.startswith(prefix.rstrip(b'/') + b'/')
+
+
 def compare(interp, mode, prefix, opt, batch, cwd, env):
-    want = oracle(interp, mode, prefix, opt, batch, cwd, env)
+    # CPython keeps a relative prefix relative and joins it to its working
+    # directory at each import; the tool makes it absolute once (against
+    # the same directory here), and takes a relative pyc inside it as
+    # that pyc's absolute path.  The oracle is asked in those terms.
+    bcwd = os.fsencode(cwd)
+    if prefix is not None:
+        aprefix = absolute(os.fsencode(prefix), bcwd)
+        if mode == 'r':
+            batch_abs = [absolute(p, bcwd) for p in batch]
+            batch_or = [a if a != p and inside(a, aprefix) else p
+                        for p, a in zip(batch, batch_abs)]
+        else:
+            batch_or = batch
+        want = oracle(interp, mode, os.fsdecode(aprefix), opt, batch_or,
+                      cwd, env)
+    else:
+        want = oracle(interp, mode, prefix, opt, batch, cwd, env)
     got = tool(interp, mode, prefix, opt, batch, cwd, env)
     assert len(want) == len(got) == len(batch)
     for p, (wok, wval), (gok, gval) in zip(batch, want, got):

@@ -1,0 +1,265 @@
+/*
+ * cmd_du.c - pycprefix du: where the prefix's space goes.
+ *
+ * Sizes are told both ways, as du(1) does: apparent (st_size, du
+ * --apparent-size) and allocated (st_blocks * 512, plain du); a file with
+ * several names (--hardlink-dupes) is counted once, under its first name
+ * in walk order.  Breakdowns by tag, by level, and by root (the sys.path
+ * entry a pyc's module comes from, rule in pycprefix.h), or with --depth
+ * by directory N levels deep.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct bucket {
+	char *key;
+	uint64_t bytes, disk;
+	size_t files;
+};
+
+struct buckets {
+	struct bucket *v;
+	size_t n, alloc;
+	bool oom;
+};
+
+static void bucket_add(struct buckets *b, const char *key,
+		       const struct pyc_du_item *it)
+{
+	uint64_t bytes = it->linked ? 0 : it->bytes;
+	uint64_t disk = it->linked ? 0 : it->disk_bytes;
+
+	/* Items come a directory at a time: the last bucket is the likely
+	 * one. */
+	for (size_t i = b->n; i-- > 0;) {
+		if (strcmp(b->v[i].key, key) == 0) {
+			b->v[i].bytes += bytes;
+			b->v[i].disk += disk;
+			b->v[i].files++;
+			return;
+		}
+	}
+	if (b->n == b->alloc) {
+		size_t n = b->alloc ? b->alloc * 2 : 16;
+		struct bucket *v = realloc(b->v, n * sizeof(*v));
+		if (!v) {
+			b->oom = true;
+			return;
+		}
+		b->v = v;
+		b->alloc = n;
+	}
+	char *k = strdup(key);
+	if (!k) {
+		b->oom = true;
+		return;
+	}
+	b->v[b->n++] = (struct bucket){ k, bytes, disk, 1 };
+}
+
+static int bucket_cmp(const void *a, const void *b)
+{
+	const struct bucket *x = a, *y = b;
+
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	return strcmp(x->key, y->key);
+}
+
+struct du_ui {
+	struct buckets tag, level, dir, root;
+	int depth;              /* 0: by root */
+	uint64_t disk;
+	size_t linked;
+};
+
+/* The first `depth` components of dir, as "/a/b". */
+static void dir_key(char *out, size_t size, const char *p, int depth)
+{
+	size_t n = 0;
+
+	for (int k = 0; k < depth && p[n]; k++) {
+		const char *slash = strchr(p + n, '/');
+		if (!slash) {
+			n = strlen(p);
+			break;
+		}
+		n = (size_t)(slash - p) + (k + 1 < depth);
+	}
+	while (n && p[n - 1] == '/')
+		n--;
+	snprintf(out, size, "/%.*s", (int)n, p);
+}
+
+static void on_pyc(const struct pyc_du_item *it, void *arg)
+{
+	struct du_ui *d = arg;
+	char level[8], dir[4096];
+
+	snprintf(level, sizeof(level), "%d", it->level);
+	bucket_add(&d->tag, it->tag, it);
+	bucket_add(&d->level, level, it);
+	if (d->depth) {
+		dir_key(dir, sizeof(dir), it->dir, d->depth);
+		bucket_add(&d->dir, dir, it);
+	} else {
+		bucket_add(&d->root, it->root ? it->root : "?", it);
+	}
+	if (it->linked)
+		d->linked++;
+	else
+		d->disk += it->disk_bytes;
+}
+
+static void on_error(const char *path, const char *msg, void *arg)
+{
+	(void)arg;
+	cli_warn("cannot read '%s': %s", path, msg);
+}
+
+static void print_buckets(const struct cli_ctx *ctx, const char *title,
+			  struct buckets *b, size_t most, bool last)
+{
+	char hb[32], hd[32];
+
+	if (b->n)
+		qsort(b->v, b->n, sizeof(*b->v), bucket_cmp);
+	if (ctx->json) {
+		printf("\"%s\": [", title);
+		for (size_t i = 0; i < b->n; i++) {
+			fputs(i ? ", {" : "{", stdout);
+			json_key(stdout, "key");
+			json_str(stdout, b->v[i].key);
+			printf(", \"bytes\": %ju, \"disk_bytes\": %ju, "
+			       "\"files\": %zu}", (uintmax_t)b->v[i].bytes,
+			       (uintmax_t)b->v[i].disk, b->v[i].files);
+		}
+		printf("]%s", last ? "" : ", ");
+	} else if (b->n) {
+		printf("%s:\n", title);
+		for (size_t i = 0; i < b->n && i < most; i++) {
+			cli_human_bytes(hb, sizeof(hb), b->v[i].bytes);
+			cli_human_bytes(hd, sizeof(hd), b->v[i].disk);
+			printf("  %10s %10s %7zu  %s\n", hb, hd, b->v[i].files,
+			       cli_qpath(b->v[i].key));
+		}
+		if (b->n > most)
+			printf("  ... %zu more\n", b->n - most);
+	}
+	for (size_t i = 0; i < b->n; i++)
+		free(b->v[i].key);
+	free(b->v);
+}
+
+static void print_total(const struct cli_ctx *ctx, const char *prefix,
+			const struct pyc_tidy_stats *st,
+			const struct du_ui *d)
+{
+	char hb[32], hd[32];
+
+	if (ctx->json) {
+		fputs("{", stdout);
+		json_key(stdout, "prefix");
+		json_str(stdout, prefix);
+		printf(", \"bytes\": %ju, \"disk_bytes\": %ju, \"files\": %zu, "
+		       "\"linked\": %zu, \"errors\": %zu, ",
+		       (uintmax_t)st->bytes, (uintmax_t)d->disk, st->kept,
+		       d->linked, st->errors);
+		return;
+	}
+	cli_human_bytes(hb, sizeof(hb), st->bytes);
+	cli_human_bytes(hd, sizeof(hd), d->disk);
+	printf("%s (%s on disk) in %zu pyc%s under %s\n", hb, hd, st->kept,
+	       st->kept == 1 ? "" : "s", cli_qpath(prefix));
+	if (d->linked)
+		printf("(%zu of them hard links to a pyc counted before, "
+		       "counted once)\n", d->linked);
+	if (st->kept)
+		printf("  %10s %10s %7s\n", "apparent", "on disk", "pycs");
+}
+
+/* 0 when the prefix is a directory or not there yet (*missing), else the
+ * error message and EXIT_USAGE. */
+static int check_prefix(const char *prefix, bool *missing)
+{
+	struct stat st;
+
+	*missing = false;
+	if (stat(prefix, &st) < 0) {
+		if (errno == ENOENT) {
+			*missing = true;
+			return 0;
+		}
+		return cli_error("cannot read the prefix '%s': %s", prefix,
+				 strerror(errno));
+	}
+	if (!S_ISDIR(st.st_mode))
+		return cli_error("cannot read the prefix '%s': %s", prefix,
+				 strerror(ENOTDIR));
+	return 0;
+}
+
+int cmd_du(int argc, char **argv, struct cli_ctx *ctx)
+{
+	static const struct option longopts[] = {
+		{ "depth", required_argument, NULL, 'd' },
+		{ 0 },
+	};
+	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
+				.shortopts = "d:", .longopts = longopts };
+	struct du_ui d = { .depth = 0 };
+	struct pyc_du_ops ops = { .pyc = on_pyc, .error = on_error, .arg = &d };
+	struct pyc_tidy_stats st = { 0 };
+	const char *origin;
+	char *prefix;
+	bool missing;
+	long v;
+	int c, ret = EXIT_OK;
+
+	while ((c = cli_getopt(&p)) != -1) {
+		switch (c) {
+		case 'd':
+			if (cli_parse_int(optarg, 1, 64, &v) < 0)
+				return cli_usage_error(ctx, "--depth takes 1 to "
+						       "64");
+			d.depth = (int)v;
+			break;
+		case 'h':
+			return EXIT_OK;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(ctx, "du takes no operands");
+	if (cli_prefix(ctx, &prefix, &origin) < 0)
+		return EXIT_USAGE;
+	if ((ret = check_prefix(prefix, &missing)) != 0) {
+		free(prefix);
+		return ret;
+	}
+	/* A prefix not made yet holds nothing: 0 pycs, as du of an empty
+	 * directory. */
+	if (!missing && pyc_du(prefix, &ops, &st) < 0)
+		ret = cli_error("cannot measure the prefix '%s': %s", prefix,
+				strerror(errno));
+	else if (d.tag.oom || d.level.oom || d.dir.oom || d.root.oom)
+		ret = cli_error("out of memory");
+	print_total(ctx, prefix, &st, &d);
+	print_buckets(ctx, "tags", &d.tag, 20, false);
+	print_buckets(ctx, "levels", &d.level, 20, false);
+	if (d.depth)
+		print_buckets(ctx, "directories", &d.dir, 15, true);
+	else
+		print_buckets(ctx, "roots", &d.root, 15, true);
+	if (ctx->json)
+		fputs("}\n", stdout);
+	free(prefix);
+	if (ret)
+		return ret;
+	return st.errors ? EXIT_SOME : EXIT_OK;
+}

@@ -1,0 +1,186 @@
+/*
+ * du.c - what pyc_du() adds to tidy.c's walk of the prefix: the root each
+ * pyc's space belongs to, and hard links counted once.
+ *
+ * The root of a pyc is the sys.path entry its module is imported from,
+ * told from the mirrored source directory D (pycprefix.h states the rule
+ * for users): the deepest site-packages or dist-packages folder in D;
+ * else the deepest lib/pythonX.Y (an interpreter's standard library);
+ * else the directory above the outermost package holding D (D while D
+ * has no __init__.py, as when its sources are gone).  pycs arrive one
+ * directory at a time, so the last answer is kept.
+ */
+#include "pycprefix.h"
+#include "internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Does component [p, p+n) name an interpreter's library, "python3.12"
+ * (or "python3.13t", free-threaded)? */
+static bool is_python_dir(const char *p, size_t n)
+{
+	size_t i = 6;
+
+	if (n < 9 || strncmp(p, "python", 6) != 0 || !isdigit((unsigned char)p[i]))
+		return false;
+	while (i < n && isdigit((unsigned char)p[i]))
+		i++;
+	if (i >= n || p[i++] != '.' || i >= n || !isdigit((unsigned char)p[i]))
+		return false;
+	while (i < n && isdigit((unsigned char)p[i]))
+		i++;
+	return i == n || (i + 1 == n && p[i] == 't');
+}
+
+static bool comp_is(const char *p, size_t n, const char *word)
+{
+	return n == strlen(word) && strncmp(p, word, n) == 0;
+}
+
+/* The length of `dir` up to its deepest library component, or 0. */
+static size_t library_end(const char *dir)
+{
+	size_t site = 0, lib = 0;
+	const char *prev = NULL;
+	size_t prevn = 0;
+
+	for (const char *p = dir; *p;) {
+		while (*p == '/')
+			p++;
+		size_t n = strcspn(p, "/");
+		if (!n)
+			break;
+		if (comp_is(p, n, "site-packages") ||
+		    comp_is(p, n, "dist-packages"))
+			site = (size_t)(p - dir) + n;
+		else if (prev && (comp_is(prev, prevn, "lib") ||
+				  comp_is(prev, prevn, "lib64")) &&
+			 is_python_dir(p, n))
+			lib = (size_t)(p - dir) + n;
+		prev = p;
+		prevn = n;
+		p += n;
+	}
+	return site ? site : lib;
+}
+
+static bool is_package(const char *dir, size_t n)
+{
+	char *init = malloc(n + sizeof("/__init__.py"));
+	struct stat st;
+	bool yes;
+
+	if (!init)
+		return false;
+	memcpy(init, dir, n);
+	memcpy(init + n, "/__init__.py", sizeof("/__init__.py"));
+	yes = stat(init, &st) == 0 && S_ISREG(st.st_mode);
+	free(init);
+	return yes;
+}
+
+char *pyc__du_root(const char *dir)
+{
+	size_t n = library_end(dir);
+
+	if (!n) {
+		n = strlen(dir);
+		while (n > 1 && dir[n - 1] == '/')
+			n--;
+		while (n > 1 && is_package(dir, n)) {
+			while (n > 1 && dir[n - 1] != '/')
+				n--;
+			while (n > 1 && dir[n - 1] == '/')
+				n--;
+		}
+	}
+	return strndup(dir, n);
+}
+
+/* ---- the files seen, for hard links ---- */
+
+static size_t slot_of(const struct pyc__inodes *s, dev_t dev, ino_t ino)
+{
+	uint64_t h = ((uint64_t)ino * 0x9E3779B97F4A7C15ull) ^ (uint64_t)dev;
+	size_t i = (size_t)(h ^ (h >> 29)) & (s->cap - 1);
+
+	while (s->v[i].used && (s->v[i].dev != dev || s->v[i].ino != ino))
+		i = (i + 1) & (s->cap - 1);
+	return i;
+}
+
+static int grow(struct pyc__inodes *s)
+{
+	struct pyc__inodes big = { .cap = s->cap ? s->cap * 2 : 64 };
+
+	big.v = calloc(big.cap, sizeof(*big.v));
+	if (!big.v)
+		return -1;
+	for (size_t i = 0; i < s->cap; i++)
+		if (s->v[i].used)
+			big.v[slot_of(&big, s->v[i].dev, s->v[i].ino)] = s->v[i];
+	big.n = s->n;
+	free(s->v);
+	*s = big;
+	return 0;
+}
+
+int pyc__inodes_add(struct pyc__inodes *s, dev_t dev, ino_t ino)
+{
+	size_t i;
+
+	if ((s->n + 1) * 2 > s->cap && grow(s) < 0)
+		return -1;
+	i = slot_of(s, dev, ino);
+	if (s->v[i].used)
+		return 0;
+	s->v[i].used = true;
+	s->v[i].dev = dev;
+	s->v[i].ino = ino;
+	s->n++;
+	return 1;
+}
+
+void pyc__inodes_release(struct pyc__inodes *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+int pyc__du_note(struct pyc__du_state *s, const char *dir,
+		 const struct stat *st, const char **root, bool *linked)
+{
+	int r;
+
+	*linked = false;
+	if (!s->dir || strcmp(s->dir, dir) != 0) {
+		char *d = strdup(dir), *rt = pyc__du_root(dir);
+		if (!d || !rt) {
+			free(d);
+			free(rt);
+			return -1;
+		}
+		free(s->dir);
+		free(s->root);
+		s->dir = d;
+		s->root = rt;
+	}
+	*root = s->root;
+	if (st->st_nlink > 1) {
+		if ((r = pyc__inodes_add(&s->seen, st->st_dev, st->st_ino)) < 0)
+			return -1;
+		*linked = r == 0;
+	}
+	return 0;
+}
+
+void pyc__du_state_release(struct pyc__du_state *s)
+{
+	free(s->dir);
+	free(s->root);
+	pyc__inodes_release(&s->seen);
+}
