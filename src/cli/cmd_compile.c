@@ -121,6 +121,11 @@ static void on_event(const struct pyc_event *ev, void *arg)
 			json_failure(ui, ev);
 		break;
 	case PYC_EV_FAILED:
+		if (ui->failures)
+			json_failure(ui, ev);
+		/* Its cause (a symlink in the prefix) was told once. */
+		if (ev->repeated && !ctx->verbose)
+			break;
 		if (ev->line && ev->col)
 			fprintf(stderr, "%s:%u:%u: %s%s\n", ev->source,
 				ev->line, ev->col, ev->message, where);
@@ -130,8 +135,6 @@ static void on_event(const struct pyc_event *ev, void *arg)
 		else
 			fprintf(stderr, "%s: %s%s\n", ev->source, ev->message,
 				where);
-		if (ui->failures)
-			json_failure(ui, ev);
 		break;
 	case PYC_EV_COMPILED:
 		if (ctx->verbose > 1)
@@ -381,7 +384,9 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 			break;
 	}
 	clear_bar(&ui);
-	summary(&ui, &total, o.flags & PYC_COMPILE_DRY_RUN);
+	/* After an error that stopped the run, its line is the report. */
+	if (ctx->json || ret != EXIT_USAGE)
+		summary(&ui, &total, o.flags & PYC_COMPILE_DRY_RUN);
 	if (ctx->json) {
 		fclose(ui.failures);
 		printf(", \"failures\": [%s%s]}\n", fbuf ? fbuf : "",

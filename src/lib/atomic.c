@@ -307,6 +307,44 @@ fail:
 	return -1;
 }
 
+ssize_t pyc__write_symlink(const char *dir, const char *rel)
+{
+	int fd = open_root(dir);
+	ssize_t found = 0;
+
+	if (fd < 0)
+		return -1;
+	for (const char *p = rel, *slash; (slash = strchr(p, '/'));
+	     p = slash + 1) {
+		size_t n = (size_t)(slash - p);
+		char part[256];
+		struct stat st;
+		int next;
+
+		if (n == 0)
+			continue;
+		if (n >= sizeof(part))
+			break;
+		memcpy(part, p, n);
+		part[n] = '\0';
+		if (fstatat(fd, part, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    (!S_ISLNK(st.st_mode) && !S_ISDIR(st.st_mode)))
+			break;
+		if (S_ISLNK(st.st_mode)) {
+			found = slash - rel;
+			break;
+		}
+		next = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+				      O_CLOEXEC);
+		if (next < 0)
+			break;
+		close(fd);
+		fd = next;
+	}
+	close(fd);
+	return found;
+}
+
 bool pyc_is_temp_name(const char *name)
 {
 	const char *tag = strstr(name, ".pyc" TMP_TAG);

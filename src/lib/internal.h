@@ -39,6 +39,13 @@ const char *pyc__interp_unusable(const struct pyc_interp *in, char *why,
 int pyc_move_atomic(int src_dfd, const char *src_name, const char *dir,
 		    const char *rel, unsigned flags);
 
+/* Where a write of `rel` below `dir` meets a symlink, which
+ * pyc_write_atomic() refuses (it then fails with ENOTDIR): the length of
+ * rel's leading part that names the first symlinked directory, 0 when
+ * there is none (or the way cannot be examined), -1 when `dir` cannot be
+ * opened. */
+ssize_t pyc__write_symlink(const char *dir, const char *rel);
+
 struct pyc_interp;
 
 /* The cache directory that mirrors source directory `dir` under prefix

@@ -474,8 +474,11 @@ int pyc_walk_stat_source(const char *path, struct stat *st);
  * and created (mode 0755 before the umask) when missing.  The data goes to
  * a temporary file in the final directory, named
  *
- *   tmp = "." name ".pycprefix-" 8*HEXDIG      ; name: the pyc's name
+ *   tmp = ".pycprefix-" 12*HEXDIG              ; lowercase hex
  *
+ * whatever the final name, so that a pyc name as long as the file system
+ * allows (NAME_MAX) can be written.  (Versions before wrote
+ * "." name ".pycprefix-" 8*HEXDIG; pyc_is_temp_name() knows both.)
  * created O_EXCL with mode `mode` (under the umask, as importlib does),
  * and is renamed over the final name: the pyc appears whole or not at all.
  * On failure the temporary file is removed and errno kept.
@@ -630,6 +633,10 @@ struct pyc_event {
 	const char *message;
 	unsigned nwarnings;
 	const char *warnings;         /* NUL-separated "line: text" */
+	/* A failure of the same cause as one reported before (a symlink
+	 * in the prefix refused): a front end may count it, or list it,
+	 * without saying the cause again. */
+	bool repeated;
 };
 
 struct pyc_compile_opts {

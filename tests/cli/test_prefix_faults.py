@@ -68,3 +68,49 @@ def test_prune_clears_stale_temp_files(clean_env, tmp_path):
         assert not p.exists(), (p, res.stdout, res.stderr)
     for p in decoys + [pyc]:
         assert p.exists(), p
+
+
+def test_symlink_in_the_prefix_is_named_once_and_explained(clean_env,
+                                                           tmp_path):
+    """A mirrored directory replaced by a symlink: compile refuses it in
+    one line naming the symlink (not 'Not a directory' per file), and
+    status says why those pycs are missing."""
+    it = INTERPRETERS[-1]
+    tree = tmp_path / 'tree'
+    (tree / 'sub').mkdir(parents=True)
+    for n in ('a.py', 'b.py', 'sub/c.py'):
+        (tree / n).write_text('x = 1\n')
+    prefix = tmp_path / 'p'
+    elsewhere = tmp_path / 'elsewhere'
+    elsewhere.mkdir()
+    mirrored = prefix / str(tree).lstrip('/')
+    mirrored.parent.mkdir(parents=True)
+    mirrored.symlink_to(elsewhere)
+    res = run_tool(['compile', '--python', it.exe, '--prefix', str(prefix),
+                    str(tree)], clean_env, check=1)
+    err = res.stderr.decode()
+    assert 'Not a directory' not in err, err
+    named = [ln for ln in err.splitlines() if "'%s'" % mirrored in ln]
+    assert len(named) == 1 and 'symlink' in named[0], err
+    assert len(err.splitlines()) == 2, err          # and the summary
+    assert '3 failed' in err.splitlines()[-1], err
+    assert list(elsewhere.iterdir()) == []
+    # --json still lists every source that failed.
+    out = json.loads(run_tool(['compile', '--json', '--python', it.exe,
+                               '--prefix', str(prefix), str(tree)],
+                              clean_env, check=1).stdout)
+    assert len(out['failures']) == 3
+    assert all('symlink' in f['message'] for f in out['failures'])
+    out = json.loads(run_tool(['status', '--json', '--python', it.exe,
+                               '--prefix', str(prefix), str(tree)],
+                              clean_env).stdout)
+    assert len(out['files']) == 3
+    for f in out['files']:
+        assert f['state'] == 'missing'
+        assert 'symlink' in f['reason'] and str(mirrored) in f['reason'], f
+    # A pyc that is simply not there yet says so, as before.
+    mirrored.unlink()
+    out = json.loads(run_tool(['status', '--json', '--python', it.exe,
+                               '--prefix', str(prefix), str(tree)],
+                              clean_env).stdout)
+    assert {f['reason'] for f in out['files']} == {'no pyc'}
