@@ -128,6 +128,28 @@ int pyc_interp_resolve(const char *spec, unsigned flags,
  */
 char *pyc_probe_cache_dir(void);
 
+/*
+ * Ask an interpreter something as the user runs it: `exe -B -X
+ * pycache_prefix=/dev/null -c code 3`, with the user's environment, so
+ * site, .pth files and sitecustomize run as they do for the user, but
+ * nothing is written (-B) and no pyc is read from any cache (the prefix
+ * /dev/null holds none), so asking neither fills the prefix nor counts as
+ * a use of its pycs.  `code` writes its answer, NUL-separated fields, to
+ * the file descriptor numbered sys.argv[1]
+ * (os.fdopen(int(sys.argv[1]), 'wb')); its stdout and stdin are
+ * /dev/null, so what start-up code prints is never taken for the answer.
+ * As the probe, bounded to 30 s.  Returns the fields as a NULL-terminated
+ * vector of *n malloc'd strings (pyc_strv_free()), or NULL with errno and
+ * err: "'exe' cannot start (exit 1): <reason>" for an interpreter that
+ * exits non-zero, with the reason taken from its stderr (which is
+ * otherwise not shown), ETIMEDOUT when it does not answer in time.
+ */
+char **pyc_interp_ask(const char *exe, const char *code, size_t *n,
+		      struct pyc_error *err);
+
+/* Free a vector from pyc_interp_ask().  Safe on NULL. */
+void pyc_strv_free(char **v, size_t n);
+
 /* A list of interpreters, as found by pyc_interp_discover(). */
 struct pyc_interp_list {
 	struct pyc_interp *v;

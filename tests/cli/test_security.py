@@ -256,10 +256,12 @@ def test_doctor_unsafe_relative_and_mismatched(clean_env, tmp_path):
                           check=1)
     assert levels(by, 'prefix.relative') == ['FAIL']
     # The shell's Python uses another prefix than the one checked.
+    # (Warnings alone are to look at: exit 0.)
     res, out, by = doctor(dict(clean_env, PYTHONPYCACHEPREFIX='/a/b'),
                           '--prefix', str(tmp_path / 'p'), '--python',
-                          it.exe, check=1)
+                          it.exe, check=0)
     assert levels(by, 'env.set') == ['warn']
+    assert out['failures'] == 0 and out['warnings'] >= 1
     # A prefix that is a file.
     f = tmp_path / 'file'
     f.write_text('')
@@ -283,7 +285,8 @@ def test_doctor_sys_path_aliases(clean_env, tmp_path):
     code = ('import site, sys; site.addsitedir(%r); '
             'sys.path.append(%r)' % (str(site), str(lib / '..' / 'lib')))
     (site / 'sitecustomize.py').write_text(code + '\n')
-    res, out, by = doctor(env, '--python', it.exe, check=1)
+    res, out, by = doctor(env, '--python', it.exe, check=0)
+    assert out['failures'] == 0 and out['warnings'] >= 2
     msgs = ' '.join(c['message'] for c in by['alias.sys_path'])
     assert 'are the same directory' in msgs
     assert "has '.'/'..'" in msgs
