@@ -561,6 +561,9 @@ bool pyc_is_temp_name(const char *name);
  * result with ops->done(), and a job whose worker died or ran past the
  * time-out with ops->failed() (the worker is replaced, the run goes on).
  * Only the calling thread runs callbacks, so output never interleaves.
+ * A worker's stderr is read by the pool: what it wrote before its hello
+ * is kept to say why a worker that ends before saying hello could not
+ * start, and the rest is dropped.
  *
  * The protocol (all integers u32 little-endian):
  *
@@ -612,7 +615,8 @@ struct pyc_pool_ops {
  * Run jobs until ops->next() has none and all are done, or *stop becomes
  * non-zero (then workers are ended and the function returns -1, EINTR).
  * timeout_ms bounds one job (0: none).  Returns 0, or -1 with errno and
- * err set when no worker can be started at all.
+ * err set when no worker can be started at all ("workers of 'X' cannot
+ * start (exit 1): <reason from its stderr>").
  */
 int pyc_pool_run(const struct pyc_interp *in, int jobs, int timeout_ms,
 		 const struct pyc_pool_ops *ops, volatile int *stop,
@@ -701,7 +705,10 @@ struct pyc_compile_stats {
 /*
  * Compile the sources under roots.  Returns 0 when it ran to the end
  * (individual failures are in stats and events), -1 with errno and err on
- * an error that stops the run (EINTR when *stop was set).
+ * an error that stops the run (EINTR when *stop was set; EACCES when a
+ * write failed for lack of permission at the prefix itself or at the
+ * first directory that mirrors the sources, which every write goes
+ * through: one error, not one per file).
  */
 int pyc_compile(const struct pyc_compile_opts *o, const char *const *roots,
 		size_t nroots, struct pyc_compile_stats *stats,
@@ -905,7 +912,8 @@ enum {
  * called for each unsafe directory), then create it and its missing
  * parents (mode 0755 before the umask: writable by the owner only).
  * Returns 0, or -1 with errno and err: EPERM when a directory is unsafe
- * (unless PYC_PREFIX_INSECURE), ENOTDIR, or what mkdir() said.
+ * (unless PYC_PREFIX_INSECURE), ENOTDIR, what mkdir() said, or (EACCES,
+ * EROFS) that the effective user cannot write into the prefix.
  */
 int pyc_prefix_prepare(const char *prefix, unsigned flags, pyc_trust_fn *fn,
 		       void *arg, struct pyc_error *err);
