@@ -595,9 +595,9 @@ static int write_failed(struct run *r, const char *pyc, struct pyc_event *ev,
 		if (!root.oom && (at = pyc__write_symlink(root.s, rel)) > 0) {
 			size_t len = (size_t)(rel - pyc) + (size_t)at;
 			snprintf(msg, size, "cannot write '%s': the symlink "
-				 "'%.*s' in the prefix was refused (pycprefix "
-				 "never writes through one; remove it)", pyc,
-				 (int)len, pyc);
+				 "'%.*s'%s was refused (pycprefix never writes "
+				 "through one; remove it)", pyc, (int)len, pyc,
+				 r->o->prefix ? " in the prefix" : "");
 			ev->repeated = link_seen(r, pyc, len);
 		}
 		buf_release(&root);

@@ -114,3 +114,21 @@ def test_symlink_in_the_prefix_is_named_once_and_explained(clean_env,
                                '--prefix', str(prefix), str(tree)],
                               clean_env).stdout)
     assert {f['reason'] for f in out['files']} == {'no pyc'}
+
+
+def test_symlinked_pycache_in_tree_is_named(clean_env, tmp_path):
+    it = INTERPRETERS[-1]
+    tree = tmp_path / 'tree'
+    tree.mkdir()
+    (tree / 'a.py').write_text('x = 1\n')
+    (tree / 'b.py').write_text('x = 2\n')
+    elsewhere = tmp_path / 'elsewhere'
+    elsewhere.mkdir()
+    (tree / '__pycache__').symlink_to(elsewhere)
+    res = run_tool(['compile', '--in-tree', '--python', it.exe, str(tree)],
+                   clean_env, check=1)
+    err = res.stderr.decode().splitlines()
+    assert len(err) == 2, err
+    assert ("the symlink '%s' was refused" % (tree / '__pycache__')
+            in err[0]), err
+    assert list(elsewhere.iterdir()) == []
