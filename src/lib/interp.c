@@ -1,8 +1,9 @@
 /*
  * interp.c - learning what an interpreter is, once.
  *
- * The probe runs `exe -E -s -S -c PROBE`: no environment, no site, so it
- * is fast and sees the interpreter as it is.  PROBE is valid Python 2 and
+ * The probe runs `exe -B -E -s -S -c PROBE`: no environment, no site, so
+ * it is fast and sees the interpreter as it is, and it writes no bytecode
+ * (-E ignores PYTHONDONTWRITEBYTECODE; -B does not depend on it).  PROBE is valid Python 2 and
  * 3, so that an old interpreter is named, not mistaken.  Its output is
  * NUL-separated fields (file names are bytes):
  *
@@ -176,7 +177,7 @@ static int drain(int fd, struct buf *out, const struct timespec *t0)
  * status (0..255, or 128+signal), or -1 with errno. */
 static int run_probe(const char *exe, struct buf *out)
 {
-	char *argv[] = { (char *)exe, "-E", "-s", "-S", "-c",
+	char *argv[] = { (char *)exe, "-B", "-E", "-s", "-S", "-c",
 			 (char *)probe_script, NULL };
 	posix_spawn_file_actions_t fa;
 	struct timespec t0;
