@@ -153,9 +153,11 @@ char **cli_sys_path(const struct pyc_interp *in, size_t *n);
 int cli_sys_path_dirs(const struct cli_ctx *ctx, char ***dirs,
 		      size_t *ndirs);
 
-/* Run `exe -c code` as the user runs it (environment and site included)
- * and split its standard output at NULs: a NULL-terminated vector of *n
- * strings (cli_strv_free()), or NULL. */
+/* pyc_interp_ask(): run `code` in `exe` as the user runs it (environment
+ * and site included, nothing written or read from a cache); `code` writes
+ * NUL-separated fields to the descriptor numbered sys.argv[1].  A
+ * NULL-terminated vector of *n strings (cli_strv_free()), or NULL after
+ * printing why (one line). */
 char **cli_run_strv(const char *exe, const char *code, size_t *n);
 void cli_strv_free(char **v, size_t n);
 

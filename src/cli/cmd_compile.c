@@ -168,11 +168,13 @@ static void on_event(const struct pyc_event *ev, void *arg)
 			json_failure(ui, ev);
 		break;
 	case PYC_EV_FAILED:
-		if (ev->source_error && ui->lenient && !ctx->verbose) {
-			if (ui->failures)
-				json_failure(ui, ev);
+		if (ui->failures)
+			json_failure(ui, ev);
+		if (ev->source_error && ui->lenient && !ctx->verbose)
 			break;
-		}
+		/* Its cause (a symlink in the prefix) was told once. */
+		if (ev->repeated && !ctx->verbose)
+			break;
 		if (ev->line && ev->col)
 			fprintf(stderr, "%s:%u:%u: %s%s\n",
 				cli_qpath(ev->source), ev->line, ev->col,
@@ -183,8 +185,6 @@ static void on_event(const struct pyc_event *ev, void *arg)
 		else
 			fprintf(stderr, "%s: %s%s\n", cli_qpath(ev->source),
 				ev->message, where);
-		if (ui->failures)
-			json_failure(ui, ev);
 		break;
 	case PYC_EV_COMPILED:
 		if (ctx->verbose)
@@ -206,14 +206,17 @@ static void on_event(const struct pyc_event *ev, void *arg)
 }
 
 /* sys.path of an interpreter, run as the user runs it (environment and
- * site included), minus the script directory entry. */
+ * site included), minus the script directory entry ('' for -c, absent
+ * under -P/PYTHONSAFEPATH).  NULL after an error line. */
 static char **sys_path_of(const struct pyc_interp *in, size_t *n)
 {
 	static const char code[] =
 		"import sys, os\n"
-		"for p in sys.path[1:]:\n"
-		"    if os.path.isdir(p):\n"
-		"        sys.stdout.buffer.write(os.fsencode(p) + b'\\0')\n";
+		"first = 0 if getattr(sys.flags, 'safe_path', 0) else 1\n"
+		"with os.fdopen(int(sys.argv[1]), 'wb') as f:\n"
+		"    for p in sys.path[first:]:\n"
+		"        if os.path.isdir(p):\n"
+		"            f.write(os.fsencode(p) + b'\\0')\n";
 
 	return cli_run_strv(in->path, code, n);
 }
@@ -481,8 +484,10 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 			o.ninterps = 1;
 			sp = sys_path_of(&interps[k], &nroots);
 			roots = (const char *const *)sp;
-			if (!sp)
-				nroots = 0;
+			if (!sp) {
+				ret = EXIT_USAGE;
+				break;
+			}
 		} else {
 			o.interps = interps;
 			o.ninterps = ninterps;

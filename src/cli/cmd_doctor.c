@@ -1,7 +1,8 @@
 /*
  * cmd_doctor.c - pycprefix doctor: is the prefix safe, wired up, and
  * free of aliases?  Each check says ok, note, warn or FAIL, and what to
- * do; the exit status is 1 when any says warn or FAIL.
+ * do; the exit status is 1 when any says FAIL (something to fix), 2 when
+ * an interpreter could not be asked, and warnings alone leave it 0.
  */
 #include "cli.h"
 
@@ -26,6 +27,7 @@ static const char *const level_colors[] = { C_GREEN, C_DIM, C_YELLOW, C_RED };
 struct doctor {
 	struct cli_ctx *ctx;
 	int warnings, failures;
+	int broken;          /* interpreters that could not be asked */
 	FILE *json;          /* the "checks" array, with --json */
 	char *jbuf;
 	size_t jlen, nchecks;
@@ -344,15 +346,23 @@ static void check_prefix(struct doctor *d, const char *prefix,
 /* ---- the environment and the interpreters ---- */
 
 /* What an interpreter does in this environment: prefix, whether it writes
- * bytecode, and its sys.path (NUL-separated fields). */
+ * bytecode, and its sys.path (NUL-separated fields, written to the
+ * descriptor pyc_interp_ask() gives).  It runs with -B and a pycache
+ * prefix of its own (so that asking writes nothing and reads no pyc), so
+ * the first two are what its environment says, as CPython reads it: the
+ * variables, unless -E or -I made it ignore them. */
 static const char probe_code[] =
 	"import sys, os\n"
-	"w = sys.stdout.buffer.write\n"
-	"p = getattr(sys, 'pycache_prefix', None)\n"
-	"w((b'1' + os.fsencode(p) if p is not None else b'0') + b'\\0')\n"
-	"w((b'1' if sys.dont_write_bytecode else b'0') + b'\\0')\n"
-	"for e in sys.path[1:]:\n"
-	"    w(os.fsencode(e) + b'\\0')\n";
+	"f = os.fdopen(int(sys.argv[1]), 'wb')\n"
+	"e = {} if sys.flags.ignore_environment else os.environ\n"
+	"p = e.get('PYTHONPYCACHEPREFIX')\n"
+	"f.write((b'1' + os.fsencode(p) if p else b'0') + b'\\0')\n"
+	"f.write((b'1' if e.get('PYTHONDONTWRITEBYTECODE') else b'0') + "
+	"b'\\0')\n"
+	"first = 0 if getattr(sys.flags, 'safe_path', 0) else 1\n"
+	"for x in sys.path[first:]:\n"
+	"    f.write(os.fsencode(x) + b'\\0')\n"
+	"f.close()\n";
 
 static bool env_nonempty(const char *name)
 {
@@ -431,13 +441,16 @@ static bool same_prefix(const char *a, const char *b)
 static void check_interp(struct doctor *d, const struct pyc_interp *in,
 			 const char *prefix, bool env_set)
 {
+	struct pyc_error err = { { 0 } };
 	size_t n;
-	char **v = cli_run_strv(in->path, probe_code, &n);
+	char **v = pyc_interp_ask(in->path, probe_code, &n, &err);
 
 	if (!v || n < 2) {
-		say(d, WARN, "python.run", NULL, "%s: cannot run '%s'",
-		    in->tag, in->path);
-		cli_strv_free(v, n);
+		d->broken++;
+		say(d, FAIL, "python.run", "run it in this environment to see "
+		    "the whole error", "%s: %s", in->tag,
+		    v ? "it gave no answer" : err.msg);
+		pyc_strv_free(v, n);
 		return;
 	}
 	const char *its = v[0][0] == '1' ? v[0] + 1 : NULL;
@@ -458,7 +471,7 @@ static void check_interp(struct doctor *d, const struct pyc_interp *in,
 		    "bytecode: only 'pycprefix compile' fills the prefix",
 		    in->tag, in->path);
 	check_sys_path(d, in, v + 2, n - 2);
-	cli_strv_free(v, n);
+	pyc_strv_free(v, n);
 }
 
 static void check_env(struct doctor *d, const char *prefix,
@@ -617,5 +630,6 @@ int cmd_doctor(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	cli_interps_release(interps, ninterps);
 	free(prefix);
-	return d.failures || d.warnings ? EXIT_SOME : EXIT_OK;
+	/* Warnings are to look at: only what is to fix fails the run. */
+	return d.broken ? EXIT_USAGE : d.failures ? EXIT_SOME : EXIT_OK;
 }

@@ -152,8 +152,11 @@ static const struct cli_cmd commands[] = {
 	  "(--python, default: all found) writes where it should.  Aliasing:\n"
 	  "sys.path entries with '..' or reaching one directory twice, and,\n"
 	  "in each PATH, symlinks leading back into it (the same source\n"
-	  "cached twice).  Says what to fix; exits 1 when anything should\n"
-	  "be.\n" },
+	  "cached twice).  Says what to fix.  Each interpreter is run with\n"
+	  "-B and a pycache prefix of its own: doctor writes nothing.\n\n"
+	  "Exit status: 0 when nothing is to fix (warnings are only to look\n"
+	  "at), 1 when something is to fix, 2 when an interpreter cannot\n"
+	  "start or on a usage error.\n" },
 	{ "path", cmd_path,
 	  TAKES_PREFIX | TAKES_IN_TREE | TAKES_PYTHON | TAKES_JSON,
 	  "[-O LEVEL] [--reverse] [-z] FILE...",

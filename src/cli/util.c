@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 enum {
@@ -607,62 +606,17 @@ int cli_all_interps(struct pyc_interp **v, size_t *n)
 
 char **cli_run_strv(const char *exe, const char *code, size_t *n)
 {
-	char *argv[] = { (char *)exe, "-c", (char *)code, NULL };
-	char **v = NULL, *out = NULL;
-	size_t outlen = 0;
-	int pfd[2];
-	pid_t pid;
-	char chunk[4096];
-	ssize_t r;
-	FILE *mem;
+	struct pyc_error err = { { 0 } };
+	char **v = pyc_interp_ask(exe, code, n, &err);
 
-	*n = 0;
-	if (pipe(pfd) < 0)
-		return NULL;
-	if ((pid = fork()) < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return NULL;
-	}
-	if (pid == 0) {
-		dup2(pfd[1], 1);
-		close(pfd[0]);
-		close(pfd[1]);
-		execv(exe, argv);
-		_exit(127);
-	}
-	close(pfd[1]);
-	mem = open_memstream(&out, &outlen);
-	while (mem && (r = read(pfd[0], chunk, sizeof(chunk))) != 0) {
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			break;
-		fwrite(chunk, 1, (size_t)r, mem);
-	}
-	close(pfd[0]);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	if (!mem || fclose(mem) != 0)
-		return NULL;
-	for (size_t i = 0; i < outlen; i += strlen(out + i) + 1) {
-		char **nv = realloc(v, (*n + 2) * sizeof(*nv));
-		if (!nv || !(nv[*n] = strdup(out + i))) {
-			v = nv ? nv : v;
-			break;
-		}
-		v = nv;
-		v[++*n] = NULL;
-	}
-	free(out);
+	if (!v)
+		cli_error("%s", err.msg);
 	return v;
 }
 
 void cli_strv_free(char **v, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
+	pyc_strv_free(v, n);
 }
 
 /* path made absolute and lexically normal ("." and "//" gone, ".." the
@@ -728,11 +682,8 @@ int cli_sys_path_dirs(const struct cli_ctx *ctx, char ***dirs, size_t *ndirs)
 		size_t m = 0;
 		char **sp = cli_sys_path(&interps[k], &m);
 		char **nv = realloc(v, (n + m + 1) * sizeof(*nv));
-		if (!sp) {
-			cli_error("cannot ask '%s' for its sys.path",
-				  interps[k].path);
-			goto out;
-		}
+		if (!sp)
+			goto out; /* cli_sys_path() said why */
 		if (!nv) {
 			cli_strv_free(sp, m);
 			goto oom;

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,15 @@
 #include <time.h>
 #include <unistd.h>
 
+/*
+ * Temporary names are ".pycprefix-" and 12 lowercase hex digits, whatever
+ * the final name: a pyc name may be as long as NAME_MAX (CPython caches a
+ * module of 222 characters), so its temporary must not add to it.  Older
+ * versions wrote ".NAME.pycprefix-XXXXXXXX"; pyc_is_temp_name() knows both
+ * so that prune clears leftovers of either.
+ */
 #define TMP_TAG ".pycprefix-"
+#define TMP_HEX 12
 
 /* May anyone but us (and root) change what the open directory holds? */
 static bool trusted(int fd, uid_t uid)
@@ -98,20 +107,19 @@ fail:
 	}
 }
 
-/* Create a fresh temporary file for `name` in dirfd. */
-static int open_temp(int dirfd, const char *name, unsigned mode, char *tmp,
-		     size_t size)
+/* Create a fresh temporary file in dirfd (for any name). */
+static int open_temp(int dirfd, unsigned mode, char *tmp, size_t size)
 {
 	static _Atomic unsigned long counter;
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	for (int tries = 0; tries < 100; tries++) {
-		unsigned long r = (unsigned long)ts.tv_nsec ^
-				  ((unsigned long)getpid() << 16) ^
-				  (++counter * 0x9E3779B9UL);
-		int n = snprintf(tmp, size, ".%s" TMP_TAG "%08lx", name,
-				 r & 0xFFFFFFFFUL);
+		uint64_t r = (uint64_t)ts.tv_nsec ^
+			     ((uint64_t)getpid() << 24) ^
+			     (uint64_t)(++counter * 0x9E3779B97F4A7C15u);
+		int n = snprintf(tmp, size, TMP_TAG "%0*" PRIx64, TMP_HEX,
+				 (uint64_t)(r & 0xFFFFFFFFFFFFu));
 		if (n < 0 || (size_t)n >= size) {
 			errno = ENAMETOOLONG;
 			return -1;
@@ -153,7 +161,7 @@ static int write_in(int pfd, const char *name, const void *data, size_t len,
 	char tmp[512];
 	int fd, saved;
 
-	if ((fd = open_temp(pfd, name, mode, tmp, sizeof(tmp))) < 0)
+	if ((fd = open_temp(pfd, mode, tmp, sizeof(tmp))) < 0)
 		return -1;
 	if (write_all(fd, data, len) < 0) {
 		saved = errno;
@@ -267,7 +275,7 @@ int pyc_link_atomic(const char *dir, const char *target_rel, const char *rel,
 	    (tfd = open_parent(root, target_rel, &tname, flags)) < 0)
 		goto fail;
 	for (int tries = 0;; tries++) {
-		int fd = open_temp(pfd, name, 0600, tmp, sizeof(tmp));
+		int fd = open_temp(pfd, 0600, tmp, sizeof(tmp));
 		if (fd < 0)
 			goto fail;
 		/* Reserve the name, then replace it with the link. */
@@ -299,12 +307,55 @@ fail:
 	return -1;
 }
 
+ssize_t pyc__write_symlink(const char *dir, const char *rel)
+{
+	int fd = open_root(dir);
+	ssize_t found = 0;
+
+	if (fd < 0)
+		return -1;
+	for (const char *p = rel, *slash; (slash = strchr(p, '/'));
+	     p = slash + 1) {
+		size_t n = (size_t)(slash - p);
+		char part[256];
+		struct stat st;
+		int next;
+
+		if (n == 0)
+			continue;
+		if (n >= sizeof(part))
+			break;
+		memcpy(part, p, n);
+		part[n] = '\0';
+		if (fstatat(fd, part, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    (!S_ISLNK(st.st_mode) && !S_ISDIR(st.st_mode)))
+			break;
+		if (S_ISLNK(st.st_mode)) {
+			found = slash - rel;
+			break;
+		}
+		next = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+				      O_CLOEXEC);
+		if (next < 0)
+			break;
+		close(fd);
+		fd = next;
+	}
+	close(fd);
+	return found;
+}
+
 bool pyc_is_temp_name(const char *name)
 {
 	const char *tag = strstr(name, ".pyc" TMP_TAG);
 	const char *dot;
 	size_t n;
 
+	if (strncmp(name, TMP_TAG, strlen(TMP_TAG)) == 0) {
+		const char *hex = name + strlen(TMP_TAG);
+		return strlen(hex) == TMP_HEX &&
+		       strspn(hex, "0123456789abcdef") == TMP_HEX;
+	}
 	if (name[0] == '.' && tag) {
 		const char *hex = tag + strlen(".pyc" TMP_TAG);
 		return strlen(hex) == 8 && strspn(hex, "0123456789abcdef") == 8;

@@ -61,6 +61,11 @@ struct run {
 	bool memo;                 /* o->memo_dir, and not a dry run */
 	struct pyc_memo last, now; /* compile errors: last run's, this run's */
 	struct pyc_helpers helpers;   /* threads for the stat and plan passes */
+	char **links;              /* symlinks in the prefix refused so far */
+	size_t nlinks;
+	/* A write failure that every other write would meet too (the
+	 * prefix cannot be written): the run stops with this message. */
+	char fatal[512];
 };
 
 /*
@@ -570,7 +575,7 @@ static int next_job(void *arg, struct pyc_job *job)
 {
 	struct run *r = arg;
 
-	while (r->next < r->ntasks) {
+	while (r->next < r->ntasks && !r->fatal[0]) {
 		struct task *t = &r->tasks[r->next++];
 		size_t len;
 		char msg[300];
@@ -593,6 +598,106 @@ static int next_job(void *arg, struct pyc_job *job)
 		job->user = t;
 		return 1;
 	}
+	return 0;
+}
+
+/* Is the directory `path` one we cannot write into?  Sets errno. */
+static bool unwritable(const char *path)
+{
+	return faccessat(AT_FDCWD, path, W_OK | X_OK, AT_EACCESS) < 0 &&
+	       errno != ENOENT;
+}
+
+/*
+ * A write into the prefix failed for lack of permission: when the prefix
+ * itself, or the first directory that mirrors the sources (every write
+ * goes through both), is what cannot be written, every other write would
+ * fail the same way.  Then record the one message for the whole run and
+ * return true; a directory further down only fails its own files.
+ */
+static bool prefix_blocked(struct run *r, const char *pyc, int errnum)
+{
+	struct buf root = { 0 };
+	const char *rel, *slash;
+	bool blocked = false;
+
+	if (!r->o->prefix || (errnum != EACCES && errnum != EROFS &&
+			      (errnum != EPERM || write_flags(r))))
+		return false;
+	split_target(r, pyc, &root, &rel);
+	if (root.oom)
+		goto out;
+	if (errnum == EROFS || unwritable(root.s)) {
+		snprintf(r->fatal, sizeof(r->fatal), "cannot write into the "
+			 "prefix '%s': %s", r->o->prefix,
+			 strerror(errnum == EROFS ? EROFS : errno));
+		blocked = true;
+	} else if ((slash = strchr(rel, '/'))) {
+		buf_addc(&root, '/');
+		buf_add(&root, rel, (size_t)(slash - rel));
+		if (!root.oom && unwritable(root.s)) {
+			snprintf(r->fatal, sizeof(r->fatal), "cannot write "
+				 "into the prefix: '%s': %s", root.s,
+				 strerror(errno));
+			blocked = true;
+		}
+	}
+out:
+	buf_release(&root);
+	return blocked;
+}
+
+/* Was the symlink at pyc[0..len) reported before?  Remembers it. */
+static bool link_seen(struct run *r, const char *pyc, size_t len)
+{
+	char **v;
+
+	for (size_t i = 0; i < r->nlinks; i++)
+		if (strlen(r->links[i]) == len &&
+		    memcmp(r->links[i], pyc, len) == 0)
+			return true;
+	v = realloc(r->links, (r->nlinks + 1) * sizeof(*v));
+	if (v) {
+		r->links = v;
+		if ((v[r->nlinks] = strndup(pyc, len)))
+			r->nlinks++;
+	}
+	return false;
+}
+
+/*
+ * Say why writing `pyc` failed (errno), into msg; ev->repeated when the
+ * cause was told before.  Returns -1 when the failure stops the run.
+ */
+static int write_failed(struct run *r, const char *pyc, struct pyc_event *ev,
+			char *msg, size_t size)
+{
+	int errnum = errno;
+	struct buf root = { 0 };
+	const char *rel;
+	ssize_t at = 0;
+
+	if (prefix_blocked(r, pyc, errnum))
+		return -1;
+	if (errnum == ENOTDIR || errnum == ELOOP) {
+		split_target(r, pyc, &root, &rel);
+		if (!root.oom && (at = pyc__write_symlink(root.s, rel)) > 0) {
+			size_t len = (size_t)(rel - pyc) + (size_t)at;
+			snprintf(msg, size, "cannot write '%s': the symlink "
+				 "'%.*s'%s was refused (pycprefix never writes "
+				 "through one; remove it)", pyc, (int)len, pyc,
+				 r->o->prefix ? " in the prefix" : "");
+			ev->repeated = link_seen(r, pyc, len);
+		}
+		buf_release(&root);
+		if (at > 0)
+			return 0;
+	}
+	snprintf(msg, size, "cannot write '%s': %s", pyc,
+		 errnum == EPERM && write_flags(r)
+			 ? "a directory on the way is another user's or "
+			   "writable by others"
+			 : strerror(errnum));
 	return 0;
 }
 
@@ -632,11 +737,8 @@ static void job_done(void *arg, struct pyc_job *job,
 			r->stats->compiled++;
 			continue;
 		}
-		snprintf(msg, sizeof(msg), "cannot write '%s': %s", t->pyc[i],
-			 errno == EPERM && write_flags(r)
-				 ? "a directory on the way is another user's "
-				   "or writable by others"
-				 : strerror(errno));
+		if (write_failed(r, t->pyc[i], &ev, msg, sizeof(msg)) < 0)
+			goto out; /* the run stops: r->fatal says why */
 		ev.kind = PYC_EV_FAILED;
 		ev.pyc = t->pyc[i];
 		ev.message = msg;
@@ -647,6 +749,7 @@ static void job_done(void *arg, struct pyc_job *job,
 report:
 	if (r->o->event)
 		r->o->event(&ev, r->o->arg);
+out:
 	free(t->bytes);
 	t->bytes = NULL;
 	progress(r, t);
@@ -702,6 +805,13 @@ static int run_interp(struct run *r, struct pyc_error *err)
 			jobs = (int)r->ntasks;
 		ret = pyc_pool_run(r->in, jobs, r->o->timeout_ms, &ops,
 				   r->o->stop ? r->o->stop : &never, err);
+		if (ret == 0 && r->fatal[0]) {
+			if (err)
+				snprintf(err->msg, sizeof(err->msg), "%s",
+					 r->fatal);
+			errno = EACCES;
+			ret = -1;
+		}
 	}
 	for (size_t i = 0; i < r->ntasks; i++)
 		task_release(&r->tasks[i]);
@@ -761,6 +871,9 @@ int pyc_compile(const struct pyc_compile_opts *o, const char *const *roots,
 		}
 	}
 	pyc__helpers_stop(&r.helpers);
+	for (size_t i = 0; i < r.nlinks; i++)
+		free(r.links[i]);
+	free(r.links);
 	for (size_t i = 0; i < r.nsrcs; i++)
 		free(r.srcs[i].path);
 	free(r.srcs);

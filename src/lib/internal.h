@@ -34,10 +34,26 @@ struct pyc_interp;
 const char *pyc__interp_unusable(const struct pyc_interp *in, char *why,
 				 size_t size);
 
+/*
+ * Why an interpreter ended with `status` (0..255, or 128 + signal), from
+ * what it wrote on stderr (out, len): "cannot start (exit 1): <the Fatal
+ * Python error> (<the exception>)", or "failed (exit N): <the exception,
+ * else its first line>".  One line, into why.
+ */
+void pyc__startup_reason(const char *out, size_t len, int status, char *why,
+			 size_t size);
+
 /* Move dfd/name to `rel` below `dir` (created as pyc_write_atomic does):
  * a rename, or across file systems an atomic copy and an unlink. */
 int pyc_move_atomic(int src_dfd, const char *src_name, const char *dir,
 		    const char *rel, unsigned flags);
+
+/* Where a write of `rel` below `dir` meets a symlink, which
+ * pyc_write_atomic() refuses (it then fails with ENOTDIR): the length of
+ * rel's leading part that names the first symlinked directory, 0 when
+ * there is none (or the way cannot be examined), -1 when `dir` cannot be
+ * opened. */
+ssize_t pyc__write_symlink(const char *dir, const char *rel);
 
 struct pyc_interp;
 

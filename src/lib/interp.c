@@ -1,8 +1,9 @@
 /*
  * interp.c - learning what an interpreter is, once.
  *
- * The probe runs `exe -E -s -S -c PROBE`: no environment, no site, so it
- * is fast and sees the interpreter as it is.  PROBE is valid Python 2 and
+ * The probe runs `exe -B -E -s -S -c PROBE`: no environment, no site, so
+ * it is fast and sees the interpreter as it is, and it writes no bytecode
+ * (-E ignores PYTHONDONTWRITEBYTECODE; -B does not depend on it).  PROBE is valid Python 2 and
  * 3, so that an old interpreter is named, not mistaken.  Its output is
  * NUL-separated fields (file names are bytes):
  *
@@ -176,7 +177,7 @@ static int drain(int fd, struct buf *out, const struct timespec *t0)
  * status (0..255, or 128+signal), or -1 with errno. */
 static int run_probe(const char *exe, struct buf *out)
 {
-	char *argv[] = { (char *)exe, "-E", "-s", "-S", "-c",
+	char *argv[] = { (char *)exe, "-B", "-E", "-s", "-S", "-c",
 			 (char *)probe_script, NULL };
 	posix_spawn_file_actions_t fa;
 	struct timespec t0;
@@ -215,6 +216,288 @@ static int run_probe(const char *exe, struct buf *out)
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return WEXITSTATUS(status);
+}
+
+/* ---- why an interpreter did not start ---- */
+
+/* Does the line [s, e) read "Name: message" or "Name" (an exception)? */
+static bool exception_line(const char *s, const char *e)
+{
+	const char *p = s;
+
+	if (p == e || !(*p == '_' || (*p >= 'A' && *p <= 'Z') ||
+			(*p >= 'a' && *p <= 'z')))
+		return false;
+	while (p < e && (*p == '_' || *p == '.' || (*p >= 'A' && *p <= 'Z') ||
+			 (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
+		p++;
+	return p == e || *p == ':';
+}
+
+void pyc__startup_reason(const char *out, size_t len, int status, char *why,
+			 size_t size)
+{
+	static const char fatal_tag[] = "Fatal Python error: ";
+	const char *end = out ? out + len : NULL, *fatal = NULL, *fe = NULL;
+	const char *exc = NULL, *xe = NULL, *first = NULL, *firste = NULL;
+	const char *verb;
+	char st[32];
+
+	for (const char *s = out; s && s < end;) {
+		const char *e = memchr(s, '\n', (size_t)(end - s));
+		if (!e)
+			e = end;
+		if (!first && e > s) {
+			first = s;
+			firste = e;
+		}
+		if (!fatal && (size_t)(e - s) > strlen(fatal_tag) &&
+		    memcmp(s, fatal_tag, strlen(fatal_tag)) == 0) {
+			fatal = s + strlen(fatal_tag);
+			fe = e;
+		} else if (exception_line(s, e)) {
+			exc = s;
+			xe = e;
+		}
+		s = e + 1;
+	}
+	if (status >= 128)
+		snprintf(st, sizeof(st), "killed by signal %d", status - 128);
+	else
+		snprintf(st, sizeof(st), "exit %d", status);
+	/* "Fatal Python error" is the runtime's own: it did not start. */
+	verb = fatal ? "cannot start" : "failed";
+	if (fatal && exc)
+		snprintf(why, size, "%s (%s): %.*s (%.*s)", verb, st,
+			 (int)(fe - fatal), fatal, (int)(xe - exc), exc);
+	else if (fatal || exc || first)
+		snprintf(why, size, "%s (%s): %.*s", verb, st,
+			 fatal ? (int)(fe - fatal) : exc ? (int)(xe - exc)
+							 : (int)(firste - first),
+			 fatal ? fatal : exc ? exc : first);
+	else
+		snprintf(why, size, "%s (%s)", verb, st);
+	/* One line: control characters it carried become spaces. */
+	for (char *c = why; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = ' ';
+}
+
+/* ---- asking an interpreter as the user runs it ---- */
+
+/* The answer and the interpreter's stderr (kept for the reason). */
+struct asked {
+	struct buf answer, err;
+	int afd, efd;          /* -1 once at end of file */
+};
+
+/* Read what is there from *fd into b (past `cap`, read and drop). */
+static int take(int *fd, struct buf *b, size_t cap)
+{
+	char chunk[4096];
+
+	for (;;) {
+		ssize_t n = read(*fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n <= 0) {
+			close(*fd);
+			*fd = -1;
+			return n < 0 ? -1 : 0;
+		}
+		if (b->len < cap)
+			buf_add(b, chunk, (size_t)n);
+	}
+}
+
+/* Gather both pipes until both end, the child has exited (and what it
+ * wrote is read), or the time-out. */
+static int gather(struct asked *a, pid_t pid, int *status)
+{
+	struct timespec t0;
+	bool exited = false;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (a->afd >= 0 || a->efd >= 0) {
+		struct pollfd p[2] = { { .fd = a->afd, .events = POLLIN },
+				       { .fd = a->efd, .events = POLLIN } };
+		long left = PROBE_TIMEOUT_MS - ms_since(&t0);
+		int r;
+
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		/* A grandchild may keep the pipes open: look at the child
+		 * itself every 100 ms. */
+		r = poll(p, 2, left < 100 ? (int)left : 100);
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (a->afd >= 0 && p[0].revents && take(&a->afd, &a->answer,
+							1u << 24) < 0)
+			return -1;
+		if (a->efd >= 0 && p[1].revents && take(&a->efd, &a->err,
+							1u << 16) < 0)
+			return -1;
+		if (a->answer.len >= 1u << 24) {
+			errno = EMSGSIZE;
+			return -1;
+		}
+		if (exited)
+			break;  /* the last read after the exit is done */
+		if (r == 0 && waitpid(pid, status, WNOHANG) == pid)
+			exited = true;
+	}
+	if (!exited)
+		while (waitpid(pid, status, 0) < 0)
+			if (errno != EINTR)
+				return -1;
+	return 0;
+}
+
+/* The answer split at NULs into a NULL-terminated vector. */
+static char **split_fields(const struct buf *b, size_t *n)
+{
+	char **v = calloc(1, sizeof(*v));
+
+	*n = 0;
+	for (size_t i = 0; v && i < b->len;) {
+		const char *s = b->s + i;
+		const char *nul = memchr(s, '\0', b->len - i);
+		size_t len = nul ? (size_t)(nul - s) : b->len - i;
+		char **nv = realloc(v, (*n + 2) * sizeof(*nv));
+
+		if (!nv || !(nv[*n] = strndup(s, len))) {
+			pyc_strv_free(nv ? nv : v, *n);
+			errno = ENOMEM;
+			return NULL;
+		}
+		v = nv;
+		v[++*n] = NULL;
+		i += len + 1;
+	}
+	if (!v)
+		errno = ENOMEM;
+	return v;
+}
+
+/* Spawn exe with stdin and stdout on /dev/null, stderr on efd and the
+ * answer pipe as descriptor ASK_FD. */
+#define ASK_FD 3
+#define ASK_FD_ARG "3"
+
+static int spawn_asked(const char *exe, const char *code, int awr, int ewr,
+		       pid_t *pid)
+{
+	char *argv[] = { (char *)exe, "-B", "-X", "pycache_prefix=/dev/null",
+			 "-c", (char *)code, ASK_FD_ARG, NULL };
+	posix_spawn_file_actions_t fa;
+	int ret;
+
+	/* awr and ewr are above ASK_FD (see pyc_interp_ask), so these
+	 * dup2s never meet their own source. */
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, ewr, 2);
+	posix_spawn_file_actions_adddup2(&fa, awr, ASK_FD);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	ret = posix_spawn(pid, exe, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	return ret;
+}
+
+/* A pipe whose both ends are close-on-exec and above ASK_FD. */
+static int high_pipe(int fds[2])
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		fds[i] = fcntl(p[i], F_DUPFD_CLOEXEC, ASK_FD + 1);
+		close(p[i]);
+	}
+	if (fds[0] < 0 || fds[1] < 0) {
+		int saved = errno;
+		if (fds[0] >= 0)
+			close(fds[0]);
+		if (fds[1] >= 0)
+			close(fds[1]);
+		fds[0] = fds[1] = -1;
+		errno = saved;
+		return -1;
+	}
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+char **pyc_interp_ask(const char *exe, const char *code, size_t *n,
+		      struct pyc_error *err)
+{
+	struct asked a = { .afd = -1, .efd = -1 };
+	int ap[2] = { -1, -1 }, ep[2] = { -1, -1 }, status = 0, ret;
+	char why[400], **v = NULL;
+	pid_t pid;
+
+	*n = 0;
+	if (high_pipe(ap) < 0 || high_pipe(ep) < 0) {
+		int saved = errno;
+		if (ap[0] >= 0) {
+			close(ap[0]);
+			close(ap[1]);
+		}
+		error(err, saved, "cannot run '%s': %s", exe, strerror(saved));
+		return NULL;
+	}
+	ret = spawn_asked(exe, code, ap[1], ep[1], &pid);
+	close(ap[1]);
+	close(ep[1]);
+	a.afd = ap[0];
+	a.efd = ep[0];
+	if (ret) {
+		error(err, ret, "cannot run '%s': %s", exe, strerror(ret));
+		goto out;
+	}
+	if (gather(&a, pid, &status) < 0) {
+		int saved = errno;
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		if (saved == ETIMEDOUT)
+			error(err, saved, "'%s' did not answer within %d s", exe,
+			      PROBE_TIMEOUT_MS / 1000);
+		else
+			error(err, saved, "cannot run '%s': %s", exe,
+			      strerror(saved));
+		goto out;
+	}
+	status = WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+				     : WEXITSTATUS(status);
+	if (status) {
+		pyc__startup_reason(a.err.s, a.err.len, status, why,
+				    sizeof(why));
+		error(err, ENOEXEC, "'%s' %s", exe, why);
+		goto out;
+	}
+	if (a.answer.oom || !(v = split_fields(&a.answer, n)))
+		error(err, ENOMEM, "out of memory");
+out:
+	if (a.afd >= 0)
+		close(a.afd);
+	if (a.efd >= 0)
+		close(a.efd);
+	buf_release(&a.answer);
+	buf_release(&a.err);
+	return v;
+}
+
+void pyc_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
 }
 
 /* ---- parsing ---- */

@@ -84,7 +84,10 @@ enum wstate { W_DEAD, W_STARTING, W_IDLE, W_BUSY };
 struct worker {
 	enum wstate state;
 	pid_t pid;
+	int status;         /* once reaped: exit status, or 128 + signal */
 	int to, from;       /* request pipe (write end), response (read end) */
+	int err;            /* its stderr (read end), -1 once ended */
+	struct buf ebuf;    /* what it wrote there before saying hello */
 	struct buf rbuf;
 	struct buf wbuf;    /* the request being sent; wbuf.len - woff left */
 	size_t woff;
@@ -98,6 +101,8 @@ struct pool {
 	struct worker *w;
 	int n, timeout_ms, start_failures;
 	bool exhausted;
+	char start_why[400];  /* how the last worker that never said hello
+				 ended */
 };
 
 static long now_ms(void)
@@ -113,7 +118,7 @@ static int spawn(struct pool *p, struct worker *w)
 	char *argv[] = { p->in->path, "-I", "-S", "-c", (char *)worker_py,
 			 NULL };
 	posix_spawn_file_actions_t fa;
-	int req[2], resp[2], ret;
+	int req[2], resp[2], errp[2], ret;
 
 	if (pipe(req) < 0)
 		return -1;
@@ -122,6 +127,15 @@ static int spawn(struct pool *p, struct worker *w)
 		close(req[1]);
 		return -1;
 	}
+	/* Its stderr tells why a worker that cannot start did not. */
+	if (pipe2(errp, O_CLOEXEC) < 0) {
+		close(req[0]);
+		close(req[1]);
+		close(resp[0]);
+		close(resp[1]);
+		return -1;
+	}
+	fcntl(errp[0], F_SETFL, O_NONBLOCK);
 	/* Both ends we keep are non-blocking: a worker that stops reading
 	 * (hung, or stopped) must never block us past its deadline. */
 	fcntl(req[1], F_SETFD, FD_CLOEXEC);
@@ -131,27 +145,55 @@ static int spawn(struct pool *p, struct worker *w)
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, req[0], 0);
 	posix_spawn_file_actions_adddup2(&fa, resp[1], 1);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
 	posix_spawn_file_actions_addclose(&fa, req[0]);
 	posix_spawn_file_actions_addclose(&fa, resp[1]);
 	ret = posix_spawn(&w->pid, p->in->path, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(req[0]);
 	close(resp[1]);
+	close(errp[1]);
 	if (ret) {
 		close(req[1]);
 		close(resp[0]);
+		close(errp[0]);
+		snprintf(p->start_why, sizeof(p->start_why), "cannot run it: "
+			 "%s", strerror(ret));
 		errno = ret;
 		return -1;
 	}
 	w->to = req[1];
 	w->from = resp[0];
+	w->err = errp[0];
+	buf_reset(&w->ebuf);
 	w->state = W_STARTING;
 	w->deadline = now_ms() + 60000;
 	buf_reset(&w->rbuf);
 	buf_reset(&w->wbuf);
 	w->woff = 0;
 	return 0;
+}
+
+/* Read what the worker wrote on stderr: kept until it says hello (up to
+ * 16 KiB), then read and dropped so that it never blocks on it. */
+static void read_err(struct worker *w)
+{
+	char chunk[4096];
+
+	while (w->err >= 0) {
+		ssize_t n = read(w->err, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			close(w->err);
+			w->err = -1;
+			return;
+		}
+		if (w->state == W_STARTING && w->ebuf.len < 16384)
+			buf_add(&w->ebuf, chunk, (size_t)n);
+	}
 }
 
 /* End a worker; `why` receives how it ended when it was not us. */
@@ -167,6 +209,12 @@ static void reap(struct worker *w, bool kill_it, char *why, size_t size)
 		kill(w->pid, SIGKILL);
 	while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
 		;
+	read_err(w);  /* all it wrote is in the pipe now */
+	if (w->err >= 0)
+		close(w->err);
+	w->err = -1;
+	w->status = WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+					: WEXITSTATUS(status);
 	if (why && WIFSIGNALED(status))
 		snprintf(why, size, "worker killed by signal %d",
 			 WTERMSIG(status));
@@ -257,6 +305,18 @@ static void feed(struct pool *p, struct worker *w)
 	}
 }
 
+/* Say how a worker that never said hello ended (reaped already). */
+static void start_failed(struct pool *p, struct worker *w, bool killed)
+{
+	if (killed) {
+		snprintf(p->start_why, sizeof(p->start_why), "did not say "
+			 "hello");
+		return;
+	}
+	pyc__startup_reason(w->ebuf.s, w->ebuf.len, w->status,
+			    p->start_why, sizeof(p->start_why));
+}
+
 /* A worker that ended: report its job, start another. */
 static void replace(struct pool *p, struct worker *w, bool kill_it,
 		    const char *why_given)
@@ -268,8 +328,10 @@ static void replace(struct pool *p, struct worker *w, bool kill_it,
 	reap(w, kill_it, why, sizeof(why));
 	if (was_busy)
 		p->ops->failed(p->ops->arg, &w->job, why_given ? why_given : why);
-	if (was_starting)
+	if (was_starting) {
 		p->start_failures++;
+		start_failed(p, w, kill_it);
+	}
 	if (p->start_failures <= 2 * p->n)
 		spawn(p, w);
 }
@@ -395,6 +457,7 @@ static void shutdown_all(struct pool *p)
 	for (int i = 0; i < p->n; i++) {
 		buf_release(&p->w[i].rbuf);
 		buf_release(&p->w[i].wbuf);
+		buf_release(&p->w[i].ebuf);
 	}
 }
 
@@ -409,8 +472,8 @@ int pyc_pool_run(const struct pyc_interp *in, int jobs, int timeout_ms,
 	int *idx, ret = 0;
 
 	p.w = calloc((size_t)p.n, sizeof(*p.w));
-	fds = calloc(2 * (size_t)p.n, sizeof(*fds));
-	idx = calloc(2 * (size_t)p.n, sizeof(*idx));
+	fds = calloc(3 * (size_t)p.n, sizeof(*fds));
+	idx = calloc(3 * (size_t)p.n, sizeof(*idx));
 	if (!p.w || !fds || !idx) {
 		free(p.w);
 		free(fds);
@@ -442,8 +505,9 @@ int pyc_pool_run(const struct pyc_interp *in, int jobs, int timeout_ms,
 		if (!any_alive(&p)) {
 			if (err)
 				snprintf(err->msg, sizeof(err->msg),
-					 "cannot start workers of '%s'",
-					 in->path);
+					 "workers of '%s' %s", in->path,
+					 p.start_why[0] ? p.start_why
+							: "cannot start");
 			errno = ECHILD;
 			ret = -1;
 			break;
@@ -455,6 +519,13 @@ int pyc_pool_run(const struct pyc_interp *in, int jobs, int timeout_ms,
 			fds[nfds] = (struct pollfd){ .fd = p.w[i].from,
 						     .events = POLLIN };
 			idx[nfds++] = i;
+			if (p.w[i].err >= 0) {
+				/* POLLPRI marks the stderr entry. */
+				fds[nfds] = (struct pollfd){ .fd = p.w[i].err,
+							     .events = POLLIN |
+								       POLLPRI };
+				idx[nfds++] = i;
+			}
 			if (sending(&p.w[i])) {
 				fds[nfds] = (struct pollfd){ .fd = p.w[i].to,
 							     .events = POLLOUT };
@@ -470,7 +541,9 @@ int pyc_pool_run(const struct pyc_interp *in, int jobs, int timeout_ms,
 			struct worker *w = &p.w[idx[k]];
 			if (!fds[k].revents || w->state == W_DEAD)
 				continue;
-			if (fds[k].events == POLLIN)
+			if (fds[k].events == (POLLIN | POLLPRI))
+				read_err(w);
+			else if (fds[k].events == POLLIN)
 				read_from(&p, w);
 			else if (sending(w) && flush_request(w) < 0)
 				replace(&p, w, true, NULL);

@@ -6,6 +6,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,8 +101,16 @@ int pyc_prefix_prepare(const char *prefix, unsigned flags, pyc_trust_fn *fn,
 		errno = EPERM;
 		return -1;
 	}
-	if (pyc_mkdir_p(prefix, 0755) == 0)
+	if (pyc_mkdir_p(prefix, 0755) < 0)
+		goto fail;
+	/* One line for a prefix we cannot write (read-only, another
+	 * user's), not one failure per file. */
+	if (faccessat(AT_FDCWD, prefix, W_OK | X_OK, AT_EACCESS) == 0)
 		return 0;
+	if (err)
+		snprintf(err->msg, sizeof(err->msg), "cannot write into the "
+			 "prefix '%s': %s", prefix, strerror(errno));
+	return -1;
 fail:
 	if (err)
 		snprintf(err->msg, sizeof(err->msg), "cannot use the prefix "

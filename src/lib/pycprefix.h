@@ -130,6 +130,28 @@ int pyc_interp_resolve(const char *spec, unsigned flags,
  */
 char *pyc_probe_cache_dir(void);
 
+/*
+ * Ask an interpreter something as the user runs it: `exe -B -X
+ * pycache_prefix=/dev/null -c code 3`, with the user's environment, so
+ * site, .pth files and sitecustomize run as they do for the user, but
+ * nothing is written (-B) and no pyc is read from any cache (the prefix
+ * /dev/null holds none), so asking neither fills the prefix nor counts as
+ * a use of its pycs.  `code` writes its answer, NUL-separated fields, to
+ * the file descriptor numbered sys.argv[1]
+ * (os.fdopen(int(sys.argv[1]), 'wb')); its stdout and stdin are
+ * /dev/null, so what start-up code prints is never taken for the answer.
+ * As the probe, bounded to 30 s.  Returns the fields as a NULL-terminated
+ * vector of *n malloc'd strings (pyc_strv_free()), or NULL with errno and
+ * err: "'exe' cannot start (exit 1): <reason>" for an interpreter that
+ * exits non-zero, with the reason taken from its stderr (which is
+ * otherwise not shown), ETIMEDOUT when it does not answer in time.
+ */
+char **pyc_interp_ask(const char *exe, const char *code, size_t *n,
+		      struct pyc_error *err);
+
+/* Free a vector from pyc_interp_ask().  Safe on NULL. */
+void pyc_strv_free(char **v, size_t n);
+
 /* A list of interpreters, as found by pyc_interp_discover(). */
 struct pyc_interp_list {
 	struct pyc_interp *v;
@@ -496,8 +518,11 @@ int pyc_walk_stat_source(const char *path, struct stat *st);
  * and created (mode 0755 before the umask) when missing.  The data goes to
  * a temporary file in the final directory, named
  *
- *   tmp = "." name ".pycprefix-" 8*HEXDIG      ; name: the pyc's name
+ *   tmp = ".pycprefix-" 12*HEXDIG              ; lowercase hex
  *
+ * whatever the final name, so that a pyc name as long as the file system
+ * allows (NAME_MAX) can be written.  (Versions before wrote
+ * "." name ".pycprefix-" 8*HEXDIG; pyc_is_temp_name() knows both.)
  * created O_EXCL with mode `mode` (under the umask, as importlib does),
  * and is renamed over the final name: the pyc appears whole or not at all.
  * On failure the temporary file is removed and errno kept.
@@ -568,6 +593,9 @@ bool pyc_cache_tag_is_real(const char *tag);
  * result with ops->done(), and a job whose worker died or ran past the
  * time-out with ops->failed() (the worker is replaced, the run goes on).
  * Only the calling thread runs callbacks, so output never interleaves.
+ * A worker's stderr is read by the pool: what it wrote before its hello
+ * is kept to say why a worker that ends before saying hello could not
+ * start, and the rest is dropped.
  *
  * The protocol (all integers u32 little-endian):
  *
@@ -619,7 +647,8 @@ struct pyc_pool_ops {
  * Run jobs until ops->next() has none and all are done, or *stop becomes
  * non-zero (then workers are ended and the function returns -1, EINTR).
  * timeout_ms bounds one job (0: none).  Returns 0, or -1 with errno and
- * err set when no worker can be started at all.
+ * err set when no worker can be started at all ("workers of 'X' cannot
+ * start (exit 1): <reason from its stderr>").
  */
 int pyc_pool_run(const struct pyc_interp *in, int jobs, int timeout_ms,
 		 const struct pyc_pool_ops *ops, volatile int *stop,
@@ -667,6 +696,10 @@ struct pyc_event {
 	 * (a SyntaxError, say: importing it fails the same way), not a
 	 * read, write or worker failure. */
 	bool source_error;
+	/* A failure of the same cause as one reported before (a symlink
+	 * in the prefix refused): a front end may count it, or list it,
+	 * without saying the cause again. */
+	bool repeated;
 };
 
 /* How far a run is, for its progress callback (valid for the call): the
@@ -724,7 +757,10 @@ struct pyc_compile_stats {
 /*
  * Compile the sources under roots.  Returns 0 when it ran to the end
  * (individual failures are in stats and events), -1 with errno and err on
- * an error that stops the run (EINTR when *stop was set).
+ * an error that stops the run (EINTR when *stop was set; EACCES when a
+ * write failed for lack of permission at the prefix itself or at the
+ * first directory that mirrors the sources, which every write goes
+ * through: one error, not one per file).
  */
 int pyc_compile(const struct pyc_compile_opts *o, const char *const *roots,
 		size_t nroots, struct pyc_compile_stats *stats,
@@ -993,7 +1029,8 @@ enum {
  * called for each unsafe directory), then create it and its missing
  * parents (mode 0755 before the umask: writable by the owner only).
  * Returns 0, or -1 with errno and err: EPERM when a directory is unsafe
- * (unless PYC_PREFIX_INSECURE), ENOTDIR, or what mkdir() said.
+ * (unless PYC_PREFIX_INSECURE), ENOTDIR, what mkdir() said, or (EACCES,
+ * EROFS) that the effective user cannot write into the prefix.
  */
 int pyc_prefix_prepare(const char *prefix, unsigned flags, pyc_trust_fn *fn,
 		       void *arg, struct pyc_error *err);

@@ -124,7 +124,8 @@ struct slot {
 	char *pyc;                    /* NULL when error or nomem */
 	char *error;                  /* why it could not be judged */
 	enum pyc_status_state state;
-	const char *reason;           /* static text */
+	const char *reason;           /* static text, or reason_buf */
+	char *reason_buf;
 	bool nomem;
 };
 
@@ -197,6 +198,34 @@ static int judge(const struct pyc_interp *in, enum pyc_check_mode mode,
 	return 0;
 }
 
+/* A pyc that compile cannot write because a directory on its way in
+ * the prefix is a symlink: say so, as compile does. */
+static void explain_missing(const struct st_run *r, struct slot *out)
+{
+	const char *prefix = r->o->prefix, *rel;
+	size_t n;
+	ssize_t at;
+	char *root;
+
+	if (!prefix)
+		return;
+	n = strlen(prefix);
+	while (n > 1 && prefix[n - 1] == '/')
+		n--;
+	if (strncmp(out->pyc, prefix, n) != 0 || !(root = strndup(prefix, n)))
+		return;
+	rel = out->pyc + n + (out->pyc[n] == '/');
+	at = pyc__write_symlink(root, rel);
+	free(root);
+	if (at <= 0)
+		return;
+	struct buf b = { 0 };
+	buf_addf(&b, "no pyc: the symlink '%.*s' in the prefix is refused",
+		 (int)(rel - out->pyc + at), out->pyc);
+	if ((out->reason_buf = buf_detach(&b)))
+		out->reason = out->reason_buf;
+}
+
 /* Judge one (source, interpreter, level) into its slot (any thread). */
 static void judge_one(const struct st_run *r, const struct pyc_interp *in,
 		      const struct src *s, int level, struct slot *out)
@@ -228,6 +257,8 @@ static void judge_one(const struct st_run *r, const struct pyc_interp *in,
 						      : PYC_ST_STALE;
 		out->reason = out->state == PYC_ST_FRESH
 				      ? "" : pyc_reason_text(v.why);
+		if (out->state == PYC_ST_MISSING)
+			explain_missing(r, out);
 	}
 }
 
@@ -282,6 +313,7 @@ static void report_slot(struct st_run *r, const struct pyc_interp *in,
 	}
 	free(sl->pyc);
 	free(sl->error);
+	free(sl->reason_buf);
 }
 
 /* Judge the sources of one root on the helper threads, then report. */

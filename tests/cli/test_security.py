@@ -163,7 +163,8 @@ def test_symlink_swapped_in_during_compile(clean_env, tmp_path):
             res = run_tool(['compile', '--python', it.exe, '--prefix',
                             str(pfx), '--force', str(src)], clean_env)
             assert res.returncode in (0, 1), res.stderr
-            refused += res.stderr.count(b'Not a directory')
+            refused += (res.stderr.count(b'Not a directory') +
+                        res.stderr.count(b'in the prefix was refused'))
     finally:
         stop.set()
         t.join()
@@ -253,13 +254,15 @@ def test_doctor_unsafe_relative_and_mismatched(clean_env, tmp_path):
     # against this one, and a warning (tests/cli/test_prefix_rule.py).
     env = dict(clean_env, PYTHONPYCACHEPREFIX='rel/p')
     res, out, by = doctor(env, '--python', it.exe, cwd=str(tmp_path),
-                          check=1)
+                          check=0)
     assert levels(by, 'prefix.relative') == ['warn']
     # The shell's Python uses another prefix than the one checked.
+    # (Warnings alone are to look at: exit 0.)
     res, out, by = doctor(dict(clean_env, PYTHONPYCACHEPREFIX='/a/b'),
                           '--prefix', str(tmp_path / 'p'), '--python',
-                          it.exe, check=1)
+                          it.exe, check=0)
     assert levels(by, 'env.set') == ['warn']
+    assert out['failures'] == 0 and out['warnings'] >= 1
     # A prefix that is a file.
     f = tmp_path / 'file'
     f.write_text('')
@@ -283,7 +286,8 @@ def test_doctor_sys_path_aliases(clean_env, tmp_path):
     code = ('import site, sys; site.addsitedir(%r); '
             'sys.path.append(%r)' % (str(site), str(lib / '..' / 'lib')))
     (site / 'sitecustomize.py').write_text(code + '\n')
-    res, out, by = doctor(env, '--python', it.exe, check=1)
+    res, out, by = doctor(env, '--python', it.exe, check=0)
+    assert out['failures'] == 0 and out['warnings'] >= 2
     msgs = ' '.join(c['message'] for c in by['alias.sys_path'])
     assert 'are the same directory' in msgs
     assert "has '.'/'..'" in msgs

@@ -192,3 +192,33 @@ def test_directory_without_search_permission_is_reported(clean_env, box):
     assert res.returncode == 1, res.stderr
     assert re.search(r"'%s/[a-z./]*': Permission denied" % re.escape(d),
                      res.stderr.decode()), res.stderr
+
+
+def test_prefix_that_cannot_be_written_is_one_error(clean_env, box):
+    """A prefix we cannot write into, whoever owns it: one line naming
+    it and exit 2, not one 'Permission denied' per source."""
+    tree = os.path.join(box.dir, 'tree')
+    stdlib_tree(tree, it=OLDEST, limit=30)
+    first = tree.lstrip('/').split('/')[0]
+    cases = []
+    ro = box.mkdir('ro')                          # root's, 0755
+    cases.append((ro, ro))
+    mine = box.mkdir('mine', mode=0o555, owner=True)  # read-only, ours
+    cases.append((mine, mine))
+    # Ours, but the first directory that mirrors the sources is root's
+    # (left by a run under sudo): every write goes through it.
+    top = box.mkdir('top', owner=True)
+    os.mkdir(os.path.join(top, first))
+    cases.append((top, os.path.join(top, first)))
+    for prefix, named in cases:
+        before = snapshot(prefix)
+        res = box.run(['compile', '--python', PY.exe, '--prefix', prefix,
+                       tree], clean_env)
+        assert res.returncode == 2, (prefix, res.stderr)
+        err = lines(res)
+        assert len(err) == 1, (prefix, err)
+        assert re.search(r"cannot write into the prefix.*'%s'.*: "
+                         r"Permission denied$" % re.escape(named),
+                         err[0]), err
+        assert snapshot(prefix) == before
+        assert temp_files(prefix) == []

@@ -29,7 +29,7 @@ SEED = int(os.environ.get('PYCPREFIX_TORTURE_SEED', '20261125'))
 OLDEST, NEWEST = INTERPRETERS[0], INTERPRETERS[-1]
 
 # Our temporary files, and importlib's _write_atomic ones.
-OUR_TEMP = re.compile(r'^\..+\.pycprefix-[0-9a-f]{8}$')
+OUR_TEMP = re.compile(r'^(\..+\.pycprefix-[0-9a-f]{8}|\.pycprefix-[0-9a-f]{12})$')
 CPYTHON_TEMP = re.compile(r'\.pyc\.[0-9]+$')
 
 

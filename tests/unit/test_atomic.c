@@ -176,6 +176,11 @@ static void test_temp_names(void **state)
 	assert_false(pyc_is_temp_name("x.cpython-312.pyc"));
 	assert_false(pyc_is_temp_name("x.py.123"));
 	assert_false(pyc_is_temp_name(".x.pyc.pycprefix-xyz"));
+	assert_true(pyc_is_temp_name(".pycprefix-0123456789ab"));
+	assert_false(pyc_is_temp_name(".pycprefix-0123456789a"));
+	assert_false(pyc_is_temp_name(".pycprefix-0123456789abc"));
+	assert_false(pyc_is_temp_name(".pycprefix-0123456789aB"));
+	assert_false(pyc_is_temp_name("pycprefix-0123456789ab"));
 }
 
 struct seen {

@@ -1,6 +1,7 @@
 /* Unit tests of interp.c and discover.c that need no real interpreter:
  * finding executables, the probe protocol with fake interpreters. */
 #include "unit.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -75,11 +76,44 @@ static void test_probe_answers(void **state)
 	pyc_interp_release(&in);
 }
 
+static void reason_of(const char *out, int status, const char *want)
+{
+	char why[400];
+
+	pyc__startup_reason(out, out ? strlen(out) : 0, status, why,
+			    sizeof(why));
+	assert_string_equal(why, want);
+}
+
+static void test_startup_reason(void **state)
+{
+	(void)state;
+	reason_of("Python path configuration:\n  PYTHONHOME = '/x'\n"
+		  "Fatal Python error: init_fs_encoding: failed to get the "
+		  "Python codec of the filesystem encoding\n"
+		  "Python runtime state: core initialized\n"
+		  "ModuleNotFoundError: No module named 'encodings'\n\n"
+		  "Current thread 0x00007f (most recent call first):\n"
+		  "  <no Python frame>\n", 1,
+		  "cannot start (exit 1): init_fs_encoding: failed to get the "
+		  "Python codec of the filesystem encoding "
+		  "(ModuleNotFoundError: No module named 'encodings')");
+	reason_of("Traceback (most recent call last):\n  File \"<x>\", "
+		  "line 1\nValueError: bad\n", 1,
+		  "failed (exit 1): ValueError: bad");
+	reason_of("SystemExit\n", 3, "failed (exit 3): SystemExit");
+	reason_of("some words\tand a tab\n", 2,
+		  "failed (exit 2): some words and a tab");
+	reason_of("", 137, "failed (killed by signal 9)");
+	reason_of(NULL, 1, "failed (exit 1)");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_find_on_path),
 		cmocka_unit_test(test_probe_answers),
+		cmocka_unit_test(test_startup_reason),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
