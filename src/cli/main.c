@@ -19,7 +19,8 @@ static const struct cli_cmd commands[] = {
 	  "interpreter would write at import, so that the first import finds\n"
 	  "fresh bytecode.  Only stale pycs are rebuilt, decided as importlib\n"
 	  "decides; when nothing is stale no interpreter is started.  A source\n"
-	  "that failed to compile is remembered (in ~/.cache/pycprefix-failures)\n"
+	  "that failed to compile is remembered (in\n"
+	  "${XDG_CACHE_HOME:-~/.cache}/pycprefix-failures)\n"
 	  "and, while the file is unchanged, its error is reported again without\n"
 	  "compiling it; -f compiles it anyway.\n\n"
 	  "Options:\n"
@@ -254,6 +255,8 @@ static void usage(FILE *f)
 	      "  1                  some files failed, or (status --check,\n"
 	      "                     doctor) something was found\n"
 	      "  2                  usage or environment error\n"
+	      "  128+N              compile stopped by signal N (130: SIGINT,\n"
+	      "                     143: SIGTERM, 129: SIGHUP)\n"
 	      "  (run: COMMAND's status; 126/127 when it cannot run)\n"
 	      "\nRun 'pycprefix COMMAND --help' for a command's options.\n", f);
 }
