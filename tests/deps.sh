@@ -2,16 +2,20 @@
 # Install what the build and the tests need on Debian, through apt-get,
 # when missing: PCRE2 (the build: compile -x), cmocka (C unit tests),
 # pytest and hypothesis (driven by Debian's python3);
-# with the argument 'fuzz', clang and its libFuzzer runtime too; with
+# with the argument 'build', only what `make` needs (the README's first
+# set-up command); with 'fuzz', clang and its libFuzzer runtime too; with
 # 'clang', clang and its sanitizer runtimes (make check-tsan).
 # Does nothing when all are present; says what to install elsewhere.
 set -e
 need=""
-[ -f /usr/include/cmocka.h ] || need="$need libcmocka-dev"
 [ -f /usr/include/pcre2.h ] || need="$need libpcre2-dev"
-/usr/bin/python3 -c 'import pytest' 2>/dev/null || need="$need python3-pytest"
-/usr/bin/python3 -c 'import hypothesis' 2>/dev/null || need="$need python3-hypothesis"
 command -v cc >/dev/null 2>&1 || need="$need gcc"
+command -v make >/dev/null 2>&1 || need="$need make"
+if [ "$1" != build ]; then
+	[ -f /usr/include/cmocka.h ] || need="$need libcmocka-dev"
+	/usr/bin/python3 -c 'import pytest' 2>/dev/null || need="$need python3-pytest"
+	/usr/bin/python3 -c 'import hypothesis' 2>/dev/null || need="$need python3-hypothesis"
+fi
 # make fuzz: clang with its libFuzzer runtime.
 if [ "$1" = fuzz ] || [ "$1" = clang ]; then
 	command -v clang >/dev/null 2>&1 || need="$need clang"
