@@ -12,9 +12,11 @@
  */
 #include "pycprefix.h"
 #include "internal.h"
+#include "tidy.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -183,4 +185,65 @@ void pyc__du_state_release(struct pyc__du_state *s)
 	free(s->dir);
 	free(s->root);
 	pyc__inodes_release(&s->seen);
+}
+
+/* ---- du ---- */
+
+void du_file(struct tidy *t, int dfd, const char *name,
+		    const char *path, const struct stat *st)
+{
+	struct pyc_du_item it = { .tag = "?", .level = 0 };
+	struct pyc_cache_name cn;
+	char dir[PATH_MAX + 1] = "/"; /* the source directory: the prefix
+					 mirrors absolute paths */
+	const char *slash = strrchr(path, '/');
+
+	(void)dfd;
+	if (!ends_with(name, ".pyc"))
+		return;
+	if (pyc_cache_name_parse(name, &cn)) {
+		it.tag = cn.tag;
+		it.level = cn.opt <= 2 ? cn.opt : -1;
+	}
+	size_t start = t->prefix_len + (path[t->prefix_len] == '/');
+	size_t n = slash && (size_t)(slash - path) > start
+			   ? (size_t)(slash - path) - start : 0;
+	if (n >= sizeof(dir) - 1)
+		n = sizeof(dir) - 2;
+	memcpy(dir + 1, path + start, n);
+	dir[n + 1] = '\0';
+	it.dir = dir + 1;
+	it.bytes = (uint64_t)st->st_size;
+	it.disk_bytes = (uint64_t)st->st_blocks * 512;
+	if (t->dus) {
+		if (pyc__du_note(t->dus, dir, st, &it.root, &it.linked) < 0) {
+			t->oom = true;
+			return;
+		}
+	}
+	t->st->kept++;
+	if (!it.linked)
+		t->st->bytes += it.bytes;
+	t->du(&it, t->du_arg);
+}
+
+int pyc_du(const char *prefix, const struct pyc_du_ops *ops,
+	   struct pyc_tidy_stats *st)
+{
+	struct pyc_tidy_opts o = { .prefix = prefix, .error = ops->error,
+				   .arg = ops->arg };
+	struct pyc__du_state dus = { 0 };
+	char cwdbuf[PATH_MAX];
+	struct tidy t;
+	int ret;
+
+	setup(&t, &o, st, du_file, cwdbuf);
+	t.du = ops->pyc;
+	t.du_arg = ops->arg;
+	t.dus = &dus;
+	t.prefix_len = strlen(prefix);
+	ret = walk_from(&t, prefix);
+	tidy_release(&t);
+	pyc__du_state_release(&dus);
+	return ret;
 }

@@ -1,0 +1,103 @@
+/*
+ * migrate.c - pyc_migrate(): fresh in-tree pycs into the prefix.
+ */
+#include "pycprefix.h"
+#include "buf.h"
+#include "compat.h"
+#include "internal.h"
+#include "tidy.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- migrate ---- */
+
+static bool migrate_interp(const struct tidy *t, const char *tag,
+			   struct pyc_interp *in)
+{
+	if (!t->o->ninterps)
+		return pyc_interp_from_tag(tag, in) == 0;
+	for (size_t i = 0; i < t->o->ninterps; i++)
+		if (strcmp(t->o->interps[i].tag, tag) == 0)
+			return pyc_interp_copy(in, &t->o->interps[i]) == 0;
+	return false;
+}
+
+static void migrate_file(struct tidy *t, int dfd, const char *name,
+			 const char *path, const struct stat *st)
+{
+	struct pyc_interp in = { 0 };
+	struct pyc_cache_name cn;
+	struct pyc_verdict v;
+	char *source = NULL, *target = NULL;
+	int opt;
+
+	if (!t->in_pycache || !pyc_cache_name_parse(name, &cn) ||
+	    !migrate_interp(t, cn.tag, &in))
+		return;
+	opt = cn.opt;
+	if (pyc_source_of_cache(NULL, path, &source, &cn, NULL) || opt > 2 ||
+	    pyc_judge_files(&in, PYC_CHECK_DEFAULT, source, path, 0, &v) < 0)
+		goto out; /* no source: an orphan, for clean or prune */
+	if (v.state != PYC_FRESH) {
+		remove_file(t, dfd, name, path, st, PYC_TIDY_STALE);
+		goto out;
+	}
+	if (pyc_cache_from_source(&in, t->o->prefix, t->cwd, source, opt,
+				  &target, NULL) != PYC_PATH_OK)
+		goto out;
+	size_t plen = strlen(t->o->prefix);
+	while (plen > 1 && t->o->prefix[plen - 1] == '/')
+		plen--;
+	const char *rel = target + plen + (target[plen] == '/');
+	if (!(t->o->flags & PYC_TIDY_DRY_RUN) &&
+	    pyc_move_atomic(dfd, name, t->o->prefix, rel,
+			    (t->o->flags & PYC_TIDY_INSECURE)
+				    ? 0 : PYC_WRITE_STRICT) < 0) {
+		error(t, path, errno);
+		goto out;
+	}
+	gone(t);
+	event(t, PYC_TIDY_MOVED, path, target, (uint64_t)st->st_size);
+out:
+	free(source);
+	free(target);
+	pyc_interp_release(&in);
+}
+
+int pyc_migrate(const struct pyc_tidy_opts *o, const char *const *roots,
+		size_t nroots, struct pyc_tidy_stats *st)
+{
+	char cwdbuf[PATH_MAX];
+	struct tidy t;
+	int ret = 0;
+
+	setup(&t, o, st, migrate_file, cwdbuf);
+	t.remove_empty_pycache = true;
+	if (access(o->prefix, F_OK) == 0)
+		ret = check_cache(&t, &o->prefix, 1);
+	if (ret || t.oom) {
+		tidy_release(&t);
+		if (t.oom)
+			errno = ENOMEM;
+		return t.oom ? -1 : ret;
+	}
+	if (pyc_prefix_prepare(o->prefix, (o->flags & PYC_TIDY_INSECURE)
+						  ? PYC_PREFIX_INSECURE : 0,
+			       NULL, NULL, NULL) < 0) {
+		tidy_release(&t);
+		return -1;
+	}
+	for (size_t i = 0; i < nroots && ret == 0; i++)
+		ret = walk_from(&t, roots[i]);
+	tidy_release(&t);
+	return ret;
+}
