@@ -1,82 +1,148 @@
 /*
- * audit.c - pyc_audit(): what doctor reports of the prefix.
+ * audit.c - what doctor looks at in a tree: pyc_audit() of the prefix
+ * (what another user could use, what killed writers left, and the pycs
+ * as du counts them) and pyc_tree_links() of a source tree, both on the
+ * one walker (tree.c).
  */
 #include "pycprefix.h"
-#include "buf.h"
-#include "compat.h"
 #include "internal.h"
 #include "tidy.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-/* ---- audit ---- */
+struct audit {
+	struct pyc__tree tree;
+	const struct pyc_audit_ops *ops;
+	struct pyc__du_walk w;
+	uid_t uid;
+};
 
-static void audit_report(struct tidy *t, enum pyc_audit_kind kind,
+static void audit_report(struct audit *a, enum pyc_audit_kind kind,
 			 const char *path, const struct stat *st)
 {
 	struct pyc_audit_item it = { kind, path, st };
 
-	if (t->audit->finding)
-		t->audit->finding(&it, t->audit->arg);
+	if (a->ops->finding)
+		a->ops->finding(&it, a->ops->arg);
 }
 
-static void audit_entry(struct tidy *t, const char *path,
+static void audit_entry(struct pyc__tree *tree, const char *path,
 			const struct stat *st)
 {
+	struct audit *a = pyc__container_of(tree, struct audit, tree);
 	const char *base = strrchr(path, '/');
 
 	if (S_ISLNK(st->st_mode))
-		audit_report(t, PYC_AUDIT_SYMLINK, path, st);
-	if (st->st_uid != t->uid && st->st_uid != 0)
-		audit_report(t, PYC_AUDIT_FOREIGN, path, st);
+		audit_report(a, PYC_AUDIT_SYMLINK, path, st);
+	if (st->st_uid != a->uid && st->st_uid != 0)
+		audit_report(a, PYC_AUDIT_FOREIGN, path, st);
 	else if (S_ISDIR(st->st_mode) &&
-		 pyc_trust_stat(st, t->uid) != PYC_TRUST_OK)
-		audit_report(t, PYC_AUDIT_OPEN_DIR, path, st);
+		 pyc_trust_stat(st, a->uid) != PYC_TRUST_OK)
+		audit_report(a, PYC_AUDIT_OPEN_DIR, path, st);
 	if (S_ISREG(st->st_mode) && pyc_is_temp_name(base ? base + 1 : path))
-		audit_report(t, PYC_AUDIT_TEMP, path, st);
+		audit_report(a, PYC_AUDIT_TEMP, path, st);
 }
 
-static void audit_file(struct tidy *t, int dfd, const char *name,
+static void audit_file(struct pyc__tree *tree, int dfd, const char *name,
 		       const char *path, const struct stat *st)
 {
-	if (t->audit->pyc)
-		du_file(t, dfd, name, path, st);
+	struct audit *a = pyc__container_of(tree, struct audit, tree);
+
+	(void)dfd;
+	if (a->ops->pyc && pyc__du_file(&a->w, name, path, st) < 0)
+		tree->oom = true;
 }
 
-static void audit_error(const char *path, const char *message, void *arg)
+static void audit_error(struct pyc__tree *tree, const char *path,
+			int errnum)
 {
-	const struct pyc_audit_ops *ops = arg;
+	struct audit *a = pyc__container_of(tree, struct audit, tree);
 
-	if (ops->error)
-		ops->error(path, message, ops->arg);
+	a->w.st->errors++;
+	if (a->ops->error)
+		a->ops->error(path, strerror(errnum), a->ops->arg);
 }
 
 int pyc_audit(const char *prefix, const struct pyc_audit_ops *ops,
 	      struct pyc_tidy_stats *st)
 {
-	struct pyc_tidy_opts o = { .prefix = prefix, .error = audit_error,
-				   .arg = (void *)ops };
-	char cwdbuf[PATH_MAX];
-	struct tidy t;
+	static const struct pyc__tree_ops audit_ops = {
+		.file = audit_file,
+		.entry = audit_entry,
+		.error = audit_error,
+	};
+	struct audit a = { .ops = ops, .uid = geteuid(),
+			   .w = { ops->pyc, ops->arg, strlen(prefix), NULL,
+				  st } };
 	int ret;
 
-	setup(&t, &o, st, audit_file, cwdbuf);
-	t.entry = audit_entry;
-	t.audit = ops;
-	t.uid = geteuid();
-	t.du = ops->pyc;
-	t.du_arg = ops->arg;
-	t.prefix_len = strlen(prefix);
-	ret = walk_from(&t, prefix);
-	tidy_release(&t);
+	memset(st, 0, sizeof(*st));
+	pyc__tree_init(&a.tree, &audit_ops, 0);
+	ret = pyc__tree_walk(&a.tree, prefix);
+	pyc__tree_release(&a.tree);
+	return ret;
+}
+
+/* ---- symlinks that lead back into a tree ---- */
+
+struct links {
+	struct pyc__tree tree;
+	const char *root_real;
+	void (*fn)(const char *path, void *arg);
+	void *arg;
+};
+
+/* Is `real` the directory `root` or inside it? */
+static bool inside(const char *real, const char *root)
+{
+	size_t n = strlen(root);
+
+	if (n == 1 && root[0] == '/')
+		return true;
+	return strncmp(real, root, n) == 0 &&
+	       (real[n] == '/' || real[n] == '\0');
+}
+
+static void links_entry(struct pyc__tree *tree, const char *path,
+			const struct stat *st)
+{
+	struct links *l = pyc__container_of(tree, struct links, tree);
+	struct stat target;
+	char *real;
+
+	if (!S_ISLNK(st->st_mode) || stat(path, &target) < 0)
+		return;
+	if (!S_ISDIR(target.st_mode) && !pyc__ends_with(path, ".py"))
+		return;
+	if (!(real = realpath(path, NULL))) {
+		if (errno == ENOMEM)
+			tree->oom = true;
+		return;
+	}
+	if (inside(real, l->root_real))
+		l->fn(path, l->arg);
+	free(real);
+}
+
+int pyc_tree_links(const char *root,
+		   void (*fn)(const char *path, void *arg), void *arg)
+{
+	static const struct pyc__tree_ops links_ops = { .entry = links_entry };
+	struct links l = { .fn = fn, .arg = arg };
+	char *real = realpath(root, NULL);
+	int ret;
+
+	if (!real)
+		return -1;
+	l.root_real = real;
+	pyc__tree_init(&l.tree, &links_ops, 0);
+	ret = pyc__tree_walk(&l.tree, root);
+	pyc__tree_release(&l.tree);
+	free(real);
 	return ret;
 }

@@ -1,24 +1,15 @@
 /*
- * clean.c - pyc_clean(): __pycache__ folders and legacy pycs.
+ * clean.c - pyc_clean(): __pycache__ folders and legacy pycs beside their
+ * sources, under the trees named (tidy.c and tree.c do the walking and
+ * the removing).
  */
 #include "pycprefix.h"
-#include "buf.h"
-#include "compat.h"
-#include "internal.h"
 #include "tidy.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-
-/* ---- clean ---- */
 
 /* Does "x.pyc" or "x.pyo" in dfd have its "x.py" beside it? */
 static bool has_source(int dfd, const char *name)
@@ -34,41 +25,46 @@ static bool has_source(int dfd, const char *name)
 	return fstatat(dfd, src, &st, 0) == 0;
 }
 
-static void clean_file(struct tidy *t, int dfd, const char *name,
+static void clean_file(struct pyc__tree *tree, int dfd, const char *name,
 		       const char *path, const struct stat *st)
 {
-	bool pyc = ends_with(name, ".pyc") || ends_with(name, ".pyo");
+	struct pyc__tidy *t = pyc__container_of(tree, struct pyc__tidy, tree);
+	bool pyc = pyc__ends_with(name, ".pyc") || pyc__ends_with(name, ".pyo");
 
-	if (t->in_pycache) {
+	if (tree->in_pycache) {
 		if (pyc || pyc_is_temp_name(name))
-			remove_file(t, dfd, name, path, st, PYC_TIDY_PYCACHE);
+			pyc__tidy_remove(t, dfd, name, path, st,
+					 PYC_TIDY_PYCACHE);
 		return;
 	}
 	if (!pyc)
 		return;
 	if (has_source(dfd, name))
-		remove_file(t, dfd, name, path, st, PYC_TIDY_LEGACY);
+		pyc__tidy_remove(t, dfd, name, path, st, PYC_TIDY_LEGACY);
 	else if (t->o->flags & PYC_TIDY_SOURCELESS_TOO)
-		remove_file(t, dfd, name, path, st, PYC_TIDY_SOURCELESS);
+		pyc__tidy_remove(t, dfd, name, path, st, PYC_TIDY_SOURCELESS);
 }
+
+static const struct pyc__tree_ops clean_ops = {
+	.file = clean_file,
+	.error = pyc__tidy_error,
+	.dir_gone = pyc__tidy_dir_gone,
+};
 
 int pyc_clean(const struct pyc_tidy_opts *o, const char *const *roots,
 	      size_t nroots, struct pyc_tidy_stats *st)
 {
-	char cwdbuf[PATH_MAX];
-	struct tidy t;
+	struct pyc__tidy t;
 	int ret = 0;
 
-	setup(&t, o, st, clean_file, cwdbuf);
-	t.remove_empty_pycache = true;
+	pyc__tidy_init(&t, o, st, &clean_ops, PYC__TREE_RMDIR_PYCACHE);
 	/* Every __pycache__ on the machine is no one's clean-up. */
 	for (size_t i = 0; i < nroots && ret == 0; i++)
-		if (is_root_dir(roots[i])) {
-			refuse(&t, PYC_REFUSED_ROOT, roots[i]);
-			ret = PYC_TIDY_REFUSED;
-		}
+		if (pyc__is_root_dir(roots[i]))
+			ret = pyc__tidy_refuse(&t, PYC_REFUSED_ROOT, roots[i]) < 0
+				      ? -1 : PYC_TIDY_REFUSED;
 	for (size_t i = 0; i < nroots && ret == 0; i++)
-		ret = walk_from(&t, roots[i]);
-	tidy_release(&t);
+		ret = pyc__tree_walk(&t.tree, roots[i]);
+	pyc__tidy_release(&t);
 	return ret;
 }

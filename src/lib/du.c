@@ -187,10 +187,10 @@ void pyc__du_state_release(struct pyc__du_state *s)
 	pyc__inodes_release(&s->seen);
 }
 
-/* ---- du ---- */
+/* ---- the walk ---- */
 
-void du_file(struct tidy *t, int dfd, const char *name,
-		    const char *path, const struct stat *st)
+int pyc__du_file(struct pyc__du_walk *w, const char *name, const char *path,
+		 const struct stat *st)
 {
 	struct pyc_du_item it = { .tag = "?", .level = 0 };
 	struct pyc_cache_name cn;
@@ -198,14 +198,13 @@ void du_file(struct tidy *t, int dfd, const char *name,
 					 mirrors absolute paths */
 	const char *slash = strrchr(path, '/');
 
-	(void)dfd;
-	if (!ends_with(name, ".pyc"))
-		return;
+	if (!pyc__ends_with(name, ".pyc"))
+		return 0;
 	if (pyc_cache_name_parse(name, &cn)) {
 		it.tag = cn.tag;
 		it.level = cn.opt <= 2 ? cn.opt : -1;
 	}
-	size_t start = t->prefix_len + (path[t->prefix_len] == '/');
+	size_t start = w->prefix_len + (path[w->prefix_len] == '/');
 	size_t n = slash && (size_t)(slash - path) > start
 			   ? (size_t)(slash - path) - start : 0;
 	if (n >= sizeof(dir) - 1)
@@ -215,35 +214,54 @@ void du_file(struct tidy *t, int dfd, const char *name,
 	it.dir = dir + 1;
 	it.bytes = (uint64_t)st->st_size;
 	it.disk_bytes = (uint64_t)st->st_blocks * 512;
-	if (t->dus) {
-		if (pyc__du_note(t->dus, dir, st, &it.root, &it.linked) < 0) {
-			t->oom = true;
-			return;
-		}
-	}
-	t->st->kept++;
+	if (w->dus && pyc__du_note(w->dus, dir, st, &it.root, &it.linked) < 0)
+		return -1;
+	w->st->kept++;
 	if (!it.linked)
-		t->st->bytes += it.bytes;
-	t->du(&it, t->du_arg);
+		w->st->bytes += it.bytes;
+	w->pyc(&it, w->arg);
+	return 0;
+}
+
+struct du {
+	struct pyc__tree tree;
+	struct pyc__du_walk w;
+	const struct pyc_du_ops *ops;
+};
+
+static void du_file(struct pyc__tree *tree, int dfd, const char *name,
+		    const char *path, const struct stat *st)
+{
+	struct du *d = pyc__container_of(tree, struct du, tree);
+
+	(void)dfd;
+	if (pyc__du_file(&d->w, name, path, st) < 0)
+		tree->oom = true;
+}
+
+static void du_error(struct pyc__tree *tree, const char *path, int errnum)
+{
+	struct du *d = pyc__container_of(tree, struct du, tree);
+
+	d->w.st->errors++;
+	if (d->ops->error)
+		d->ops->error(path, strerror(errnum), d->ops->arg);
 }
 
 int pyc_du(const char *prefix, const struct pyc_du_ops *ops,
 	   struct pyc_tidy_stats *st)
 {
-	struct pyc_tidy_opts o = { .prefix = prefix, .error = ops->error,
-				   .arg = ops->arg };
+	static const struct pyc__tree_ops du_ops = { .file = du_file,
+						     .error = du_error };
 	struct pyc__du_state dus = { 0 };
-	char cwdbuf[PATH_MAX];
-	struct tidy t;
+	struct du d = { .ops = ops,
+			.w = { ops->pyc, ops->arg, strlen(prefix), &dus, st } };
 	int ret;
 
-	setup(&t, &o, st, du_file, cwdbuf);
-	t.du = ops->pyc;
-	t.du_arg = ops->arg;
-	t.dus = &dus;
-	t.prefix_len = strlen(prefix);
-	ret = walk_from(&t, prefix);
-	tidy_release(&t);
+	memset(st, 0, sizeof(*st));
+	pyc__tree_init(&d.tree, &du_ops, 0);
+	ret = pyc__tree_walk(&d.tree, prefix);
+	pyc__tree_release(&d.tree);
 	pyc__du_state_release(&dus);
 	return ret;
 }

@@ -1,26 +1,18 @@
 /*
- * migrate.c - pyc_migrate(): fresh in-tree pycs into the prefix.
+ * migrate.c - pyc_migrate(): fresh pycs of __pycache__ folders under the
+ * trees named move into the prefix, stale ones go (tidy.c and tree.c do
+ * the walking and the removing; atomic.c the moving).
  */
 #include "pycprefix.h"
-#include "buf.h"
-#include "compat.h"
 #include "internal.h"
 #include "tidy.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-/* ---- migrate ---- */
-
-static bool migrate_interp(const struct tidy *t, const char *tag,
+static bool migrate_interp(const struct pyc__tidy *t, const char *tag,
 			   struct pyc_interp *in)
 {
 	if (!t->o->ninterps)
@@ -31,16 +23,17 @@ static bool migrate_interp(const struct tidy *t, const char *tag,
 	return false;
 }
 
-static void migrate_file(struct tidy *t, int dfd, const char *name,
+static void migrate_file(struct pyc__tree *tree, int dfd, const char *name,
 			 const char *path, const struct stat *st)
 {
+	struct pyc__tidy *t = pyc__container_of(tree, struct pyc__tidy, tree);
 	struct pyc_interp in = { 0 };
 	struct pyc_cache_name cn;
 	struct pyc_verdict v;
 	char *source = NULL, *target = NULL;
 	int opt;
 
-	if (!t->in_pycache || !pyc_cache_name_parse(name, &cn) ||
+	if (!tree->in_pycache || !pyc_cache_name_parse(name, &cn) ||
 	    !migrate_interp(t, cn.tag, &in))
 		return;
 	opt = cn.opt;
@@ -48,7 +41,7 @@ static void migrate_file(struct tidy *t, int dfd, const char *name,
 	    pyc_judge_files(&in, PYC_CHECK_DEFAULT, source, path, 0, &v) < 0)
 		goto out; /* no source: an orphan, for clean or prune */
 	if (v.state != PYC_FRESH) {
-		remove_file(t, dfd, name, path, st, PYC_TIDY_STALE);
+		pyc__tidy_remove(t, dfd, name, path, st, PYC_TIDY_STALE);
 		goto out;
 	}
 	if (pyc_cache_from_source(&in, t->o->prefix, t->cwd, source, opt,
@@ -62,42 +55,39 @@ static void migrate_file(struct tidy *t, int dfd, const char *name,
 	    pyc_move_atomic(dfd, name, t->o->prefix, rel,
 			    (t->o->flags & PYC_TIDY_INSECURE)
 				    ? 0 : PYC_WRITE_STRICT) < 0) {
-		error(t, path, errno);
+		pyc__tidy_error(tree, path, errno);
 		goto out;
 	}
-	gone(t);
-	event(t, PYC_TIDY_MOVED, path, target, (uint64_t)st->st_size);
+	pyc__tree_removed(tree);
+	pyc__tidy_event(t, PYC_TIDY_MOVED, path, target, (uint64_t)st->st_size);
 out:
 	free(source);
 	free(target);
 	pyc_interp_release(&in);
 }
 
+static const struct pyc__tree_ops migrate_ops = {
+	.file = migrate_file,
+	.error = pyc__tidy_error,
+	.dir_gone = pyc__tidy_dir_gone,
+};
+
 int pyc_migrate(const struct pyc_tidy_opts *o, const char *const *roots,
 		size_t nroots, struct pyc_tidy_stats *st)
 {
-	char cwdbuf[PATH_MAX];
-	struct tidy t;
+	struct pyc__tidy t;
 	int ret = 0;
 
-	setup(&t, o, st, migrate_file, cwdbuf);
-	t.remove_empty_pycache = true;
+	pyc__tidy_init(&t, o, st, &migrate_ops, PYC__TREE_RMDIR_PYCACHE);
 	if (access(o->prefix, F_OK) == 0)
-		ret = check_cache(&t, &o->prefix, 1);
-	if (ret || t.oom) {
-		tidy_release(&t);
-		if (t.oom)
-			errno = ENOMEM;
-		return t.oom ? -1 : ret;
-	}
-	if (pyc_prefix_prepare(o->prefix, (o->flags & PYC_TIDY_INSECURE)
+		ret = pyc__tidy_check_cache(&t, &o->prefix, 1);
+	if (ret == 0 &&
+	    pyc_prefix_prepare(o->prefix, (o->flags & PYC_TIDY_INSECURE)
 						  ? PYC_PREFIX_INSECURE : 0,
-			       NULL, NULL, NULL) < 0) {
-		tidy_release(&t);
-		return -1;
-	}
+			       NULL, NULL, NULL) < 0)
+		ret = -1;
 	for (size_t i = 0; i < nroots && ret == 0; i++)
-		ret = walk_from(&t, roots[i]);
-	tidy_release(&t);
+		ret = pyc__tree_walk(&t.tree, roots[i]);
+	pyc__tidy_release(&t);
 	return ret;
 }

@@ -1,27 +1,42 @@
 /*
- * prune.c - pyc_prune(): orphans, stale and dead pycs, temporaries, and
- * eviction for --max-size.
+ * prune.c - pyc_prune(): orphans, stale pycs, pycs of dead tags,
+ * temporaries of killed writers, and eviction for --max-size, in the
+ * prefix (tidy.c and tree.c do the walking and the removing).
  */
 #include "pycprefix.h"
 #include "buf.h"
-#include "compat.h"
 #include "internal.h"
 #include "tidy.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-/* ---- prune ---- */
+/* A kept pyc, for --max-size: what the walk measured. */
+struct kept {
+	char *path;
+	struct stat st;
+	time_t used;
+	size_t node;             /* its directory */
+};
 
-static bool dead_tag(const struct tidy *t, const char *tag)
+struct prune {
+	struct pyc__tidy t;
+	struct kept *kept;
+	size_t nkept, akept;
+};
+
+static struct prune *prune_of(struct pyc__tree *tree)
+{
+	return pyc__container_of(pyc__container_of(tree, struct pyc__tidy,
+						   tree),
+				 struct prune, t);
+}
+
+static bool dead_tag(const struct pyc__tidy *t, const char *tag)
 {
 	for (size_t i = 0; i < t->o->ndead_tags; i++)
 		if (strcmp(t->o->dead_tags[i], tag) == 0)
@@ -30,7 +45,7 @@ static bool dead_tag(const struct tidy *t, const char *tag)
 }
 
 /* The installed interpreter of `tag`, or NULL. */
-static const struct pyc_interp *installed(const struct tidy *t,
+static const struct pyc_interp *installed(const struct pyc__tidy *t,
 					  const char *tag)
 {
 	for (size_t i = 0; i < t->o->ninterps; i++)
@@ -46,36 +61,36 @@ static time_t last_use(const struct stat *st)
 	return st->st_atime > st->st_mtime ? st->st_atime : st->st_mtime;
 }
 
-static void keep(struct tidy *t, const char *path, const struct stat *st)
+static void keep(struct prune *p, const char *path, const struct stat *st)
 {
-	t->st->kept++;
-	if (!(t->o->flags & PYC_TIDY_MAX_SIZE))
+	struct pyc__tree *tree = &p->t.tree;
+
+	p->t.st->kept++;
+	if (!(p->t.o->flags & PYC_TIDY_MAX_SIZE))
 		return;
-	struct kept *v = array_grow(t->kept, &t->akept, t->nkept + 1,
+	struct kept *v = array_grow(p->kept, &p->akept, p->nkept + 1,
 				    sizeof(*v));
 	if (!v) {
-		t->oom = true;
+		tree->oom = true;
 		return;
 	}
-	t->kept = v;
-	struct kept *k = &t->kept[t->nkept];
+	p->kept = v;
+	struct kept *k = &p->kept[p->nkept];
 	if (!(k->path = strdup(path))) {
-		t->oom = true;
+		tree->oom = true;
 		return;
 	}
-	k->dev = st->st_dev;
-	k->ino = st->st_ino;
+	k->st = *st;
 	k->used = last_use(st);
-	k->bytes = (uint64_t)st->st_size;
-	k->node = t->cur;
-	t->nkept++;
+	k->node = tree->cur;
+	p->nkept++;
 }
 
 /* Is this pyc stale for the installed interpreter of its tag?  Only
  * pycs at the very path Python reads for their source are judged; a tag
  * with no interpreter here is not judged at all (the release tables say
  * what its Python would do, not that one will ever read it again). */
-static bool is_stale(struct tidy *t, const char *tag, const char *source,
+static bool is_stale(const struct pyc__tidy *t, const char *tag, const char *source,
 		     const char *path, int opt)
 {
 	const struct pyc_interp *in = installed(t, tag);
@@ -94,32 +109,34 @@ static bool is_stale(struct tidy *t, const char *tag, const char *source,
 	return stale;
 }
 
-static void prune_file(struct tidy *t, int dfd, const char *name,
+static void prune_file(struct pyc__tree *tree, int dfd, const char *name,
 		       const char *path, const struct stat *st)
 {
+	struct prune *p = prune_of(tree);
+	struct pyc__tidy *t = &p->t;
 	struct pyc_cache_name cn;
 	char *source = NULL;
 
 	if (pyc_is_temp_name(name)) {
 		if (t->now - st->st_mtime >= t->o->temp_grace)
-			remove_file(t, dfd, name, path, st, PYC_TIDY_TEMP);
+			pyc__tidy_remove(t, dfd, name, path, st, PYC_TIDY_TEMP);
 		return;
 	}
 	if (!pyc__cache_artifact(t->o->prefix, path, &source, &cn))
 		return; /* not named like a pyc Python writes: not ours */
 	if (dead_tag(t, cn.tag))
-		remove_file(t, dfd, name, path, st, PYC_TIDY_TAG_LISTED);
+		pyc__tidy_remove(t, dfd, name, path, st, PYC_TIDY_TAG_LISTED);
 	else if ((t->o->flags & PYC_TIDY_UNINSTALLED) && !installed(t, cn.tag))
-		remove_file(t, dfd, name, path, st, PYC_TIDY_TAG);
+		pyc__tidy_remove(t, dfd, name, path, st, PYC_TIDY_TAG);
 	else if (pyc__source_gone(source))
-		remove_file(t, dfd, name, path, st, PYC_TIDY_ORPHAN);
+		pyc__tidy_remove(t, dfd, name, path, st, PYC_TIDY_ORPHAN);
 	else if (is_stale(t, cn.tag, source, path, cn.opt))
-		remove_file(t, dfd, name, path, st, PYC_TIDY_STALE);
+		pyc__tidy_remove(t, dfd, name, path, st, PYC_TIDY_STALE);
 	else if ((t->o->flags & PYC_TIDY_OLDER_THAN) &&
 		 t->now - last_use(st) > t->o->older_than)
-		remove_file(t, dfd, name, path, st, PYC_TIDY_OLD);
+		pyc__tidy_remove(t, dfd, name, path, st, PYC_TIDY_OLD);
 	else
-		keep(t, path, st);
+		keep(p, path, st);
 	free(source);
 }
 
@@ -134,36 +151,66 @@ static int kept_cmp(const void *a, const void *b)
 	return strcmp(x->path, y->path);
 }
 
-/* Evict least recently used pycs until the kept ones fit. */
-static void evict(struct tidy *t)
+/* An error that only says the file or a directory on its way is no
+ * longer the one measured: nothing to remove, nothing to report. */
+static bool replaced(int errnum)
 {
+	return errnum == ENOENT || errnum == ENOTDIR || errnum == ELOOP ||
+	       errnum == ESTALE;
+}
+
+/* Remove the kept pyc k in its directory (dfd), if it is still the file
+ * measured: 0 removed (or would be), 1 left, -1 (errno). */
+static int evict_one(struct prune *p, int dfd, const struct kept *k)
+{
+	const char *name = strrchr(k->path, '/') + 1;
+
+	return pyc__unlink_same(dfd, name, &k->st,
+				p->t.o->flags & PYC_TIDY_DRY_RUN);
+}
+
+/* Evict least recently used pycs until the kept ones fit.  Each is
+ * removed in its directory reached again through the walk's no-follow
+ * chain, after checking it is the file measured (pyc__unlink_same()). */
+static void evict(struct prune *p)
+{
+	struct pyc__tidy *t = &p->t;
 	uint64_t total = 0;
+	size_t dnode = PYC__NO_NODE;
+	int dfd = -1, r;
 
-	for (size_t i = 0; i < t->nkept; i++)
-		total += t->kept[i].bytes;
-	qsort(t->kept, t->nkept, sizeof(*t->kept), kept_cmp);
-	for (size_t i = 0; i < t->nkept && total > t->o->max_size; i++) {
-		struct kept *k = &t->kept[i];
-		struct stat st;
+	for (size_t i = 0; i < p->nkept; i++)
+		total += (uint64_t)p->kept[i].st.st_size;
+	qsort(p->kept, p->nkept, sizeof(*p->kept), kept_cmp);
+	for (size_t i = 0; i < p->nkept && total > t->o->max_size; i++) {
+		struct kept *k = &p->kept[i];
 
-		/* Still the regular file we saw, not a link put in its way. */
-		if (lstat(k->path, &st) < 0 || !S_ISREG(st.st_mode) ||
-		    st.st_dev != k->dev || st.st_ino != k->ino)
-			continue;
-		if (!(t->o->flags & PYC_TIDY_DRY_RUN) && unlink(k->path) < 0) {
-			error(t, k->path, errno);
+		if (k->node != dnode) {
+			if (dfd >= 0)
+				close(dfd);
+			dnode = k->node;
+			dfd = pyc__tree_open_node(&t->tree, dnode);
+		}
+		if (dfd < 0 || (r = evict_one(p, dfd, k)) < 0) {
+			if (!replaced(errno))
+				pyc__tidy_error(&t->tree, k->path, errno);
 			continue;
 		}
-		total -= k->bytes;
+		if (r > 0)
+			continue;
+		total -= (uint64_t)k->st.st_size;
 		t->st->kept--;
-		t->nodes[k->node].removed++;
-		event(t, PYC_TIDY_SIZE, k->path, NULL, k->bytes);
+		t->tree.nodes[k->node].removed++;
+		pyc__tidy_event(t, PYC_TIDY_SIZE, k->path, NULL,
+				(uint64_t)k->st.st_size);
 	}
+	if (dfd >= 0)
+		close(dfd);
 }
 
 /* The directories prune walks: the prefix, or the mirror of each of
  * dirs[] that exists.  A NULL-terminated vector, or NULL (errno). */
-static char **prune_roots(const struct tidy *t, const char *const *dirs,
+static char **prune_roots(const struct pyc__tidy *t, const char *const *dirs,
 			  size_t ndirs, size_t *n)
 {
 	struct pyc_interp any = { .major = 3, .minor = 12, .tag = "x" };
@@ -191,39 +238,53 @@ fail:
 	return NULL;
 }
 
+static void prune_release(struct prune *p)
+{
+	for (size_t i = 0; i < p->nkept; i++)
+		free(p->kept[i].path);
+	free(p->kept);
+	pyc__tidy_release(&p->t);
+}
+
+static const struct pyc__tree_ops prune_ops = {
+	.file = prune_file,
+	.error = pyc__tidy_error,
+	.dir_gone = pyc__tidy_dir_gone,
+};
+
 int pyc_prune(const struct pyc_tidy_opts *o, const char *const *dirs,
 	      size_t ndirs, struct pyc_tidy_stats *st)
 {
-	char cwdbuf[PATH_MAX], **roots;
-	struct tidy t;
+	struct prune p = { 0 };
+	struct pyc__tidy *t = &p.t;
 	struct stat pst;
 	size_t nroots = 0;
+	char **roots;
 	int ret = 0, saved;
 
-	setup(&t, o, st, prune_file, cwdbuf);
-	t.remove_empty_dirs = true;
-	t.defer_dirs = o->flags & PYC_TIDY_MAX_SIZE;
+	pyc__tidy_init(t, o, st, &prune_ops, PYC__TREE_RMDIR |
+		       (o->flags & PYC_TIDY_MAX_SIZE ? PYC__TREE_DEFER : 0));
 	if (stat(o->prefix, &pst) < 0)
 		return -1;
 	if (!S_ISDIR(pst.st_mode)) {
 		errno = ENOTDIR;
 		return -1;
 	}
-	if (!(roots = prune_roots(&t, dirs, ndirs, &nroots)))
+	if (!(roots = prune_roots(t, dirs, ndirs, &nroots)))
 		return -1;
-	if (is_root_dir(o->prefix)) {
-		refuse(&t, PYC_REFUSED_ROOT, o->prefix);
-		ret = PYC_TIDY_REFUSED;
-	} else {
-		ret = check_cache(&t, (const char *const *)roots, nroots);
-	}
+	if (pyc__is_root_dir(o->prefix))
+		ret = pyc__tidy_refuse(t, PYC_REFUSED_ROOT, o->prefix) < 0
+			      ? -1 : PYC_TIDY_REFUSED;
+	else
+		ret = pyc__tidy_check_cache(t, (const char *const *)roots,
+					    nroots);
 	for (size_t i = 0; i < nroots && ret == 0; i++)
-		ret = walk_from(&t, roots[i]);
-	if (ret == 0 && (o->flags & PYC_TIDY_MAX_SIZE) && !t.oom)
-		evict(&t);
-	if (ret == 0 && t.defer_dirs && !t.oom)
-		remove_emptied(&t);
-	if (t.oom) {
+		ret = pyc__tree_walk(&t->tree, roots[i]);
+	if (ret == 0 && (o->flags & PYC_TIDY_MAX_SIZE) && !t->tree.oom)
+		evict(&p);
+	if (ret == 0 && !t->tree.oom)
+		pyc__tree_finish(&t->tree);
+	if (t->tree.oom) {
 		errno = ENOMEM;
 		ret = -1;
 	}
@@ -231,7 +292,7 @@ int pyc_prune(const struct pyc_tidy_opts *o, const char *const *dirs,
 	for (size_t i = 0; i < nroots; i++)
 		free(roots[i]);
 	free(roots);
-	tidy_release(&t);
+	prune_release(&p);
 	errno = saved;
 	return ret;
 }

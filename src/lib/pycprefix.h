@@ -1004,6 +1004,18 @@ struct pyc_audit_ops {
 int pyc_audit(const char *prefix, const struct pyc_audit_ops *ops,
 	      struct pyc_tidy_stats *st);
 
+/*
+ * The symlinks inside the tree `root` that lead back into it: each
+ * symlink (the walk follows none) to a directory, or named *.py, whose
+ * real path is inside root's real path: Python reaches the modules
+ * there by two paths and caches them twice.  fn(path, arg) for each, in
+ * walk order (path valid during the call); directories that cannot be
+ * read are passed over.  Returns 0, or -1 (errno: root cannot be
+ * resolved; ENOMEM).
+ */
+int pyc_tree_links(const char *root,
+		   void (*fn)(const char *path, void *arg), void *arg);
+
 /* ------------------------------------------------------------------------
  * The prefix
  */

@@ -1,35 +1,20 @@
 /*
- * tidy.c - prune, clean, migrate and du: the cache's lifecycle.
+ * tidy.c - what prune, clean and migrate share: events and counts, a
+ * removal in the directory examined, and the check that a tree is a
+ * cache before anything in it is removed.
  *
- * One walker serves all four.  It descends through directory file
- * descriptors (openat with O_NOFOLLOW | O_DIRECTORY), reads each
- * directory's names before touching any, looks at entries without
- * following links, and hands regular files to a per-command function
- * that decides with the directory's fd in hand, so a removal is an
- * unlinkat() in the very directory that was examined.  Symlinks, devices
- * and everything not named like a cache artifact are left alone.
- *
- * Each directory walked is a node that counts its entries and those
- * removed (or, in a dry run, that would be): a directory is emptied when
- * the two agree, so a dry run names the directories the real run then
- * removes.  --max-size decides after the walk, so prune then keeps the
- * nodes and removes the emptied directories after the eviction.
+ * The walk is tree.c's; each operation (prune.c, clean.c, migrate.c)
+ * decides about the regular files it is handed.  Symlinks, devices and
+ * everything not named like a cache artifact are left alone.
  */
 #include "pycprefix.h"
-#include "buf.h"
-#include "compat.h"
 #include "internal.h"
 #include "tidy.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 static const char *const why_texts[] = {
@@ -52,10 +37,80 @@ const char *pyc_tidy_why_text(enum pyc_tidy_why why)
 	return why_texts[why];
 }
 
+void pyc__tidy_init(struct pyc__tidy *t, const struct pyc_tidy_opts *o,
+		    struct pyc_tidy_stats *st, const struct pyc__tree_ops *ops,
+		    unsigned tree_flags)
+{
+	memset(t, 0, sizeof(*t));
+	memset(st, 0, sizeof(*st));
+	if (o->flags & PYC_TIDY_DRY_RUN)
+		tree_flags |= PYC__TREE_DRY_RUN;
+	pyc__tree_init(&t->tree, ops, tree_flags);
+	t->o = o;
+	t->st = st;
+	t->now = time(NULL);
+	t->cwd = getcwd(t->cwdbuf, sizeof(t->cwdbuf));
+}
+
+void pyc__tidy_release(struct pyc__tidy *t)
+{
+	pyc__tree_release(&t->tree);
+}
+
+void pyc__tidy_event(struct pyc__tidy *t, enum pyc_tidy_why why,
+		     const char *path, const char *to, uint64_t bytes)
+{
+	struct pyc_tidy_event ev = { why, path, to, bytes };
+
+	if (why == PYC_TIDY_DIR)
+		t->st->dirs++;
+	else
+		t->st->files++, t->st->bytes += bytes;
+	if (t->o->event)
+		t->o->event(&ev, t->o->arg);
+}
+
+void pyc__tidy_error(struct pyc__tree *tree, const char *path, int errnum)
+{
+	struct pyc__tidy *t = pyc__container_of(tree, struct pyc__tidy, tree);
+
+	t->st->errors++;
+	if (t->o->error)
+		t->o->error(path, strerror(errnum), t->o->arg);
+}
+
+void pyc__tidy_dir_gone(struct pyc__tree *tree, const char *path)
+{
+	struct pyc__tidy *t = pyc__container_of(tree, struct pyc__tidy, tree);
+
+	pyc__tidy_event(t, PYC_TIDY_DIR, path, NULL, 0);
+}
+
+void pyc__tidy_remove(struct pyc__tidy *t, int dfd, const char *name,
+		      const char *path, const struct stat *st,
+		      enum pyc_tidy_why why)
+{
+	if (!(t->o->flags & PYC_TIDY_DRY_RUN) && unlinkat(dfd, name, 0) < 0) {
+		if (errno == ENOENT)
+			pyc__tree_removed(&t->tree);
+		else
+			pyc__tidy_error(&t->tree, path, errno);
+		return;
+	}
+	pyc__tree_removed(&t->tree);
+	pyc__tidy_event(t, why, path, NULL, (uint64_t)st->st_size);
+}
+
+bool pyc__ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
 
 /* ---- is it a cache? ---- */
 
-bool is_root_dir(const char *dir)
+bool pyc__is_root_dir(const char *dir)
 {
 	struct stat a, b;
 
@@ -63,91 +118,68 @@ bool is_root_dir(const char *dir)
 	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-void refuse(struct tidy *t, enum pyc_tidy_refusal why,
-		   const char *path)
+int pyc__tidy_refuse(struct pyc__tidy *t, enum pyc_tidy_refusal why,
+		     const char *path)
 {
 	t->st->refused = why;
 	free(t->st->refused_path);
 	if (!(t->st->refused_path = strdup(path)))
-		t->oom = true;
-	t->stop = true;
+		return -1;
+	return 0;
 }
 
-static void scan_entry(struct tidy *t, const char *path, const struct stat *st)
+/* The search of check_cache(). */
+struct scan {
+	struct pyc__tree tree;
+	struct pyc__tidy *t;
+};
+
+static void scan_entry(struct pyc__tree *tree, const char *path,
+		       const struct stat *st)
 {
+	struct scan *s = pyc__container_of(tree, struct scan, tree);
 	const char *base = strrchr(path, '/');
+	enum pyc_tidy_refusal why = PYC_REFUSED_NONE;
 
 	base = base ? base + 1 : path;
-	if (S_ISREG(st->st_mode) && ends_with(base, ".py"))
-		refuse(t, PYC_REFUSED_SOURCE, path);
+	if (S_ISREG(st->st_mode) && pyc__ends_with(base, ".py"))
+		why = PYC_REFUSED_SOURCE;
 	else if (S_ISDIR(st->st_mode) && !strcmp(base, "__pycache__"))
-		refuse(t, PYC_REFUSED_PYCACHE, path);
-}
-
-static void scan_file(struct tidy *t, int dfd, const char *name,
-		      const char *path, const struct stat *st)
-{
-	(void)t, (void)dfd, (void)name, (void)path, (void)st;
+		why = PYC_REFUSED_PYCACHE;
+	if (why == PYC_REFUSED_NONE)
+		return;
+	if (pyc__tidy_refuse(s->t, why, path) < 0)
+		tree->oom = true;
+	tree->stop = true;
 }
 
 /*
  * Before removing anything: is each of dirs[] in a cache tree?  A cache
  * holds pycs, temporary files and directories: never a source, never a
  * __pycache__ folder, and it is not '/'.  The whole of each tree is
- * searched, so that a walk never stops half-way with files gone.
- * Returns 0, or PYC_TIDY_REFUSED with st->refused set.
+ * searched, so that a walk never stops half-way with files gone.  Its
+ * errors are the real walk's to report.
  */
-int check_cache(struct tidy *t, const char *const *dirs, size_t n)
+int pyc__tidy_check_cache(struct pyc__tidy *t, const char *const *dirs,
+			  size_t n)
 {
-	struct tidy scan = *t;
+	static const struct pyc__tree_ops ops = { .entry = scan_entry };
+	struct scan s = { .t = t };
+	int ret = 0;
 
-	scan.file = scan_file;
-	scan.entry = scan_entry;
-	scan.quiet = true;
-	scan.remove_empty_dirs = scan.remove_empty_pycache = false;
-	scan.defer_dirs = false;
-	scan.nodes = NULL;
-	scan.nnodes = scan.anodes = 0;
-	for (size_t i = 0; i < n && !scan.stop && !scan.oom; i++) {
-		if (is_root_dir(dirs[i]))
-			refuse(&scan, PYC_REFUSED_ROOT, dirs[i]);
-		else
-			walk_from(&scan, dirs[i]);
+	pyc__tree_init(&s.tree, &ops, 0);
+	for (size_t i = 0; i < n && !s.tree.stop && ret == 0; i++) {
+		if (pyc__is_root_dir(dirs[i])) {
+			s.tree.stop = true;
+			ret = pyc__tidy_refuse(t, PYC_REFUSED_ROOT, dirs[i]);
+		} else {
+			ret = pyc__tree_walk(&s.tree, dirs[i]);
+		}
+		pyc__tree_release(&s.tree);
 	}
-	free(scan.nodes);
-	t->oom |= scan.oom;
-	return scan.stop ? PYC_TIDY_REFUSED : 0;
-}
-
-/* ---- names ---- */
-
-bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
-void tidy_release(struct tidy *t)
-{
-	for (size_t i = 0; i < t->nkept; i++)
-		free(t->kept[i].path);
-	free(t->kept);
-	for (size_t i = 0; i < t->nnodes; i++)
-		free(t->nodes[i].path);
-	free(t->nodes);
-}
-
-int setup(struct tidy *t, const struct pyc_tidy_opts *o,
-		 struct pyc_tidy_stats *st, file_fn *fn, char *cwdbuf)
-{
-	memset(t, 0, sizeof(*t));
-	memset(st, 0, sizeof(*st));
-	t->o = o;
-	t->st = st;
-	t->file = fn;
-	t->now = time(NULL);
-	t->cwd = getcwd(cwdbuf, PATH_MAX);
-	t->cur = NO_NODE;
-	return 0;
+	if (ret == 0 && s.tree.oom)
+		ret = -1;
+	if (ret < 0)
+		errno = ENOMEM;
+	return ret < 0 ? -1 : s.tree.stop ? PYC_TIDY_REFUSED : 0;
 }

@@ -1,89 +1,83 @@
 /*
- * tidy.h - what prune, clean, migrate, du and audit share: the walker's
- * state and the helpers of tidy.c and tree.c.  Not public.
+ * tidy.h - what prune, clean and migrate share on top of the walker
+ * (tree.h): their options, counts and events, removal of a file in the
+ * directory examined, and the check that a prefix is a cache; and what
+ * du and audit share.  Not public.
  */
 #ifndef PYC_TIDY_H
 #define PYC_TIDY_H
 
 #include "pycprefix.h"
-#include "buf.h"
+#include "tree.h"
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <time.h>
 
-struct kept {
-	char *path;
-	dev_t dev;
-	ino_t ino;
-	time_t used;
-	uint64_t bytes;
-	size_t node;             /* its directory */
-};
-
-/* A directory walked. */
-struct dirnode {
-	size_t parent;           /* NO_NODE for a walk's root */
-	size_t entries, removed; /* entries SIZE_MAX: unreadable */
-	bool pycache;
-	char *path;              /* kept when removal waits (--max-size) */
-	dev_t dev;
-	ino_t ino;
-};
-
-#define NO_NODE SIZE_MAX
-
-struct tidy;
-
-/* Decide about one regular file; may unlinkat(dfd, name). */
-typedef void file_fn(struct tidy *t, int dfd, const char *name,
-		     const char *path, const struct stat *st);
-
-struct tidy {
+/* The state every prune, clean and migrate run has; each embeds it with
+ * its own fields, and finds itself from the walker's callbacks with
+ * pyc__container_of(t, struct pyc__tidy, tree). */
+struct pyc__tidy {
+	struct pyc__tree tree;
 	const struct pyc_tidy_opts *o;
 	struct pyc_tidy_stats *st;
-	const char *cwd;
+	const char *cwd;          /* NULL when there is none */
 	time_t now;
-	file_fn *file;
-	/* optional: every entry, before a directory is descended */
-	void (*entry)(struct tidy *t, const char *path, const struct stat *st);
-	bool in_pycache;          /* the directory being walked is one */
-	bool remove_empty_dirs;   /* any emptied directory (prune) */
-	bool remove_empty_pycache;/* emptied __pycache__ (clean, migrate) */
-	bool defer_dirs;          /* remove emptied directories at the end */
-	bool quiet;               /* a scan: errors are the real walk's */
-	bool stop;                /* a scan found what it looked for */
-	struct dirnode *nodes;
-	size_t nnodes, anodes, cur;
-	struct kept *kept;
-	size_t nkept, akept;
-	void (*du)(const struct pyc_du_item *it, void *arg);
-	void *du_arg;
-	struct pyc__du_state *dus;  /* pyc_du(): roots, hard links */
-	size_t prefix_len;
-	const struct pyc_audit_ops *audit;
-	uid_t uid;
-	bool oom;
+	char cwdbuf[PATH_MAX];
 };
 
-void event(struct tidy *t, enum pyc_tidy_why why, const char *path,
-	   const char *to, uint64_t bytes);
-void error(struct tidy *t, const char *path, int errnum);
-void gone(struct tidy *t);
-void remove_file(struct tidy *t, int dfd, const char *name, const char *path,
-		 const struct stat *st, enum pyc_tidy_why why);
-int walk_from(struct tidy *t, const char *dir);
-void remove_emptied(struct tidy *t);
-bool is_root_dir(const char *dir);
-void refuse(struct tidy *t, enum pyc_tidy_refusal why, const char *path);
-int check_cache(struct tidy *t, const char *const *dirs, size_t n);
-bool ends_with(const char *s, const char *suffix);
-void tidy_release(struct tidy *t);
-int setup(struct tidy *t, const struct pyc_tidy_opts *o,
-	  struct pyc_tidy_stats *st, file_fn *fn, char *cwdbuf);
-void du_file(struct tidy *t, int dfd, const char *name, const char *path,
-	     const struct stat *st);
+/* Zero st, start a run over `ops` (PYC_TIDY_DRY_RUN is passed on to the
+ * walker), note the time and the current directory. */
+void pyc__tidy_init(struct pyc__tidy *t, const struct pyc_tidy_opts *o,
+		    struct pyc_tidy_stats *st, const struct pyc__tree_ops *ops,
+		    unsigned tree_flags);
+void pyc__tidy_release(struct pyc__tidy *t);
+
+/* Count a removal (or move) and tell o->event. */
+void pyc__tidy_event(struct pyc__tidy *t, enum pyc_tidy_why why,
+		     const char *path, const char *to, uint64_t bytes);
+
+/* ops->error and ops->dir_gone of a run: counted, and told. */
+void pyc__tidy_error(struct pyc__tree *tree, const char *path, int errnum);
+void pyc__tidy_dir_gone(struct pyc__tree *tree, const char *path);
+
+/* Remove dfd/name (a regular file, `path`) unless this is a dry run. */
+void pyc__tidy_remove(struct pyc__tidy *t, int dfd, const char *name,
+		      const char *path, const struct stat *st,
+		      enum pyc_tidy_why why);
+
+/* Does s end with suffix? */
+bool pyc__ends_with(const char *s, const char *suffix);
+
+/* Is dir the root directory? */
+bool pyc__is_root_dir(const char *dir);
+
+/* Refuse the run: st->refused and st->refused_path.  0, or -1 (ENOMEM). */
+int pyc__tidy_refuse(struct pyc__tidy *t, enum pyc_tidy_refusal why,
+		     const char *path);
+
+/* Is each of dirs[] a cache tree (tidy.c says what that is)?  0,
+ * PYC_TIDY_REFUSED, or -1 (ENOMEM). */
+int pyc__tidy_check_cache(struct pyc__tidy *t, const char *const *dirs,
+			  size_t n);
+
+/* ---- du and audit ---- */
+
+/* What pyc_du() and pyc_audit() note of each pyc. */
+struct pyc__du_walk {
+	void (*pyc)(const struct pyc_du_item *it, void *arg);
+	void *arg;
+	size_t prefix_len;
+	struct pyc__du_state *dus;  /* roots, hard links; NULL: neither */
+	struct pyc_tidy_stats *st;
+};
+
+/* A regular file of the prefix: if it is a pyc, count and report it.
+ * 0, or -1 (ENOMEM). */
+int pyc__du_file(struct pyc__du_walk *w, const char *name, const char *path,
+		 const struct stat *st);
 
 #endif

@@ -1,80 +1,53 @@
 /*
- * tree.c - the walker of prune, clean, migrate, du and audit (tidy.c says
- * how it works).
+ * tree.c - the one walker (tree.h says what it promises).
  */
-#include "pycprefix.h"
+#include "tree.h"
 #include "buf.h"
 #include "compat.h"
-#include "internal.h"
-#include "tidy.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-void event(struct tidy *t, enum pyc_tidy_why why, const char *path,
-		  const char *to, uint64_t bytes)
-{
-	struct pyc_tidy_event ev = { why, path, to, bytes };
+#define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 
-	if (why == PYC_TIDY_DIR)
-		t->st->dirs++;
-	else
-		t->st->files++, t->st->bytes += bytes;
-	if (t->o->event)
-		t->o->event(&ev, t->o->arg);
+void pyc__tree_init(struct pyc__tree *t, const struct pyc__tree_ops *ops,
+		    unsigned flags)
+{
+	memset(t, 0, sizeof(*t));
+	t->ops = ops;
+	t->flags = flags;
+	t->cur = PYC__NO_NODE;
 }
 
-void error(struct tidy *t, const char *path, int errnum)
+static void report(struct pyc__tree *t, const char *path, int errnum)
 {
-	if (t->quiet)
-		return;
-	t->st->errors++;
-	if (t->o->error)
-		t->o->error(path, strerror(errnum), t->o->arg);
+	if (errnum == ENOMEM)
+		t->oom = true;
+	else if (t->ops->error)
+		t->ops->error(t, path, errnum);
 }
-
-/* One entry of the directory being walked is gone (or would be). */
-void gone(struct tidy *t)
-{
-	if (t->cur != NO_NODE)
-		t->nodes[t->cur].removed++;
-}
-
-/* Remove dfd/name (a regular file) unless this is a dry run. */
-void remove_file(struct tidy *t, int dfd, const char *name,
-			const char *path, const struct stat *st,
-			enum pyc_tidy_why why)
-{
-	if (!(t->o->flags & PYC_TIDY_DRY_RUN) && unlinkat(dfd, name, 0) < 0) {
-		if (errno == ENOENT)
-			gone(t);
-		else
-			error(t, path, errno);
-		return;
-	}
-	gone(t);
-	event(t, why, path, NULL, (uint64_t)st->st_size);
-}
-
-/* ---- the walker ---- */
 
 static int name_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The names in directory fd (sorted), or NULL with errno. */
+static void free_names(char **v, size_t n)
+{
+	while (n)
+		free(v[--n]);
+	free(v);
+}
+
+/* The names in directory fd (sorted), or NULL with errno: the listing is
+ * whole or an error, never cut short. */
 static char **read_names(int fd, size_t *n)
 {
-	int dup_fd = dup(fd);
+	int dup_fd = dup(fd), saved;
 	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
 	struct dirent *e;
 	char **v = NULL;
@@ -82,96 +55,109 @@ static char **read_names(int fd, size_t *n)
 
 	*n = 0;
 	if (!d) {
+		saved = errno;
 		if (dup_fd >= 0)
 			close(dup_fd);
+		errno = saved;
 		return NULL;
 	}
-	while ((e = readdir(d))) {
+	while ((errno = 0, e = readdir(d))) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
-		if (*n + 1 >= alloc) {
-			alloc = alloc ? alloc * 2 : 32;
-			char **nv = realloc(v, alloc * sizeof(*nv));
-			if (!nv)
-				break;
-			v = nv;
-		}
+		char **nv = array_grow(v, &alloc, *n + 1, sizeof(*nv));
+		if (!nv)
+			goto fail;
+		v = nv;
 		if (!(v[*n] = strdup(e->d_name)))
-			break;
+			goto fail;
 		(*n)++;
 	}
+	if (errno)
+		goto fail;
 	closedir(d);
-	if (!v)
-		v = calloc(1, sizeof(*v));
-	else
-		qsort(v, *n, sizeof(*v), name_cmp);
+	if (!v && !(v = calloc(1, sizeof(*v))))
+		return NULL;
+	qsort(v, *n, sizeof(*v), name_cmp);
 	return v;
+fail:
+	saved = errno ? errno : ENOMEM;
+	closedir(d);
+	free_names(v, *n);
+	*n = 0;
+	errno = saved;
+	return NULL;
 }
 
-static void walk(struct tidy *t, int dfd, struct buf *path);
+static void walk(struct pyc__tree *t, int dfd, struct buf *path);
 
-/* A new node for the directory at `path` (fstat'ed as st), child of the
- * current one; its index, or NO_NODE when out of memory. */
-static size_t push_node(struct tidy *t, const char *path, const struct stat *st,
-			bool pycache)
+/* A new node for the directory `name` at `path`, open as fd and fstat'ed
+ * as st, child of the current one; its index, or PYC__NO_NODE (ENOMEM). */
+static size_t push_node(struct pyc__tree *t, const char *name,
+			const char *path, const struct stat *st, bool pycache)
 {
-	struct dirnode *v = array_grow(t->nodes, &t->anodes, t->nnodes + 1,
-				       sizeof(*v));
+	struct pyc__tree_node *v = array_grow(t->nodes, &t->anodes,
+					      t->nnodes + 1, sizeof(*v));
 
 	if (!v) {
 		t->oom = true;
-		return NO_NODE;
+		return PYC__NO_NODE;
 	}
 	t->nodes = v;
 	v = &t->nodes[t->nnodes];
-	*v = (struct dirnode){ .parent = t->cur, .pycache = pycache,
-			       .dev = st->st_dev, .ino = st->st_ino };
-	if (t->defer_dirs && !(v->path = strdup(path))) {
+	*v = (struct pyc__tree_node){ .parent = t->cur, .pycache = pycache,
+				      .fd = -1, .dev = st->st_dev,
+				      .ino = st->st_ino };
+	if ((name && !(v->name = strdup(name))) ||
+	    ((t->flags & PYC__TREE_DEFER) && !(v->path = strdup(path)))) {
+		free(v->name);
 		t->oom = true;
-		return NO_NODE;
+		return PYC__NO_NODE;
 	}
 	return t->nnodes++;
 }
 
 /* Is node k a directory to remove: eligible, and all it held gone? */
-static bool emptied(const struct tidy *t, size_t k)
+static bool emptied(const struct pyc__tree *t, size_t k)
 {
-	const struct dirnode *d = &t->nodes[k];
+	const struct pyc__tree_node *d = &t->nodes[k];
 
-	return d->parent != NO_NODE && d->entries == d->removed &&
-	       (t->remove_empty_dirs || (t->remove_empty_pycache && d->pycache));
+	return d->parent != PYC__NO_NODE && d->entries == d->removed &&
+	       ((t->flags & PYC__TREE_RMDIR) ||
+		((t->flags & PYC__TREE_RMDIR_PYCACHE) && d->pycache));
 }
 
-/* Node k's directory is removed (or would be): tell, and count it gone
- * in its parent. */
-static void dir_gone(struct tidy *t, size_t k, const char *path)
+/* Node k's directory is removed (or would be): count it gone in its
+ * parent, and tell. */
+static void dir_gone(struct pyc__tree *t, size_t k, const char *path)
 {
 	t->nodes[t->nodes[k].parent].removed++;
-	event(t, PYC_TIDY_DIR, path, NULL, 0);
+	if (t->ops->dir_gone)
+		t->ops->dir_gone(t, path);
 }
 
-static void visit_dir(struct tidy *t, int dfd, const char *name,
+static void visit_dir(struct pyc__tree *t, int dfd, const char *name,
 		      struct buf *path)
 {
-	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-				   O_CLOEXEC);
+	int fd = openat(dfd, name, DIR_FLAGS);
 	bool was = t->in_pycache;
 	size_t parent = t->cur, k;
 	struct stat st;
 
 	if (fd < 0) {
-		error(t, path->s, errno);
+		report(t, path->s, errno);
 		return;
 	}
 	t->in_pycache = strcmp(name, "__pycache__") == 0;
 	if (fstat(fd, &st) < 0) {
-		error(t, path->s, errno);
-	} else if ((k = push_node(t, path->s, &st, t->in_pycache)) != NO_NODE) {
+		report(t, path->s, errno);
+	} else if ((k = push_node(t, name, path->s, &st, t->in_pycache)) !=
+		   PYC__NO_NODE) {
 		t->cur = k;
 		walk(t, fd, path);
 		t->cur = parent;
-		if (!t->defer_dirs && !t->stop && emptied(t, k) &&
-		    ((t->o->flags & PYC_TIDY_DRY_RUN) ||
+		if (!(t->flags & PYC__TREE_DEFER) && !t->stop && !t->oom &&
+		    emptied(t, k) &&
+		    ((t->flags & PYC__TREE_DRY_RUN) ||
 		     unlinkat(dfd, name, AT_REMOVEDIR) == 0))
 			dir_gone(t, k, path->s);
 	}
@@ -179,19 +165,17 @@ static void visit_dir(struct tidy *t, int dfd, const char *name,
 	t->in_pycache = was;
 }
 
-static void walk(struct tidy *t, int dfd, struct buf *path)
+static void walk(struct pyc__tree *t, int dfd, struct buf *path)
 {
 	size_t n, len = path->len;
 	char **names = read_names(dfd, &n);
 
 	if (!names) {
-		error(t, path->s, errno);
-		if (t->cur != NO_NODE)
-			t->nodes[t->cur].entries = SIZE_MAX;
+		report(t, path->s, errno);
+		t->nodes[t->cur].entries = SIZE_MAX;
 		return;
 	}
-	if (t->cur != NO_NODE)
-		t->nodes[t->cur].entries = n;
+	t->nodes[t->cur].entries = n;
 	for (size_t i = 0; i < n && !t->oom && !t->stop; i++) {
 		struct stat st;
 
@@ -202,64 +186,155 @@ static void walk(struct tidy *t, int dfd, struct buf *path)
 			break;
 		}
 		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) == 0) {
-			if (t->entry)
-				t->entry(t, path->s, &st);
-			if (!t->stop && S_ISDIR(st.st_mode))
+			if (t->ops->entry)
+				t->ops->entry(t, path->s, &st);
+			if (t->stop)
+				;
+			else if (S_ISDIR(st.st_mode) &&
+				 (!t->ops->descend ||
+				  t->ops->descend(t, names[i])))
 				visit_dir(t, dfd, names[i], path);
-			else if (!t->stop && S_ISREG(st.st_mode))
-				t->file(t, dfd, names[i], path->s, &st);
+			else if (S_ISREG(st.st_mode) && t->ops->file)
+				t->ops->file(t, dfd, names[i], path->s, &st);
 		}
 		path->len = len;
 		path->s[len] = '\0';
 	}
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	free_names(names, n);
 }
 
-/* Walk the directory `dir` (following links only in `dir` itself). */
-int walk_from(struct tidy *t, const char *dir)
+int pyc__tree_walk(struct pyc__tree *t, const char *dir)
 {
 	struct buf path = { 0 };
 	struct stat st;
+	size_t k;
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0) {
-		error(t, dir, errno);
-		return 0;
+		report(t, dir, errno);
+		return t->oom ? -1 : 0;
 	}
 	buf_adds(&path, dir);
-	if (!path.oom && fstat(fd, &st) == 0) {
+	if (path.oom) {
+		t->oom = true;
+	} else if (fstat(fd, &st) < 0) {
+		report(t, dir, errno);
+	} else {
 		const char *base = strrchr(dir, '/');
 		t->in_pycache = !strcmp(base ? base + 1 : dir, "__pycache__");
-		t->cur = NO_NODE;
-		t->cur = push_node(t, dir, &st, t->in_pycache);
-		if (t->cur != NO_NODE)
-			walk(t, fd, &path);
-		t->cur = NO_NODE;
+		t->cur = PYC__NO_NODE;
+		if ((k = push_node(t, NULL, dir, &st, t->in_pycache)) !=
+		    PYC__NO_NODE) {
+			t->nodes[k].fd = fd;
+			fd = -1;
+			t->cur = k;
+			walk(t, t->nodes[k].fd, &path);
+		}
+		t->cur = PYC__NO_NODE;
 	}
-	close(fd);
-	t->oom |= path.oom;
+	if (fd >= 0)
+		close(fd);
 	buf_release(&path);
+	if (t->oom)
+		errno = ENOMEM;
 	return t->oom ? -1 : 0;
 }
 
-/* After the walks (and the eviction): the emptied directories, deepest
- * first (a node's children come after it), each still the directory
- * that was walked. */
-void remove_emptied(struct tidy *t)
+void pyc__tree_removed(struct pyc__tree *t)
 {
-	for (size_t k = t->nnodes; k-- > 0;) {
-		struct dirnode *d = &t->nodes[k];
-		struct stat st;
+	if (t->cur != PYC__NO_NODE)
+		t->nodes[t->cur].removed++;
+}
 
+int pyc__tree_open_node(const struct pyc__tree *t, size_t k)
+{
+	const struct pyc__tree_node *d = &t->nodes[k];
+	struct stat st;
+	int pfd, fd, saved;
+
+	if (d->parent == PYC__NO_NODE)
+		return fcntl(d->fd, F_DUPFD_CLOEXEC, 0);
+	if ((pfd = pyc__tree_open_node(t, d->parent)) < 0)
+		return -1;
+	fd = openat(pfd, d->name, DIR_FLAGS);
+	saved = errno;
+	close(pfd);
+	if (fd < 0) {
+		errno = saved;
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || st.st_dev != d->dev || st.st_ino != d->ino) {
+		close(fd);
+		errno = ESTALE;
+		return -1;
+	}
+	return fd;
+}
+
+/* Remove node k's emptied directory from its parent, if it is still the
+ * directory walked. */
+static bool remove_node_dir(const struct pyc__tree *t, size_t k)
+{
+	const struct pyc__tree_node *d = &t->nodes[k];
+	struct stat st;
+	bool done = false;
+	int pfd = pyc__tree_open_node(t, d->parent);
+
+	if (pfd < 0)
+		return false;
+	if (fstatat(pfd, d->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISDIR(st.st_mode) && st.st_dev == d->dev &&
+	    st.st_ino == d->ino)
+		done = unlinkat(pfd, d->name, AT_REMOVEDIR) == 0;
+	close(pfd);
+	return done;
+}
+
+/* A node's children come after it: backwards is deepest first. */
+void pyc__tree_finish(struct pyc__tree *t)
+{
+	if (!(t->flags & PYC__TREE_DEFER))
+		return;
+	for (size_t k = t->nnodes; k-- > 0;) {
 		if (!emptied(t, k))
 			continue;
-		if (!(t->o->flags & PYC_TIDY_DRY_RUN) &&
-		    (lstat(d->path, &st) < 0 || !S_ISDIR(st.st_mode) ||
-		     st.st_dev != d->dev || st.st_ino != d->ino ||
-		     rmdir(d->path) < 0))
+		if (!(t->flags & PYC__TREE_DRY_RUN) && !remove_node_dir(t, k))
 			continue;
-		dir_gone(t, k, d->path);
+		dir_gone(t, k, t->nodes[k].path);
 	}
+}
+
+void pyc__tree_release(struct pyc__tree *t)
+{
+	for (size_t i = 0; i < t->nnodes; i++) {
+		free(t->nodes[i].name);
+		free(t->nodes[i].path);
+		if (t->nodes[i].fd >= 0)
+			close(t->nodes[i].fd);
+	}
+	free(t->nodes);
+	t->nodes = NULL;
+	t->nnodes = t->anodes = 0;
+}
+
+bool pyc__same_file(const struct stat *was, const struct stat *now)
+{
+	return S_ISREG(now->st_mode) && now->st_dev == was->st_dev &&
+	       now->st_ino == was->st_ino && now->st_size == was->st_size &&
+	       PYC_ST_MTIM(now).tv_sec == PYC_ST_MTIM(was).tv_sec &&
+	       PYC_ST_MTIM(now).tv_nsec == PYC_ST_MTIM(was).tv_nsec;
+}
+
+int pyc__unlink_same(int dfd, const char *name, const struct stat *was,
+		     bool dry_run)
+{
+	struct stat now;
+
+	if (fstatat(dfd, name, &now, AT_SYMLINK_NOFOLLOW) < 0)
+		return -1;
+	if (!pyc__same_file(was, &now))
+		return 1;
+	if (!dry_run && unlinkat(dfd, name, 0) < 0)
+		return -1;
+	return 0;
 }
