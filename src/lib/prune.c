@@ -276,10 +276,11 @@ int pyc_prune(const struct pyc_tidy_opts *o, const char *const *dirs,
 		ret = pyc__tidy_refuse(t, PYC_REFUSED_ROOT, o->prefix) < 0
 			      ? -1 : PYC_TIDY_REFUSED;
 	else
-		ret = pyc__tidy_check_cache(t, (const char *const *)roots,
-					    nroots);
+		ret = pyc__tidy_check_cache(t, o->prefix,
+					    (const char *const *)roots, nroots);
+	/* The prefix is the user's to place; below it, no link is ours. */
 	for (size_t i = 0; i < nroots && ret == 0; i++)
-		ret = pyc__tree_walk(&t->tree, roots[i]);
+		ret = pyc__tree_walk_below(&t->tree, o->prefix, roots[i]);
 	if (ret == 0 && (o->flags & PYC_TIDY_MAX_SIZE) && !t->tree.oom)
 		evict(&p);
 	if (ret == 0 && !t->tree.oom)

@@ -461,7 +461,8 @@ static void orphan_error(struct pyc__tree *t, const char *path, int errnum)
 		fail(w->r, path, strerror(errnum));
 }
 
-/* Walk a cache directory, never following a link. */
+/* Walk a cache directory, never following a link: in the prefix, none
+ * below the prefix either. */
 static int walk_cache(struct st_run *r, const char *dir, bool in_tree)
 {
 	static const struct pyc__tree_ops ops = { .file = orphan_file,
@@ -471,7 +472,8 @@ static int walk_cache(struct st_run *r, const char *dir, bool in_tree)
 	int ret;
 
 	pyc__tree_init(&w.tree, &ops, 0);
-	ret = pyc__tree_walk(&w.tree, dir);
+	ret = in_tree ? pyc__tree_walk(&w.tree, dir)
+		      : pyc__tree_walk_below(&w.tree, r->o->prefix, dir);
 	pyc__tree_release(&w.tree);
 	return ret;
 }

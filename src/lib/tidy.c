@@ -160,8 +160,8 @@ static void scan_entry(struct pyc__tree *tree, const char *path,
  * searched, so that a walk never stops half-way with files gone.  Its
  * errors are the real walk's to report.
  */
-int pyc__tidy_check_cache(struct pyc__tidy *t, const char *const *dirs,
-			  size_t n)
+int pyc__tidy_check_cache(struct pyc__tidy *t, const char *base,
+			  const char *const *dirs, size_t n)
 {
 	static const struct pyc__tree_ops ops = { .entry = scan_entry };
 	struct scan s = { .t = t };
@@ -173,7 +173,8 @@ int pyc__tidy_check_cache(struct pyc__tidy *t, const char *const *dirs,
 			s.tree.stop = true;
 			ret = pyc__tidy_refuse(t, PYC_REFUSED_ROOT, dirs[i]);
 		} else {
-			ret = pyc__tree_walk(&s.tree, dirs[i]);
+			ret = base ? pyc__tree_walk_below(&s.tree, base, dirs[i])
+				   : pyc__tree_walk(&s.tree, dirs[i]);
 		}
 		pyc__tree_release(&s.tree);
 	}

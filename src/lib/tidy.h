@@ -59,10 +59,11 @@ bool pyc__is_root_dir(const char *dir);
 int pyc__tidy_refuse(struct pyc__tidy *t, enum pyc_tidy_refusal why,
 		     const char *path);
 
-/* Is each of dirs[] a cache tree (tidy.c says what that is)?  0,
- * PYC_TIDY_REFUSED, or -1 (ENOMEM). */
-int pyc__tidy_check_cache(struct pyc__tidy *t, const char *const *dirs,
-			  size_t n);
+/* Is each of dirs[] a cache tree (tidy.c says what that is)?  Each is
+ * reached as pyc__tree_walk_below(base) does, or by its path when base
+ * is NULL.  0, PYC_TIDY_REFUSED, or -1 (ENOMEM). */
+int pyc__tidy_check_cache(struct pyc__tidy *t, const char *base,
+			  const char *const *dirs, size_t n);
 
 /* ---- du and audit ---- */
 

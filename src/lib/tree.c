@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -203,17 +204,13 @@ static void walk(struct pyc__tree *t, int dfd, struct buf *path)
 	free_names(names, n);
 }
 
-int pyc__tree_walk(struct pyc__tree *t, const char *dir)
+/* Walk the root open as fd (taken), named dir. */
+static int walk_root(struct pyc__tree *t, int fd, const char *dir)
 {
 	struct buf path = { 0 };
 	struct stat st;
 	size_t k;
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (fd < 0) {
-		report(t, dir, errno);
-		return t->oom ? -1 : 0;
-	}
 	buf_adds(&path, dir);
 	if (path.oom) {
 		t->oom = true;
@@ -238,6 +235,75 @@ int pyc__tree_walk(struct pyc__tree *t, const char *dir)
 	if (t->oom)
 		errno = ENOMEM;
 	return t->oom ? -1 : 0;
+}
+
+int pyc__tree_walk(struct pyc__tree *t, const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0) {
+		report(t, dir, errno);
+		return t->oom ? -1 : 0;
+	}
+	return walk_root(t, fd, dir);
+}
+
+/* Open the directory `path`, at or below the directory `base` (path
+ * begins with it): base following links, every component after it with
+ * O_NOFOLLOW.  An fd, or -1 (errno; ENOTDIR where a symlink is met). */
+static int open_below(const char *base, const char *path)
+{
+	size_t n = strlen(base);
+	const char *p;
+	int fd, next;
+
+	while (n > 1 && base[n - 1] == '/')
+		n--;
+	if (strncmp(path, base, n) != 0 ||
+	    (path[n] != '/' && path[n] != '\0' && base[n - 1] != '/')) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	for (p = path + n; *p;) {
+		char part[NAME_MAX + 1];
+		size_t len;
+
+		p += strspn(p, "/");
+		if (!(len = strcspn(p, "/")))
+			break;
+		if (len > NAME_MAX) {
+			close(fd);
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(part, p, len);
+		part[len] = '\0';
+		p += len;
+		next = openat(fd, part, DIR_FLAGS);
+		if (next < 0) {
+			int saved = errno == ELOOP ? ENOTDIR : errno;
+			close(fd);
+			errno = saved;
+			return -1;
+		}
+		close(fd);
+		fd = next;
+	}
+	return fd;
+}
+
+int pyc__tree_walk_below(struct pyc__tree *t, const char *base,
+			 const char *dir)
+{
+	int fd = open_below(base, dir);
+
+	if (fd < 0) {
+		report(t, dir, errno);
+		return t->oom ? -1 : 0;
+	}
+	return walk_root(t, fd, dir);
 }
 
 void pyc__tree_removed(struct pyc__tree *t)

@@ -102,6 +102,13 @@ void pyc__tree_init(struct pyc__tree *t, const struct pyc__tree_ops *ops,
  * (ENOMEM) when the walk could not be whole. */
 int pyc__tree_walk(struct pyc__tree *t, const char *dir);
 
+/* Walk the directory `dir`, which is `base` or below it (dir begins
+ * with base): only base is opened following links, each component of
+ * dir after it with O_NOFOLLOW (a symlink there is ENOTDIR, reported).
+ * Returns as pyc__tree_walk(). */
+int pyc__tree_walk_below(struct pyc__tree *t, const char *base,
+			 const char *dir);
+
 /* One entry of the directory being walked is gone (or would be). */
 void pyc__tree_removed(struct pyc__tree *t);
 

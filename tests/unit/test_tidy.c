@@ -379,6 +379,35 @@ static void test_eviction_and_dry_run_agree(void **state)
 	assert_true(exists(pfx));
 }
 
+/* prune DIR walks DIR's mirror below the prefix: a symlink on the way
+ * there is not followed out of the prefix. */
+static void test_prune_root_below_a_planted_symlink(void **state)
+{
+	char pfx[PATH_MAX], dir[PATH_MAX], p[PATH_MAX], out[PATH_MAX];
+	struct seen s = { 0 };
+	struct pyc_tidy_opts o = { .prefix = at(pfx, "pfx"),
+				   .event = on_event, .error = on_error,
+				   .arg = &s };
+	const char *dirs[] = { at(dir, "s") };
+	struct pyc_tidy_stats st;
+
+	(void)state;
+	mkdirs("s");
+	mkdirs("pfx");
+	/* pfx/tmp -> base/out, holding what looks like s's mirror */
+	pathf(out, "%s/out%s/s", base, base + 4);
+	assert_int_equal(pyc_mkdir_p(out, 0755), 0);
+	pathf(p, "%s/gone.cpython-312.pyc", out);
+	write_file(p, "not in the prefix");
+	assert_int_equal(symlink(at(out, "out"), at(dir, "pfx/tmp")), 0);
+	at(dir, "s");
+	assert_int_equal(pyc_prune(&o, dirs, 1, &st), 0);
+	assert_true(exists(p));
+	assert_int_equal(st.files, 0);
+	assert_int_equal(st.errors, 1);
+	free(st.refused_path);
+}
+
 /* ---- du ---- */
 
 static void count_pyc(const struct pyc_du_item *it, void *arg)
@@ -525,6 +554,9 @@ int main(void)
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_eviction_and_dry_run_agree, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_prune_root_below_a_planted_symlink, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(test_du_counts_every_pyc,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
