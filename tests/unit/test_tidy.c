@@ -190,73 +190,73 @@ static void on_error(const char *path, const char *message, void *arg)
 
 /* ---- migrate ---- */
 
-/* A cross-file-system move copies, then removes the original: a file
- * that replaced the original meanwhile is not the one copied, and
- * stays. */
-static void test_migrate_copy_keeps_a_replaced_source(void **state)
+/* src/m.py and its fresh pyc in src/__pycache__ (into pyc), migrated
+ * to base/pfx with the move forced across file systems; with `replace`,
+ * the pyc is replaced once the copy is in place. */
+static int migrate_across(struct seen *s, struct pyc_tidy_stats *st,
+			  char *pyc, bool replace)
 {
-	char pfx[PATH_MAX], src[PATH_MAX], pyc[PATH_MAX], root[PATH_MAX];
-	struct seen s = { 0 };
+	char pfx[PATH_MAX], src[PATH_MAX], root[PATH_MAX];
 	struct pyc_tidy_opts o = { .prefix = at(pfx, "pfx"),
 				   .event = on_event, .error = on_error,
-				   .arg = &s };
-	struct pyc_tidy_stats st;
+				   .arg = s };
 	const char *roots[] = { at(root, "src") };
-	char *data;
+	int ret;
 
-	(void)state;
 	mkdirs("src/__pycache__");
 	put("src/m.py", "x = 1\n");
 	put_fresh_pyc(at(pyc, "src/__pycache__/m.cpython-312.pyc"),
 		      at(src, "src/m.py"));
 	fault.exdev_name = "m.cpython-312.pyc";
-	pathf(fault.replace, "%s", pyc);
-
-	assert_int_equal(pyc_migrate(&o, roots, 1, &st), 0);
+	if (replace)
+		pathf(fault.replace, "%s", pyc);
+	ret = pyc_migrate(&o, roots, 1, st);
 	fault.exdev_name = NULL;
+	free(st->refused_path);
+	return ret;
+}
+
+/* A cross-file-system move copies, then removes the original: a file
+ * that replaced the original meanwhile is not the one copied, and
+ * stays. */
+static void test_migrate_copy_keeps_a_replaced_source(void **state)
+{
+	char pyc[PATH_MAX], moved[PATH_MAX];
+	struct seen s = { 0 };
+	struct pyc_tidy_stats st;
+	char *data;
+
+	(void)state;
+	assert_int_equal(migrate_across(&s, &st, pyc, true), 0);
 	assert_int_equal(fault.replace[0], '\0'); /* the copy was made */
 	/* The copy is in the prefix... */
-	char moved[PATH_MAX];
-	pathf(moved, "%s%s/src/m.cpython-312.pyc", pfx,
-		 base);
+	pathf(moved, "%s/pfx%s/src/m.cpython-312.pyc", base, base);
 	assert_true(exists(moved));
 	/* ...and the file that took the original's place is still there. */
 	assert_true(exists(pyc));
 	assert_non_null(data = read_all(pyc));
 	assert_string_equal(data, "the file that replaced it");
 	free(data);
-	free(st.refused_path);
 }
 
 /* Without interference the cross-file-system move removes the
  * original. */
 static void test_migrate_copy_removes_the_original(void **state)
 {
-	char pfx[PATH_MAX], src[PATH_MAX], pyc[PATH_MAX], root[PATH_MAX];
+	char pyc[PATH_MAX], p[PATH_MAX];
 	struct seen s = { 0 };
-	struct pyc_tidy_opts o = { .prefix = at(pfx, "pfx"),
-				   .event = on_event, .error = on_error,
-				   .arg = &s };
 	struct pyc_tidy_stats st;
-	const char *roots[] = { at(root, "src") };
 
 	(void)state;
-	mkdirs("src/__pycache__");
-	put("src/m.py", "x = 1\n");
-	put_fresh_pyc(at(pyc, "src/__pycache__/m.cpython-312.pyc"),
-		      at(src, "src/m.py"));
-	fault.exdev_name = "m.cpython-312.pyc";
-	assert_int_equal(pyc_migrate(&o, roots, 1, &st), 0);
-	fault.exdev_name = NULL;
+	assert_int_equal(migrate_across(&s, &st, pyc, false), 0);
 	assert_int_equal(st.files, 1);
 	assert_int_equal(st.errors, 0);
 	assert_false(exists(pyc));
 	/* The emptied __pycache__ goes too. */
-	assert_false(exists(at(pyc, "src/__pycache__")));
+	assert_false(exists(at(p, "src/__pycache__")));
 	assert_int_equal(s.n, 2);
 	assert_int_equal(s.why[0], PYC_TIDY_MOVED);
 	assert_int_equal(s.why[1], PYC_TIDY_DIR);
-	free(st.refused_path);
 }
 
 /* ---- prune --max-size ---- */
