@@ -817,14 +817,19 @@ int pyc_status(const struct pyc_status_opts *o, const char *const *roots,
 	       size_t nroots, struct pyc_status_counts *counts);
 
 /* ------------------------------------------------------------------------
- * Tidying the cache: prune, clean, migrate, du
+ * Tidying the cache: prune, clean, migrate, du, audit
  *
  * All of them walk directories through file descriptors opened with
  * O_NOFOLLOW, look at entries with lstat semantics, never descend into a
  * symlink and delete with unlinkat() relative to the directory they
- * examined: a symlink planted anywhere below the starting directory is
- * never followed, and nothing is deleted that is not a regular file whose
- * name and place make it a cache artifact.
+ * examined: a symlink planted anywhere below the starting directory (for
+ * prune, anywhere below the prefix) is never followed, and nothing is
+ * deleted that is not a regular file whose name and place make it a
+ * cache artifact.  What is removed after the walk (--max-size eviction,
+ * the directories it empties) is reached again through the same chain
+ * of directories, each checked to be the one walked, and a file is
+ * removed only while it is the one measured (device, inode, size and
+ * modification time).
  */
 
 /* Why a file was (or, in a dry run, would be) removed or moved. */
