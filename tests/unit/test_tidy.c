@@ -9,6 +9,7 @@
  *   when memory runs out while a directory is listed.
  */
 #include "unit.h"
+#include "compat.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -151,7 +152,8 @@ static void put_fresh_pyc(const char *pyc, const char *src)
 
 	assert_int_equal(stat(src, &st), 0);
 	pyc_header_build(head, pyc_magic_of_version(3, 12), PYC_INV_TIMESTAMP,
-			 pyc_py_mtime(st.st_mtim.tv_sec, st.st_mtim.tv_nsec),
+			 pyc_py_mtime(PYC_ST_MTIM(&st).tv_sec,
+				      PYC_ST_MTIM(&st).tv_nsec),
 			 (uint64_t)st.st_size, NULL);
 	assert_non_null(f = fopen(pyc, "wb"));
 	assert_int_equal(fwrite(head, 1, sizeof(head), f), sizeof(head));
