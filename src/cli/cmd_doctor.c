@@ -7,7 +7,6 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -504,49 +503,25 @@ static void check_env(struct doctor *d, const char *prefix,
 
 /* ---- aliasing inside the trees named ---- */
 
-static struct {
-	struct doctor *d;
-	const char *root_real;
-	struct finding links;
-} tree;
-
-static int on_tree_entry(const char *path, const struct stat *st, int flag,
-			 struct FTW *ftw)
+static void on_tree_link(const char *path, void *arg)
 {
-	struct stat target;
-	char *real;
+	struct finding *links = arg;
 
-	(void)st;
-	(void)ftw;
-	if (flag != FTW_SL || stat(path, &target) < 0)
-		return 0;
-	size_t len = strlen(path);
-	if (!S_ISDIR(target.st_mode) &&
-	    !(len > 3 && strcmp(path + len - 3, ".py") == 0))
-		return 0;
-	if (!(real = realpath(path, NULL)))
-		return 0;
-	size_t rn = strlen(tree.root_real);
-	if (strncmp(real, tree.root_real, rn) == 0 &&
-	    (real[rn] == '/' || real[rn] == '\0')) {
-		if (tree.links.n < SHOW_MAX)
-			tree.links.show[tree.links.n] = strdup(path);
-		tree.links.n++;
-	}
-	free(real);
-	return 0;
+	if (links->n < SHOW_MAX)
+		links->show[links->n] = strdup(path);
+	links->n++;
 }
 
 static void check_tree(struct doctor *d, const char *root)
 {
 	char cwd[PATH_MAX];
 	const char *pwd = getenv("PWD");
-	char *real = realpath(root, NULL);
+	struct finding links = { 0 };
 
-	if (!real) {
+	if (pyc_tree_links(root, on_tree_link, &links) < 0) {
 		say(d, FAIL, "alias.tree", NULL, "cannot read '%s': %s", root,
 		    strerror(errno));
-		return;
+		goto out;
 	}
 	if (root[0] != '/' && pwd && getcwd(cwd, sizeof(cwd)) &&
 	    strcmp(pwd, cwd) != 0) {
@@ -560,22 +535,18 @@ static void check_tree(struct doctor *d, const char *root)
 			    pwd, cwd);
 		free(pwd_real);
 	}
-	memset(&tree, 0, sizeof(tree));
-	tree.d = d;
-	tree.root_real = real;
-	nftw(root, on_tree_entry, 32, FTW_PHYS);
-	if (tree.links.n)
+	if (links.n)
 		list_finding(d, WARN, "alias.tree", "import through one path "
-			     "only (or exclude one)", &tree.links,
+			     "only (or exclude one)", &links,
 			     "Symlinks to sources or directories inside the "
 			     "tree, whose modules are compiled and cached "
 			     "twice");
 	else
 		say(d, OK, "alias.tree", NULL, "no symlink in '%s' leads back "
 		    "into it", root);
-	for (size_t i = 0; i < tree.links.n && i < SHOW_MAX; i++)
-		free(tree.links.show[i]);
-	free(real);
+out:
+	for (size_t i = 0; i < links.n && i < SHOW_MAX; i++)
+		free(links.show[i]);
 }
 
 int cmd_doctor(int argc, char **argv, struct cli_ctx *ctx)

@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "compat.h"
 #include "internal.h"
+#include "tree.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -246,12 +247,14 @@ int pyc_move_atomic(int src_dfd, const char *src_name, const char *dir,
 	}
 	if (errno != EXDEV)
 		goto out;
-	/* Another file system: copy whole, then remove the original. */
+	/* Another file system: copy whole, then remove the original, if
+	 * it is still the file copied: one put in its place meanwhile
+	 * stays. */
 	if (!(data = read_at(src_dfd, src_name, &len, &st)))
 		goto out;
 	ret = write_in(pfd, name, data, len, (unsigned)(st.st_mode & 0666));
 	free(data);
-	if (ret == 0 && unlinkat(src_dfd, src_name, 0) < 0)
+	if (ret == 0 && pyc__unlink_same(src_dfd, src_name, &st, false) < 0)
 		ret = -1;
 out:
 	saved = errno;

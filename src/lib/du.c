@@ -12,9 +12,11 @@
  */
 #include "pycprefix.h"
 #include "internal.h"
+#include "tidy.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -183,4 +185,83 @@ void pyc__du_state_release(struct pyc__du_state *s)
 	free(s->dir);
 	free(s->root);
 	pyc__inodes_release(&s->seen);
+}
+
+/* ---- the walk ---- */
+
+int pyc__du_file(struct pyc__du_walk *w, const char *name, const char *path,
+		 const struct stat *st)
+{
+	struct pyc_du_item it = { .tag = "?", .level = 0 };
+	struct pyc_cache_name cn;
+	char dir[PATH_MAX + 1] = "/"; /* the source directory: the prefix
+					 mirrors absolute paths */
+	const char *slash = strrchr(path, '/');
+
+	if (!pyc__ends_with(name, ".pyc"))
+		return 0;
+	if (pyc_cache_name_parse(name, &cn)) {
+		it.tag = cn.tag;
+		it.level = cn.opt <= 2 ? cn.opt : -1;
+	}
+	size_t start = w->prefix_len + (path[w->prefix_len] == '/');
+	size_t n = slash && (size_t)(slash - path) > start
+			   ? (size_t)(slash - path) - start : 0;
+	if (n >= sizeof(dir) - 1)
+		n = sizeof(dir) - 2;
+	memcpy(dir + 1, path + start, n);
+	dir[n + 1] = '\0';
+	it.dir = dir + 1;
+	it.bytes = (uint64_t)st->st_size;
+	it.disk_bytes = (uint64_t)st->st_blocks * 512;
+	if (w->dus && pyc__du_note(w->dus, dir, st, &it.root, &it.linked) < 0)
+		return -1;
+	w->st->kept++;
+	if (!it.linked)
+		w->st->bytes += it.bytes;
+	w->pyc(&it, w->arg);
+	return 0;
+}
+
+struct du {
+	struct pyc__tree tree;
+	struct pyc__du_walk w;
+	const struct pyc_du_ops *ops;
+};
+
+static void du_file(struct pyc__tree *tree, int dfd, const char *name,
+		    const char *path, const struct stat *st)
+{
+	struct du *d = pyc__container_of(tree, struct du, tree);
+
+	(void)dfd;
+	if (pyc__du_file(&d->w, name, path, st) < 0)
+		tree->oom = true;
+}
+
+static void du_error(struct pyc__tree *tree, const char *path, int errnum)
+{
+	struct du *d = pyc__container_of(tree, struct du, tree);
+
+	d->w.st->errors++;
+	if (d->ops->error)
+		d->ops->error(path, strerror(errnum), d->ops->arg);
+}
+
+int pyc_du(const char *prefix, const struct pyc_du_ops *ops,
+	   struct pyc_tidy_stats *st)
+{
+	static const struct pyc__tree_ops du_ops = { .file = du_file,
+						     .error = du_error };
+	struct pyc__du_state dus = { 0 };
+	struct du d = { .ops = ops,
+			.w = { ops->pyc, ops->arg, strlen(prefix), &dus, st } };
+	int ret;
+
+	memset(st, 0, sizeof(*st));
+	pyc__tree_init(&d.tree, &du_ops, 0);
+	ret = pyc__tree_walk(&d.tree, prefix);
+	pyc__tree_release(&d.tree);
+	pyc__du_state_release(&dus);
+	return ret;
 }

@@ -44,7 +44,8 @@ void pyc__startup_reason(const char *out, size_t len, int status, char *why,
 			 size_t size);
 
 /* Move dfd/name to `rel` below `dir` (created as pyc_write_atomic does):
- * a rename, or across file systems an atomic copy and an unlink. */
+ * a rename, or across file systems an atomic copy and an unlink of the
+ * original if it is still the file copied (pyc__unlink_same()). */
 int pyc_move_atomic(int src_dfd, const char *src_name, const char *dir,
 		    const char *rel, unsigned flags);
 

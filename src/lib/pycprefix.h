@@ -817,14 +817,19 @@ int pyc_status(const struct pyc_status_opts *o, const char *const *roots,
 	       size_t nroots, struct pyc_status_counts *counts);
 
 /* ------------------------------------------------------------------------
- * Tidying the cache: prune, clean, migrate, du
+ * Tidying the cache: prune, clean, migrate, du, audit
  *
  * All of them walk directories through file descriptors opened with
  * O_NOFOLLOW, look at entries with lstat semantics, never descend into a
  * symlink and delete with unlinkat() relative to the directory they
- * examined: a symlink planted anywhere below the starting directory is
- * never followed, and nothing is deleted that is not a regular file whose
- * name and place make it a cache artifact.
+ * examined: a symlink planted anywhere below the starting directory (for
+ * prune, anywhere below the prefix) is never followed, and nothing is
+ * deleted that is not a regular file whose name and place make it a
+ * cache artifact.  What is removed after the walk (--max-size eviction,
+ * the directories it empties) is reached again through the same chain
+ * of directories, each checked to be the one walked, and a file is
+ * removed only while it is the one measured (device, inode, size and
+ * modification time).
  */
 
 /* Why a file was (or, in a dry run, would be) removed or moved. */
@@ -1003,6 +1008,18 @@ struct pyc_audit_ops {
  */
 int pyc_audit(const char *prefix, const struct pyc_audit_ops *ops,
 	      struct pyc_tidy_stats *st);
+
+/*
+ * The symlinks inside the tree `root` that lead back into it: each
+ * symlink (the walk follows none) to a directory, or named *.py, whose
+ * real path is inside root's real path: Python reaches the modules
+ * there by two paths and caches them twice.  fn(path, arg) for each, in
+ * walk order (path valid during the call); directories that cannot be
+ * read are passed over.  Returns 0, or -1 (errno: root cannot be
+ * resolved; ENOMEM).
+ */
+int pyc_tree_links(const char *root,
+		   void (*fn)(const char *path, void *arg), void *arg);
 
 /* ------------------------------------------------------------------------
  * The prefix

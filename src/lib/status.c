@@ -10,8 +10,8 @@
 #include "buf.h"
 #include "compat.h"
 #include "internal.h"
+#include "tree.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -420,74 +420,79 @@ out:
 	free(source);
 }
 
-/* Walk a cache directory; in_tree: only __pycache__ folders hold pycs. */
-static int walk_cache(struct st_run *r, struct buf *path, bool in_tree,
-		      bool in_pycache)
+/* The orphan pass's walk of a cache directory (tree.c's walker). */
+struct orphan_walk {
+	struct pyc__tree tree;
+	struct st_run *r;
+	bool in_tree;             /* only __pycache__ folders hold pycs */
+};
+
+/* Is the directory being walked a __pycache__ folder below the root? */
+static bool in_pycache(const struct pyc__tree *t)
 {
-	size_t len = path->len;
-	DIR *d = opendir(path->s);
-	struct dirent *e;
-	int ret = 0;
+	return t->in_pycache && t->nodes[t->cur].parent != PYC__NO_NODE;
+}
 
-	if (!d) {
-		if (errno != ENOENT)
-			fail(r, path->s, strerror(errno));
-		return 0;
-	}
-	while (ret == 0 && (e = readdir(d))) {
-		struct stat st;
-		mode_t mode = 0;
+static bool orphan_descend(struct pyc__tree *t, const char *name)
+{
+	struct orphan_walk *w = pyc__container_of(t, struct orphan_walk, tree);
 
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		buf_addf(path, "/%s", e->d_name);
-		if (path->oom) {
-			ret = -1;
-			break;
-		}
-		/* d_type spares an lstat; DT_UNKNOWN: ask.  Links are never
-		 * followed. */
-		if (e->d_type == DT_REG)
-			mode = S_IFREG;
-		else if (e->d_type == DT_DIR)
-			mode = S_IFDIR;
-		else if (e->d_type == DT_UNKNOWN && lstat(path->s, &st) == 0)
-			mode = st.st_mode;
-		if (S_ISDIR(mode) && (!in_tree || !in_pycache))
-			ret = walk_cache(r, path, in_tree,
-					 !strcmp(e->d_name, "__pycache__"));
-		else if (S_ISREG(mode) && ends_with(e->d_name, ".pyc") &&
-			 (!in_tree || in_pycache))
-			check_pyc(r, path->s, in_tree);
-		path->len = len;
-		path->s[len] = '\0';
-	}
-	closedir(d);
+	(void)name;
+	return !w->in_tree || !in_pycache(t);
+}
+
+static void orphan_file(struct pyc__tree *t, int dfd, const char *name,
+			const char *path, const struct stat *st)
+{
+	struct orphan_walk *w = pyc__container_of(t, struct orphan_walk, tree);
+
+	(void)dfd, (void)st;
+	if (ends_with(name, ".pyc") && (!w->in_tree || in_pycache(t)))
+		check_pyc(w->r, path, w->in_tree);
+	if (w->r->oom)
+		t->stop = true;
+}
+
+static void orphan_error(struct pyc__tree *t, const char *path, int errnum)
+{
+	struct orphan_walk *w = pyc__container_of(t, struct orphan_walk, tree);
+
+	if (errnum != ENOENT)
+		fail(w->r, path, strerror(errnum));
+}
+
+/* Walk a cache directory, never following a link: in the prefix, none
+ * below the prefix either. */
+static int walk_cache(struct st_run *r, const char *dir, bool in_tree)
+{
+	static const struct pyc__tree_ops ops = { .file = orphan_file,
+						  .descend = orphan_descend,
+						  .error = orphan_error };
+	struct orphan_walk w = { .r = r, .in_tree = in_tree };
+	int ret;
+
+	pyc__tree_init(&w.tree, &ops, 0);
+	ret = in_tree ? pyc__tree_walk(&w.tree, dir)
+		      : pyc__tree_walk_below(&w.tree, r->o->prefix, dir);
+	pyc__tree_release(&w.tree);
 	return ret;
 }
 
 static int find_orphans(struct st_run *r, const char *root)
 {
-	struct buf path = { 0 };
 	struct stat st;
 	char *mirror;
 	int ret;
 
 	if (stat(root, &st) < 0 || !S_ISDIR(st.st_mode) || !r->o->ninterps)
 		return 0;
-	if (!r->o->prefix) {
-		buf_adds(&path, root);
-		ret = path.oom ? -1 : walk_cache(r, &path, true, false);
-		buf_release(&path);
-		return ret;
-	}
+	if (!r->o->prefix)
+		return walk_cache(r, root, true);
 	if (!(mirror = pyc__mirror_dir(&r->o->interps[0], r->o->prefix,
 					 r->cwd, root)))
 		return 0;
-	buf_adds(&path, mirror);
+	ret = walk_cache(r, mirror, false);
 	free(mirror);
-	ret = path.oom ? -1 : walk_cache(r, &path, false, false);
-	buf_release(&path);
 	return ret;
 }
 

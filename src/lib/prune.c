@@ -1,0 +1,299 @@
+/*
+ * prune.c - pyc_prune(): orphans, stale pycs, pycs of dead tags,
+ * temporaries of killed writers, and eviction for --max-size, in the
+ * prefix (tidy.c and tree.c do the walking and the removing).
+ */
+#include "pycprefix.h"
+#include "buf.h"
+#include "internal.h"
+#include "tidy.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A kept pyc, for --max-size: what the walk measured. */
+struct kept {
+	char *path;
+	struct stat st;
+	time_t used;
+	size_t node;             /* its directory */
+};
+
+struct prune {
+	struct pyc__tidy t;
+	struct kept *kept;
+	size_t nkept, akept;
+};
+
+static struct prune *prune_of(struct pyc__tree *tree)
+{
+	return pyc__container_of(pyc__container_of(tree, struct pyc__tidy,
+						   tree),
+				 struct prune, t);
+}
+
+static bool dead_tag(const struct pyc__tidy *t, const char *tag)
+{
+	for (size_t i = 0; i < t->o->ndead_tags; i++)
+		if (strcmp(t->o->dead_tags[i], tag) == 0)
+			return true;
+	return false;
+}
+
+/* The installed interpreter of `tag`, or NULL. */
+static const struct pyc_interp *installed(const struct pyc__tidy *t,
+					  const char *tag)
+{
+	for (size_t i = 0; i < t->o->ninterps; i++)
+		if (t->o->interps[i].tag && !strcmp(t->o->interps[i].tag, tag))
+			return &t->o->interps[i];
+	return NULL;
+}
+
+/* The last use of a pyc: its later access or modification, in whole
+ * seconds. */
+static time_t last_use(const struct stat *st)
+{
+	return st->st_atime > st->st_mtime ? st->st_atime : st->st_mtime;
+}
+
+static void keep(struct prune *p, const char *path, const struct stat *st)
+{
+	struct pyc__tree *tree = &p->t.tree;
+
+	p->t.st->kept++;
+	if (!(p->t.o->flags & PYC_TIDY_MAX_SIZE))
+		return;
+	struct kept *v = array_grow(p->kept, &p->akept, p->nkept + 1,
+				    sizeof(*v));
+	if (!v) {
+		tree->oom = true;
+		return;
+	}
+	p->kept = v;
+	struct kept *k = &p->kept[p->nkept];
+	if (!(k->path = strdup(path))) {
+		tree->oom = true;
+		return;
+	}
+	k->st = *st;
+	k->used = last_use(st);
+	k->node = tree->cur;
+	p->nkept++;
+}
+
+/* Is this pyc stale for the installed interpreter of its tag?  Only
+ * pycs at the very path Python reads for their source are judged; a tag
+ * with no interpreter here is not judged at all (the release tables say
+ * what its Python would do, not that one will ever read it again). */
+static bool is_stale(const struct pyc__tidy *t, const char *tag, const char *source,
+		     const char *path, int opt)
+{
+	const struct pyc_interp *in = installed(t, tag);
+	struct pyc_verdict v;
+	char *expect = NULL;
+	bool stale = false;
+
+	if (opt < 0 || opt > 2 || !in)
+		return false;
+	if (pyc_cache_from_source(in, t->o->prefix, t->cwd, source, opt,
+				  &expect, NULL) == PYC_PATH_OK &&
+	    strcmp(expect, path) == 0 &&
+	    pyc_judge_files(in, PYC_CHECK_DEFAULT, source, path, 0, &v) == 0)
+		stale = v.state == PYC_STALE;
+	free(expect);
+	return stale;
+}
+
+static void prune_file(struct pyc__tree *tree, int dfd, const char *name,
+		       const char *path, const struct stat *st)
+{
+	struct prune *p = prune_of(tree);
+	struct pyc__tidy *t = &p->t;
+	struct pyc_cache_name cn;
+	char *source = NULL;
+
+	if (pyc_is_temp_name(name)) {
+		if (t->now - st->st_mtime >= t->o->temp_grace)
+			pyc__tidy_remove(t, dfd, name, path, st, PYC_TIDY_TEMP);
+		return;
+	}
+	if (!pyc__cache_artifact(t->o->prefix, path, &source, &cn))
+		return; /* not named like a pyc Python writes: not ours */
+	if (dead_tag(t, cn.tag))
+		pyc__tidy_remove(t, dfd, name, path, st, PYC_TIDY_TAG_LISTED);
+	else if ((t->o->flags & PYC_TIDY_UNINSTALLED) && !installed(t, cn.tag))
+		pyc__tidy_remove(t, dfd, name, path, st, PYC_TIDY_TAG);
+	else if (pyc__source_gone(source))
+		pyc__tidy_remove(t, dfd, name, path, st, PYC_TIDY_ORPHAN);
+	else if (is_stale(t, cn.tag, source, path, cn.opt))
+		pyc__tidy_remove(t, dfd, name, path, st, PYC_TIDY_STALE);
+	else if ((t->o->flags & PYC_TIDY_OLDER_THAN) &&
+		 t->now - last_use(st) > t->o->older_than)
+		pyc__tidy_remove(t, dfd, name, path, st, PYC_TIDY_OLD);
+	else
+		keep(p, path, st);
+	free(source);
+}
+
+/* Least recently used first; within a second, the path in byte order
+ * (one order, whatever the walk's or the sort's). */
+static int kept_cmp(const void *a, const void *b)
+{
+	const struct kept *x = a, *y = b;
+
+	if (x->used != y->used)
+		return x->used < y->used ? -1 : 1;
+	return strcmp(x->path, y->path);
+}
+
+/* An error that only says the file or a directory on its way is no
+ * longer the one measured: nothing to remove, nothing to report. */
+static bool replaced(int errnum)
+{
+	return errnum == ENOENT || errnum == ENOTDIR || errnum == ELOOP ||
+	       errnum == ESTALE;
+}
+
+/* Remove the kept pyc k in its directory (dfd), if it is still the file
+ * measured: 0 removed (or would be), 1 left, -1 (errno). */
+static int evict_one(struct prune *p, int dfd, const struct kept *k)
+{
+	const char *name = strrchr(k->path, '/') + 1;
+
+	return pyc__unlink_same(dfd, name, &k->st,
+				p->t.o->flags & PYC_TIDY_DRY_RUN);
+}
+
+/* Evict least recently used pycs until the kept ones fit.  Each is
+ * removed in its directory reached again through the walk's no-follow
+ * chain, after checking it is the file measured (pyc__unlink_same()). */
+static void evict(struct prune *p)
+{
+	struct pyc__tidy *t = &p->t;
+	uint64_t total = 0;
+	size_t dnode = PYC__NO_NODE;
+	int dfd = -1, r;
+
+	for (size_t i = 0; i < p->nkept; i++)
+		total += (uint64_t)p->kept[i].st.st_size;
+	qsort(p->kept, p->nkept, sizeof(*p->kept), kept_cmp);
+	for (size_t i = 0; i < p->nkept && total > t->o->max_size; i++) {
+		struct kept *k = &p->kept[i];
+
+		if (k->node != dnode) {
+			if (dfd >= 0)
+				close(dfd);
+			dnode = k->node;
+			dfd = pyc__tree_open_node(&t->tree, dnode);
+		}
+		if (dfd < 0 || (r = evict_one(p, dfd, k)) < 0) {
+			if (!replaced(errno))
+				pyc__tidy_error(&t->tree, k->path, errno);
+			continue;
+		}
+		if (r > 0)
+			continue;
+		total -= (uint64_t)k->st.st_size;
+		t->st->kept--;
+		t->tree.nodes[k->node].removed++;
+		pyc__tidy_event(t, PYC_TIDY_SIZE, k->path, NULL,
+				(uint64_t)k->st.st_size);
+	}
+	if (dfd >= 0)
+		close(dfd);
+}
+
+/* The directories prune walks: the prefix, or the mirror of each of
+ * dirs[] that exists.  A NULL-terminated vector, or NULL (errno). */
+static char **prune_roots(const struct pyc__tidy *t, const char *const *dirs,
+			  size_t ndirs, size_t *n)
+{
+	struct pyc_interp any = { .major = 3, .minor = 12, .tag = "x" };
+	char **v = calloc(ndirs + 2, sizeof(*v));
+
+	*n = 0;
+	if (v && !ndirs && !(v[(*n)++] = strdup(t->o->prefix)))
+		goto fail;
+	for (size_t i = 0; v && i < ndirs; i++) {
+		char *m = pyc__mirror_dir(&any, t->o->prefix, t->cwd, dirs[i]);
+		struct stat mst;
+
+		if (!m)
+			goto fail;
+		if (lstat(m, &mst) == 0 && S_ISDIR(mst.st_mode))
+			v[(*n)++] = m;
+		else
+			free(m);
+	}
+	return v;
+fail:
+	for (size_t i = 0; i < *n; i++)
+		free(v[i]);
+	free(v);
+	return NULL;
+}
+
+static void prune_release(struct prune *p)
+{
+	for (size_t i = 0; i < p->nkept; i++)
+		free(p->kept[i].path);
+	free(p->kept);
+	pyc__tidy_release(&p->t);
+}
+
+static const struct pyc__tree_ops prune_ops = {
+	.file = prune_file,
+	.error = pyc__tidy_error,
+	.dir_gone = pyc__tidy_dir_gone,
+};
+
+int pyc_prune(const struct pyc_tidy_opts *o, const char *const *dirs,
+	      size_t ndirs, struct pyc_tidy_stats *st)
+{
+	struct prune p = { 0 };
+	struct pyc__tidy *t = &p.t;
+	struct stat pst;
+	size_t nroots = 0;
+	char **roots;
+	int ret = 0, saved;
+
+	pyc__tidy_init(t, o, st, &prune_ops, PYC__TREE_RMDIR |
+		       (o->flags & PYC_TIDY_MAX_SIZE ? PYC__TREE_DEFER : 0));
+	if (stat(o->prefix, &pst) < 0)
+		return -1;
+	if (!S_ISDIR(pst.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	if (!(roots = prune_roots(t, dirs, ndirs, &nroots)))
+		return -1;
+	if (pyc__is_root_dir(o->prefix))
+		ret = pyc__tidy_refuse(t, PYC_REFUSED_ROOT, o->prefix) < 0
+			      ? -1 : PYC_TIDY_REFUSED;
+	else
+		ret = pyc__tidy_check_cache(t, o->prefix,
+					    (const char *const *)roots, nroots);
+	/* The prefix is the user's to place; below it, no link is ours. */
+	for (size_t i = 0; i < nroots && ret == 0; i++)
+		ret = pyc__tree_walk_below(&t->tree, o->prefix, roots[i]);
+	if (ret == 0 && (o->flags & PYC_TIDY_MAX_SIZE) && !t->tree.oom)
+		evict(&p);
+	if (ret == 0 && !t->tree.oom)
+		pyc__tree_finish(&t->tree);
+	if (t->tree.oom) {
+		errno = ENOMEM;
+		ret = -1;
+	}
+	saved = errno;
+	for (size_t i = 0; i < nroots; i++)
+		free(roots[i]);
+	free(roots);
+	prune_release(&p);
+	errno = saved;
+	return ret;
+}
