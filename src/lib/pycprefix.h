@@ -44,6 +44,7 @@
 #ifndef PYCPREFIX_H
 #define PYCPREFIX_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -623,9 +624,12 @@ struct pyc_job {
 
 struct pyc_result {
 	bool ok;
-	/* ok: marshalled code per level, in the job's order */
+	/* ok: marshalled code per level, in the job's order; ncodes as the
+	 * worker sent them (pyc_pool_run() reports a job whose worker sent
+	 * fewer or more than its levels failed, not done) */
 	const unsigned char *code[PYC_MAX_LEVELS];
 	size_t code_len[PYC_MAX_LEVELS];
+	unsigned ncodes;
 	/* !ok: where and why */
 	uint32_t line, col;
 	const char *message;
@@ -651,7 +655,7 @@ struct pyc_pool_ops {
  * start (exit 1): <reason from its stderr>").
  */
 int pyc_pool_run(const struct pyc_interp *in, int jobs, int timeout_ms,
-		 const struct pyc_pool_ops *ops, volatile int *stop,
+		 const struct pyc_pool_ops *ops, atomic_int *stop,
 		 struct pyc_error *err);
 
 /* ------------------------------------------------------------------------
@@ -726,7 +730,8 @@ struct pyc_compile_opts {
 	void (*event)(const struct pyc_event *ev, void *arg);
 	void (*progress)(const struct pyc_progress *p, void *arg);
 	void *arg;
-	volatile int *stop;            /* set non-zero to stop early */
+	atomic_int *stop;              /* set non-zero to stop early (a
+					  signal handler may) */
 	/* Optional: a directory where each interpreter's compile errors
 	 * are kept from run to run, so that a source that failed and has
 	 * not changed since (same inode, size, mtime and ctime) is reported
