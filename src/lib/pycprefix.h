@@ -132,6 +132,12 @@ int pyc_interp_resolve(const char *spec, unsigned flags,
 char *pyc_probe_cache_dir(void);
 
 /*
+ * How long the probe and pyc_interp_ask() wait for an interpreter, in
+ * milliseconds: $PYCPREFIX_PROBE_TIMEOUT seconds (1 to 3600), else 30 s.
+ */
+int pyc_probe_timeout_ms(void);
+
+/*
  * Ask an interpreter something as the user runs it: `exe -B -X
  * pycache_prefix=/dev/null -c code 3`, with the user's environment, so
  * site, .pth files and sitecustomize run as they do for the user, but
@@ -141,7 +147,7 @@ char *pyc_probe_cache_dir(void);
  * the file descriptor numbered sys.argv[1]
  * (os.fdopen(int(sys.argv[1]), 'wb')); its stdout and stdin are
  * /dev/null, so what start-up code prints is never taken for the answer.
- * As the probe, bounded to 30 s.  Returns the fields as a NULL-terminated
+ * As the probe, bounded by pyc_probe_timeout_ms().  Returns the fields as a NULL-terminated
  * vector of *n malloc'd strings (pyc_strv_free()), or NULL with errno and
  * err: "'exe' cannot start (exit 1): <reason>" for an interpreter that
  * exits non-zero, with the reason taken from its stderr (which is
