@@ -14,13 +14,15 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <unistd.h>
 
 #define SPAWN_CHECK_FDS 1024
 
 static bool inheritable_at_start[SPAWN_CHECK_FDS];
-static int spawn_leaks;  /* inheritable descriptors seen at a spawn */
+/* Inheritable descriptors seen at a spawn. */
+static atomic_int spawn_leaks;
 
 static bool inheritable(int fd)
 {

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static char dir[] = "/tmp/pyc-pool-XXXXXX";
@@ -266,6 +267,59 @@ static void test_stop(void **state)
 	assert_true(r.given < 1000);
 }
 
+static void *set_stop(void *arg)
+{
+	/* Some time into the run, so that the pass has read the flag (the
+	 * test holds whichever comes first). */
+	struct timespec t = { 0, 100 * 1000000 };
+
+	nanosleep(&t, NULL);
+	atomic_store((atomic_int *)arg, 1);
+	return NULL;
+}
+
+/* pyc_compile() reads its stop flag on its helper threads too (the
+ * freshness pass): set from another thread, as a signal handler would,
+ * it is an atomic, not a data race (the ThreadSanitizer build sees one
+ * with a volatile int).  Enough sources that the pass has helpers. */
+static void test_compile_stop_from_another_thread(void **state)
+{
+	const char *exe = worker("good2", "hello()\n"
+				 "while True:\n"
+				 "    levels, path, src = request()\n"
+				 "    answer(len(levels))\n");
+	struct pyc_interp in = { .path = (char *)exe, .real = (char *)exe,
+				 .tag = "cpython-312", .major = 3, .minor = 12,
+				 .magic = 3531, .level = "final" };
+	char root[128], prefix[128], file[160];
+	const char *roots[] = { root };
+	struct pyc_compile_stats stats;
+	struct pyc_error err = { { 0 } };
+	atomic_int stop = 0;
+	pthread_t t;
+
+	(void)state;
+	snprintf(root, sizeof(root), "%s/tree", dir);
+	snprintf(prefix, sizeof(prefix), "%s/prefix", dir);
+	assert_int_equal(mkdir(root, 0755), 0);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(file, sizeof(file), "%s/m%d.py", root, i);
+		FILE *f = fopen(file, "w");
+		assert_non_null(f);
+		fclose(f);
+	}
+	struct pyc_compile_opts o = { .interps = &in, .ninterps = 1,
+				      .prefix = prefix, .levels = { 0 },
+				      .nlevels = 1, .jobs = 1,
+				      .timeout_ms = 10000, .stop = &stop };
+	assert_int_equal(pthread_create(&t, NULL, set_stop, &stop), 0);
+	int ret = pyc_compile(&o, roots, 1, &stats, &err);
+	pthread_join(t, NULL);
+	/* Stopped (EINTR), unless it ran to the end first. */
+	assert_true(ret == 0 || errno == EINTR);
+	assert_int_equal(stats.sources, 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -275,6 +329,7 @@ int main(void)
 		cmocka_unit_test(test_two_pools_in_two_threads),
 		cmocka_unit_test(test_cannot_start),
 		cmocka_unit_test(test_stop),
+		cmocka_unit_test(test_compile_stop_from_another_thread),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
