@@ -655,7 +655,12 @@ struct pyc_pool_ops {
 
 /*
  * Run jobs until ops->next() has none and all are done, or *stop becomes
- * non-zero (then workers are ended and the function returns -1, EINTR).
+ * non-zero (then workers are ended and the function returns -1, EINTR;
+ * any thread, or a signal handler, may set it).  A job whose worker
+ * answers a number of code objects other than its levels is reported
+ * with ops->failed().  SIGPIPE is blocked in the calling thread while
+ * the pool runs (see "Signals" above); workers start with the caller's
+ * signal mask.
  * timeout_ms bounds one job (0: none).  Returns 0, or -1 with errno and
  * err set when no worker can be started at all ("workers of 'X' cannot
  * start (exit 1): <reason from its stderr>").
