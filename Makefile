@@ -54,7 +54,7 @@ $(BUILD)/tests/test_output: tests/unit/test_output.c $(BUILD)/src/cli/output.o
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 # Saved fuzz inputs replayed as regression tests (fuzz/replay.c).
-FUZZ_TARGETS = header paths proto
+FUZZ_TARGETS = header paths proto memo
 REPLAY_BIN = $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz_%)
 
 $(BUILD)/tests/fuzz_%: fuzz/fuzz_%.c fuzz/replay.c $(BUILD)/libpycprefix.a

@@ -20,6 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (r.code[i] && (r.code[i] < data ||
 					  r.code[i] + r.code_len[i] > data + size))
 				abort();
+		if (r.ok && r.ncodes > PYC_MAX_LEVELS)
+			abort();
 		if (!r.ok && !r.message)
 			abort();
 		free((char *)r.warnings);

@@ -16,7 +16,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-static volatile int interrupted;
+static atomic_int interrupted;
 
 static void on_stop_signal(int sig)
 {

@@ -13,6 +13,7 @@
  */
 #include "pycprefix.h"
 #include "buf.h"
+#include "compat.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -115,10 +116,14 @@ static enum pyc_path_error fail(struct pyc_error *err, enum pyc_path_error e,
 	return e;
 }
 
+/* Runs on helper threads too (status, compile): strerror_r. */
 static enum pyc_path_error nomem(struct pyc_error *err)
 {
+	char eb[128];
+
 	errno = ENOMEM;
-	return fail(err, PYC_PATH_NOMEM, "%s", strerror(ENOMEM));
+	return fail(err, PYC_PATH_NOMEM, "%s",
+		    pyc__strerror(ENOMEM, eb, sizeof(eb)));
 }
 
 /* The file name: (base or rest) + sep + tag [+ ".opt-N"] + ".pyc". */

@@ -377,10 +377,11 @@ static void plan_source(struct planner *pl, struct task *t,
 static void *plan_slice(void *arg)
 {
 	struct planner *pl = arg;
-	const volatile int *stop = pl->r->o->stop;
+	atomic_int *stop = pl->r->o->stop;
 	size_t i, to;
 
-	while (!(stop && *stop) && pyc__pass_next(pl->pass, &i, &to))
+	while (!(stop && atomic_load(stop)) &&
+	       pyc__pass_next(pl->pass, &i, &to))
 		for (; i < to; i++)
 			plan_source(pl, &pl->r->tasks[i], &pl->r->srcs[i]);
 	if (pl->pycdirfd >= 0)
@@ -770,7 +771,7 @@ static void job_failed(void *arg, struct pyc_job *job, const char *why)
 
 static int run_interp(struct run *r, struct pyc_error *err)
 {
-	static volatile int never;
+	static atomic_int never;
 	const struct pyc_pool_ops ops = { next_job, job_done, job_failed, r };
 	int ret = 0;
 

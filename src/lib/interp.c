@@ -16,8 +16,9 @@
  *   cache   = "pycprefix-probe-cache-1" NUL path NUL real NUL key NUL probe
  *   key     = dev SP ino SP size SP mtime-ns SP ctime-ns   ; stat of real
  *
- * written atomically (temp file and rename), so concurrent runs at worst
- * probe twice.
+ * written with pyc_write_atomic(), so concurrent runs at worst probe
+ * twice.  Every pipe is close-on-exec from its birth (pipe2): a child
+ * that another thread spawns meanwhile never holds a probe's write end.
  */
 #include "pycprefix.h"
 #include "buf.h"
@@ -45,6 +46,7 @@ extern char **environ;
 #define PROBE_MAGIC "pycprefix-probe-1"
 #define CACHE_MAGIC "pycprefix-probe-cache-1"
 #define PROBE_TIMEOUT_MS 30000
+#define PROBE_TIMEOUT_MAX_S 3600
 
 static const char probe_script[] =
 	"import sys\n"
@@ -126,6 +128,21 @@ char *pyc_probe_cache_dir(void)
 	return pyc_cache_home_path("pycprefix-interpreters");
 }
 
+int pyc_probe_timeout_ms(void)
+{
+	const char *env = getenv("PYCPREFIX_PROBE_TIMEOUT");
+	char *end;
+	long s;
+
+	if (!env || !env[0])
+		return PROBE_TIMEOUT_MS;
+	errno = 0;
+	s = strtol(env, &end, 10);
+	if (errno || *end || s < 1 || s > PROBE_TIMEOUT_MAX_S)
+		return PROBE_TIMEOUT_MS;
+	return (int)s * 1000;
+}
+
 /* ---- running the probe ---- */
 
 static long ms_since(const struct timespec *t0)
@@ -138,13 +155,14 @@ static long ms_since(const struct timespec *t0)
 }
 
 /* Read all of fd into out within the time left; -1 with ETIMEDOUT. */
-static int drain(int fd, struct buf *out, const struct timespec *t0)
+static int drain(int fd, struct buf *out, const struct timespec *t0,
+		 int timeout_ms)
 {
 	char chunk[4096];
 
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		long left = PROBE_TIMEOUT_MS - ms_since(t0);
+		long left = timeout_ms - ms_since(t0);
 		ssize_t n;
 
 		if (left <= 0) {
@@ -184,14 +202,13 @@ static int run_probe(const char *exe, struct buf *out)
 	int pipefd[2], status, ret, saved = 0;
 	pid_t pid;
 
-	if (pipe(pipefd) < 0)
+	/* dup2 clears close-on-exec on the child's stdout and stderr. */
+	if (pyc__pipe2(pipefd, O_CLOEXEC) < 0)
 		return -1;
-	fcntl(pipefd[0], F_SETFD, FD_CLOEXEC);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
-	posix_spawn_file_actions_addclose(&fa, pipefd[1]);
 	ret = posix_spawn(&pid, exe, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(pipefd[1]);
@@ -201,7 +218,7 @@ static int run_probe(const char *exe, struct buf *out)
 		return -1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (drain(pipefd[0], out, &t0) < 0) {
+	if (drain(pipefd[0], out, &t0, pyc_probe_timeout_ms()) < 0) {
 		saved = errno;
 		kill(pid, SIGKILL);
 	}
@@ -314,7 +331,7 @@ static int take(int *fd, struct buf *b, size_t cap)
 
 /* Gather both pipes until both end, the child has exited (and what it
  * wrote is read), or the time-out. */
-static int gather(struct asked *a, pid_t pid, int *status)
+static int gather(struct asked *a, pid_t pid, int *status, int timeout_ms)
 {
 	struct timespec t0;
 	bool exited = false;
@@ -323,7 +340,7 @@ static int gather(struct asked *a, pid_t pid, int *status)
 	while (a->afd >= 0 || a->efd >= 0) {
 		struct pollfd p[2] = { { .fd = a->afd, .events = POLLIN },
 				       { .fd = a->efd, .events = POLLIN } };
-		long left = PROBE_TIMEOUT_MS - ms_since(&t0);
+		long left = timeout_ms - ms_since(&t0);
 		int r;
 
 		if (left <= 0) {
@@ -429,7 +446,14 @@ static int high_pipe(int fds[2])
 		errno = saved;
 		return -1;
 	}
-	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	if (pyc__set_nonblock(fds[0]) < 0) {
+		int saved = errno;
+		close(fds[0]);
+		close(fds[1]);
+		fds[0] = fds[1] = -1;
+		errno = saved;
+		return -1;
+	}
 	return 0;
 }
 
@@ -438,7 +462,8 @@ char **pyc_interp_ask(const char *exe, const char *code, size_t *n,
 {
 	struct asked a = { .afd = -1, .efd = -1 };
 	int ap[2] = { -1, -1 }, ep[2] = { -1, -1 }, status = 0, ret;
-	char why[400], **v = NULL;
+	int timeout_ms = pyc_probe_timeout_ms();
+	char why[400], eb[128], **v = NULL;
 	pid_t pid;
 
 	*n = 0;
@@ -448,7 +473,8 @@ char **pyc_interp_ask(const char *exe, const char *code, size_t *n,
 			close(ap[0]);
 			close(ap[1]);
 		}
-		error(err, saved, "cannot run '%s': %s", exe, strerror(saved));
+		error(err, saved, "cannot run '%s': %s", exe,
+		      pyc__strerror(saved, eb, sizeof(eb)));
 		return NULL;
 	}
 	ret = spawn_asked(exe, code, ap[1], ep[1], &pid);
@@ -457,20 +483,21 @@ char **pyc_interp_ask(const char *exe, const char *code, size_t *n,
 	a.afd = ap[0];
 	a.efd = ep[0];
 	if (ret) {
-		error(err, ret, "cannot run '%s': %s", exe, strerror(ret));
+		error(err, ret, "cannot run '%s': %s", exe,
+		      pyc__strerror(ret, eb, sizeof(eb)));
 		goto out;
 	}
-	if (gather(&a, pid, &status) < 0) {
+	if (gather(&a, pid, &status, timeout_ms) < 0) {
 		int saved = errno;
 		kill(pid, SIGKILL);
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
 		if (saved == ETIMEDOUT)
 			error(err, saved, "'%s' did not answer within %d s", exe,
-			      PROBE_TIMEOUT_MS / 1000);
+			      timeout_ms / 1000);
 		else
 			error(err, saved, "cannot run '%s': %s", exe,
-			      strerror(saved));
+			      pyc__strerror(saved, eb, sizeof(eb)));
 		goto out;
 	}
 	status = WIFSIGNALED(status) ? 128 + WTERMSIG(status)
@@ -652,10 +679,12 @@ static void cache_write(const char *path, const char *real,
 			const struct stat *st, const struct buf *probe)
 {
 	char *file = cache_file(path), *dir = pyc_probe_cache_dir();
-	struct buf b = { 0 }, tmp = { 0 };
-	int fd;
+	struct buf b = { 0 };
+	size_t dlen = dir ? strlen(dir) : 0;
 
-	if (!file || !dir || pyc_mkdir_p(dir, 0700) < 0)
+	/* cache_file() is dir + "/" + name. */
+	if (!file || !dir || strncmp(file, dir, dlen) != 0 ||
+	    file[dlen] != '/' || pyc_mkdir_p(dir, 0700) < 0)
 		goto out;
 	buf_adds(&b, CACHE_MAGIC);
 	buf_addc(&b, '\0');
@@ -664,18 +693,10 @@ static void cache_write(const char *path, const char *real,
 	stat_key(&b, st);
 	buf_addc(&b, '\0');
 	buf_add(&b, probe->s, probe->len);
-	buf_addf(&tmp, "%s.tmp%ld", file, (long)getpid());
-	if (b.oom || tmp.oom)
-		goto out;
-	fd = open(tmp.s, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		goto out;
-	if (write(fd, b.s, b.len) != (ssize_t)b.len || close(fd) < 0 ||
-	    rename(tmp.s, file) < 0)
-		unlink(tmp.s);
+	if (!b.oom)
+		pyc_write_atomic(dir, file + dlen + 1, b.s, b.len, 0600, 0);
 out:
 	buf_release(&b);
-	buf_release(&tmp);
 	free(file);
 	free(dir);
 }
@@ -687,10 +708,15 @@ static int probe_fresh(const char *exe, struct buf *out,
 {
 	int status = run_probe(exe, out);
 	const char *nl;
+	char eb[128];
 
-	if (status < 0)
+	if (status < 0) {
+		if (errno == ETIMEDOUT)
+			return error(err, errno, "'%s' did not answer within "
+				     "%d s", exe, pyc_probe_timeout_ms() / 1000);
 		return error(err, errno, "cannot run '%s': %s", exe,
-			     strerror(errno));
+			     pyc__strerror(errno, eb, sizeof(eb)));
+	}
 	if (status == 0)
 		return 0;
 	/* Report the interpreter's last line: usually the reason. */
@@ -707,13 +733,13 @@ int pyc_interp_probe(const char *exe, unsigned flags, struct pyc_interp *in,
 {
 	struct buf out = { 0 };
 	struct stat st;
-	char real[PATH_MAX], why[200];
+	char real[PATH_MAX], why[200], eb[128];
 	bool cached = false;
 
 	memset(in, 0, sizeof(*in));
 	if (!realpath(exe, real) || stat(real, &st) < 0)
 		return error(err, errno, "cannot use '%s': %s", exe,
-			     strerror(errno));
+			     pyc__strerror(errno, eb, sizeof(eb)));
 	if (!S_ISREG(st.st_mode) || access(real, X_OK) < 0)
 		return error(err, EACCES, "cannot use '%s': not an executable "
 			     "file", exe);

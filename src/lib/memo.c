@@ -32,6 +32,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,31 +132,87 @@ int pyc_memo_add(struct pyc_memo *m, const char *source,
 	return 0;
 }
 
+/* A decimal number at *p, before `end`, followed by `sep`, that fits
+ * in [-max_neg, max]; *p moves past the separator.  The memo is read
+ * as bytes: nothing here looks past `end` or needs a NUL. */
+static bool number(const char **p, const char *end, char sep,
+		   uint64_t max_neg, uint64_t max, bool *neg, uint64_t *v)
+{
+	const char *s = *p;
+	uint64_t n = 0;
+
+	*neg = s < end && *s == '-';
+	if (*neg)
+		s++;
+	if (s == end || *s < '0' || *s > '9')
+		return false;
+	for (; s < end && *s >= '0' && *s <= '9'; s++) {
+		unsigned d = (unsigned)(*s - '0');
+		if (n > (UINT64_MAX - d) / 10)
+			return false;
+		n = n * 10 + d;
+	}
+	if (s == end || *s != sep || n > (*neg ? max_neg : max))
+		return false;
+	*p = s + 1;
+	*v = n;
+	return true;
+}
+
+static bool unsigned_field(const char **p, const char *end, char sep,
+			   uint64_t max, uint64_t *v)
+{
+	bool neg;
+
+	return number(p, end, sep, 0, max, &neg, v);
+}
+
+static bool signed_field(const char **p, const char *end, char sep,
+			 int64_t *v)
+{
+	uint64_t n;
+	bool neg;
+
+	if (!number(p, end, sep, (uint64_t)INT64_MAX + 1, INT64_MAX, &neg,
+		    &n))
+		return false;
+	*v = neg ? (int64_t)(0 - n) : (int64_t)n;
+	return true;
+}
+
 /* One record at *p (of `end`); false at the end or on garbage. */
 static bool parse_record(const char **p, const char *end,
 			 struct pyc_memo *m)
 {
 	struct pyc_memo_id id;
-	unsigned levels, line, col;
-	size_t slen, mlen;
-	int used = 0;
-	const char *nl = memchr(*p, '\n', (size_t)(end - *p));
+	uint64_t levels, line, col, slen, mlen;
+	const char *q = *p;
 
-	if (!nl || sscanf(*p, "%" SCNu64 " %" SCNu64 " %" SCNd64 " %" SCNd64
-			  " %" SCNd64 " %u %u %u %zu %zu%n", &id.dev, &id.ino,
-			  &id.size, &id.mtime_ns, &id.ctime_ns, &levels,
-			  &line, &col, &slen, &mlen, &used) != 10 ||
-	    *p + used != nl || slen == 0 ||
-	    (size_t)(end - nl - 1) < slen + mlen + 1 ||
-	    nl[1 + slen + mlen] != '\n')
+	if (!unsigned_field(&q, end, ' ', UINT64_MAX, &id.dev) ||
+	    !unsigned_field(&q, end, ' ', UINT64_MAX, &id.ino) ||
+	    !signed_field(&q, end, ' ', &id.size) ||
+	    !signed_field(&q, end, ' ', &id.mtime_ns) ||
+	    !signed_field(&q, end, ' ', &id.ctime_ns) ||
+	    !unsigned_field(&q, end, ' ', UINT_MAX, &levels) ||
+	    !unsigned_field(&q, end, ' ', UINT_MAX, &line) ||
+	    !unsigned_field(&q, end, ' ', UINT_MAX, &col) ||
+	    !unsigned_field(&q, end, ' ', SIZE_MAX, &slen) ||
+	    !unsigned_field(&q, end, '\n', SIZE_MAX, &mlen) || slen == 0)
 		return false;
-	char *source = strndup(nl + 1, slen);
-	char *message = strndup(nl + 1 + slen, mlen);
-	bool ok = source && message && strlen(source) == slen &&
-		  pyc_memo_add(m, source, &id, levels, line, col, message) == 0;
+	/* The sizes come from the file: compare them with what is left
+	 * without adding them (their sum may wrap). */
+	size_t rest = (size_t)(end - q);
+	if (slen > rest || mlen > rest - slen || rest - slen - mlen < 1 ||
+	    q[slen + mlen] != '\n' || memchr(q, '\0', slen))
+		return false;
+	char *source = strndup(q, slen);
+	char *message = strndup(q + slen, mlen);
+	bool ok = source && message &&
+		  pyc_memo_add(m, source, &id, (unsigned)levels,
+			       (unsigned)line, (unsigned)col, message) == 0;
 	free(source);
 	free(message);
-	*p = nl + 1 + slen + mlen + 1;
+	*p = q + slen + mlen + 1;
 	return ok;
 }
 
@@ -177,31 +234,39 @@ int pyc_memo_init(struct pyc_memo *m, const char *dir,
 	return 0;
 }
 
+int pyc_memo_parse(struct pyc_memo *m, const char *data, size_t len)
+{
+	size_t klen = strlen(m->key), mlen = strlen(MEMO_MAGIC);
+	const char *p = data, *end = data + len;
+	uint64_t stored;
+
+	if (len < mlen || memcmp(data, MEMO_MAGIC, mlen) != 0)
+		return 0;
+	p += mlen;
+	if (!unsigned_field(&p, end, '\n', SIZE_MAX, &stored) ||
+	    stored != klen || (size_t)(end - p) <= klen ||
+	    memcmp(p, m->key, klen) != 0 || p[klen] != '\n')
+		return 0;
+	p += klen + 1;
+	while (p < end && parse_record(&p, end, m))
+		;
+	if (m->n > 1)
+		qsort(m->v, m->n, sizeof(*m->v), entry_cmp);
+	return 0;
+}
+
 int pyc_memo_open(struct pyc_memo *m, const char *dir,
 		  const struct pyc_interp *in)
 {
 	char *data;
-	size_t len, klen, stored;
-	int used = 0;
+	size_t len;
 
 	if (pyc_memo_init(m, dir, in) < 0)
 		return -1;
 	if (!(data = pyc_read_file(m->file, &len)))
 		return 0; /* none yet, or unreadable: start afresh */
-	klen = strlen(m->key);
-	const char *p = data, *end = data + len;
-	if (sscanf(data, MEMO_MAGIC "%zu%n", &stored, &used) == 1 &&
-	    stored == klen && data[used] == '\n' &&
-	    (size_t)(end - data) > (size_t)used + klen + 1 &&
-	    memcmp(data + used + 1, m->key, klen) == 0 &&
-	    data[used + 1 + klen] == '\n') {
-		p = data + used + 1 + klen + 1;
-		while (p < end && parse_record(&p, end, m))
-			;
-	}
+	pyc_memo_parse(m, data, len);
 	free(data);
-	if (m->n > 1)
-		qsort(m->v, m->n, sizeof(*m->v), entry_cmp);
 	return 0;
 }
 

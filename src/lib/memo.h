@@ -52,6 +52,12 @@ int pyc_memo_init(struct pyc_memo *m, const char *dir,
 int pyc_memo_open(struct pyc_memo *m, const char *dir,
 		  const struct pyc_interp *in);
 
+/* Add the records of the memo bytes `data` (len bytes, read as bytes:
+ * no NUL needed after them) to `m`, initialised with pyc_memo_init(); a
+ * file that is not the memo of m's interpreter adds nothing, and parsing
+ * stops at the first record that does not parse.  Returns 0. */
+int pyc_memo_parse(struct pyc_memo *m, const char *data, size_t len);
+
 /* The entry for `source` when the file is still the one that failed, at
  * all of `levels`; else NULL. */
 const struct pyc_memo_entry *pyc_memo_find(const struct pyc_memo *m,

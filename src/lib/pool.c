@@ -3,17 +3,26 @@
  *
  * The parent alone decides, reads and writes files; workers only turn
  * source bytes into marshalled code.  The protocol is in pycprefix.h.
- * Requests are written whole with blocking writes (a worker reads a whole
- * request before it answers, so this cannot deadlock); responses are read
- * without blocking into a per-worker buffer and decoded when complete.
+ * Requests are written as far as the pipe takes them and the rest when
+ * poll() says it is writable again; responses are read the same way,
+ * without blocking, into a per-worker buffer and decoded when complete.
+ * Every descriptor is close-on-exec from its birth (pipe2), so a child
+ * another thread spawns meanwhile holds none of ours.
+ *
+ * A write to a worker that died raises SIGPIPE.  The process's signal
+ * dispositions are the program's: the pool blocks SIGPIPE in its own
+ * thread while it runs and, at the end, takes away a SIGPIPE that its
+ * writes left pending (one that was pending before is left alone).
  */
 #include "pycprefix.h"
 #include "buf.h"
+#include "compat.h"
 #include "internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -101,6 +110,7 @@ struct pool {
 	struct worker *w;
 	int n, timeout_ms, start_failures;
 	bool exhausted;
+	sigset_t mask;        /* the caller's signal mask, for workers */
 	char start_why[400];  /* how the last worker that never said hello
 				 ended */
 };
@@ -113,42 +123,68 @@ static long now_ms(void)
 	return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
 }
 
+static void close_pipe(int fds[2])
+{
+	if (fds[0] >= 0)
+		close(fds[0]);
+	if (fds[1] >= 0)
+		close(fds[1]);
+	fds[0] = fds[1] = -1;
+}
+
+/* The three pipes of a worker, close-on-exec from birth; the ends we
+ * keep are non-blocking (a worker that stops reading, hung or stopped,
+ * must never block us past its deadline), the worker's are not (its
+ * stdin and stdout). */
+static int worker_pipes(int req[2], int resp[2], int errp[2])
+{
+	if (pyc__pipe2(req, O_CLOEXEC) < 0)
+		return -1;
+	if (pyc__pipe2(resp, O_CLOEXEC) < 0)
+		goto fail;
+	/* Its stderr tells why a worker that cannot start did not. */
+	if (pyc__pipe2(errp, O_CLOEXEC) < 0)
+		goto fail;
+	if (pyc__set_nonblock(req[1]) < 0 || pyc__set_nonblock(resp[0]) < 0 ||
+	    pyc__set_nonblock(errp[0]) < 0)
+		goto fail;
+	return 0;
+fail:;
+	int saved = errno;
+	close_pipe(req);
+	close_pipe(resp);
+	close_pipe(errp);
+	errno = saved;
+	return -1;
+}
+
 static int spawn(struct pool *p, struct worker *w)
 {
 	char *argv[] = { p->in->path, "-I", "-S", "-c", (char *)worker_py,
 			 NULL };
 	posix_spawn_file_actions_t fa;
-	int req[2], resp[2], errp[2], ret;
+	posix_spawnattr_t attr;
+	int req[2] = { -1, -1 }, resp[2] = { -1, -1 }, errp[2] = { -1, -1 };
+	int ret;
+	char eb[128];
 
-	if (pipe(req) < 0)
-		return -1;
-	if (pipe(resp) < 0) {
-		close(req[0]);
-		close(req[1]);
+	if (worker_pipes(req, resp, errp) < 0) {
+		snprintf(p->start_why, sizeof(p->start_why), "cannot run it: "
+			 "%s", pyc__strerror(errno, eb, sizeof(eb)));
 		return -1;
 	}
-	/* Its stderr tells why a worker that cannot start did not. */
-	if (pipe2(errp, O_CLOEXEC) < 0) {
-		close(req[0]);
-		close(req[1]);
-		close(resp[0]);
-		close(resp[1]);
-		return -1;
-	}
-	fcntl(errp[0], F_SETFL, O_NONBLOCK);
-	/* Both ends we keep are non-blocking: a worker that stops reading
-	 * (hung, or stopped) must never block us past its deadline. */
-	fcntl(req[1], F_SETFD, FD_CLOEXEC);
-	fcntl(req[1], F_SETFL, O_NONBLOCK);
-	fcntl(resp[0], F_SETFD, FD_CLOEXEC);
-	fcntl(resp[0], F_SETFL, O_NONBLOCK);
+	/* dup2 clears close-on-exec on the worker's copies. */
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, req[0], 0);
 	posix_spawn_file_actions_adddup2(&fa, resp[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
-	posix_spawn_file_actions_addclose(&fa, req[0]);
-	posix_spawn_file_actions_addclose(&fa, resp[1]);
-	ret = posix_spawn(&w->pid, p->in->path, &fa, NULL, argv, environ);
+	/* The worker gets the caller's mask, not ours with SIGPIPE
+	 * blocked. */
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setsigmask(&attr, &p->mask);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+	ret = posix_spawn(&w->pid, p->in->path, &fa, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 	close(req[0]);
 	close(resp[1]);
@@ -158,7 +194,7 @@ static int spawn(struct pool *p, struct worker *w)
 		close(resp[0]);
 		close(errp[0]);
 		snprintf(p->start_why, sizeof(p->start_why), "cannot run it: "
-			 "%s", strerror(ret));
+			 "%s", pyc__strerror(ret, eb, sizeof(eb)));
 		errno = ret;
 		return -1;
 	}
@@ -372,7 +408,18 @@ static void consume(struct pool *p, struct worker *w)
 	struct pyc_job finished = w->job;
 	w->state = W_IDLE;
 	feed(p, w);
-	p->ops->done(p->ops->arg, &finished, &res);
+	if (res.ok && res.ncodes != (unsigned)finished.nlevels) {
+		/* Fewer code objects than levels would make pycs of a
+		 * header alone, which Python fails to import. */
+		char why[96];
+		snprintf(why, sizeof(why), "the worker answered %u code "
+			 "object%s for %d level%s", res.ncodes,
+			 res.ncodes == 1 ? "" : "s", finished.nlevels,
+			 finished.nlevels == 1 ? "" : "s");
+		p->ops->failed(p->ops->arg, &finished, why);
+	} else {
+		p->ops->done(p->ops->arg, &finished, &res);
+	}
 	free((char *)res.warnings);
 	memmove(w->rbuf.s, w->rbuf.s + used, w->rbuf.len - used);
 	w->rbuf.len -= used;
@@ -461,15 +508,43 @@ static void shutdown_all(struct pool *p)
 	}
 }
 
+/* Block SIGPIPE in this thread; *was_pending: one was pending already. */
+static void block_sigpipe(sigset_t *old, bool *was_pending)
+{
+	sigset_t pipe_only, pending;
+
+	sigemptyset(&pipe_only);
+	sigaddset(&pipe_only, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_only, old);
+	*was_pending = sigpending(&pending) == 0 &&
+		       sigismember(&pending, SIGPIPE);
+}
+
+/* Take away the SIGPIPE our writes left pending, restore the mask. */
+static void unblock_sigpipe(const sigset_t *old, bool was_pending)
+{
+	static const struct timespec now = { 0, 0 };
+	sigset_t pipe_only, pending;
+
+	sigemptyset(&pipe_only);
+	sigaddset(&pipe_only, SIGPIPE);
+	if (!was_pending && sigpending(&pending) == 0 &&
+	    sigismember(&pending, SIGPIPE))
+		while (sigtimedwait(&pipe_only, NULL, &now) < 0 &&
+		       errno == EINTR)
+			;
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
 int pyc_pool_run(const struct pyc_interp *in, int jobs, int timeout_ms,
-		 const struct pyc_pool_ops *ops, volatile int *stop,
+		 const struct pyc_pool_ops *ops, atomic_int *stop,
 		 struct pyc_error *err)
 {
 	struct pool p = { .in = in, .ops = ops, .n = jobs > 0 ? jobs : 1,
 			  .timeout_ms = timeout_ms };
-	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
 	struct pollfd *fds;
 	int *idx, ret = 0;
+	bool sigpipe_pending;
 
 	p.w = calloc((size_t)p.n, sizeof(*p.w));
 	fds = calloc(3 * (size_t)p.n, sizeof(*fds));
@@ -481,12 +556,12 @@ int pyc_pool_run(const struct pyc_interp *in, int jobs, int timeout_ms,
 		errno = ENOMEM;
 		return -1;
 	}
-	sigaction(SIGPIPE, &ign, &old);
+	block_sigpipe(&p.mask, &sigpipe_pending);
 	for (int i = 0; i < p.n; i++)
 		if (spawn(&p, &p.w[i]) < 0)
 			p.start_failures++;
 	for (;;) {
-		if (*stop) {
+		if (atomic_load(stop)) {
 			errno = EINTR;
 			ret = -1;
 			break;
@@ -551,7 +626,7 @@ int pyc_pool_run(const struct pyc_interp *in, int jobs, int timeout_ms,
 		check_deadlines(&p);
 	}
 	shutdown_all(&p);
-	sigaction(SIGPIPE, &old, NULL);
+	unblock_sigpipe(&p.mask, sigpipe_pending);
 	free(p.w);
 	free(fds);
 	free(idx);

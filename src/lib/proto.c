@@ -89,6 +89,7 @@ static int read_codes(struct reader *r, struct pyc_result *res)
 	for (uint32_t i = 0; i < n; i++)
 		if ((rc = get_blob(r, &res->code[i], &res->code_len[i])) <= 0)
 			return rc;
+	res->ncodes = n;
 	res->ok = true;
 	return 1;
 }

@@ -44,6 +44,7 @@
 #ifndef PYCPREFIX_H
 #define PYCPREFIX_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -131,6 +132,12 @@ int pyc_interp_resolve(const char *spec, unsigned flags,
 char *pyc_probe_cache_dir(void);
 
 /*
+ * How long the probe and pyc_interp_ask() wait for an interpreter, in
+ * milliseconds: $PYCPREFIX_PROBE_TIMEOUT seconds (1 to 3600), else 30 s.
+ */
+int pyc_probe_timeout_ms(void);
+
+/*
  * Ask an interpreter something as the user runs it: `exe -B -X
  * pycache_prefix=/dev/null -c code 3`, with the user's environment, so
  * site, .pth files and sitecustomize run as they do for the user, but
@@ -140,7 +147,7 @@ char *pyc_probe_cache_dir(void);
  * the file descriptor numbered sys.argv[1]
  * (os.fdopen(int(sys.argv[1]), 'wb')); its stdout and stdin are
  * /dev/null, so what start-up code prints is never taken for the answer.
- * As the probe, bounded to 30 s.  Returns the fields as a NULL-terminated
+ * As the probe, bounded by pyc_probe_timeout_ms().  Returns the fields as a NULL-terminated
  * vector of *n malloc'd strings (pyc_strv_free()), or NULL with errno and
  * err: "'exe' cannot start (exit 1): <reason>" for an interpreter that
  * exits non-zero, with the reason taken from its stderr (which is
@@ -623,9 +630,12 @@ struct pyc_job {
 
 struct pyc_result {
 	bool ok;
-	/* ok: marshalled code per level, in the job's order */
+	/* ok: marshalled code per level, in the job's order; ncodes as the
+	 * worker sent them (pyc_pool_run() reports a job whose worker sent
+	 * fewer or more than its levels failed, not done) */
 	const unsigned char *code[PYC_MAX_LEVELS];
 	size_t code_len[PYC_MAX_LEVELS];
+	unsigned ncodes;
 	/* !ok: where and why */
 	uint32_t line, col;
 	const char *message;
@@ -645,13 +655,18 @@ struct pyc_pool_ops {
 
 /*
  * Run jobs until ops->next() has none and all are done, or *stop becomes
- * non-zero (then workers are ended and the function returns -1, EINTR).
+ * non-zero (then workers are ended and the function returns -1, EINTR;
+ * any thread, or a signal handler, may set it).  A job whose worker
+ * answers a number of code objects other than its levels is reported
+ * with ops->failed().  SIGPIPE is blocked in the calling thread while
+ * the pool runs (see "Signals" above); workers start with the caller's
+ * signal mask.
  * timeout_ms bounds one job (0: none).  Returns 0, or -1 with errno and
  * err set when no worker can be started at all ("workers of 'X' cannot
  * start (exit 1): <reason from its stderr>").
  */
 int pyc_pool_run(const struct pyc_interp *in, int jobs, int timeout_ms,
-		 const struct pyc_pool_ops *ops, volatile int *stop,
+		 const struct pyc_pool_ops *ops, atomic_int *stop,
 		 struct pyc_error *err);
 
 /* ------------------------------------------------------------------------
@@ -726,7 +741,8 @@ struct pyc_compile_opts {
 	void (*event)(const struct pyc_event *ev, void *arg);
 	void (*progress)(const struct pyc_progress *p, void *arg);
 	void *arg;
-	volatile int *stop;            /* set non-zero to stop early */
+	atomic_int *stop;              /* set non-zero to stop early (a
+					  signal handler may) */
 	/* Optional: a directory where each interpreter's compile errors
 	 * are kept from run to run, so that a source that failed and has
 	 * not changed since (same inode, size, mtime and ctime) is reported

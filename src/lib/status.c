@@ -246,7 +246,9 @@ static void judge_one(const struct st_run *r, const struct pyc_interp *in,
 		return;
 	}
 	if (judge(in, r->o->mode, s->path, &s->st, out->pyc, &v) < 0) {
-		out->nomem = !(out->error = strdup(strerror(errno)));
+		char eb[128]; /* a helper thread: strerror_r */
+		out->nomem = !(out->error = strdup(pyc__strerror(errno, eb,
+							       sizeof(eb))));
 	} else if (v.unchecked_changed) {
 		out->state = PYC_ST_UNCHECKED_CHANGED;
 		out->reason = "unchecked-hash pyc, source changed: Python runs "

@@ -10,6 +10,13 @@
  * theirs), and group write is allowed when the group is the owner's
  * private group (same name as the owner, no listed members), as on
  * distributions that set umask 002.
+ *
+ * The path is resolved as the kernel resolves it, one component at a
+ * time with lstat(): a symlink on the way must be owned by the user or
+ * by root (its owner can point it anywhere: a link of another user's in
+ * a sticky /tmp is refused even when what it points to is safe), and
+ * then its target is walked in its place, each of its directories
+ * checked in turn.
  */
 #include "pycprefix.h"
 #include "buf.h"
@@ -83,71 +90,149 @@ const char *pyc_trust_str(enum pyc_trust t)
 	return "?";
 }
 
-static int check_one(const char *path, uid_t uid, pyc_trust_fn *fn,
-		     void *arg, bool *exists)
-{
-	struct stat st;
-	enum pyc_trust t;
+/* The walk below: `done` the directory reached so far (a physical path,
+ * "" for '/'), `todo` what is left to resolve. */
+struct chain {
+	struct buf done, todo;
+	uid_t uid;
+	pyc_trust_fn *fn;
+	void *arg;
+	int problems, links;
+};
 
-	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		*exists = false; /* not a place to write: the caller says */
-		return 0;
-	}
-	if ((t = pyc_trust_stat(&st, uid)) == PYC_TRUST_OK)
-		return 0;
-	fn(path, t, &st, arg);
-	return 1;
+/* Link chains the kernel follows before ELOOP (Linux: 40). */
+#define MAX_LINKS 40
+
+/* Report an unsafe directory or link. */
+static void report(struct chain *c, const char *path, enum pyc_trust t,
+		   const struct stat *st)
+{
+	c->fn(path, t, st, c->arg);
+	c->problems++;
 }
 
-/* Check '/' and each directory of absolute path `abs` while they exist
- * (what is missing would be created by the user).  Returns the number of
- * problems reported, or -1 (errno). */
+/* Take the next component of c->todo into name: false at the end. */
+static bool next_name(struct chain *c, struct buf *name)
+{
+	size_t i = 0, n;
+
+	while (i < c->todo.len && c->todo.s[i] == '/')
+		i++;
+	for (n = i; n < c->todo.len && c->todo.s[n] != '/'; n++)
+		;
+	buf_reset(name);
+	buf_add(name, c->todo.s + i, n - i);
+	memmove(c->todo.s, c->todo.s + n, c->todo.len - n);
+	c->todo.len -= n;
+	c->todo.s[c->todo.len] = '\0';
+	return n > i;
+}
+
+/* `path` is a symlink (st its lstat): check who may change it, then
+ * put its target before what is left.  0, or -1 (errno) to end. */
+static int follow(struct chain *c, const char *path, const struct stat *st)
+{
+	struct buf rest = { 0 };
+	char target[PATH_MAX];
+	ssize_t n;
+
+	/* Anyone who owns it can point it elsewhere; who may replace it
+	 * is the directory's business, checked already. */
+	if (st->st_uid != c->uid && st->st_uid != 0)
+		report(c, path, PYC_TRUST_OWNER, st);
+	if (++c->links > MAX_LINKS ||
+	    (n = readlink(path, target, sizeof(target) - 1)) < 0)
+		return -1;
+	target[n] = '\0';
+	buf_add(&rest, c->todo.s ? c->todo.s : "", c->todo.len);
+	buf_reset(&c->todo);
+	buf_adds(&c->todo, target);
+	buf_addc(&c->todo, '/');
+	buf_add(&c->todo, rest.s ? rest.s : "", rest.len);
+	buf_release(&rest);
+	if (target[0] == '/')
+		buf_reset(&c->done);
+	if (c->todo.oom) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+/* The parent of c->done (".." from it; '/' stays '/'). */
+static void go_up(struct chain *c)
+{
+	char *slash = c->done.s ? strrchr(c->done.s, '/') : NULL;
+
+	if (slash) {
+		c->done.len = (size_t)(slash - c->done.s);
+		*slash = '\0';
+	}
+}
+
+/*
+ * Check '/' and each directory of absolute path `abs` while they exist
+ * (what is missing would be created by the user), resolving each
+ * component as the kernel does but without following a link before its
+ * owner is checked: lstat() each, a directory by pyc_trust_stat(), a
+ * symlink by its owner, then on with its target.  Returns the number of
+ * problems reported, or -1 (ENOMEM).
+ */
 static int check_chain(const char *abs, uid_t uid, pyc_trust_fn *fn,
 		       void *arg)
 {
-	char *s = strdup(abs);
-	bool exists = true;
-	int problems;
+	struct chain c = { .uid = uid, .fn = fn, .arg = arg };
+	struct buf name = { 0 }, path = { 0 };
+	struct stat st;
+	enum pyc_trust t;
+	int ret = -1;
 
-	if (!s)
-		return -1;
-	problems = check_one("/", uid, fn, arg, &exists);
-	for (size_t i = 1; exists; i++) {
-		char c = s[i];
-		if (c && c != '/')
+	if (lstat("/", &st) == 0 && (t = pyc_trust_stat(&st, uid)))
+		report(&c, "/", t, &st);
+	buf_adds(&c.todo, abs);
+	buf_grow(&c.done, 0);
+	while (!c.todo.oom && !c.done.oom && next_name(&c, &name)) {
+		if (strcmp(name.s, ".") == 0)
 			continue;
-		if (s[i - 1] != '/') {
-			s[i] = '\0';
-			problems += check_one(s, uid, fn, arg, &exists);
-			s[i] = c;
+		if (strcmp(name.s, "..") == 0) {
+			go_up(&c);
+			continue;
 		}
-		if (!c)
-			break;
+		buf_reset(&path);
+		buf_add(&path, c.done.s, c.done.len);
+		buf_addc(&path, '/');
+		buf_adds(&path, name.s);
+		if (path.oom || lstat(path.s, &st) < 0)
+			break; /* missing, or not to be reached: the caller
+				  says when it matters */
+		if (S_ISLNK(st.st_mode)) {
+			if (follow(&c, path.s, &st) < 0)
+				break;
+			continue;
+		}
+		if (!S_ISDIR(st.st_mode))
+			break; /* not a place to write: the caller says */
+		if ((t = pyc_trust_stat(&st, uid)) != PYC_TRUST_OK)
+			report(&c, path.s, t, &st);
+		buf_reset(&c.done);
+		buf_add(&c.done, path.s, path.len);
 	}
-	free(s);
-	return problems;
-}
-
-/* realpath() of the deepest existing ancestor of `abs` (or of abs). */
-static char *deepest_real(const char *abs)
-{
-	char *s = strdup(abs), *real = NULL;
-
-	while (s && !(real = realpath(s, NULL))) {
-		char *slash = strrchr(s, '/');
-		if (errno != ENOENT || !slash || slash == s)
-			break;
-		*slash = '\0';
-	}
-	free(s);
-	return real;
+	if (!c.todo.oom && !c.done.oom && !name.oom && !path.oom)
+		ret = c.problems;
+	else
+		errno = ENOMEM;
+	buf_release(&c.todo);
+	buf_release(&c.done);
+	buf_release(&name);
+	buf_release(&path);
+	return ret;
 }
 
 int pyc_trust_path(const char *dir, uid_t uid, pyc_trust_fn *fn, void *arg)
 {
 	struct buf abs = { 0 };
-	char cwd[PATH_MAX], *real;
-	int n, m = 0;
+	char cwd[PATH_MAX];
+	int n;
 
 	if (dir[0] != '/') {
 		if (!getcwd(cwd, sizeof(cwd)))
@@ -161,15 +246,6 @@ int pyc_trust_path(const char *dir, uid_t uid, pyc_trust_fn *fn, void *arg)
 		return -1;
 	}
 	n = check_chain(abs.s, uid, fn, arg);
-	/* Through symlinks: the directories the path resolves to, too. */
-	real = deepest_real(abs.s);
-	size_t rn = real ? strlen(real) : 0;
-	if (n >= 0 && real && (strncmp(real, abs.s, rn) != 0 ||
-			       (abs.s[rn] && abs.s[rn] != '/')))
-		m = check_chain(real, uid, fn, arg);
-	free(real);
 	buf_release(&abs);
-	if (n < 0 || m < 0)
-		return -1;
-	return n + m;
+	return n;
 }

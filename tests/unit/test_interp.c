@@ -2,9 +2,13 @@
  * finding executables, the probe protocol with fake interpreters. */
 #include "unit.h"
 #include "internal.h"
+#include "spawn_check.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -108,12 +112,143 @@ static void test_startup_reason(void **state)
 	reason_of(NULL, 1, "failed (exit 1)");
 }
 
+/* The probe's pipe is close-on-exec from birth: a child that another
+ * thread spawns meanwhile cannot hold its write end (the probe would
+ * wait for its time-out). */
+static void test_probe_pipe_not_inherited(void **state)
+{
+	struct pyc_interp in;
+	struct pyc_error err;
+	char path[128];
+	size_t n;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/fail", dir);
+	write_exec("fail", "#!/bin/sh\nexit 3\n");
+	spawn_check_start();
+	assert_int_equal(pyc_interp_probe(path, PYC_PROBE_NO_CACHE, &in,
+					  &err), -1);
+	assert_null(pyc_interp_ask(path, "", &n, &err));
+	assert_int_equal(spawn_leaks, 0);
+}
+
+static int open_fds(void)
+{
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++)
+		n += fcntl(fd, F_GETFD) >= 0;
+	return n;
+}
+
+/* Names in the probe cache directory other than `keep`. */
+static int cache_others(void)
+{
+	char cache[128];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	snprintf(cache, sizeof(cache), "%s/cache", dir);
+	if (!(d = opendir(cache)))
+		return 0;
+	while ((e = readdir(d)))
+		n += e->d_name[0] == '.' && strcmp(e->d_name, ".") &&
+		     strcmp(e->d_name, "..");
+	closedir(d);
+	return n;
+}
+
+/* A cache write cut short (here by RLIMIT_FSIZE) leaks no descriptor
+ * and leaves no temporary file: the cache goes through the atomic
+ * writer. */
+static void test_probe_cache_short_write(void **state)
+{
+	struct rlimit old, small = { 16, 16 };
+	struct pyc_interp in;
+	struct pyc_error err;
+	char path[128];
+	int before;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/old2", dir);
+	write_exec("old2", "#!/bin/sh\nprintf 'pycprefix-probe-1\\000cpython"
+		   "\\0003 7 1 final 0\\000'\n");
+	signal(SIGXFSZ, SIG_IGN);
+	getrlimit(RLIMIT_FSIZE, &old);
+	small.rlim_max = old.rlim_max;
+	before = open_fds();
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+	assert_int_equal(pyc_interp_probe(path, PYC_PROBE_ANY, &in, &err), 0);
+	setrlimit(RLIMIT_FSIZE, &old);
+	pyc_interp_release(&in);
+	assert_int_equal(open_fds(), before);
+	assert_int_equal(cache_others(), 0);
+	/* Without the limit the cache is written, and then read back. */
+	assert_int_equal(pyc_interp_probe(path, PYC_PROBE_ANY, &in, &err), 0);
+	pyc_interp_release(&in);
+	assert_int_equal(open_fds(), before);
+	assert_int_equal(cache_others(), 0);
+}
+
+/* Asking an interpreter has the probe's time-out (here shortened by
+ * PYCPREFIX_PROBE_TIMEOUT) and a failing exit status is an error. */
+static void test_ask_time_out_and_status(void **state)
+{
+	struct pyc_error err;
+	char path[128];
+	size_t n;
+	char **v;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/hangs", dir);
+	write_exec("hangs", "#!/bin/sh\nexec /bin/sleep 60\n");
+	setenv("PYCPREFIX_PROBE_TIMEOUT", "1", 1);
+	assert_null(pyc_interp_ask(path, "", &n, &err));
+	assert_int_equal(errno, ETIMEDOUT);
+	assert_non_null(strstr(err.msg, "did not answer within 1 s"));
+	unsetenv("PYCPREFIX_PROBE_TIMEOUT");
+	snprintf(path, sizeof(path), "%s/answers-then-fails", dir);
+	write_exec("answers-then-fails", "#!/bin/sh\nprintf 'a\\000b' >&3\n"
+		   "echo 'RuntimeError: no' >&2\nexit 4\n");
+	assert_null(pyc_interp_ask(path, "", &n, &err));
+	assert_non_null(strstr(err.msg, "exit 4"));
+	assert_non_null(strstr(err.msg, "RuntimeError: no"));
+	snprintf(path, sizeof(path), "%s/answers", dir);
+	write_exec("answers", "#!/bin/sh\nprintf 'a\\000b' >&3\n");
+	v = pyc_interp_ask(path, "", &n, &err);
+	assert_non_null(v);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[1], "b");
+	pyc_strv_free(v, n);
+}
+
+/* The time-out is read as whole seconds, 1 to 3600; anything else is
+ * the default 30 s. */
+static void test_probe_timeout_setting(void **state)
+{
+	(void)state;
+	unsetenv("PYCPREFIX_PROBE_TIMEOUT");
+	assert_int_equal(pyc_probe_timeout_ms(), 30000);
+	setenv("PYCPREFIX_PROBE_TIMEOUT", "2", 1);
+	assert_int_equal(pyc_probe_timeout_ms(), 2000);
+	setenv("PYCPREFIX_PROBE_TIMEOUT", "0", 1);
+	assert_int_equal(pyc_probe_timeout_ms(), 30000);
+	setenv("PYCPREFIX_PROBE_TIMEOUT", "2x", 1);
+	assert_int_equal(pyc_probe_timeout_ms(), 30000);
+	unsetenv("PYCPREFIX_PROBE_TIMEOUT");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_find_on_path),
 		cmocka_unit_test(test_probe_answers),
 		cmocka_unit_test(test_startup_reason),
+		cmocka_unit_test(test_probe_pipe_not_inherited),
+		cmocka_unit_test(test_probe_cache_short_write),
+		cmocka_unit_test(test_ask_time_out_and_status),
+		cmocka_unit_test(test_probe_timeout_setting),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

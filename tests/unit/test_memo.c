@@ -144,12 +144,37 @@ static void test_garbage(void **state)
 	pyc_memo_release(&m);
 }
 
+/* Sizes whose sum wraps around (srclen + msglen + 1 == 1 modulo 2^64)
+ * once passed the bounds check and read far past the file: such a
+ * record is refused.  (The fuzz target replays the same input.) */
+static void test_sizes_that_wrap(void **state)
+{
+	struct pyc_interp in = interp(1);
+	struct pyc_memo m, back;
+	char text[512];
+
+	(void)state;
+	assert_int_equal(pyc_memo_init(&m, dir, &in), 0);
+	snprintf(text, sizeof(text), "pycprefix-failures 1 %zu\n%s\n"
+		 "1 2 3 4 5 1 0 0 1 %zu\n\nmore bytes after\n",
+		 strlen(m.key), m.key, (size_t)-1);
+	write_file(m.file, text);
+	assert_int_equal(pyc_memo_open(&back, dir, &in), 0);
+	assert_int_equal(back.n, 0);
+	pyc_memo_release(&back);
+	/* The parser on bytes, as the fuzz target calls it. */
+	assert_int_equal(pyc_memo_parse(&m, text, strlen(text)), 0);
+	assert_int_equal(m.n, 0);
+	pyc_memo_release(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_carry),
 		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_sizes_that_wrap),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -60,12 +60,40 @@ static void test_malformed(void **state)
 	assert_int_equal(pyc__parse_response(result, 6, &r, &used), -1);
 }
 
+/* The decoder says how many code objects a "K" carried, so that the
+ * pool can refuse a reply short of the job's levels (an empty "K" and a
+ * zero-length code object are not the same thing). */
+static void test_code_count(void **state)
+{
+	static const unsigned char none[] = "R\0\0\0\0K\0\0\0\0";
+	static const unsigned char one_empty[] =
+		"R\0\0\0\0K\x01\0\0\0\0\0\0\0";
+	struct pyc_result r;
+	size_t used;
+
+	(void)state;
+	assert_int_equal(pyc__parse_response(ok, sizeof(ok) - 1, &r, &used), 1);
+	assert_int_equal(r.ncodes, 2);
+	free((char *)r.warnings);
+	assert_int_equal(pyc__parse_response(none, sizeof(none) - 1, &r,
+					     &used), 1);
+	assert_true(r.ok);
+	assert_int_equal(r.ncodes, 0);
+	free((char *)r.warnings);
+	assert_int_equal(pyc__parse_response(one_empty, sizeof(one_empty) - 1,
+					     &r, &used), 1);
+	assert_int_equal(r.ncodes, 1);
+	assert_int_equal(r.code_len[0], 0);
+	free((char *)r.warnings);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_whole),
 		cmocka_unit_test(test_partial),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_code_count),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
