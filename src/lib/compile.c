@@ -100,9 +100,7 @@ static void source_set_stat(struct source *s, const struct stat *st)
 {
 	s->size = st->st_size;
 	pyc_memo_id_of(&s->id, st);
-	s->st = (struct pyc_source_stat){ (int64_t)PYC_ST_MTIM(st).tv_sec,
-					  PYC_ST_MTIM(st).tv_nsec,
-					  (uint64_t)st->st_size };
+	s->st = pyc__source_stat_of(st);
 }
 
 static int on_source(const char *path, const struct stat *st, void *arg)
@@ -269,13 +267,16 @@ static bool on_exclude(const char *path, void *arg)
 
 /* ---- judging ---- */
 
-static int open_pyc(struct planner *r, const char *pyc)
+/* A descriptor of the pyc's directory, kept while the next pyc is in the
+ * same one (sources go in walk order), and the name to open in it. */
+static int pyc_dir(struct planner *r, const char *pyc, const char **name)
 {
 	const char *slash = strrchr(pyc, '/');
 	size_t dlen = slash ? (size_t)(slash - pyc) : 0;
 
+	*name = slash ? slash + 1 : pyc;
 	if (!slash)
-		return pyc_open_pyc(pyc);
+		return AT_FDCWD;
 	if (r->pycdir.len != dlen || !r->pycdir.s ||
 	    memcmp(r->pycdir.s, pyc, dlen) != 0) {
 		if (r->pycdirfd >= 0)
@@ -286,43 +287,26 @@ static int open_pyc(struct planner *r, const char *pyc)
 			: open(dlen ? r->pycdir.s : "/",
 			       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	}
-	if (r->pycdirfd < 0)
-		return -1;
-	return pyc__open_noatime(r->pycdirfd, slash + 1, 0);
+	return r->pycdirfd;
 }
 
-/* Is this pyc fresh for `in`, in the requested mode?  The source's stat
- * is the walk's: a source changed since is caught when it is read. */
+/* Is this pyc fresh for `in`, and of the kind asked for?  An
+ * unchecked-hash pyc whose source changed is not.  The source's stat is
+ * the walk's: a source changed since is caught when it is read. */
 static bool is_fresh(struct planner *pl, const struct source *s,
 		     const char *pyc)
 {
 	const struct run *r = pl->r;
-	unsigned char head[PYC_HEADER_SIZE], hash[8];
 	struct pyc_verdict v;
-	struct pyc_header h;
-	ssize_t n;
-	int fd;
+	const char *name;
+	int dfd = pyc_dir(pl, pyc, &name);
 
-	if ((fd = open_pyc(pl, pyc)) < 0)
+	if (dfd == -1 ||
+	    pyc_judge_files(r->in, PYC_CHECK_DEFAULT, s->path, &s->st, dfd,
+			    name, PYC_JUDGE_VERIFY_UNCHECKED, &v) < 0)
 		return false;
-	n = pyc_read_full(fd, head, sizeof(head));
-	close(fd);
-	if (n != PYC_HEADER_SIZE ||
-	    pyc_header_parse(head, 16, r->in->magic, &h) != PYC_HEADER_OK ||
-	    pyc_header_mode(&h) != r->o->mode)
-		return false;
-	v = pyc_judge_header(r->in->magic, PYC_CHECK_DEFAULT, head, 16, &s->st,
-			     PYC_JUDGE_VERIFY_UNCHECKED);
-	if (v.state == PYC_NEED_HASH) {
-		size_t len;
-		char *data = pyc_read_file(s->path, &len);
-		if (!data)
-			return false;
-		pyc_source_hash(r->in->magic, data, len, hash);
-		free(data);
-		v = pyc_judge_hash(PYC_CHECK_DEFAULT, head, hash);
-	}
-	return v.state == PYC_FRESH && !v.unchecked_changed;
+	return v.state == PYC_FRESH && !v.unchecked_changed &&
+	       v.kind == r->o->mode;
 }
 
 static void task_release(struct task *t)

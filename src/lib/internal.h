@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "pycprefix.h"
+
 /* ${XDG_CACHE_HOME:-$HOME/.cache}/<leaf>, malloc'd; NULL with errno. */
 char *pyc_cache_home_path(const char *leaf);
 
@@ -71,6 +73,9 @@ int pyc__open_noatime(int dfd, const char *path, int flags);
  * or ENOTDIR (a directory on its path is now a file).  Any other failure
  * (EACCES...) is not proof: the pyc stays. */
 bool pyc__source_gone(const char *source);
+
+/* What the freshness rules take of a source's stat (st_mtim, st_size). */
+struct pyc_source_stat pyc__source_stat_of(const struct stat *st);
 
 struct pyc_cache_name;
 

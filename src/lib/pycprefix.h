@@ -409,6 +409,11 @@ struct pyc_verdict {
 	 * was computed, which pyc_judge_header() asks for on such pycs when
 	 * PYC_JUDGE_VERIFY_UNCHECKED is given. */
 	bool unchecked_changed;
+	/* The kind of pyc its header says it is, when the header could be
+	 * read whole (the state is not PYC_MISSING, and the reason is none
+	 * of magic, truncated, flags): compile rewrites a fresh pyc that is
+	 * not of the kind asked for. */
+	enum pyc_invalidation kind;
 };
 
 enum {
@@ -440,13 +445,18 @@ struct pyc_verdict pyc_judge_hash(enum pyc_check_mode mode,
 				  const unsigned char hash[8]);
 
 /*
- * The whole decision on files: stat the source, read the pyc's header and
- * when needed hash the source, as `in`'s SourceFileLoader would.  Returns
- * 0 with *v filled, or -1 when the source cannot be stat'ed or read (errno;
- * Python would fail to import it too).
+ * The one freshness judgement, as `in`'s SourceFileLoader makes it, that
+ * every command makes: read the first 16 bytes of `pyc` (opened as
+ * pyc_open_pyc() opens, relative to the directory descriptor `dfd`, or
+ * AT_FDCWD), decide from them and the source's stat (`src`, or NULL to
+ * stat() `source` here), and when the mode and the pyc's flags ask for it
+ * (or `flags` has PYC_JUDGE_VERIFY_UNCHECKED), hash the source.  Returns
+ * 0 with *v filled, or -1 when the source cannot be stat'ed or read
+ * (errno; Python would fail to import it too).
  */
 int pyc_judge_files(const struct pyc_interp *in, enum pyc_check_mode mode,
-		    const char *source, const char *pyc, unsigned flags,
+		    const char *source, const struct pyc_source_stat *src,
+		    int dfd, const char *pyc, unsigned flags,
 		    struct pyc_verdict *v);
 
 /*

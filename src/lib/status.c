@@ -166,36 +166,15 @@ static void fail(struct st_run *r, const char *path, const char *msg)
 		r->o->error(path, msg, r->o->arg);
 }
 
-/* The verdict from the stat of the source and the pyc's header:
- * pyc_judge_files() without its second stat. */
+/* The verdict from the walk's stat of the source and the pyc. */
 static int judge(const struct pyc_interp *in, enum pyc_check_mode mode,
 		 const char *source, const struct stat *st, const char *pyc,
 		 struct pyc_verdict *v)
 {
-	struct pyc_source_stat ss = { (int64_t)PYC_ST_MTIM(st).tv_sec,
-				      PYC_ST_MTIM(st).tv_nsec,
-				      (uint64_t)st->st_size };
-	unsigned char head[PYC_HEADER_SIZE], hash[8];
-	ssize_t len = -1;
-	size_t n;
-	char *data;
-	int fd = pyc_open_pyc(pyc);
+	struct pyc_source_stat ss = pyc__source_stat_of(st);
 
-	if (fd >= 0) {
-		len = pyc_read_full(fd, head, sizeof(head));
-		close(fd);
-	}
-	*v = pyc_judge_header(in->magic, mode, len < 0 ? NULL : head,
-			      len < 0 ? 0 : (size_t)len, &ss,
-			      PYC_JUDGE_VERIFY_UNCHECKED);
-	if (v->state != PYC_NEED_HASH)
-		return 0;
-	if (!(data = pyc_read_file(source, &n)))
-		return -1;
-	pyc_source_hash(in->magic, data, n, hash);
-	free(data);
-	*v = pyc_judge_hash(mode, head, hash);
-	return 0;
+	return pyc_judge_files(in, mode, source, &ss, AT_FDCWD, pyc,
+			       PYC_JUDGE_VERIFY_UNCHECKED, v);
 }
 
 /* A pyc that compile cannot write because a directory on its way in

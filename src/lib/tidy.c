@@ -497,7 +497,8 @@ static bool is_stale(struct tidy *t, const char *tag, const char *source,
 	if (pyc_cache_from_source(in, t->o->prefix, t->cwd, source, opt,
 				  &expect, NULL) == PYC_PATH_OK &&
 	    strcmp(expect, path) == 0 &&
-	    pyc_judge_files(in, PYC_CHECK_DEFAULT, source, path, 0, &v) == 0)
+	    pyc_judge_files(in, PYC_CHECK_DEFAULT, source, NULL, AT_FDCWD,
+			    path, 0, &v) == 0)
 		stale = v.state == PYC_STALE;
 	free(expect);
 	return stale;
@@ -751,7 +752,8 @@ static void migrate_file(struct tidy *t, int dfd, const char *name,
 		return;
 	opt = cn.opt;
 	if (pyc_source_of_cache(NULL, path, &source, &cn, NULL) || opt > 2 ||
-	    pyc_judge_files(&in, PYC_CHECK_DEFAULT, source, path, 0, &v) < 0)
+	    pyc_judge_files(&in, PYC_CHECK_DEFAULT, source, NULL, AT_FDCWD,
+			    path, 0, &v) < 0)
 		goto out; /* no source: an orphan, for clean or prune */
 	if (v.state != PYC_FRESH) {
 		remove_file(t, dfd, name, path, st, PYC_TIDY_STALE);
