@@ -407,14 +407,17 @@ enum pyc_path_error pyc_source_of_cache(const char *prefix, const char *pyc,
 			   err);
 }
 
-char *pyc__mirror_dir(const struct pyc_interp *in, const char *prefix,
-		      const char *cwd, const char *dir)
+enum pyc_path_error pyc__mirror_dir(const struct pyc_interp *in,
+				    const char *prefix, const char *cwd,
+				    const char *dir, char **out,
+				    struct pyc_error *err)
 {
 	struct buf b = { 0 };
 	size_t n = strlen(dir);
-	char *pyc = NULL, *slash;
+	char *slash;
 	enum pyc_path_error e = PYC_PATH_NOMEM;
 
+	*out = NULL;
 	/* "." and "a/." name the directory itself: leave the dot out so the
 	 * mirror reads as the path it is. */
 	while (n >= 2 && dir[n - 1] == '.' && dir[n - 2] == '/')
@@ -424,19 +427,20 @@ char *pyc__mirror_dir(const struct pyc_interp *in, const char *prefix,
 	/* '/' holds every source directory: its mirror is the prefix itself
 	 * (3.8 to 3.13 cannot cache a source directly in '/', which is why
 	 * the "x.py" below would fail there). */
-	if (n && !rstrip_slash((struct span){ dir, n }).n)
-		return prefix ? strdup(prefix) : (errno = EINVAL, NULL);
+	if (n && !rstrip_slash((struct span){ dir, n }).n) {
+		if (!prefix)
+			return fail(err, PYC_PATH_VALUE, "'%s': no prefix to "
+				    "mirror it in", dir);
+		return (*out = strdup(prefix)) ? PYC_PATH_OK : PYC_PATH_NOMEM;
+	}
 	buf_add(&b, dir, n);
 	buf_adds(&b, n ? "/x.py" : "x.py");
 	if (!b.oom)
-		e = pyc_cache_from_source(in, prefix, cwd, b.s, 0, &pyc, NULL);
+		e = pyc_cache_from_source(in, prefix, cwd, b.s, 0, out, err);
 	buf_release(&b);
-	if (pyc && (slash = strrchr(pyc, '/')))
+	if (*out && (slash = strrchr(*out, '/')))
 		*slash = '\0';
-	if (!pyc)
-		errno = e == PYC_PATH_NOMEM ? ENOMEM
-			: e == PYC_PATH_OS ? ENOENT : EINVAL;
-	return pyc;
+	return e;
 }
 
 static size_t digits_at(const char *p)

@@ -60,10 +60,14 @@ ssize_t pyc__write_symlink(const char *dir, const char *rel);
 struct pyc_interp;
 
 /* The cache directory that mirrors source directory `dir` under prefix
- * (malloc'd; for '/', the prefix), or NULL with errno: ENOMEM, ENOENT (a
- * relative dir and no current directory) or EINVAL (no mirror). */
-char *pyc__mirror_dir(const struct pyc_interp *in, const char *prefix,
-		      const char *cwd, const char *dir);
+ * (for '/', the prefix) into *out (malloc'd), or the path rule's error
+ * (with err; *out NULL): PYC_PATH_OS (a relative dir and no current
+ * directory), PYC_PATH_VALUE or PYC_PATH_INDEX (no mirror), or
+ * PYC_PATH_NOMEM. */
+enum pyc_path_error pyc__mirror_dir(const struct pyc_interp *in,
+				    const char *prefix, const char *cwd,
+				    const char *dir, char **out,
+				    struct pyc_error *err);
 
 /* open(path) read-only relative to dfd (AT_FDCWD), close-on-exec, plus
  * `flags`, without counting as use: pyc_open_pyc()'s rule. */

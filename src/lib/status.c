@@ -448,6 +448,8 @@ static int walk_cache(struct st_run *r, struct buf *path, bool in_tree,
 static int find_orphans(struct st_run *r, const char *root)
 {
 	struct buf path = { 0 };
+	struct pyc_error err = { { 0 } };
+	enum pyc_path_error e;
 	struct stat st;
 	char *mirror;
 	int ret;
@@ -460,9 +462,14 @@ static int find_orphans(struct st_run *r, const char *root)
 		buf_release(&path);
 		return ret;
 	}
-	if (!(mirror = pyc__mirror_dir(&r->o->interps[0], r->o->prefix,
-					 r->cwd, root)))
+	e = pyc__mirror_dir(&r->o->interps[0], r->o->prefix, r->cwd, root,
+			    &mirror, &err);
+	if (e == PYC_PATH_NOMEM)
+		return -1;
+	if (e) {
+		fail(r, root, err.msg);
 		return 0;
+	}
 	buf_adds(&path, mirror);
 	free(mirror);
 	ret = path.oom ? -1 : walk_cache(r, &path, false, false);

@@ -607,11 +607,25 @@ static char **prune_roots(const struct tidy *t, const char *const *dirs,
 	if (v && !ndirs && !(v[(*n)++] = strdup(t->o->prefix)))
 		goto fail;
 	for (size_t i = 0; v && i < ndirs; i++) {
-		char *m = pyc__mirror_dir(&any, t->o->prefix, t->cwd, dirs[i]);
+		struct pyc_error err = { { 0 } };
 		struct stat mst;
+		char *m;
+		enum pyc_path_error e = pyc__mirror_dir(&any, t->o->prefix,
+							t->cwd, dirs[i], &m,
+							&err);
 
-		if (!m)
+		if (e == PYC_PATH_NOMEM) {
+			errno = ENOMEM;
 			goto fail;
+		}
+		if (e) {
+			/* No mirror by the path rules: say why, walk the
+			 * others. */
+			t->st->errors++;
+			if (t->o->error)
+				t->o->error(dirs[i], err.msg, t->o->arg);
+			continue;
+		}
 		if (lstat(m, &mst) == 0 && S_ISDIR(mst.st_mode))
 			v[(*n)++] = m;
 		else

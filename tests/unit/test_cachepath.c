@@ -239,6 +239,33 @@ static void test_identity(void **state)
 	check_id(NULL, NULL, "a/__pycache__/b.pyc", "a/__pycache__/b.pyc");
 }
 
+/* The mirror of a source directory, and a mirror the path rules refuse:
+ * the rule's own error and message, not a NULL that reads as ENOMEM. */
+static void test_mirror_dir(void **state)
+{
+	struct pyc_interp in = py(12);
+	struct pyc_error err = { { 0 } };
+	char *m = NULL;
+
+	(void)state;
+	assert_int_equal(pyc__mirror_dir(&in, "/p", "/w", "a/.", &m, &err),
+			 PYC_PATH_OK);
+	assert_string_equal(m, "/p/w/a");
+	free(m);
+	assert_int_equal(pyc__mirror_dir(&in, "/p", "/w", "/", &m, &err),
+			 PYC_PATH_OK);
+	assert_string_equal(m, "/p");
+	free(m);
+	m = (char *)"untouched";
+	assert_int_equal(pyc__mirror_dir(&in, "/p", NULL, "rel", &m, &err),
+			 PYC_PATH_OS);
+	assert_null(m);
+	assert_non_null(strstr(err.msg, "current directory"));
+	assert_int_equal(pyc__mirror_dir(&in, NULL, "/w", "/", &m, &err),
+			 PYC_PATH_VALUE);
+	assert_null(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -250,6 +277,7 @@ int main(void)
 		cmocka_unit_test(test_isalnum),
 		cmocka_unit_test(test_cache_tag_is_real),
 		cmocka_unit_test(test_identity),
+		cmocka_unit_test(test_mirror_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
