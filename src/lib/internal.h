@@ -32,6 +32,19 @@ char *pyc_read_file(const char *path, size_t *len);
 
 struct pyc_interp;
 
+/* discover.c, for resolve.c: is path a regular file we may execute? */
+bool pyc__is_executable(const char *path);
+
+/* The first size - 1 bytes of a file that starts with "#!" into head
+ * (NUL-terminated), or false. */
+bool pyc__script_head(const char *path, char *head, size_t size);
+
+/* Is path a pyenv shim (a script that execs "libexec/pyenv" exec)? */
+bool pyc__is_pyenv_shim(const char *path);
+
+/* $PYENV_ROOT, else $HOME/.pyenv; malloc'd, NULL when neither is known. */
+char *pyc__pyenv_root(void);
+
 /* Why a probed interpreter cannot serve (into why), or NULL if it can. */
 const char *pyc__interp_unusable(const struct pyc_interp *in, char *why,
 				 size_t size);

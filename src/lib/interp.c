@@ -745,20 +745,6 @@ fail:
 	return -1;
 }
 
-int pyc_interp_resolve(const char *spec, unsigned flags,
-		       struct pyc_interp *in, struct pyc_error *err)
-{
-	char *exe;
-	int ret;
-
-	memset(in, 0, sizeof(*in));
-	if (pyc_interp_find(spec, &exe, err) < 0)
-		return -1;
-	ret = pyc_interp_probe(exe, flags, in, err);
-	free(exe);
-	return ret;
-}
-
 /* Exposed for discover.c: why an interpreter is unusable, or NULL. */
 const char *pyc__interp_unusable(const struct pyc_interp *in, char *why,
 				 size_t size)
