@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "pycprefix.h"
+#include "engine.h"
 
 /* ${XDG_CACHE_HOME:-$HOME/.cache}/<leaf>, malloc'd; NULL with errno. */
 char *pyc_cache_home_path(const char *leaf);
