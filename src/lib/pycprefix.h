@@ -51,6 +51,20 @@
 
 #define PYC_VERSION_STRING "0.1.0"
 
+/*
+ * PYC_API, on the line above each function, marks what the library
+ * exports.  It is built with -fvisibility=hidden, so in a shared build
+ * everything else (the modules' internal helpers) stays inside it.
+ * Define PYC_API before including this header to override it.
+ */
+#ifndef PYC_API
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define PYC_API __attribute__((visibility("default")))
+#else
+#define PYC_API
+#endif
+#endif
+
 /* One line describing a failure, for callers who want more than errno. */
 struct pyc_error {
 	char msg[512];
@@ -81,9 +95,11 @@ struct pyc_interp {
 };
 
 /* Free what `in` owns and zero it.  Safe on a zeroed struct. */
+PYC_API
 void pyc_interp_release(struct pyc_interp *in);
 
 /* Copy `src` into `dst` (deep).  Returns 0, or -1 with errno ENOMEM. */
+PYC_API
 int pyc_interp_copy(struct pyc_interp *dst, const struct pyc_interp *src);
 
 /* The version as one comparable number: 0x030C for 3.12. */
@@ -102,6 +118,7 @@ static inline unsigned pyc_interp_hexversion(const struct pyc_interp *in)
  * version file), without running pyenv.  Stores the malloc'd path in *out.
  * Returns 0, or -1 with errno (ENOENT: nothing of that name) and `err` set.
  */
+PYC_API
 int pyc_interp_find(const char *spec, char **out, struct pyc_error *err);
 
 /* Flags for pyc_interp_probe() and pyc_interp_resolve(). */
@@ -116,10 +133,12 @@ enum {
  * source hash differs from pyc_source_hash(), is an error (errno ENOTSUP).
  * On failure `in` is released and err says why.
  */
+PYC_API
 int pyc_interp_probe(const char *exe, unsigned flags, struct pyc_interp *in,
 		     struct pyc_error *err);
 
 /* pyc_interp_find() then pyc_interp_probe(). */
+PYC_API
 int pyc_interp_resolve(const char *spec, unsigned flags,
 		       struct pyc_interp *in, struct pyc_error *err);
 
@@ -128,6 +147,7 @@ int pyc_interp_resolve(const char *spec, unsigned flags,
  * ${XDG_CACHE_HOME:-$HOME/.cache}/pycprefix-interpreters.  Malloc'd, or
  * NULL (errno ENOENT when no home is known).
  */
+PYC_API
 char *pyc_probe_cache_dir(void);
 
 /*
@@ -146,10 +166,12 @@ char *pyc_probe_cache_dir(void);
  * exits non-zero, with the reason taken from its stderr (which is
  * otherwise not shown), ETIMEDOUT when it does not answer in time.
  */
+PYC_API
 char **pyc_interp_ask(const char *exe, const char *code, size_t *n,
 		      struct pyc_error *err);
 
 /* Free a vector from pyc_interp_ask().  Safe on NULL. */
+PYC_API
 void pyc_strv_free(char **v, size_t n);
 
 /* A list of interpreters, as found by pyc_interp_discover(). */
@@ -161,6 +183,7 @@ struct pyc_interp_list {
 	char **rejected;
 };
 
+PYC_API
 void pyc_interp_list_release(struct pyc_interp_list *list);
 
 /*
@@ -170,6 +193,7 @@ void pyc_interp_list_release(struct pyc_interp_list *list);
  * (too old, not CPython, failing) are kept with a reason.  Sorted newest
  * version first.  Returns 0 or -1 (ENOMEM).
  */
+PYC_API
 int pyc_interp_discover(struct pyc_interp_list *list);
 
 /* ------------------------------------------------------------------------
@@ -198,6 +222,7 @@ enum pyc_path_error {
  * malloc'd pyc path in *out.  Returns PYC_PATH_OK or the error CPython
  * would raise (with `err` filled).
  */
+PYC_API
 enum pyc_path_error pyc_cache_from_source(const struct pyc_interp *in,
 					  const char *prefix, const char *cwd,
 					  const char *source, int opt,
@@ -209,6 +234,7 @@ enum pyc_path_error pyc_cache_from_source(const struct pyc_interp *in,
  * name carries: 0 for none, the number for an all-ASCII-digit level, -1
  * for any other (alphanumeric) level.
  */
+PYC_API
 enum pyc_path_error pyc_source_from_cache(const struct pyc_interp *in,
 					  const char *prefix, const char *pyc,
 					  char **out, int *opt,
@@ -226,6 +252,7 @@ struct pyc_cache_name {
  * (decimal), the tag (letters, digits, '-', '_'), and a non-empty stem,
  * which may itself hold dots.  False when `name` is not so made.
  */
+PYC_API
 bool pyc_cache_name_parse(const char *name, struct pyc_cache_name *out);
 
 /*
@@ -235,6 +262,7 @@ bool pyc_cache_name_parse(const char *name, struct pyc_cache_name *out);
  * path).  The directory is found as source_from_cache() finds it; the
  * name's parts go to *parsed.  Stores the malloc'd source in *out.
  */
+PYC_API
 enum pyc_path_error pyc_source_of_cache(const char *prefix, const char *pyc,
 					char **out,
 					struct pyc_cache_name *parsed,
@@ -245,6 +273,7 @@ enum pyc_path_error pyc_source_of_cache(const char *prefix, const char *pyc,
  * under Unicode version `unidata` ("15.0.0"; NULL: the newest known).
  * False for the empty string, as in Python.
  */
+PYC_API
 bool pyc_str_isalnum(const char *s, size_t len, const char *unidata);
 
 /* ------------------------------------------------------------------------
@@ -299,27 +328,33 @@ enum pyc_header_status {
  * interpreter whose magic is `expect` (0: accept any well-formed magic).
  * As in CPython, the magic is checked before the length.
  */
+PYC_API
 enum pyc_header_status pyc_header_parse(const unsigned char *data, size_t len,
 					uint16_t expect, struct pyc_header *h);
 
 /* Build a header: a timestamp one from mtime/size, or a hash one. */
+PYC_API
 void pyc_header_build(unsigned char out[PYC_HEADER_SIZE], uint16_t magic,
 		      enum pyc_invalidation mode, int64_t mtime, uint64_t size,
 		      const unsigned char hash[8]);
 
 /* The invalidation mode a header's flags mean to CPython. */
+PYC_API
 enum pyc_invalidation pyc_header_mode(const struct pyc_header *h);
 
 /* "timestamp", "checked-hash", "unchecked-hash". */
+PYC_API
 const char *pyc_invalidation_name(enum pyc_invalidation mode);
 
 /* Parse one of those names.  Returns 0 or -1 (EINVAL). */
+PYC_API
 int pyc_invalidation_parse(const char *name, enum pyc_invalidation *mode);
 
 /*
  * The CPython release whose final magic number is `magic`, as "3.12", or
  * NULL when it is not a release magic of 3.8 or later.
  */
+PYC_API
 const char *pyc_magic_version(uint16_t magic);
 
 /*
@@ -328,9 +363,11 @@ const char *pyc_magic_version(uint16_t magic);
  * NULL when no CPython did.  Before 3.8 the header that follows is not
  * the 16-byte one described here (8 bytes before 3.3, 12 before 3.7).
  */
+PYC_API
 const char *pyc_magic_series(uint16_t magic);
 
 /* The release magic of CPython major.minor, or 0 when unknown. */
+PYC_API
 uint16_t pyc_magic_of_version(int major, int minor);
 
 /*
@@ -339,10 +376,12 @@ uint16_t pyc_magic_of_version(int major, int minor);
  * pycs of interpreters that are not installed.  Returns 0, or -1 (EINVAL
  * for a tag that is not a CPython 3.8+ release's, ENOMEM).
  */
+PYC_API
 int pyc_interp_from_tag(const char *tag, struct pyc_interp *in);
 
 /* int(st_mtime) as CPython computes it from st_mtim: the float
  * sec + nsec * 1e-9, truncated toward zero (so 1.9999999999 s can be 2). */
+PYC_API
 int64_t pyc_py_mtime(int64_t sec, long nsec);
 
 /* ------------------------------------------------------------------------
@@ -355,6 +394,7 @@ int64_t pyc_py_mtime(int64_t sec, long nsec);
  * does.
  */
 #define PYC_MAGIC_SIPHASH13 3450
+PYC_API
 void pyc_source_hash(uint16_t magic, const void *data, size_t len,
 		     unsigned char out[8]);
 
@@ -372,6 +412,7 @@ enum pyc_check_mode {  /* python --check-hash-based-pycs */
 	PYC_CHECK_NEVER,
 };
 
+PYC_API
 int pyc_check_mode_parse(const char *name, enum pyc_check_mode *mode);
 
 enum pyc_state {
@@ -396,9 +437,11 @@ enum pyc_reason {
 };
 
 /* A short phrase for a reason: "source mtime differs". */
+PYC_API
 const char *pyc_reason_text(enum pyc_reason why);
 
 /* A word for a state: "fresh", "stale", "missing". */
+PYC_API
 const char *pyc_state_name(enum pyc_state st);
 
 struct pyc_verdict {
@@ -433,6 +476,7 @@ struct pyc_source_stat {
  * PYC_NEED_HASH when the source hash must be compared: then call
  * pyc_judge_hash() with it.
  */
+PYC_API
 struct pyc_verdict pyc_judge_header(uint16_t magic, enum pyc_check_mode mode,
 				    const unsigned char *data, size_t len,
 				    const struct pyc_source_stat *src,
@@ -440,6 +484,7 @@ struct pyc_verdict pyc_judge_header(uint16_t magic, enum pyc_check_mode mode,
 
 /* Finish a PYC_NEED_HASH verdict: `data` is the same 16-byte header,
  * `hash` the source's pyc_source_hash(). */
+PYC_API
 struct pyc_verdict pyc_judge_hash(enum pyc_check_mode mode,
 				  const unsigned char *data,
 				  const unsigned char hash[8]);
@@ -454,6 +499,7 @@ struct pyc_verdict pyc_judge_hash(enum pyc_check_mode mode,
  * 0 with *v filled, or -1 when the source cannot be stat'ed or read
  * (errno; Python would fail to import it too).
  */
+PYC_API
 int pyc_judge_files(const struct pyc_interp *in, enum pyc_check_mode mode,
 		    const char *source, const struct pyc_source_stat *src,
 		    int dfd, const char *pyc, unsigned flags,
@@ -469,6 +515,7 @@ int pyc_judge_files(const struct pyc_interp *in, enum pyc_check_mode mode,
  * when the access time is older than the modification time or a day).
  * Returns the descriptor, or -1 with errno.
  */
+PYC_API
 int pyc_open_pyc(const char *path);
 
 struct stat;
@@ -489,7 +536,9 @@ enum pyc_trust {
 	PYC_TRUST_NOT_DIR,
 };
 
+PYC_API
 enum pyc_trust pyc_trust_stat(const struct stat *st, uid_t uid);
+PYC_API
 const char *pyc_trust_str(enum pyc_trust t);
 
 typedef void pyc_trust_fn(const char *path, enum pyc_trust t,
@@ -501,6 +550,7 @@ typedef void pyc_trust_fn(const char *path, enum pyc_trust t,
  * symlink is on the way, as resolved; fn() is called for each unsafe one.
  * Returns the number of unsafe directories, or -1 (errno).
  */
+PYC_API
 int pyc_trust_path(const char *dir, uid_t uid, pyc_trust_fn *fn, void *arg);
 
 /*
@@ -511,6 +561,7 @@ int pyc_trust_path(const char *dir, uid_t uid, pyc_trust_fn *fn, void *arg);
  * "graalpy-38", GraalPython's "graalpython-38").  Not "foo", as in Python 2's shipped
  * "__phello__.foo.pyc".
  */
+PYC_API
 bool pyc_cache_tag_is_real(const char *tag);
 
 /* ------------------------------------------------------------------------
@@ -599,6 +650,7 @@ struct pyc_compile_opts {
 
 /* ${XDG_CACHE_HOME:-~/.cache}/pycprefix-failures, malloc'd; NULL with
  * errno. */
+PYC_API
 char *pyc_failure_memo_dir(void);
 
 /* Counts of pycs, one per (source, interpreter, level), as status
@@ -624,6 +676,7 @@ struct pyc_compile_stats {
  * first directory that mirrors the sources, which every write goes
  * through: one error, not one per file).
  */
+PYC_API
 int pyc_compile(const struct pyc_compile_opts *o, const char *const *roots,
 		size_t nroots, struct pyc_compile_stats *stats,
 		struct pyc_error *err);
@@ -646,6 +699,7 @@ enum pyc_status_state {
 	PYC_ST_UNCHECKED_CHANGED,
 };
 
+PYC_API
 const char *pyc_status_name(enum pyc_status_state st);
 
 struct pyc_status_entry {
@@ -675,6 +729,7 @@ struct pyc_status_counts {
 };
 
 /* Report on the roots.  Returns 0, or -1 (ENOMEM). */
+PYC_API
 int pyc_status(const struct pyc_status_opts *o, const char *const *roots,
 	       size_t nroots, struct pyc_status_counts *counts);
 
@@ -705,6 +760,7 @@ enum pyc_tidy_why {
 	PYC_TIDY_TAG_LISTED,  /* its tag is one of dead_tags */
 };
 
+PYC_API
 const char *pyc_tidy_why_text(enum pyc_tidy_why why);
 
 struct pyc_tidy_event {
@@ -786,16 +842,19 @@ struct pyc_tidy_stats {
  * recently used first, the last use being the later of the access and
  * modification times in whole seconds; ties in byte order of the path.
  * Returns 0, PYC_TIDY_REFUSED, or -1 (errno). */
+PYC_API
 int pyc_prune(const struct pyc_tidy_opts *o, const char *const *dirs,
 	      size_t ndirs, struct pyc_tidy_stats *st);
 
 /* clean: __pycache__ folders and legacy pycs under each root; a root
  * that is '/' is refused (PYC_TIDY_REFUSED). */
+PYC_API
 int pyc_clean(const struct pyc_tidy_opts *o, const char *const *roots,
 	      size_t nroots, struct pyc_tidy_stats *st);
 
 /* migrate: fresh in-tree pycs under each root into the prefix, refused
  * (PYC_TIDY_REFUSED) as prune refuses it when the prefix is no cache. */
+PYC_API
 int pyc_migrate(const struct pyc_tidy_opts *o, const char *const *roots,
 		size_t nroots, struct pyc_tidy_stats *st);
 
@@ -833,6 +892,7 @@ struct pyc_du_ops {
  * of a file already seen add nothing), st->errors the directories that
  * could not be read.  Returns 0 or -1 (ENOMEM).
  */
+PYC_API
 int pyc_du(const char *prefix, const struct pyc_du_ops *ops,
 	   struct pyc_tidy_stats *st);
 
@@ -863,6 +923,7 @@ struct pyc_audit_ops {
  * left; with ops->pyc, also every pyc as pyc_du() does (one walk for
  * both).  st->kept and st->bytes count the pycs.  Returns 0 or -1.
  */
+PYC_API
 int pyc_audit(const char *prefix, const struct pyc_audit_ops *ops,
 	      struct pyc_tidy_stats *st);
 
@@ -878,6 +939,7 @@ int pyc_audit(const char *prefix, const struct pyc_audit_ops *ops,
  * where it came from ("--prefix", "PYTHONPYCACHEPREFIX", "default").
  * Returns 0, or -1 with errno (EINVAL: empty --prefix; ENOENT: no home).
  */
+PYC_API
 int pyc_prefix_resolve(const char *opt, char **out, const char **origin);
 
 enum {
@@ -894,6 +956,7 @@ enum {
  * (unless PYC_PREFIX_INSECURE), ENOTDIR, what mkdir() said, or (EACCES,
  * EROFS) that the effective user cannot write into the prefix.
  */
+PYC_API
 int pyc_prefix_prepare(const char *prefix, unsigned flags, pyc_trust_fn *fn,
 		       void *arg, struct pyc_error *err);
 
