@@ -34,6 +34,7 @@ enum {
 
 struct stat;
 
+/* The path (and st) a callback receives is valid only during the call. */
 struct pyc_walk_ops {
 	/* Called for each source; return non-zero to stop the walk.  `st`
 	 * is NULL for a source left unexamined (PYC_WALK_LAZY_STAT). */
@@ -73,8 +74,12 @@ int pyc_walk_stat_source(const char *path, struct stat *st);
  * allows (NAME_MAX) can be written.  (Versions before wrote
  * "." name ".pycprefix-" 8*HEXDIG; pyc_is_temp_name() knows both.)
  * created O_EXCL with mode `mode` (under the umask, as importlib does),
- * and is renamed over the final name: the pyc appears whole or not at all.
- * On failure the temporary file is removed and errno kept.
+ * and is renamed over the final name: to every reader, the old file or
+ * the new one whole, never a part.  Nothing is fsync()ed (importlib's
+ * _write_atomic does not either): after a power loss or a kernel crash
+ * the pyc may be empty or hold part of its data, which Python judges
+ * stale (a short header) or, past the header, may fail to load.  On
+ * failure the temporary file is removed and errno kept.
  */
 enum {
 	/* Refuse (EPERM) to go through a directory below `dir` that
@@ -142,6 +147,9 @@ struct pyc_result {
 	const char *warnings;
 };
 
+/* The pool keeps its own copy of each job from next() until done() or
+ * failed() is called with it: what job->path and job->src point to must
+ * stay valid until then.  res and why are valid only during the call. */
 struct pyc_pool_ops {
 	/* Fill *job; return 1, or 0 when there is no more work. */
 	int (*next)(void *arg, struct pyc_job *job);

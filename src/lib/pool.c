@@ -3,9 +3,10 @@
  *
  * The parent alone decides, reads and writes files; workers only turn
  * source bytes into marshalled code.  The protocol is in pycprefix.h.
- * Requests are written whole with blocking writes (a worker reads a whole
- * request before it answers, so this cannot deadlock); responses are read
- * without blocking into a per-worker buffer and decoded when complete.
+ * Both pipe ends we keep are non-blocking: a request is written as the
+ * pipe takes it, the rest when poll() says the pipe is writable again
+ * (so a worker that stops reading cannot block us past its deadline);
+ * responses are read into a per-worker buffer and decoded when complete.
  */
 #include "pycprefix.h"
 #include "buf.h"

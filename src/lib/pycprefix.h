@@ -27,12 +27,22 @@
  * Memory
  *   Strings returned through `char **` out-parameters are malloc'd and owned
  *   by the caller (free()).  Structures have *_release() functions that free
- *   what they own and are safe on zero-initialised structures.
+ *   what they own and are safe on zero-initialised structures.  What a
+ *   callback receives (the struct it is passed and every pointer in it,
+ *   paths and messages) is valid only during the call: copy what you
+ *   keep.
  *
- * Threads and fork
- *   No global state except the read-only tables; every function is safe to
- *   call from several threads on distinct objects.  pyc_interp_probe() forks
- *   and executes the interpreter; it is async-signal-safe in the child.
+ * Threads, processes and signals
+ *   The library keeps no state between calls but read-only tables (and
+ *   the files it is pointed at: probe cache, failure memo); every function
+ *   is safe to call from several threads on distinct objects.
+ *   Interpreters are started with posix_spawn(), so no library code runs
+ *   in a child between fork and exec.  Process-wide state belongs to the
+ *   program: the library changes no signal disposition, working directory
+ *   or umask.  It writes into pipes of interpreters that may end at any
+ *   moment, so a program that compiles (pyc_compile()) or asks
+ *   interpreters must ignore SIGPIPE (the write then fails with EPIPE,
+ *   which the library handles), or accept that SIGPIPE may end it.
  *
  * File names are bytes.  POSIX paths are byte strings; CPython decodes them
  * with the file-system encoding (UTF-8 with surrogateescape on Linux and
@@ -128,7 +138,9 @@ enum {
 };
 
 /*
- * Learn what `exe` is: read the probe cache or run `exe -I -S -c ...` once.
+ * Learn what `exe` is: read the probe cache or run `exe -B -E -s -S -c
+ * SCRIPT` once (no bytecode written, PYTHON* variables, user site and
+ * site ignored; stdin /dev/null; at most 30 s).
  * Unless PYC_PROBE_ANY, an interpreter that is not CPython >= 3.8, or whose
  * source hash differs from pyc_source_hash(), is an error (errno ENOTSUP).
  * On failure `in` is released and err says why.
@@ -518,8 +530,6 @@ int pyc_judge_files(const struct pyc_interp *in, enum pyc_check_mode mode,
 PYC_API
 int pyc_open_pyc(const char *path);
 
-struct stat;
-
 /* ------------------------------------------------------------------------
  * Trust: may another user change what the prefix holds?
  *
@@ -529,6 +539,8 @@ struct stat;
  * (group write) when the group is the owner's private group, named as
  * the owner and with no other member.
  */
+struct stat;
+
 enum pyc_trust {
 	PYC_TRUST_OK = 0,
 	PYC_TRUST_OWNER,      /* owned by another user (not root) */
@@ -541,6 +553,8 @@ enum pyc_trust pyc_trust_stat(const struct stat *st, uid_t uid);
 PYC_API
 const char *pyc_trust_str(enum pyc_trust t);
 
+/* Called for an unsafe directory; path and st are valid during the call
+ * only. */
 typedef void pyc_trust_fn(const char *path, enum pyc_trust t,
 			  const struct stat *st, void *arg);
 
@@ -567,14 +581,27 @@ bool pyc_cache_tag_is_real(const char *tag);
 /* ------------------------------------------------------------------------
  * Compiling trees into the cache
  *
- * pyc_compile() walks the roots (pyc_walk), decides for each source,
+ * pyc_compile() walks the roots as compileall does (each directory's
+ * entries in byte order, paths joined from the root as given,
+ * "__pycache__" skipped, symlinked directories entered only with
+ * PYC_COMPILE_FOLLOW_SYMLINKS and then each real directory once; every
+ * regular file named *.py is a source), decides for each source,
  * interpreter and level whether the pyc Python would read is fresh and of
- * the requested invalidation mode (an unchecked-hash pyc whose source no
- * longer matches counts as stale), and has the stale ones compiled by a
- * pool of that interpreter's workers, largest sources first, writing each
- * pyc with pyc_write_atomic().  When nothing is stale no interpreter is
- * started.  Progress and per-file events go to callbacks, in the caller's
- * thread.
+ * the requested invalidation mode (pyc_judge_files(); an unchecked-hash
+ * pyc whose source no longer matches counts as stale), and has the stale
+ * ones compiled by long-lived workers of that interpreter (`python -I -S
+ * -c WORKER`, compiling as importlib does), largest sources first.  When
+ * nothing is stale no interpreter is started.  Progress and per-file
+ * events go to callbacks, in the caller's thread.
+ *
+ * Each pyc is written to a temporary file in its own directory
+ * (".pycprefix-" and 12 hex digits, created O_EXCL with importlib's mode
+ * under the umask), renamed over its final name; no directory below the
+ * prefix is entered through a symlink.  Every reader sees the old pyc or
+ * the new one whole.  Nothing is fsync()ed (importlib does not either):
+ * after a power loss or a kernel crash a pyc may be empty or partly
+ * written, which Python recompiles (a short header) or, past the header,
+ * fails to load.
  */
 enum {
 	PYC_COMPILE_FORCE = 1 << 0,          /* rebuild even fresh pycs */
@@ -596,6 +623,8 @@ enum pyc_event_kind {
 	PYC_EV_FRESH,          /* its pyc is fresh: left as it is */
 };
 
+/* What the event callback receives: it and every pointer in it are valid
+ * only during the call. */
 struct pyc_event {
 	enum pyc_event_kind kind;
 	const struct pyc_interp *in;  /* NULL for walk errors */
@@ -702,6 +731,8 @@ enum pyc_status_state {
 PYC_API
 const char *pyc_status_name(enum pyc_status_state st);
 
+/* One verdict, for the entry callback: valid only during the call, as
+ * the path and message the error callback receives. */
 struct pyc_status_entry {
 	enum pyc_status_state state;
 	const struct pyc_interp *in;   /* NULL for orphans */
@@ -763,6 +794,8 @@ enum pyc_tidy_why {
 PYC_API
 const char *pyc_tidy_why_text(enum pyc_tidy_why why);
 
+/* One removal (or move), for the event callback: valid only during the
+ * call, as the path and message the error callback receives. */
 struct pyc_tidy_event {
 	enum pyc_tidy_why why;
 	const char *path;
@@ -858,7 +891,8 @@ PYC_API
 int pyc_migrate(const struct pyc_tidy_opts *o, const char *const *roots,
 		size_t nroots, struct pyc_tidy_stats *st);
 
-/* One pyc seen by pyc_du(): its tag, level, directory and root. */
+/* One pyc seen by pyc_du(): its tag, level, directory and root.  It and
+ * its strings are valid only during the callback. */
 struct pyc_du_item {
 	const char *tag;    /* "cpython-312", or "?" */
 	int level;          /* 0, 1, 2, or -1 */
@@ -904,6 +938,7 @@ enum pyc_audit_kind {
 	PYC_AUDIT_TEMP,        /* a temporary file of a writer */
 };
 
+/* Valid only during the finding callback, as its path and stat. */
 struct pyc_audit_item {
 	enum pyc_audit_kind kind;
 	const char *path;
