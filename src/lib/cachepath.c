@@ -523,22 +523,38 @@ static void add_components(struct buf *out, struct span s, size_t floor,
 	}
 }
 
+const char *pyc__below_prefix(const char *prefix, const char *path,
+			     size_t *len)
+{
+	struct span p = rstrip_slash(span_of(prefix));
+
+	/* cache_from_source() joins the prefix without its trailing
+	 * slashes, '/' and the rest; a prefix of slashes alone is '/'. */
+	if (!p.n && prefix[0] == '/')
+		p.n = 1;
+	if (strncmp(path, p.p, p.n) != 0)
+		return NULL;
+	*len = p.n;
+	if (p.n == 1 && p.p[0] == '/')
+		return path + 1;
+	if (path[p.n] != '/')
+		return NULL;
+	return path + p.n + 1;
+}
+
 char *pyc__pyc_identity(const char *prefix, const char *cwd, const char *pyc)
 {
 	struct buf b = { 0 };
 	struct span s = span_of(pyc);
+	const char *rel;
+	size_t n;
 
-	if (prefix) {
-		struct span p = rstrip_slash(span_of(prefix));
-		if (s.n >= p.n && !memcmp(s.p, p.p, p.n)) {
-			/* The prefix as it is; below it, our own directories,
-			 * never a symlink, so ".." is the parent. */
-			buf_add(&b, p.p, p.n ? p.n : 1);
-			s.p += p.n;
-			s.n -= p.n;
-			add_components(&b, s, b.len, true);
-			return buf_detach(&b);
-		}
+	if (prefix && (rel = pyc__below_prefix(prefix, pyc, &n))) {
+		/* The prefix as it is; below it, our own directories, never
+		 * a symlink, so ".." is the parent. */
+		buf_add(&b, prefix, n);
+		add_components(&b, span_of(rel), b.len, true);
+		return buf_detach(&b);
 	}
 	/* Beside the source: the directories are the user's, where a ".."
 	 * after a symlink is not the lexical parent; only "." and empty

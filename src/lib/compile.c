@@ -469,14 +469,11 @@ static int task_cmp(const void *a, const void *b)
 static void split_target(const struct run *r, const char *pyc,
 			 struct buf *root, const char **rel)
 {
+	size_t n;
+
 	buf_reset(root);
-	if (r->o->prefix) {
-		size_t n = strlen(r->o->prefix);
-		while (n && r->o->prefix[n - 1] == '/')
-			n--;
-		/* cache_from_source joined rstrip(prefix) and the rest. */
-		buf_add(root, r->o->prefix, n ? n : 1);
-		*rel = pyc + n + (pyc[n] == '/');
+	if (r->o->prefix && (*rel = pyc__below_prefix(r->o->prefix, pyc, &n))) {
+		buf_add(root, r->o->prefix, n);
 		return;
 	}
 	const char *cache = strstr(pyc, "__pycache__/");

@@ -103,6 +103,13 @@ struct pyc_cache_name;
 bool pyc__cache_artifact(const char *prefix, const char *pyc, char **source,
 			 struct pyc_cache_name *cn);
 
+/* Is `path` inside the prefix?  Then what follows the prefix and its
+ * separator ("/p", "/p/w/a.pyc": "w/a.pyc"; "/": all of an absolute
+ * path), with *len the prefix's length without trailing slashes (1 for
+ * "/"); else NULL.  "/pq/a.pyc" is not inside "/p". */
+const char *pyc__below_prefix(const char *prefix, const char *path,
+			     size_t *len);
+
 /*
  * The file a pyc path names, as one string for comparisons: two paths
  * that give the same string reach the same file.  Below the prefix

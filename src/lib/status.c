@@ -186,14 +186,9 @@ static void explain_missing(const struct st_run *r, struct slot *out)
 	ssize_t at;
 	char *root;
 
-	if (!prefix)
+	if (!prefix || !(rel = pyc__below_prefix(prefix, out->pyc, &n)) ||
+	    !(root = strndup(prefix, n)))
 		return;
-	n = strlen(prefix);
-	while (n > 1 && prefix[n - 1] == '/')
-		n--;
-	if (strncmp(out->pyc, prefix, n) != 0 || !(root = strndup(prefix, n)))
-		return;
-	rel = out->pyc + n + (out->pyc[n] == '/');
 	at = pyc__write_symlink(root, rel);
 	free(root);
 	if (at <= 0)
