@@ -110,8 +110,7 @@ static void path_join(struct buf *out, const struct span *parts, size_t n)
 static enum pyc_path_error fail(struct pyc_error *err, enum pyc_path_error e,
 				const char *fmt, const char *arg)
 {
-	if (err)
-		snprintf(err->msg, sizeof(err->msg), fmt, arg);
+	pyc__set_error(err, fmt, arg);
 	return e;
 }
 

@@ -335,9 +335,9 @@ static void plan_source(struct planner *pl, struct task *t,
 			 * but Python opens it by name and never could. */
 			free(pyc);
 			e = PYC_PATH_VALUE;
-			snprintf(err.msg, sizeof(err.msg), "its pyc path is "
-				 "longer than PATH_MAX (%d bytes): Python "
-				 "could not open it", PATH_MAX);
+			pyc__set_error(&err, "its pyc path is longer than "
+				       "PATH_MAX (%d bytes): Python could not "
+				       "open it", PATH_MAX);
 		}
 		if (e) {
 			task_release(t);
@@ -787,11 +787,7 @@ static int run_interp(struct run *r, struct pyc_error *err)
 		ret = pyc_pool_run(r->in, jobs, r->o->timeout_ms, &ops,
 				   r->o->stop ? r->o->stop : &never, err);
 		if (ret == 0 && r->fatal[0]) {
-			if (err)
-				snprintf(err->msg, sizeof(err->msg), "%s",
-					 r->fatal);
-			errno = EACCES;
-			ret = -1;
+			ret = pyc__error(err, EACCES, "%s", r->fatal);
 		}
 	}
 	for (size_t i = 0; i < r->ntasks; i++)
@@ -833,9 +829,7 @@ int pyc_compile(const struct pyc_compile_opts *o, const char *const *roots,
 	    !(r.tasks = calloc(r.nsrcs, sizeof(*r.tasks))))
 		ret = -1;
 	if (ret < 0) {
-		errno = ENOMEM;
-		if (err)
-			snprintf(err->msg, sizeof(err->msg), "out of memory");
+		pyc__error(err, ENOMEM, "out of memory");
 	}
 	if (ret == 0 && o->prefix && r.nsrcs &&
 	    !(o->flags & PYC_COMPILE_DRY_RUN))

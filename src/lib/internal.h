@@ -13,6 +13,16 @@
 #include "pycprefix.h"
 #include "engine.h"
 
+/* One line of text for the caller into err (when not NULL); errno is
+ * kept. */
+void pyc__set_error(struct pyc_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* pyc__set_error(), then errno = errnum; returns -1, so that a failure
+ * is one statement: return pyc__error(err, ENOENT, "no '%s'", name); */
+int pyc__error(struct pyc_error *err, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* ${XDG_CACHE_HOME:-$HOME/.cache}/<leaf>, malloc'd; NULL with errno. */
 char *pyc_cache_home_path(const char *leaf);
 

@@ -101,21 +101,6 @@ int pyc_interp_copy(struct pyc_interp *dst, const struct pyc_interp *src)
 	return 0;
 }
 
-static int error(struct pyc_error *err, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int error(struct pyc_error *err, int errnum, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err) {
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	errno = errnum;
-	return -1;
-}
 
 char *pyc_probe_cache_dir(void)
 {
@@ -448,7 +433,8 @@ char **pyc_interp_ask(const char *exe, const char *code, size_t *n,
 			close(ap[0]);
 			close(ap[1]);
 		}
-		error(err, saved, "cannot run '%s': %s", exe, strerror(saved));
+		pyc__error(err, saved, "cannot run '%s': %s", exe,
+			   strerror(saved));
 		return NULL;
 	}
 	ret = spawn_asked(exe, code, ap[1], ep[1], &pid);
@@ -457,7 +443,8 @@ char **pyc_interp_ask(const char *exe, const char *code, size_t *n,
 	a.afd = ap[0];
 	a.efd = ep[0];
 	if (ret) {
-		error(err, ret, "cannot run '%s': %s", exe, strerror(ret));
+		pyc__error(err, ret, "cannot run '%s': %s", exe,
+			   strerror(ret));
 		goto out;
 	}
 	if (gather(&a, pid, &status) < 0) {
@@ -466,11 +453,11 @@ char **pyc_interp_ask(const char *exe, const char *code, size_t *n,
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
 		if (saved == ETIMEDOUT)
-			error(err, saved, "'%s' did not answer within %d s", exe,
-			      PROBE_TIMEOUT_MS / 1000);
+			pyc__error(err, saved, "'%s' did not answer within "
+				   "%d s", exe, PROBE_TIMEOUT_MS / 1000);
 		else
-			error(err, saved, "cannot run '%s': %s", exe,
-			      strerror(saved));
+			pyc__error(err, saved, "cannot run '%s': %s", exe,
+				   strerror(saved));
 		goto out;
 	}
 	status = WIFSIGNALED(status) ? 128 + WTERMSIG(status)
@@ -478,11 +465,11 @@ char **pyc_interp_ask(const char *exe, const char *code, size_t *n,
 	if (status) {
 		pyc__startup_reason(a.err.s, a.err.len, status, why,
 				    sizeof(why));
-		error(err, ENOEXEC, "'%s' %s", exe, why);
+		pyc__error(err, ENOEXEC, "'%s' %s", exe, why);
 		goto out;
 	}
 	if (a.answer.oom || !(v = split_fields(&a.answer, n)))
-		error(err, ENOMEM, "out of memory");
+		pyc__error(err, ENOMEM, "out of memory");
 out:
 	if (a.afd >= 0)
 		close(a.afd);
@@ -689,17 +676,17 @@ static int probe_fresh(const char *exe, struct buf *out,
 	const char *nl;
 
 	if (status < 0)
-		return error(err, errno, "cannot run '%s': %s", exe,
-			     strerror(errno));
+		return pyc__error(err, errno, "cannot run '%s': %s", exe,
+				  strerror(errno));
 	if (status == 0)
 		return 0;
 	/* Report the interpreter's last line: usually the reason. */
 	while (out->len && out->s[out->len - 1] == '\n')
 		out->s[--out->len] = '\0';
 	nl = out->s ? strrchr(out->s, '\n') : NULL;
-	return error(err, ENOEXEC, "'%s' failed to start (exit %d)%s%s", exe,
-		     status, out->len ? ": " : "",
-		     out->len ? (nl ? nl + 1 : out->s) : "");
+	return pyc__error(err, ENOEXEC, "'%s' failed to start (exit %d)%s%s",
+			  exe, status, out->len ? ": " : "",
+			  out->len ? (nl ? nl + 1 : out->s) : "");
 }
 
 int pyc_interp_probe(const char *exe, unsigned flags, struct pyc_interp *in,
@@ -712,11 +699,11 @@ int pyc_interp_probe(const char *exe, unsigned flags, struct pyc_interp *in,
 
 	memset(in, 0, sizeof(*in));
 	if (!realpath(exe, real) || stat(real, &st) < 0)
-		return error(err, errno, "cannot use '%s': %s", exe,
-			     strerror(errno));
+		return pyc__error(err, errno, "cannot use '%s': %s", exe,
+				  strerror(errno));
 	if (!S_ISREG(st.st_mode) || access(real, X_OK) < 0)
-		return error(err, EACCES, "cannot use '%s': not an executable "
-			     "file", exe);
+		return pyc__error(err, EACCES, "cannot use '%s': not an "
+				  "executable file", exe);
 	if (!(flags & PYC_PROBE_NO_CACHE))
 		cached = cache_read(exe, real, &st, in) == 0;
 	if (!cached) {
@@ -724,15 +711,15 @@ int pyc_interp_probe(const char *exe, unsigned flags, struct pyc_interp *in,
 		if (probe_fresh(exe, &out, err) < 0)
 			goto fail;
 		if (parse_probe(out.s, out.s + out.len, in) < 0) {
-			error(err, EPROTO, "'%s' did not answer like a Python "
-			      "interpreter", exe);
+			pyc__error(err, EPROTO, "'%s' did not answer like a "
+				   "Python interpreter", exe);
 			goto fail;
 		}
 	}
 	if (dup_field(&in->path, exe) < 0 || dup_field(&in->real, real) < 0)
 		goto fail;
 	if (!(flags & PYC_PROBE_ANY) && unusable(in, why, sizeof(why))) {
-		error(err, ENOTSUP, "cannot use '%s': %s", exe, why);
+		pyc__error(err, ENOTSUP, "cannot use '%s': %s", exe, why);
 		goto fail;
 	}
 	if (!cached && !(flags & PYC_PROBE_NO_CACHE))

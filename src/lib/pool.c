@@ -504,13 +504,9 @@ int pyc_pool_run(const struct pyc_interp *in, int jobs, int timeout_ms,
 		if (p.exhausted && !any_busy(&p))
 			break;
 		if (!any_alive(&p)) {
-			if (err)
-				snprintf(err->msg, sizeof(err->msg),
-					 "workers of '%s' %s", in->path,
-					 p.start_why[0] ? p.start_why
+			ret = pyc__error(err, ECHILD, "workers of '%s' %s",
+					 in->path, p.start_why[0] ? p.start_why
 							: "cannot start");
-			errno = ECHILD;
-			ret = -1;
 			break;
 		}
 		int nfds = 0;

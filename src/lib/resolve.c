@@ -25,15 +25,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int error(struct pyc_error *err, int errnum, const char *fmt,
-		 const char *arg)
-{
-	if (err)
-		snprintf(err->msg, sizeof(err->msg), fmt, arg);
-	errno = errnum;
-	return -1;
-}
-
 /* The pyenv root a shim belongs to: the PYENV_ROOT it exports, else
  * $PYENV_ROOT, else the parent of its directory. */
 static char *shim_root(const char *shim)
@@ -42,7 +33,8 @@ static char *shim_root(const char *shim)
 	const char *env = getenv("PYENV_ROOT");
 	char head[1024], real[PATH_MAX], *p, *slash;
 
-	if (pyc__script_head(shim, head, sizeof(head)) && (p = strstr(head, key))) {
+	if (pyc__script_head(shim, head, sizeof(head)) &&
+	    (p = strstr(head, key))) {
 		p += sizeof(key) - 1;
 		size_t n = strcspn(p, "\"\n");
 		if (p[n] == '"')
@@ -339,11 +331,12 @@ int pyc_interp_find(const char *spec, char **out, struct pyc_error *err)
 
 	*out = NULL;
 	if (!spec || !spec[0])
-		return error(err, EINVAL, "%s", "empty interpreter name");
+		return pyc__error(err, EINVAL, "empty interpreter name");
 	if (strchr(spec, '/')) {
 		if (!pyc__is_executable(spec))
-			return error(err, errno ? errno : EACCES,
-				     "'%s' is not an executable file", spec);
+			return pyc__error(err, errno ? errno : EACCES,
+					  "'%s' is not an executable file",
+					  spec);
 		exe = strdup(spec);
 		if (exe && pyc__is_pyenv_shim(exe))
 			exe = unshim(exe);
@@ -355,9 +348,9 @@ int pyc_interp_find(const char *spec, char **out, struct pyc_error *err)
 		exe = unshim(path_search(spec, false));
 	}
 	if (!exe)
-		return error(err, ENOENT,
-			     "no interpreter '%s' found on PATH or in pyenv "
-			     "(see 'pycprefix pythons')", spec);
+		return pyc__error(err, ENOENT,
+				  "no interpreter '%s' found on PATH or in "
+				  "pyenv (see 'pycprefix pythons')", spec);
 	*out = exe;
 	return 0;
 }
