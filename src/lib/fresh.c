@@ -126,10 +126,7 @@ struct pyc_verdict pyc_judge_hash(enum pyc_check_mode mode,
 				  const unsigned char hash[8])
 {
 	struct pyc_verdict v;
-	struct pyc_header h = { .flags = (uint32_t)data[4] |
-					 (uint32_t)data[5] << 8 |
-					 (uint32_t)data[6] << 16 |
-					 (uint32_t)data[7] << 24 };
+	struct pyc_header h = { .flags = pyc__get_u32le(data + 4) };
 	bool same = memcmp(data + 8, hash, 8) == 0;
 
 	if (python_checks_hash(mode, h.flags))

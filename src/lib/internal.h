@@ -8,10 +8,42 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "pycprefix.h"
 #include "engine.h"
+
+/* The little-endian u32 of the pyc header and the worker protocol. */
+static inline uint32_t pyc__get_u32le(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static inline void pyc__put_u32le(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+
+/* CLOCK_MONOTONIC in nanoseconds and in milliseconds, as 64 bits (a
+ * 32-bit long holds tv_sec * 1000 for 24 days of uptime only). */
+static inline int64_t pyc__monotonic_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static inline int64_t pyc__monotonic_ms(void)
+{
+	return pyc__monotonic_ns() / 1000000;
+}
 
 /* One line of text for the caller into err (when not NULL); errno is
  * kept. */

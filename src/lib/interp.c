@@ -113,17 +113,13 @@ char *pyc_probe_cache_dir(void)
 
 /* ---- running the probe ---- */
 
-static long ms_since(const struct timespec *t0)
+static long ms_since(int64_t t0)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000 +
-	       (t.tv_nsec - t0->tv_nsec) / 1000000;
+	return (long)(pyc__monotonic_ms() - t0);
 }
 
 /* Read all of fd into out within the time left; -1 with ETIMEDOUT. */
-static int drain(int fd, struct buf *out, const struct timespec *t0)
+static int drain(int fd, struct buf *out, int64_t t0)
 {
 	char chunk[4096];
 
@@ -165,7 +161,7 @@ static int run_probe(const char *exe, struct buf *out)
 	char *argv[] = { (char *)exe, "-B", "-E", "-s", "-S", "-c",
 			 (char *)probe_script, NULL };
 	posix_spawn_file_actions_t fa;
-	struct timespec t0;
+	int64_t t0;
 	int pipefd[2], status, ret, saved = 0;
 	pid_t pid;
 
@@ -185,8 +181,8 @@ static int run_probe(const char *exe, struct buf *out)
 		errno = ret;
 		return -1;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (drain(pipefd[0], out, &t0) < 0) {
+	t0 = pyc__monotonic_ms();
+	if (drain(pipefd[0], out, t0) < 0) {
 		saved = errno;
 		kill(pid, SIGKILL);
 	}
@@ -301,14 +297,14 @@ static int take(int *fd, struct buf *b, size_t cap)
  * wrote is read), or the time-out. */
 static int gather(struct asked *a, pid_t pid, int *status)
 {
-	struct timespec t0;
+	int64_t t0;
 	bool exited = false;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = pyc__monotonic_ms();
 	while (a->afd >= 0 || a->efd >= 0) {
 		struct pollfd p[2] = { { .fd = a->afd, .events = POLLIN },
 				       { .fd = a->efd, .events = POLLIN } };
-		long left = PROBE_TIMEOUT_MS - ms_since(&t0);
+		long left = PROBE_TIMEOUT_MS - ms_since(t0);
 		int r;
 
 		if (left <= 0) {

@@ -93,7 +93,7 @@ struct worker {
 	struct buf wbuf;    /* the request being sent; wbuf.len - woff left */
 	size_t woff;
 	struct pyc_job job;
-	long deadline;      /* ms, monotonic; 0 none */
+	int64_t deadline;   /* ms, monotonic; 0 none */
 };
 
 struct pool {
@@ -106,13 +106,6 @@ struct pool {
 				 ended */
 };
 
-static long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
-}
 
 static int spawn(struct pool *p, struct worker *w)
 {
@@ -168,7 +161,7 @@ static int spawn(struct pool *p, struct worker *w)
 	w->err = errp[0];
 	buf_reset(&w->ebuf);
 	w->state = W_STARTING;
-	w->deadline = now_ms() + 60000;
+	w->deadline = pyc__monotonic_ms() + 60000;
 	buf_reset(&w->rbuf);
 	buf_reset(&w->wbuf);
 	w->woff = 0;
@@ -227,14 +220,13 @@ static void reap(struct worker *w, bool kill_it, char *why, size_t size)
 
 static int put_u32(struct buf *b, size_t v)
 {
-	unsigned char le[4] = { (unsigned char)v, (unsigned char)(v >> 8),
-				(unsigned char)(v >> 16),
-				(unsigned char)(v >> 24) };
+	unsigned char le[4];
 
 	if (v > 0xFFFFFFFFu) {
 		errno = EFBIG;
 		return -1;
 	}
+	pyc__put_u32le(le, (uint32_t)v);
 	buf_add(b, le, 4);
 	return 0;
 }
@@ -299,7 +291,7 @@ static void feed(struct pool *p, struct worker *w)
 		return;
 	}
 	w->state = W_BUSY;
-	w->deadline = p->timeout_ms ? now_ms() + p->timeout_ms : 0;
+	w->deadline = p->timeout_ms ? pyc__monotonic_ms() + p->timeout_ms : 0;
 	if (send_job(w) < 0) {
 		reap(w, true, why, sizeof(why));
 		p->ops->failed(p->ops->arg, &w->job, why);
@@ -420,7 +412,7 @@ static bool any_alive(const struct pool *p)
 
 static void check_deadlines(struct pool *p)
 {
-	long t = now_ms();
+	int64_t t = pyc__monotonic_ms();
 	char why[96];
 
 	for (int i = 0; i < p->n; i++) {
@@ -436,13 +428,13 @@ static void check_deadlines(struct pool *p)
 
 static int poll_timeout(const struct pool *p)
 {
-	long t = now_ms(), best = -1;
+	int64_t t = pyc__monotonic_ms(), best = -1;
 
 	for (int i = 0; i < p->n; i++) {
 		const struct worker *w = &p->w[i];
 		if (w->state == W_DEAD || !w->deadline)
 			continue;
-		long left = w->deadline - t;
+		int64_t left = w->deadline - t;
 		if (left < 0)
 			left = 0;
 		if (best < 0 || left < best)
