@@ -55,6 +55,10 @@ void pyc__set_error(struct pyc_error *err, const char *fmt, ...)
 int pyc__error(struct pyc_error *err, int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Order release names ("3.12.1", "15.0.0"): <0, 0 or >0 as strcmp(),
+ * runs of digits compared as numbers. */
+int pyc__version_cmp(const char *a, const char *b);
+
 /* ${XDG_CACHE_HOME:-$HOME/.cache}/<leaf>, malloc'd; NULL with errno. */
 char *pyc_cache_home_path(const char *leaf);
 

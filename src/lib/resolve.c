@@ -51,28 +51,6 @@ static char *shim_root(const char *shim)
 	return strdup(real);
 }
 
-/* Compare "3.12.1"-like names by their numbers, then as text. */
-static int version_name_cmp(const char *a, const char *b)
-{
-	while (*a && *b) {
-		if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
-			char *ea, *eb;
-			unsigned long x = strtoul(a, &ea, 10);
-			unsigned long y = strtoul(b, &eb, 10);
-			if (x != y)
-				return x < y ? -1 : 1;
-			a = ea;
-			b = eb;
-			continue;
-		}
-		if (*a != *b)
-			return (unsigned char)*a - (unsigned char)*b;
-		a++;
-		b++;
-	}
-	return (unsigned char)*a - (unsigned char)*b;
-}
-
 /* The newest installed pyenv version named `want` or `want`.N...; only
  * plain releases (digits and dots) match a prefix. */
 static char *pyenv_version_dir(const char *root, const char *want)
@@ -97,7 +75,7 @@ static char *pyenv_version_dir(const char *root, const char *want)
 		if (strncmp(n, want, wl) || n[wl] != '.' ||
 		    strspn(n + wl, ".0123456789") != strlen(n + wl))
 			continue;
-		if (!best.len || version_name_cmp(n, best.s) > 0) {
+		if (!best.len || pyc__version_cmp(n, best.s) > 0) {
 			buf_reset(&best);
 			buf_adds(&best, n);
 		}
@@ -233,7 +211,7 @@ static char *newest_with(const char *root, const char *cmd)
 		buf_addf(&b, "%s/%s/bin/%s", dir.s, e->d_name, cmd);
 		if (b.oom || !pyc__is_executable(b.s))
 			continue;
-		if (!best.len || version_name_cmp(e->d_name, best.s) > 0) {
+		if (!best.len || pyc__version_cmp(e->d_name, best.s) > 0) {
 			buf_reset(&best);
 			buf_adds(&best, e->d_name);
 		}
