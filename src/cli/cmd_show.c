@@ -155,7 +155,7 @@ static void judge(struct shown *s, const struct pyc_interp *in,
 		snprintf(s->detail, sizeof(s->detail), "%s", err.msg);
 		return;
 	}
-	s->source_exists = access(s->source, F_OK) == 0;
+	s->source_exists = !pyc_source_gone(s->source);
 	if (!s->source_exists) {
 		s->problem = "orphan: its source does not exist";
 		return;

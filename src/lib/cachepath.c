@@ -470,7 +470,7 @@ bool pyc_cache_tag_is_real(const char *tag)
 	return (n = digits_at(p)) && !p[n];
 }
 
-bool pyc__source_gone(const char *source)
+bool pyc_source_gone(const char *source)
 {
 	struct stat st;
 

@@ -133,11 +133,6 @@ enum pyc_path_error pyc__mirror_dir(const struct pyc_interp *in,
  * `flags`, without counting as use: pyc_open_pyc()'s rule. */
 int pyc__open_noatime(int dfd, const char *path, int flags);
 
-/* The one orphan rule: is the source of a pyc gone?  stat() says ENOENT,
- * or ENOTDIR (a directory on its path is now a file).  Any other failure
- * (EACCES...) is not proof: the pyc stays. */
-bool pyc__source_gone(const char *source);
-
 /* What the freshness rules take of a source's stat (st_mtim, st_size). */
 struct pyc_source_stat pyc__source_stat_of(const struct stat *st);
 

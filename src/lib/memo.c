@@ -231,7 +231,7 @@ int pyc_memo_carry(struct pyc_memo *to, const struct pyc_memo *from)
 {
 	for (size_t i = 0; i < from->n; i++) {
 		const struct pyc_memo_entry *e = &from->v[i];
-		if (e->seen || pyc__source_gone(e->source))
+		if (e->seen || pyc_source_gone(e->source))
 			continue;
 		if (pyc_memo_add(to, e->source, &e->id, e->levels, e->line,
 				 e->col, e->message) < 0)

@@ -518,6 +518,15 @@ int pyc_judge_files(const struct pyc_interp *in, enum pyc_check_mode mode,
 		    struct pyc_verdict *v);
 
 /*
+ * The one orphan rule, which status, prune, show and the failure memo
+ * apply: is the source of a pyc gone?  True when stat() says ENOENT, or
+ * ENOTDIR (a directory on its path is now a file).  Any other failure
+ * (EACCES, ELOOP...) is no proof: the pyc is not an orphan.
+ */
+PYC_API
+bool pyc_source_gone(const char *source);
+
+/*
  * Open a pyc read-only (close-on-exec) for a look that must not count as
  * use: prune's --older-than and --max-size take a pyc's access time for
  * its last use, so every read pycprefix makes of a pyc goes through here.

@@ -383,7 +383,7 @@ static void check_pyc(struct st_run *r, const char *pyc, bool in_tree)
 	if (!pyc__cache_artifact(in_tree ? NULL : r->o->prefix, pyc, &source,
 				 &cn))
 		goto out; /* not a name Python gives a pyc: not ours to judge */
-	if (pyc__source_gone(source)) {
+	if (pyc_source_gone(source)) {
 		report(r, PYC_ST_ORPHAN, NULL, source, pyc, "source is gone");
 		if (seen_take(&r->seen, key) < 0) /* takes key */
 			r->oom = true;

@@ -521,7 +521,7 @@ static void prune_file(struct tidy *t, int dfd, const char *name,
 		remove_file(t, dfd, name, path, st, PYC_TIDY_TAG_LISTED);
 	else if ((t->o->flags & PYC_TIDY_UNINSTALLED) && !installed(t, cn.tag))
 		remove_file(t, dfd, name, path, st, PYC_TIDY_TAG);
-	else if (pyc__source_gone(source))
+	else if (pyc_source_gone(source))
 		remove_file(t, dfd, name, path, st, PYC_TIDY_ORPHAN);
 	else if (is_stale(t, cn.tag, source, path, cn.opt))
 		remove_file(t, dfd, name, path, st, PYC_TIDY_STALE);

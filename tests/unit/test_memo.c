@@ -144,7 +144,7 @@ static void test_garbage(void **state)
 	pyc_memo_release(&m);
 }
 
-/* The orphan rule is the one status and prune use (pyc__source_gone):
+/* The orphan rule is the one status and prune use (pyc_source_gone):
  * a source is gone when stat() says ENOENT or ENOTDIR (a directory on
  * its path is now a file); a failure that proves nothing (a symlink
  * loop, ELOOP) keeps the entry. */
