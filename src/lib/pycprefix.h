@@ -134,16 +134,18 @@ int pyc_interp_find(const char *spec, char **out, struct pyc_error *err);
 /* Flags for pyc_interp_probe() and pyc_interp_resolve(). */
 enum {
 	PYC_PROBE_NO_CACHE = 1 << 0, /* neither read nor write the probe cache */
-	PYC_PROBE_ANY = 1 << 1,      /* accept non-CPython and Python < 3.8 */
+	/* accept whatever answers the probe: not CPython, older than 3.8,
+	 * no cache tag, a source hash other than pyc_source_hash() */
+	PYC_PROBE_ANY = 1 << 1,
 };
 
 /*
  * Learn what `exe` is: read the probe cache or run `exe -B -E -s -S -c
  * SCRIPT` once (no bytecode written, PYTHON* variables, user site and
- * site ignored; stdin /dev/null; at most 30 s).
- * Unless PYC_PROBE_ANY, an interpreter that is not CPython >= 3.8, or whose
- * source hash differs from pyc_source_hash(), is an error (errno ENOTSUP).
- * On failure `in` is released and err says why.
+ * site ignored; stdin /dev/null; at most 30 s).  Unless PYC_PROBE_ANY, an
+ * interpreter that is not CPython >= 3.8 with a cache tag, or whose
+ * source hash differs from pyc_source_hash(), is an error (errno
+ * ENOTSUP).  On failure `in` is released and err says why.
  */
 PYC_API
 int pyc_interp_probe(const char *exe, unsigned flags, struct pyc_interp *in,
