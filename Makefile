@@ -38,6 +38,10 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# The library exports only what pycprefix.h marks PYC_API (for a shared
+# build; tests/tools/exports.sh checks it).
+$(LIB_OBJ): ALL_CFLAGS += -fvisibility=hidden
+
 $(BUILD)/libpycprefix.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
@@ -67,6 +71,8 @@ $(BUILD)/tests/libcheck: tests/tools/libcheck.c $(BUILD)/libpycprefix.a
 
 unit: $(UNIT_BIN) $(BUILD)/tests/libcheck $(REPLAY_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+	@sh tests/tools/exports.sh $(BUILD)/tests/exports.o src/lib/pycprefix.h \
+		$(LIB_OBJ)
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		$(BUILD)/tests/fuzz_$$t fuzz/seeds/$$t/*; done
 

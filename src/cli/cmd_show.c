@@ -155,7 +155,7 @@ static void judge(struct shown *s, const struct pyc_interp *in,
 		snprintf(s->detail, sizeof(s->detail), "%s", err.msg);
 		return;
 	}
-	s->source_exists = access(s->source, F_OK) == 0;
+	s->source_exists = !pyc_source_gone(s->source);
 	if (!s->source_exists) {
 		s->problem = "orphan: its source does not exist";
 		return;
@@ -173,7 +173,7 @@ static void judge(struct shown *s, const struct pyc_interp *in,
 			     "from another file";
 		return;
 	}
-	if (pyc_judge_files(in, mode, s->source, s->pyc,
+	if (pyc_judge_files(in, mode, s->source, NULL, AT_FDCWD, s->pyc,
 			    PYC_JUDGE_VERIFY_UNCHECKED, &s->v) < 0) {
 		s->problem = "the source cannot be read";
 		snprintf(s->detail, sizeof(s->detail), "%s", strerror(errno));

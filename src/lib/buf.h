@@ -1,5 +1,5 @@
 /*
- * buf.h - a growable byte string, internal to the library and the CLI.
+ * buf.h - a growable byte string, internal to the library.
  *
  * Always NUL-terminated once anything was added, so b.s is a C string;
  * may also hold NUL bytes (b.len counts them).  A zeroed struct is an

@@ -111,8 +111,7 @@ static void path_join(struct buf *out, const struct span *parts, size_t n)
 static enum pyc_path_error fail(struct pyc_error *err, enum pyc_path_error e,
 				const char *fmt, const char *arg)
 {
-	if (err)
-		snprintf(err->msg, sizeof(err->msg), fmt, arg);
+	pyc__set_error(err, fmt, arg);
 	return e;
 }
 
@@ -412,14 +411,17 @@ enum pyc_path_error pyc_source_of_cache(const char *prefix, const char *pyc,
 			   err);
 }
 
-char *pyc__mirror_dir(const struct pyc_interp *in, const char *prefix,
-		      const char *cwd, const char *dir)
+enum pyc_path_error pyc__mirror_dir(const struct pyc_interp *in,
+				    const char *prefix, const char *cwd,
+				    const char *dir, char **out,
+				    struct pyc_error *err)
 {
 	struct buf b = { 0 };
 	size_t n = strlen(dir);
-	char *pyc = NULL, *slash;
+	char *slash;
 	enum pyc_path_error e = PYC_PATH_NOMEM;
 
+	*out = NULL;
 	/* "." and "a/." name the directory itself: leave the dot out so the
 	 * mirror reads as the path it is. */
 	while (n >= 2 && dir[n - 1] == '.' && dir[n - 2] == '/')
@@ -429,19 +431,20 @@ char *pyc__mirror_dir(const struct pyc_interp *in, const char *prefix,
 	/* '/' holds every source directory: its mirror is the prefix itself
 	 * (3.8 to 3.13 cannot cache a source directly in '/', which is why
 	 * the "x.py" below would fail there). */
-	if (n && !rstrip_slash((struct span){ dir, n }).n)
-		return prefix ? strdup(prefix) : (errno = EINVAL, NULL);
+	if (n && !rstrip_slash((struct span){ dir, n }).n) {
+		if (!prefix)
+			return fail(err, PYC_PATH_VALUE, "'%s': no prefix to "
+				    "mirror it in", dir);
+		return (*out = strdup(prefix)) ? PYC_PATH_OK : PYC_PATH_NOMEM;
+	}
 	buf_add(&b, dir, n);
 	buf_adds(&b, n ? "/x.py" : "x.py");
 	if (!b.oom)
-		e = pyc_cache_from_source(in, prefix, cwd, b.s, 0, &pyc, NULL);
+		e = pyc_cache_from_source(in, prefix, cwd, b.s, 0, out, err);
 	buf_release(&b);
-	if (pyc && (slash = strrchr(pyc, '/')))
+	if (*out && (slash = strrchr(*out, '/')))
 		*slash = '\0';
-	if (!pyc)
-		errno = e == PYC_PATH_NOMEM ? ENOMEM
-			: e == PYC_PATH_OS ? ENOENT : EINVAL;
-	return pyc;
+	return e;
 }
 
 static size_t digits_at(const char *p)
@@ -472,7 +475,7 @@ bool pyc_cache_tag_is_real(const char *tag)
 	return (n = digits_at(p)) && !p[n];
 }
 
-bool pyc__source_gone(const char *source)
+bool pyc_source_gone(const char *source)
 {
 	struct stat st;
 
@@ -524,22 +527,38 @@ static void add_components(struct buf *out, struct span s, size_t floor,
 	}
 }
 
+const char *pyc__below_prefix(const char *prefix, const char *path,
+			     size_t *len)
+{
+	struct span p = rstrip_slash(span_of(prefix));
+
+	/* cache_from_source() joins the prefix without its trailing
+	 * slashes, '/' and the rest; a prefix of slashes alone is '/'. */
+	if (!p.n && prefix[0] == '/')
+		p.n = 1;
+	if (strncmp(path, p.p, p.n) != 0)
+		return NULL;
+	*len = p.n;
+	if (p.n == 1 && p.p[0] == '/')
+		return path + 1;
+	if (path[p.n] != '/')
+		return NULL;
+	return path + p.n + 1;
+}
+
 char *pyc__pyc_identity(const char *prefix, const char *cwd, const char *pyc)
 {
 	struct buf b = { 0 };
 	struct span s = span_of(pyc);
+	const char *rel;
+	size_t n;
 
-	if (prefix) {
-		struct span p = rstrip_slash(span_of(prefix));
-		if (s.n >= p.n && !memcmp(s.p, p.p, p.n)) {
-			/* The prefix as it is; below it, our own directories,
-			 * never a symlink, so ".." is the parent. */
-			buf_add(&b, p.p, p.n ? p.n : 1);
-			s.p += p.n;
-			s.n -= p.n;
-			add_components(&b, s, b.len, true);
-			return buf_detach(&b);
-		}
+	if (prefix && (rel = pyc__below_prefix(prefix, pyc, &n))) {
+		/* The prefix as it is; below it, our own directories, never
+		 * a symlink, so ".." is the parent. */
+		buf_add(&b, prefix, n);
+		add_components(&b, span_of(rel), b.len, true);
+		return buf_detach(&b);
 	}
 	/* Beside the source: the directories are the user's, where a ".."
 	 * after a symlink is not the lexical parent; only "." and empty

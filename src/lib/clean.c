@@ -4,6 +4,7 @@
  * the removing).
  */
 #include "pycprefix.h"
+#include "internal.h"
 #include "tidy.h"
 
 #include <fcntl.h>

@@ -100,9 +100,7 @@ static void source_set_stat(struct source *s, const struct stat *st)
 {
 	s->size = st->st_size;
 	pyc_memo_id_of(&s->id, st);
-	s->st = (struct pyc_source_stat){ (int64_t)PYC_ST_MTIM(st).tv_sec,
-					  PYC_ST_MTIM(st).tv_nsec,
-					  (uint64_t)st->st_size };
+	s->st = pyc__source_stat_of(st);
 }
 
 static int on_source(const char *path, const struct stat *st, void *arg)
@@ -269,13 +267,16 @@ static bool on_exclude(const char *path, void *arg)
 
 /* ---- judging ---- */
 
-static int open_pyc(struct planner *r, const char *pyc)
+/* A descriptor of the pyc's directory, kept while the next pyc is in the
+ * same one (sources go in walk order), and the name to open in it. */
+static int pyc_dir(struct planner *r, const char *pyc, const char **name)
 {
 	const char *slash = strrchr(pyc, '/');
 	size_t dlen = slash ? (size_t)(slash - pyc) : 0;
 
+	*name = slash ? slash + 1 : pyc;
 	if (!slash)
-		return pyc_open_pyc(pyc);
+		return AT_FDCWD;
 	if (r->pycdir.len != dlen || !r->pycdir.s ||
 	    memcmp(r->pycdir.s, pyc, dlen) != 0) {
 		if (r->pycdirfd >= 0)
@@ -286,43 +287,26 @@ static int open_pyc(struct planner *r, const char *pyc)
 			: open(dlen ? r->pycdir.s : "/",
 			       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	}
-	if (r->pycdirfd < 0)
-		return -1;
-	return pyc__open_noatime(r->pycdirfd, slash + 1, 0);
+	return r->pycdirfd;
 }
 
-/* Is this pyc fresh for `in`, in the requested mode?  The source's stat
- * is the walk's: a source changed since is caught when it is read. */
+/* Is this pyc fresh for `in`, and of the kind asked for?  An
+ * unchecked-hash pyc whose source changed is not.  The source's stat is
+ * the walk's: a source changed since is caught when it is read. */
 static bool is_fresh(struct planner *pl, const struct source *s,
 		     const char *pyc)
 {
 	const struct run *r = pl->r;
-	unsigned char head[PYC_HEADER_SIZE], hash[8];
 	struct pyc_verdict v;
-	struct pyc_header h;
-	ssize_t n;
-	int fd;
+	const char *name;
+	int dfd = pyc_dir(pl, pyc, &name);
 
-	if ((fd = open_pyc(pl, pyc)) < 0)
+	if (dfd == -1 ||
+	    pyc_judge_files(r->in, PYC_CHECK_DEFAULT, s->path, &s->st, dfd,
+			    name, PYC_JUDGE_VERIFY_UNCHECKED, &v) < 0)
 		return false;
-	n = pyc_read_full(fd, head, sizeof(head));
-	close(fd);
-	if (n != PYC_HEADER_SIZE ||
-	    pyc_header_parse(head, 16, r->in->magic, &h) != PYC_HEADER_OK ||
-	    pyc_header_mode(&h) != r->o->mode)
-		return false;
-	v = pyc_judge_header(r->in->magic, PYC_CHECK_DEFAULT, head, 16, &s->st,
-			     PYC_JUDGE_VERIFY_UNCHECKED);
-	if (v.state == PYC_NEED_HASH) {
-		size_t len;
-		char *data = pyc_read_file(s->path, &len);
-		if (!data)
-			return false;
-		pyc_source_hash(r->in->magic, data, len, hash);
-		free(data);
-		v = pyc_judge_hash(PYC_CHECK_DEFAULT, head, hash);
-	}
-	return v.state == PYC_FRESH && !v.unchecked_changed;
+	return v.state == PYC_FRESH && !v.unchecked_changed &&
+	       v.kind == r->o->mode;
 }
 
 static void task_release(struct task *t)
@@ -351,9 +335,9 @@ static void plan_source(struct planner *pl, struct task *t,
 			 * but Python opens it by name and never could. */
 			free(pyc);
 			e = PYC_PATH_VALUE;
-			snprintf(err.msg, sizeof(err.msg), "its pyc path is "
-				 "longer than PATH_MAX (%d bytes): Python "
-				 "could not open it", PATH_MAX);
+			pyc__set_error(&err, "its pyc path is longer than "
+				       "PATH_MAX (%d bytes): Python could not "
+				       "open it", PATH_MAX);
 		}
 		if (e) {
 			task_release(t);
@@ -486,14 +470,11 @@ static int task_cmp(const void *a, const void *b)
 static void split_target(const struct run *r, const char *pyc,
 			 struct buf *root, const char **rel)
 {
+	size_t n;
+
 	buf_reset(root);
-	if (r->o->prefix) {
-		size_t n = strlen(r->o->prefix);
-		while (n && r->o->prefix[n - 1] == '/')
-			n--;
-		/* cache_from_source joined rstrip(prefix) and the rest. */
-		buf_add(root, r->o->prefix, n ? n : 1);
-		*rel = pyc + n + (pyc[n] == '/');
+	if (r->o->prefix && (*rel = pyc__below_prefix(r->o->prefix, pyc, &n))) {
+		buf_add(root, r->o->prefix, n);
 		return;
 	}
 	const char *cache = strstr(pyc, "__pycache__/");
@@ -807,11 +788,7 @@ static int run_interp(struct run *r, struct pyc_error *err)
 		ret = pyc_pool_run(r->in, jobs, r->o->timeout_ms, &ops,
 				   r->o->stop ? r->o->stop : &never, err);
 		if (ret == 0 && r->fatal[0]) {
-			if (err)
-				snprintf(err->msg, sizeof(err->msg), "%s",
-					 r->fatal);
-			errno = EACCES;
-			ret = -1;
+			ret = pyc__error(err, EACCES, "%s", r->fatal);
 		}
 	}
 	for (size_t i = 0; i < r->ntasks; i++)
@@ -853,9 +830,7 @@ int pyc_compile(const struct pyc_compile_opts *o, const char *const *roots,
 	    !(r.tasks = calloc(r.nsrcs, sizeof(*r.tasks))))
 		ret = -1;
 	if (ret < 0) {
-		errno = ENOMEM;
-		if (err)
-			snprintf(err->msg, sizeof(err->msg), "out of memory");
+		pyc__error(err, ENOMEM, "out of memory");
 	}
 	if (ret == 0 && o->prefix && r.nsrcs &&
 	    !(o->flags & PYC_COMPILE_DRY_RUN))

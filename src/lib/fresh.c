@@ -68,6 +68,15 @@ static struct pyc_verdict verdict(enum pyc_state st, enum pyc_reason why)
 	return (struct pyc_verdict){ .state = st, .why = why };
 }
 
+static struct pyc_verdict verdict_of(enum pyc_state st, enum pyc_reason why,
+				     const struct pyc_header *h)
+{
+	struct pyc_verdict v = verdict(st, why);
+
+	v.kind = pyc_header_mode(h);
+	return v;
+}
+
 /* Does Python compare the source hash for a hash pyc with these flags? */
 static bool python_checks_hash(enum pyc_check_mode mode, uint32_t flags)
 {
@@ -100,16 +109,16 @@ struct pyc_verdict pyc_judge_header(uint16_t magic, enum pyc_check_mode mode,
 	if (h.flags & PYC_FLAG_HASH) {
 		if (python_checks_hash(mode, h.flags) ||
 		    (flags & PYC_JUDGE_VERIFY_UNCHECKED))
-			return verdict(PYC_NEED_HASH, PYC_WHY_NONE);
-		return verdict(PYC_FRESH, PYC_WHY_UNCHECKED);
+			return verdict_of(PYC_NEED_HASH, PYC_WHY_NONE, &h);
+		return verdict_of(PYC_FRESH, PYC_WHY_UNCHECKED, &h);
 	}
 	mtime = (uint32_t)(uint64_t)pyc_py_mtime(src->mtime_sec,
 						 src->mtime_nsec);
 	if (h.mtime != mtime)
-		return verdict(PYC_STALE, PYC_WHY_MTIME);
+		return verdict_of(PYC_STALE, PYC_WHY_MTIME, &h);
 	if (h.size != (uint32_t)src->size)
-		return verdict(PYC_STALE, PYC_WHY_SIZE);
-	return verdict(PYC_FRESH, PYC_WHY_TIMESTAMP_OK);
+		return verdict_of(PYC_STALE, PYC_WHY_SIZE, &h);
+	return verdict_of(PYC_FRESH, PYC_WHY_TIMESTAMP_OK, &h);
 }
 
 struct pyc_verdict pyc_judge_hash(enum pyc_check_mode mode,
@@ -117,14 +126,13 @@ struct pyc_verdict pyc_judge_hash(enum pyc_check_mode mode,
 				  const unsigned char hash[8])
 {
 	struct pyc_verdict v;
-	uint32_t flags = (uint32_t)data[4] | (uint32_t)data[5] << 8 |
-			 (uint32_t)data[6] << 16 | (uint32_t)data[7] << 24;
+	struct pyc_header h = { .flags = pyc__get_u32le(data + 4) };
 	bool same = memcmp(data + 8, hash, 8) == 0;
 
-	if (python_checks_hash(mode, flags))
-		return same ? verdict(PYC_FRESH, PYC_WHY_HASH_OK)
-			    : verdict(PYC_STALE, PYC_WHY_HASH);
-	v = verdict(PYC_FRESH, PYC_WHY_UNCHECKED);
+	if (python_checks_hash(mode, h.flags))
+		return same ? verdict_of(PYC_FRESH, PYC_WHY_HASH_OK, &h)
+			    : verdict_of(PYC_STALE, PYC_WHY_HASH, &h);
+	v = verdict_of(PYC_FRESH, PYC_WHY_UNCHECKED, &h);
 	v.unchecked_changed = !same;
 	return v;
 }
@@ -142,28 +150,47 @@ static int hash_file(uint16_t magic, const char *path, unsigned char out[8])
 	return 0;
 }
 
+struct pyc_source_stat pyc__source_stat_of(const struct stat *st)
+{
+	return (struct pyc_source_stat){ (int64_t)PYC_ST_MTIM(st).tv_sec,
+					 PYC_ST_MTIM(st).tv_nsec,
+					 (uint64_t)st->st_size };
+}
+
+/* The first 16 bytes of the pyc, read without counting as a use; -1 when
+ * there is no readable pyc. */
+static ssize_t read_head(int dfd, const char *pyc,
+			 unsigned char head[PYC_HEADER_SIZE])
+{
+	ssize_t len;
+	int fd = pyc__open_noatime(dfd, pyc, 0);
+
+	if (fd < 0)
+		return -1;
+	len = pyc_read_full(fd, head, PYC_HEADER_SIZE);
+	close(fd);
+	return len;
+}
+
 int pyc_judge_files(const struct pyc_interp *in, enum pyc_check_mode mode,
-		    const char *source, const char *pyc, unsigned flags,
+		    const char *source, const struct pyc_source_stat *src,
+		    int dfd, const char *pyc, unsigned flags,
 		    struct pyc_verdict *v)
 {
 	struct stat st;
-	struct pyc_source_stat src;
+	struct pyc_source_stat own;
 	unsigned char head[PYC_HEADER_SIZE], hash[8];
-	ssize_t len = -1;
-	int fd;
+	ssize_t len;
 
-	if (stat(source, &st) < 0)
-		return -1;
-	src.mtime_sec = (int64_t)PYC_ST_MTIM(&st).tv_sec;
-	src.mtime_nsec = PYC_ST_MTIM(&st).tv_nsec;
-	src.size = (uint64_t)st.st_size;
-	fd = pyc_open_pyc(pyc);
-	if (fd >= 0) {
-		len = pyc_read_full(fd, head, sizeof(head));
-		close(fd);
+	if (!src) {
+		if (stat(source, &st) < 0)
+			return -1;
+		own = pyc__source_stat_of(&st);
+		src = &own;
 	}
+	len = read_head(dfd, pyc, head);
 	*v = pyc_judge_header(in->magic, mode, len < 0 ? NULL : head,
-			      len < 0 ? 0 : (size_t)len, &src, flags);
+			      len < 0 ? 0 : (size_t)len, src, flags);
 	if (v->state != PYC_NEED_HASH)
 		return 0;
 	if (hash_file(in->magic, source, hash) < 0)

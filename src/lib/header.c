@@ -2,6 +2,7 @@
  * header.c - the 16-byte pyc header (PEP 552) and release magic numbers.
  */
 #include "pycprefix.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -74,19 +75,6 @@ uint16_t pyc_magic_of_version(int major, int minor)
 	return 0;
 }
 
-static uint32_t get_u32le(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static void put_u32le(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-	p[2] = (unsigned char)(v >> 16);
-	p[3] = (unsigned char)(v >> 24);
-}
 
 enum pyc_header_status pyc_header_parse(const unsigned char *data, size_t len,
 					uint16_t expect, struct pyc_header *h)
@@ -97,10 +85,10 @@ enum pyc_header_status pyc_header_parse(const unsigned char *data, size_t len,
 		h->magic_ok = data[2] == '\r' && data[3] == '\n';
 	}
 	if (len >= 8)
-		h->flags = get_u32le(data + 4);
+		h->flags = pyc__get_u32le(data + 4);
 	if (len >= 16) {
-		h->mtime = get_u32le(data + 8);
-		h->size = get_u32le(data + 12);
+		h->mtime = pyc__get_u32le(data + 8);
+		h->size = pyc__get_u32le(data + 12);
 		memcpy(h->hash, data + 8, 8);
 	}
 	/* _classify_pyc: the magic first (data[:4] != MAGIC_NUMBER), so a
@@ -128,11 +116,11 @@ void pyc_header_build(unsigned char out[PYC_HEADER_SIZE], uint16_t magic,
 		flags = PYC_FLAG_HASH;
 	if (mode == PYC_INV_CHECKED_HASH)
 		flags |= PYC_FLAG_CHECK_SOURCE;
-	put_u32le(out + 4, flags);
+	pyc__put_u32le(out + 4, flags);
 	if (mode == PYC_INV_TIMESTAMP) {
 		/* _pack_uint32: int(x) & 0xFFFFFFFF, two's complement. */
-		put_u32le(out + 8, (uint32_t)(uint64_t)mtime);
-		put_u32le(out + 12, (uint32_t)size);
+		pyc__put_u32le(out + 8, (uint32_t)(uint64_t)mtime);
+		pyc__put_u32le(out + 12, (uint32_t)size);
 	} else {
 		memcpy(out + 8, hash, 8);
 	}

@@ -8,7 +8,56 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
+
+#include "pycprefix.h"
+#include "engine.h"
+
+/* The little-endian u32 of the pyc header and the worker protocol. */
+static inline uint32_t pyc__get_u32le(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static inline void pyc__put_u32le(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+
+/* CLOCK_MONOTONIC in nanoseconds and in milliseconds, as 64 bits (a
+ * 32-bit long holds tv_sec * 1000 for 24 days of uptime only). */
+static inline int64_t pyc__monotonic_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static inline int64_t pyc__monotonic_ms(void)
+{
+	return pyc__monotonic_ns() / 1000000;
+}
+
+/* One line of text for the caller into err (when not NULL); errno is
+ * kept. */
+void pyc__set_error(struct pyc_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* pyc__set_error(), then errno = errnum; returns -1, so that a failure
+ * is one statement: return pyc__error(err, ENOENT, "no '%s'", name); */
+int pyc__error(struct pyc_error *err, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Order release names ("3.12.1", "15.0.0"): <0, 0 or >0 as strcmp(),
+ * runs of digits compared as numbers. */
+int pyc__version_cmp(const char *a, const char *b);
 
 /* ${XDG_CACHE_HOME:-$HOME/.cache}/<leaf>, malloc'd; NULL with errno. */
 char *pyc_cache_home_path(const char *leaf);
@@ -29,6 +78,19 @@ char *pyc_read_file_stat(const char *path, size_t *len, struct stat *st);
 char *pyc_read_file(const char *path, size_t *len);
 
 struct pyc_interp;
+
+/* discover.c, for resolve.c: is path a regular file we may execute? */
+bool pyc__is_executable(const char *path);
+
+/* The first size - 1 bytes of a file that starts with "#!" into head
+ * (NUL-terminated), or false. */
+bool pyc__script_head(const char *path, char *head, size_t size);
+
+/* Is path a pyenv shim (a script that execs "libexec/pyenv" exec)? */
+bool pyc__is_pyenv_shim(const char *path);
+
+/* $PYENV_ROOT, else $HOME/.pyenv; malloc'd, NULL when neither is known. */
+char *pyc__pyenv_root(void);
 
 /* Why a probed interpreter cannot serve (into why), or NULL if it can. */
 const char *pyc__interp_unusable(const struct pyc_interp *in, char *why,
@@ -59,19 +121,21 @@ ssize_t pyc__write_symlink(const char *dir, const char *rel);
 struct pyc_interp;
 
 /* The cache directory that mirrors source directory `dir` under prefix
- * (malloc'd; for '/', the prefix), or NULL with errno: ENOMEM, ENOENT (a
- * relative dir and no current directory) or EINVAL (no mirror). */
-char *pyc__mirror_dir(const struct pyc_interp *in, const char *prefix,
-		      const char *cwd, const char *dir);
+ * (for '/', the prefix) into *out (malloc'd), or the path rule's error
+ * (with err; *out NULL): PYC_PATH_OS (a relative dir and no current
+ * directory), PYC_PATH_VALUE or PYC_PATH_INDEX (no mirror), or
+ * PYC_PATH_NOMEM. */
+enum pyc_path_error pyc__mirror_dir(const struct pyc_interp *in,
+				    const char *prefix, const char *cwd,
+				    const char *dir, char **out,
+				    struct pyc_error *err);
 
 /* open(path) read-only relative to dfd (AT_FDCWD), close-on-exec, plus
  * `flags`, without counting as use: pyc_open_pyc()'s rule. */
 int pyc__open_noatime(int dfd, const char *path, int flags);
 
-/* The one orphan rule: is the source of a pyc gone?  stat() says ENOENT,
- * or ENOTDIR (a directory on its path is now a file).  Any other failure
- * (EACCES...) is not proof: the pyc stays. */
-bool pyc__source_gone(const char *source);
+/* What the freshness rules take of a source's stat (st_mtim, st_size). */
+struct pyc_source_stat pyc__source_stat_of(const struct stat *st);
 
 struct pyc_cache_name;
 
@@ -80,6 +144,13 @@ struct pyc_cache_name;
  * Then *source is its source (malloc'd) and cn its parts. */
 bool pyc__cache_artifact(const char *prefix, const char *pyc, char **source,
 			 struct pyc_cache_name *cn);
+
+/* Is `path` inside the prefix?  Then what follows the prefix and its
+ * separator ("/p", "/p/w/a.pyc": "w/a.pyc"; "/": all of an absolute
+ * path), with *len the prefix's length without trailing slashes (1 for
+ * "/"); else NULL.  "/pq/a.pyc" is not inside "/p". */
+const char *pyc__below_prefix(const char *prefix, const char *path,
+			     size_t *len);
 
 /*
  * The file a pyc path names, as one string for comparisons: two paths

@@ -103,21 +103,6 @@ int pyc_interp_copy(struct pyc_interp *dst, const struct pyc_interp *src)
 	return 0;
 }
 
-static int error(struct pyc_error *err, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int error(struct pyc_error *err, int errnum, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err) {
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	errno = errnum;
-	return -1;
-}
 
 char *pyc_probe_cache_dir(void)
 {
@@ -145,18 +130,13 @@ int pyc_probe_timeout_ms(void)
 
 /* ---- running the probe ---- */
 
-static long ms_since(const struct timespec *t0)
+static long ms_since(int64_t t0)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000 +
-	       (t.tv_nsec - t0->tv_nsec) / 1000000;
+	return (long)(pyc__monotonic_ms() - t0);
 }
 
 /* Read all of fd into out within the time left; -1 with ETIMEDOUT. */
-static int drain(int fd, struct buf *out, const struct timespec *t0,
-		 int timeout_ms)
+static int drain(int fd, struct buf *out, int64_t t0, int timeout_ms)
 {
 	char chunk[4096];
 
@@ -198,7 +178,7 @@ static int run_probe(const char *exe, struct buf *out)
 	char *argv[] = { (char *)exe, "-B", "-E", "-s", "-S", "-c",
 			 (char *)probe_script, NULL };
 	posix_spawn_file_actions_t fa;
-	struct timespec t0;
+	int64_t t0;
 	int pipefd[2], status, ret, saved = 0;
 	pid_t pid;
 
@@ -217,8 +197,8 @@ static int run_probe(const char *exe, struct buf *out)
 		errno = ret;
 		return -1;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (drain(pipefd[0], out, &t0, pyc_probe_timeout_ms()) < 0) {
+	t0 = pyc__monotonic_ms();
+	if (drain(pipefd[0], out, t0, pyc_probe_timeout_ms()) < 0) {
 		saved = errno;
 		kill(pid, SIGKILL);
 	}
@@ -333,14 +313,14 @@ static int take(int *fd, struct buf *b, size_t cap)
  * wrote is read), or the time-out. */
 static int gather(struct asked *a, pid_t pid, int *status, int timeout_ms)
 {
-	struct timespec t0;
+	int64_t t0;
 	bool exited = false;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = pyc__monotonic_ms();
 	while (a->afd >= 0 || a->efd >= 0) {
 		struct pollfd p[2] = { { .fd = a->afd, .events = POLLIN },
 				       { .fd = a->efd, .events = POLLIN } };
-		long left = timeout_ms - ms_since(&t0);
+		long left = timeout_ms - ms_since(t0);
 		int r;
 
 		if (left <= 0) {
@@ -473,8 +453,8 @@ char **pyc_interp_ask(const char *exe, const char *code, size_t *n,
 			close(ap[0]);
 			close(ap[1]);
 		}
-		error(err, saved, "cannot run '%s': %s", exe,
-		      pyc__strerror(saved, eb, sizeof(eb)));
+		pyc__error(err, saved, "cannot run '%s': %s", exe,
+			   pyc__strerror(saved, eb, sizeof(eb)));
 		return NULL;
 	}
 	ret = spawn_asked(exe, code, ap[1], ep[1], &pid);
@@ -483,8 +463,8 @@ char **pyc_interp_ask(const char *exe, const char *code, size_t *n,
 	a.afd = ap[0];
 	a.efd = ep[0];
 	if (ret) {
-		error(err, ret, "cannot run '%s': %s", exe,
-		      pyc__strerror(ret, eb, sizeof(eb)));
+		pyc__error(err, ret, "cannot run '%s': %s", exe,
+			   pyc__strerror(ret, eb, sizeof(eb)));
 		goto out;
 	}
 	if (gather(&a, pid, &status, timeout_ms) < 0) {
@@ -493,11 +473,11 @@ char **pyc_interp_ask(const char *exe, const char *code, size_t *n,
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
 		if (saved == ETIMEDOUT)
-			error(err, saved, "'%s' did not answer within %d s", exe,
-			      timeout_ms / 1000);
+			pyc__error(err, saved, "'%s' did not answer within "
+				   "%d s", exe, timeout_ms / 1000);
 		else
-			error(err, saved, "cannot run '%s': %s", exe,
-			      pyc__strerror(saved, eb, sizeof(eb)));
+			pyc__error(err, saved, "cannot run '%s': %s", exe,
+				   pyc__strerror(saved, eb, sizeof(eb)));
 		goto out;
 	}
 	status = WIFSIGNALED(status) ? 128 + WTERMSIG(status)
@@ -505,11 +485,11 @@ char **pyc_interp_ask(const char *exe, const char *code, size_t *n,
 	if (status) {
 		pyc__startup_reason(a.err.s, a.err.len, status, why,
 				    sizeof(why));
-		error(err, ENOEXEC, "'%s' %s", exe, why);
+		pyc__error(err, ENOEXEC, "'%s' %s", exe, why);
 		goto out;
 	}
 	if (a.answer.oom || !(v = split_fields(&a.answer, n)))
-		error(err, ENOMEM, "out of memory");
+		pyc__error(err, ENOMEM, "out of memory");
 out:
 	if (a.afd >= 0)
 		close(a.afd);
@@ -712,10 +692,11 @@ static int probe_fresh(const char *exe, struct buf *out,
 
 	if (status < 0) {
 		if (errno == ETIMEDOUT)
-			return error(err, errno, "'%s' did not answer within "
-				     "%d s", exe, pyc_probe_timeout_ms() / 1000);
-		return error(err, errno, "cannot run '%s': %s", exe,
-			     pyc__strerror(errno, eb, sizeof(eb)));
+			return pyc__error(err, errno, "'%s' did not answer "
+					  "within %d s", exe,
+					  pyc_probe_timeout_ms() / 1000);
+		return pyc__error(err, errno, "cannot run '%s': %s", exe,
+				  pyc__strerror(errno, eb, sizeof(eb)));
 	}
 	if (status == 0)
 		return 0;
@@ -723,9 +704,9 @@ static int probe_fresh(const char *exe, struct buf *out,
 	while (out->len && out->s[out->len - 1] == '\n')
 		out->s[--out->len] = '\0';
 	nl = out->s ? strrchr(out->s, '\n') : NULL;
-	return error(err, ENOEXEC, "'%s' failed to start (exit %d)%s%s", exe,
-		     status, out->len ? ": " : "",
-		     out->len ? (nl ? nl + 1 : out->s) : "");
+	return pyc__error(err, ENOEXEC, "'%s' failed to start (exit %d)%s%s",
+			  exe, status, out->len ? ": " : "",
+			  out->len ? (nl ? nl + 1 : out->s) : "");
 }
 
 int pyc_interp_probe(const char *exe, unsigned flags, struct pyc_interp *in,
@@ -738,11 +719,11 @@ int pyc_interp_probe(const char *exe, unsigned flags, struct pyc_interp *in,
 
 	memset(in, 0, sizeof(*in));
 	if (!realpath(exe, real) || stat(real, &st) < 0)
-		return error(err, errno, "cannot use '%s': %s", exe,
-			     pyc__strerror(errno, eb, sizeof(eb)));
+		return pyc__error(err, errno, "cannot use '%s': %s", exe,
+				  pyc__strerror(errno, eb, sizeof(eb)));
 	if (!S_ISREG(st.st_mode) || access(real, X_OK) < 0)
-		return error(err, EACCES, "cannot use '%s': not an executable "
-			     "file", exe);
+		return pyc__error(err, EACCES, "cannot use '%s': not an "
+				  "executable file", exe);
 	if (!(flags & PYC_PROBE_NO_CACHE))
 		cached = cache_read(exe, real, &st, in) == 0;
 	if (!cached) {
@@ -750,15 +731,15 @@ int pyc_interp_probe(const char *exe, unsigned flags, struct pyc_interp *in,
 		if (probe_fresh(exe, &out, err) < 0)
 			goto fail;
 		if (parse_probe(out.s, out.s + out.len, in) < 0) {
-			error(err, EPROTO, "'%s' did not answer like a Python "
-			      "interpreter", exe);
+			pyc__error(err, EPROTO, "'%s' did not answer like a "
+				   "Python interpreter", exe);
 			goto fail;
 		}
 	}
 	if (dup_field(&in->path, exe) < 0 || dup_field(&in->real, real) < 0)
 		goto fail;
 	if (!(flags & PYC_PROBE_ANY) && unusable(in, why, sizeof(why))) {
-		error(err, ENOTSUP, "cannot use '%s': %s", exe, why);
+		pyc__error(err, ENOTSUP, "cannot use '%s': %s", exe, why);
 		goto fail;
 	}
 	if (!cached && !(flags & PYC_PROBE_NO_CACHE))
@@ -769,20 +750,6 @@ fail:
 	buf_release(&out);
 	pyc_interp_release(in);
 	return -1;
-}
-
-int pyc_interp_resolve(const char *spec, unsigned flags,
-		       struct pyc_interp *in, struct pyc_error *err)
-{
-	char *exe;
-	int ret;
-
-	memset(in, 0, sizeof(*in));
-	if (pyc_interp_find(spec, &exe, err) < 0)
-		return -1;
-	ret = pyc_interp_probe(exe, flags, in, err);
-	free(exe);
-	return ret;
 }
 
 /* Exposed for discover.c: why an interpreter is unusable, or NULL. */

@@ -294,11 +294,9 @@ const struct pyc_memo_entry *pyc_memo_find(const struct pyc_memo *m,
 
 int pyc_memo_carry(struct pyc_memo *to, const struct pyc_memo *from)
 {
-	struct stat st;
-
 	for (size_t i = 0; i < from->n; i++) {
 		const struct pyc_memo_entry *e = &from->v[i];
-		if (e->seen || stat(e->source, &st) < 0)
+		if (e->seen || pyc_source_gone(e->source))
 			continue;
 		if (pyc_memo_add(to, e->source, &e->id, e->levels, e->line,
 				 e->col, e->message) < 0)

@@ -70,8 +70,8 @@ struct pyc_memo_entry *pyc_memo_lookup(const struct pyc_memo *m,
 				       const char *source);
 
 /* Add to `to` the entries of `from` whose sources this run did not see
- * (not marked seen) and that still exist: other trees' errors stay
- * remembered.  0 or -1. */
+ * (not marked seen) and whose sources are not gone (pyc_source_gone()):
+ * other trees' errors stay remembered.  0 or -1. */
 int pyc_memo_carry(struct pyc_memo *to, const struct pyc_memo *from);
 
 /* Append an error (not sorted: for a memo being saved).  0 or -1. */

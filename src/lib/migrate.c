@@ -8,6 +8,7 @@
 #include "tidy.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,7 +39,8 @@ static void migrate_file(struct pyc__tree *tree, int dfd, const char *name,
 		return;
 	opt = cn.opt;
 	if (pyc_source_of_cache(NULL, path, &source, &cn, NULL) || opt > 2 ||
-	    pyc_judge_files(&in, PYC_CHECK_DEFAULT, source, path, 0, &v) < 0)
+	    pyc_judge_files(&in, PYC_CHECK_DEFAULT, source, NULL, AT_FDCWD,
+			    path, 0, &v) < 0)
 		goto out; /* no source: an orphan, for clean or prune */
 	if (v.state != PYC_FRESH) {
 		pyc__tidy_remove(t, dfd, name, path, st, PYC_TIDY_STALE);

@@ -47,14 +47,6 @@ bool pyc__pass_next(struct pyc_pass *p, size_t *from, size_t *to)
 	return true;
 }
 
-static long long now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000000000 + t.tv_nsec;
-}
-
 /* Wait a little for the next pass without sleeping: a core that goes
  * idle may take a scheduler tick or more to wake again (seen: 1 to 4 ms on
  * a 2-core VM), longer than a warm pass.  OpenMP runtimes spin 200 ms by
@@ -62,11 +54,11 @@ static long long now_ns(void)
  * apart, so SPIN_NS is enough and bounds the waste. */
 static void spin_for_pass(struct pyc_helpers *p, unsigned long seen)
 {
-	long long until = now_ns() + SPIN_NS;
+	int64_t until = pyc__monotonic_ns() + SPIN_NS;
 
 	while (atomic_load_explicit(&p->posted, memory_order_acquire) == seen &&
 	       !atomic_load_explicit(&p->rest, memory_order_relaxed) &&
-	       now_ns() < until)
+	       pyc__monotonic_ns() < until)
 		sched_yield();
 }
 
@@ -74,10 +66,10 @@ static void spin_for_pass(struct pyc_helpers *p, unsigned long seen)
  * files of each other. */
 static void spin_for_helpers(struct pyc_helpers *p)
 {
-	long long until = now_ns() + SPIN_NS;
+	int64_t until = pyc__monotonic_ns() + SPIN_NS;
 
 	while (atomic_load_explicit(&p->running, memory_order_acquire) &&
-	       now_ns() < until)
+	       pyc__monotonic_ns() < until)
 		sched_yield();
 }
 

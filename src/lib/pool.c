@@ -101,7 +101,7 @@ struct worker {
 	struct buf wbuf;    /* the request being sent; wbuf.len - woff left */
 	size_t woff;
 	struct pyc_job job;
-	long deadline;      /* ms, monotonic; 0 none */
+	int64_t deadline;   /* ms, monotonic; 0 none */
 };
 
 struct pool {
@@ -115,13 +115,6 @@ struct pool {
 				 ended */
 };
 
-static long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
-}
 
 static void close_pipe(int fds[2])
 {
@@ -203,7 +196,7 @@ static int spawn(struct pool *p, struct worker *w)
 	w->err = errp[0];
 	buf_reset(&w->ebuf);
 	w->state = W_STARTING;
-	w->deadline = now_ms() + 60000;
+	w->deadline = pyc__monotonic_ms() + 60000;
 	buf_reset(&w->rbuf);
 	buf_reset(&w->wbuf);
 	w->woff = 0;
@@ -262,14 +255,13 @@ static void reap(struct worker *w, bool kill_it, char *why, size_t size)
 
 static int put_u32(struct buf *b, size_t v)
 {
-	unsigned char le[4] = { (unsigned char)v, (unsigned char)(v >> 8),
-				(unsigned char)(v >> 16),
-				(unsigned char)(v >> 24) };
+	unsigned char le[4];
 
 	if (v > 0xFFFFFFFFu) {
 		errno = EFBIG;
 		return -1;
 	}
+	pyc__put_u32le(le, (uint32_t)v);
 	buf_add(b, le, 4);
 	return 0;
 }
@@ -334,7 +326,7 @@ static void feed(struct pool *p, struct worker *w)
 		return;
 	}
 	w->state = W_BUSY;
-	w->deadline = p->timeout_ms ? now_ms() + p->timeout_ms : 0;
+	w->deadline = p->timeout_ms ? pyc__monotonic_ms() + p->timeout_ms : 0;
 	if (send_job(w) < 0) {
 		reap(w, true, why, sizeof(why));
 		p->ops->failed(p->ops->arg, &w->job, why);
@@ -466,7 +458,7 @@ static bool any_alive(const struct pool *p)
 
 static void check_deadlines(struct pool *p)
 {
-	long t = now_ms();
+	int64_t t = pyc__monotonic_ms();
 	char why[96];
 
 	for (int i = 0; i < p->n; i++) {
@@ -482,13 +474,13 @@ static void check_deadlines(struct pool *p)
 
 static int poll_timeout(const struct pool *p)
 {
-	long t = now_ms(), best = -1;
+	int64_t t = pyc__monotonic_ms(), best = -1;
 
 	for (int i = 0; i < p->n; i++) {
 		const struct worker *w = &p->w[i];
 		if (w->state == W_DEAD || !w->deadline)
 			continue;
-		long left = w->deadline - t;
+		int64_t left = w->deadline - t;
 		if (left < 0)
 			left = 0;
 		if (best < 0 || left < best)
@@ -578,13 +570,9 @@ int pyc_pool_run(const struct pyc_interp *in, int jobs, int timeout_ms,
 		if (p.exhausted && !any_busy(&p))
 			break;
 		if (!any_alive(&p)) {
-			if (err)
-				snprintf(err->msg, sizeof(err->msg),
-					 "workers of '%s' %s", in->path,
-					 p.start_why[0] ? p.start_why
+			ret = pyc__error(err, ECHILD, "workers of '%s' %s",
+					 in->path, p.start_why[0] ? p.start_why
 							: "cannot start");
-			errno = ECHILD;
-			ret = -1;
 			break;
 		}
 		int nfds = 0;

@@ -76,11 +76,11 @@ static void note_unsafe(const char *path, enum pyc_trust t,
 {
 	struct first_unsafe *u = arg;
 
-	if (u->n++ == 0 && u->err)
-		snprintf(u->err->msg, sizeof(u->err->msg),
-			 "the prefix is not safe: '%s' is %s (owner uid %u, "
-			 "mode %04o)", path, pyc_trust_str(t),
-			 (unsigned)st->st_uid, (unsigned)(st->st_mode & 07777));
+	if (u->n++ == 0)
+		pyc__set_error(u->err, "the prefix is not safe: '%s' is %s "
+			       "(owner uid %u, mode %04o)", path,
+			       pyc_trust_str(t), (unsigned)st->st_uid,
+			       (unsigned)(st->st_mode & 07777));
 	if (u->fn)
 		u->fn(path, t, st, u->arg);
 }
@@ -107,13 +107,11 @@ int pyc_prefix_prepare(const char *prefix, unsigned flags, pyc_trust_fn *fn,
 	 * user's), not one failure per file. */
 	if (faccessat(AT_FDCWD, prefix, W_OK | X_OK, AT_EACCESS) == 0)
 		return 0;
-	if (err)
-		snprintf(err->msg, sizeof(err->msg), "cannot write into the "
-			 "prefix '%s': %s", prefix, strerror(errno));
+	pyc__set_error(err, "cannot write into the prefix '%s': %s", prefix,
+		       strerror(errno));
 	return -1;
 fail:
-	if (err)
-		snprintf(err->msg, sizeof(err->msg), "cannot use the prefix "
-			 "'%s': %s", prefix, strerror(errno));
+	pyc__set_error(err, "cannot use the prefix '%s': %s", prefix,
+		       strerror(errno));
 	return -1;
 }

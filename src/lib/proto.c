@@ -23,9 +23,7 @@ static int get_u32(struct reader *r, uint32_t *v)
 {
 	if (r->len - r->off < 4)
 		return 0;
-	const unsigned char *q = r->p + r->off;
-	*v = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 |
-	     (uint32_t)q[3] << 24;
+	*v = pyc__get_u32le(r->p + r->off);
 	r->off += 4;
 	return 1;
 }

@@ -9,6 +9,7 @@
 #include "tidy.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -103,7 +104,8 @@ static bool is_stale(const struct pyc__tidy *t, const char *tag, const char *sou
 	if (pyc_cache_from_source(in, t->o->prefix, t->cwd, source, opt,
 				  &expect, NULL) == PYC_PATH_OK &&
 	    strcmp(expect, path) == 0 &&
-	    pyc_judge_files(in, PYC_CHECK_DEFAULT, source, path, 0, &v) == 0)
+	    pyc_judge_files(in, PYC_CHECK_DEFAULT, source, NULL, AT_FDCWD,
+			    path, 0, &v) == 0)
 		stale = v.state == PYC_STALE;
 	free(expect);
 	return stale;
@@ -128,7 +130,7 @@ static void prune_file(struct pyc__tree *tree, int dfd, const char *name,
 		pyc__tidy_remove(t, dfd, name, path, st, PYC_TIDY_TAG_LISTED);
 	else if ((t->o->flags & PYC_TIDY_UNINSTALLED) && !installed(t, cn.tag))
 		pyc__tidy_remove(t, dfd, name, path, st, PYC_TIDY_TAG);
-	else if (pyc__source_gone(source))
+	else if (pyc_source_gone(source))
 		pyc__tidy_remove(t, dfd, name, path, st, PYC_TIDY_ORPHAN);
 	else if (is_stale(t, cn.tag, source, path, cn.opt))
 		pyc__tidy_remove(t, dfd, name, path, st, PYC_TIDY_STALE);
@@ -220,11 +222,25 @@ static char **prune_roots(const struct pyc__tidy *t, const char *const *dirs,
 	if (v && !ndirs && !(v[(*n)++] = strdup(t->o->prefix)))
 		goto fail;
 	for (size_t i = 0; v && i < ndirs; i++) {
-		char *m = pyc__mirror_dir(&any, t->o->prefix, t->cwd, dirs[i]);
+		struct pyc_error err = { { 0 } };
 		struct stat mst;
+		char *m;
+		enum pyc_path_error e = pyc__mirror_dir(&any, t->o->prefix,
+							t->cwd, dirs[i], &m,
+							&err);
 
-		if (!m)
+		if (e == PYC_PATH_NOMEM) {
+			errno = ENOMEM;
 			goto fail;
+		}
+		if (e) {
+			/* No mirror by the path rules: say why, walk the
+			 * others. */
+			t->st->errors++;
+			if (t->o->error)
+				t->o->error(dirs[i], err.msg, t->o->arg);
+			continue;
+		}
 		if (lstat(m, &mst) == 0 && S_ISDIR(mst.st_mode))
 			v[(*n)++] = m;
 		else

@@ -27,12 +27,24 @@
  * Memory
  *   Strings returned through `char **` out-parameters are malloc'd and owned
  *   by the caller (free()).  Structures have *_release() functions that free
- *   what they own and are safe on zero-initialised structures.
+ *   what they own and are safe on zero-initialised structures.  What a
+ *   callback receives (the struct it is passed and every pointer in it,
+ *   paths and messages) is valid only during the call: copy what you
+ *   keep.
  *
- * Threads and fork
- *   No global state except the read-only tables; every function is safe to
- *   call from several threads on distinct objects.  pyc_interp_probe() forks
- *   and executes the interpreter; it is async-signal-safe in the child.
+ * Threads, processes and signals
+ *   The library keeps no state between calls but read-only tables (and
+ *   the files it is pointed at: probe cache, failure memo); every function
+ *   is safe to call from several threads on distinct objects.
+ *   Interpreters are started with posix_spawn(), so no library code runs
+ *   in a child between fork and exec.  Process-wide state belongs to the
+ *   program: the library changes no signal disposition, working directory
+ *   or umask.  Signals: it writes into pipes of interpreters that may
+ *   end at any moment; while workers run, pyc_pool_run() (and so
+ *   pyc_compile()) blocks SIGPIPE in the calling thread only and takes
+ *   away, before it returns, a SIGPIPE its own writes left pending (one
+ *   pending before is left alone), so a program need do nothing about
+ *   SIGPIPE.
  *
  * File names are bytes.  POSIX paths are byte strings; CPython decodes them
  * with the file-system encoding (UTF-8 with surrogateescape on Linux and
@@ -51,6 +63,20 @@
 #include <sys/types.h>
 
 #define PYC_VERSION_STRING "0.1.0"
+
+/*
+ * PYC_API, on the line above each function, marks what the library
+ * exports.  It is built with -fvisibility=hidden, so in a shared build
+ * everything else (the modules' internal helpers) stays inside it.
+ * Define PYC_API before including this header to override it.
+ */
+#ifndef PYC_API
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define PYC_API __attribute__((visibility("default")))
+#else
+#define PYC_API
+#endif
+#endif
 
 /* One line describing a failure, for callers who want more than errno. */
 struct pyc_error {
@@ -82,9 +108,11 @@ struct pyc_interp {
 };
 
 /* Free what `in` owns and zero it.  Safe on a zeroed struct. */
+PYC_API
 void pyc_interp_release(struct pyc_interp *in);
 
 /* Copy `src` into `dst` (deep).  Returns 0, or -1 with errno ENOMEM. */
+PYC_API
 int pyc_interp_copy(struct pyc_interp *dst, const struct pyc_interp *src);
 
 /* The version as one comparable number: 0x030C for 3.12. */
@@ -103,24 +131,31 @@ static inline unsigned pyc_interp_hexversion(const struct pyc_interp *in)
  * version file), without running pyenv.  Stores the malloc'd path in *out.
  * Returns 0, or -1 with errno (ENOENT: nothing of that name) and `err` set.
  */
+PYC_API
 int pyc_interp_find(const char *spec, char **out, struct pyc_error *err);
 
 /* Flags for pyc_interp_probe() and pyc_interp_resolve(). */
 enum {
 	PYC_PROBE_NO_CACHE = 1 << 0, /* neither read nor write the probe cache */
-	PYC_PROBE_ANY = 1 << 1,      /* accept non-CPython and Python < 3.8 */
+	/* accept whatever answers the probe: not CPython, older than 3.8,
+	 * no cache tag, a source hash other than pyc_source_hash() */
+	PYC_PROBE_ANY = 1 << 1,
 };
 
 /*
- * Learn what `exe` is: read the probe cache or run `exe -I -S -c ...` once.
- * Unless PYC_PROBE_ANY, an interpreter that is not CPython >= 3.8, or whose
- * source hash differs from pyc_source_hash(), is an error (errno ENOTSUP).
- * On failure `in` is released and err says why.
+ * Learn what `exe` is: read the probe cache or run `exe -B -E -s -S -c
+ * SCRIPT` once (no bytecode written, PYTHON* variables, user site and
+ * site ignored; stdin /dev/null; at most 30 s).  Unless PYC_PROBE_ANY, an
+ * interpreter that is not CPython >= 3.8 with a cache tag, or whose
+ * source hash differs from pyc_source_hash(), is an error (errno
+ * ENOTSUP).  On failure `in` is released and err says why.
  */
+PYC_API
 int pyc_interp_probe(const char *exe, unsigned flags, struct pyc_interp *in,
 		     struct pyc_error *err);
 
 /* pyc_interp_find() then pyc_interp_probe(). */
+PYC_API
 int pyc_interp_resolve(const char *spec, unsigned flags,
 		       struct pyc_interp *in, struct pyc_error *err);
 
@@ -129,12 +164,14 @@ int pyc_interp_resolve(const char *spec, unsigned flags,
  * ${XDG_CACHE_HOME:-$HOME/.cache}/pycprefix-interpreters.  Malloc'd, or
  * NULL (errno ENOENT when no home is known).
  */
+PYC_API
 char *pyc_probe_cache_dir(void);
 
 /*
  * How long the probe and pyc_interp_ask() wait for an interpreter, in
  * milliseconds: $PYCPREFIX_PROBE_TIMEOUT seconds (1 to 3600), else 30 s.
  */
+PYC_API
 int pyc_probe_timeout_ms(void);
 
 /*
@@ -153,10 +190,12 @@ int pyc_probe_timeout_ms(void);
  * exits non-zero, with the reason taken from its stderr (which is
  * otherwise not shown), ETIMEDOUT when it does not answer in time.
  */
+PYC_API
 char **pyc_interp_ask(const char *exe, const char *code, size_t *n,
 		      struct pyc_error *err);
 
 /* Free a vector from pyc_interp_ask().  Safe on NULL. */
+PYC_API
 void pyc_strv_free(char **v, size_t n);
 
 /* A list of interpreters, as found by pyc_interp_discover(). */
@@ -168,6 +207,7 @@ struct pyc_interp_list {
 	char **rejected;
 };
 
+PYC_API
 void pyc_interp_list_release(struct pyc_interp_list *list);
 
 /*
@@ -177,6 +217,7 @@ void pyc_interp_list_release(struct pyc_interp_list *list);
  * (too old, not CPython, failing) are kept with a reason.  Sorted newest
  * version first.  Returns 0 or -1 (ENOMEM).
  */
+PYC_API
 int pyc_interp_discover(struct pyc_interp_list *list);
 
 /* ------------------------------------------------------------------------
@@ -205,6 +246,7 @@ enum pyc_path_error {
  * malloc'd pyc path in *out.  Returns PYC_PATH_OK or the error CPython
  * would raise (with `err` filled).
  */
+PYC_API
 enum pyc_path_error pyc_cache_from_source(const struct pyc_interp *in,
 					  const char *prefix, const char *cwd,
 					  const char *source, int opt,
@@ -216,6 +258,7 @@ enum pyc_path_error pyc_cache_from_source(const struct pyc_interp *in,
  * name carries: 0 for none, the number for an all-ASCII-digit level, -1
  * for any other (alphanumeric) level.
  */
+PYC_API
 enum pyc_path_error pyc_source_from_cache(const struct pyc_interp *in,
 					  const char *prefix, const char *pyc,
 					  char **out, int *opt,
@@ -233,6 +276,7 @@ struct pyc_cache_name {
  * (decimal), the tag (letters, digits, '-', '_'), and a non-empty stem,
  * which may itself hold dots.  False when `name` is not so made.
  */
+PYC_API
 bool pyc_cache_name_parse(const char *name, struct pyc_cache_name *out);
 
 /*
@@ -242,6 +286,7 @@ bool pyc_cache_name_parse(const char *name, struct pyc_cache_name *out);
  * path).  The directory is found as source_from_cache() finds it; the
  * name's parts go to *parsed.  Stores the malloc'd source in *out.
  */
+PYC_API
 enum pyc_path_error pyc_source_of_cache(const char *prefix, const char *pyc,
 					char **out,
 					struct pyc_cache_name *parsed,
@@ -252,6 +297,7 @@ enum pyc_path_error pyc_source_of_cache(const char *prefix, const char *pyc,
  * under Unicode version `unidata` ("15.0.0"; NULL: the newest known).
  * False for the empty string, as in Python.
  */
+PYC_API
 bool pyc_str_isalnum(const char *s, size_t len, const char *unidata);
 
 /* ------------------------------------------------------------------------
@@ -306,27 +352,33 @@ enum pyc_header_status {
  * interpreter whose magic is `expect` (0: accept any well-formed magic).
  * As in CPython, the magic is checked before the length.
  */
+PYC_API
 enum pyc_header_status pyc_header_parse(const unsigned char *data, size_t len,
 					uint16_t expect, struct pyc_header *h);
 
 /* Build a header: a timestamp one from mtime/size, or a hash one. */
+PYC_API
 void pyc_header_build(unsigned char out[PYC_HEADER_SIZE], uint16_t magic,
 		      enum pyc_invalidation mode, int64_t mtime, uint64_t size,
 		      const unsigned char hash[8]);
 
 /* The invalidation mode a header's flags mean to CPython. */
+PYC_API
 enum pyc_invalidation pyc_header_mode(const struct pyc_header *h);
 
 /* "timestamp", "checked-hash", "unchecked-hash". */
+PYC_API
 const char *pyc_invalidation_name(enum pyc_invalidation mode);
 
 /* Parse one of those names.  Returns 0 or -1 (EINVAL). */
+PYC_API
 int pyc_invalidation_parse(const char *name, enum pyc_invalidation *mode);
 
 /*
  * The CPython release whose final magic number is `magic`, as "3.12", or
  * NULL when it is not a release magic of 3.8 or later.
  */
+PYC_API
 const char *pyc_magic_version(uint16_t magic);
 
 /*
@@ -335,9 +387,11 @@ const char *pyc_magic_version(uint16_t magic);
  * NULL when no CPython did.  Before 3.8 the header that follows is not
  * the 16-byte one described here (8 bytes before 3.3, 12 before 3.7).
  */
+PYC_API
 const char *pyc_magic_series(uint16_t magic);
 
 /* The release magic of CPython major.minor, or 0 when unknown. */
+PYC_API
 uint16_t pyc_magic_of_version(int major, int minor);
 
 /*
@@ -346,10 +400,12 @@ uint16_t pyc_magic_of_version(int major, int minor);
  * pycs of interpreters that are not installed.  Returns 0, or -1 (EINVAL
  * for a tag that is not a CPython 3.8+ release's, ENOMEM).
  */
+PYC_API
 int pyc_interp_from_tag(const char *tag, struct pyc_interp *in);
 
 /* int(st_mtime) as CPython computes it from st_mtim: the float
  * sec + nsec * 1e-9, truncated toward zero (so 1.9999999999 s can be 2). */
+PYC_API
 int64_t pyc_py_mtime(int64_t sec, long nsec);
 
 /* ------------------------------------------------------------------------
@@ -362,6 +418,7 @@ int64_t pyc_py_mtime(int64_t sec, long nsec);
  * does.
  */
 #define PYC_MAGIC_SIPHASH13 3450
+PYC_API
 void pyc_source_hash(uint16_t magic, const void *data, size_t len,
 		     unsigned char out[8]);
 
@@ -379,6 +436,7 @@ enum pyc_check_mode {  /* python --check-hash-based-pycs */
 	PYC_CHECK_NEVER,
 };
 
+PYC_API
 int pyc_check_mode_parse(const char *name, enum pyc_check_mode *mode);
 
 enum pyc_state {
@@ -403,9 +461,11 @@ enum pyc_reason {
 };
 
 /* A short phrase for a reason: "source mtime differs". */
+PYC_API
 const char *pyc_reason_text(enum pyc_reason why);
 
 /* A word for a state: "fresh", "stale", "missing". */
+PYC_API
 const char *pyc_state_name(enum pyc_state st);
 
 struct pyc_verdict {
@@ -416,6 +476,11 @@ struct pyc_verdict {
 	 * was computed, which pyc_judge_header() asks for on such pycs when
 	 * PYC_JUDGE_VERIFY_UNCHECKED is given. */
 	bool unchecked_changed;
+	/* The kind of pyc its header says it is, when the header could be
+	 * read whole (the state is not PYC_MISSING, and the reason is none
+	 * of magic, truncated, flags): compile rewrites a fresh pyc that is
+	 * not of the kind asked for. */
+	enum pyc_invalidation kind;
 };
 
 enum {
@@ -435,6 +500,7 @@ struct pyc_source_stat {
  * PYC_NEED_HASH when the source hash must be compared: then call
  * pyc_judge_hash() with it.
  */
+PYC_API
 struct pyc_verdict pyc_judge_header(uint16_t magic, enum pyc_check_mode mode,
 				    const unsigned char *data, size_t len,
 				    const struct pyc_source_stat *src,
@@ -442,19 +508,35 @@ struct pyc_verdict pyc_judge_header(uint16_t magic, enum pyc_check_mode mode,
 
 /* Finish a PYC_NEED_HASH verdict: `data` is the same 16-byte header,
  * `hash` the source's pyc_source_hash(). */
+PYC_API
 struct pyc_verdict pyc_judge_hash(enum pyc_check_mode mode,
 				  const unsigned char *data,
 				  const unsigned char hash[8]);
 
 /*
- * The whole decision on files: stat the source, read the pyc's header and
- * when needed hash the source, as `in`'s SourceFileLoader would.  Returns
- * 0 with *v filled, or -1 when the source cannot be stat'ed or read (errno;
- * Python would fail to import it too).
+ * The one freshness judgement, as `in`'s SourceFileLoader makes it, that
+ * every command makes: read the first 16 bytes of `pyc` (opened as
+ * pyc_open_pyc() opens, relative to the directory descriptor `dfd`, or
+ * AT_FDCWD), decide from them and the source's stat (`src`, or NULL to
+ * stat() `source` here), and when the mode and the pyc's flags ask for it
+ * (or `flags` has PYC_JUDGE_VERIFY_UNCHECKED), hash the source.  Returns
+ * 0 with *v filled, or -1 when the source cannot be stat'ed or read
+ * (errno; Python would fail to import it too).
  */
+PYC_API
 int pyc_judge_files(const struct pyc_interp *in, enum pyc_check_mode mode,
-		    const char *source, const char *pyc, unsigned flags,
+		    const char *source, const struct pyc_source_stat *src,
+		    int dfd, const char *pyc, unsigned flags,
 		    struct pyc_verdict *v);
+
+/*
+ * The one orphan rule, which status, prune, show and the failure memo
+ * apply: is the source of a pyc gone?  True when stat() says ENOENT, or
+ * ENOTDIR (a directory on its path is now a file).  Any other failure
+ * (EACCES, ELOOP...) is no proof: the pyc is not an orphan.
+ */
+PYC_API
+bool pyc_source_gone(const char *source);
 
 /*
  * Open a pyc read-only (close-on-exec) for a look that must not count as
@@ -466,87 +548,8 @@ int pyc_judge_files(const struct pyc_interp *in, enum pyc_check_mode mode,
  * when the access time is older than the modification time or a day).
  * Returns the descriptor, or -1 with errno.
  */
+PYC_API
 int pyc_open_pyc(const char *path);
-
-/* ------------------------------------------------------------------------
- * Walking source trees, as compileall does
- *
- * Directory entries are visited in byte order (compileall sorts
- * os.listdir()); paths are spelled os.path.join(dir, name) from the root as
- * given.  "__pycache__" entries are skipped; symlinked directories are not
- * descended unless PYC_WALK_FOLLOW (then each real directory once, so
- * loops end).  Every entry that is a regular file after following
- * symlinks and whose name ends in ".py" is a source.
- */
-enum {
-	PYC_WALK_FOLLOW = 1 << 0,
-	/* An entry the directory lists as a regular file named *.py is
-	 * passed with st == NULL, not stat()ed: a caller that stats its
-	 * sources in parallel threads spares the walk that system call.
-	 * Such an entry may be gone, or no longer a regular file, by then:
-	 * the caller treats it as the walk would have (ENOENT, ENOTDIR,
-	 * ELOOP or not a regular file: not a source; another error:
-	 * reported). */
-	PYC_WALK_LAZY_STAT = 1 << 1,
-};
-
-struct stat;
-
-struct pyc_walk_ops {
-	/* Called for each source; return non-zero to stop the walk.  `st`
-	 * is NULL for a source left unexamined (PYC_WALK_LAZY_STAT). */
-	int (*source)(const char *path, const struct stat *st, void *arg);
-	/* Called for a directory that cannot be read, or a root that does
-	 * not exist (errnum); the walk goes on. */
-	void (*error)(const char *path, int errnum, void *arg);
-	/* Optional: return true to leave `path` (file or directory) out. */
-	bool (*exclude)(const char *path, void *arg);
-	void *arg;
-};
-
-/* Walk `root` (a directory, or a single file).  Returns 0, the non-zero
- * value a callback stopped with, or -1 (ENOMEM). */
-int pyc_walk(const char *root, unsigned flags, const struct pyc_walk_ops *ops);
-
-/* For PYC_WALK_LAZY_STAT: stat() a source the walk passed unexamined,
- * judging it as the walk would have.  Returns 0 (a source; *st filled),
- * -1 (no longer a source: gone, a dangling symlink, a loop, or not a
- * regular file; os.path.isfile() says False: skip it quietly), or the
- * errno of a failure to report, as the walk reports one. */
-int pyc_walk_stat_source(const char *path, struct stat *st);
-
-/* ------------------------------------------------------------------------
- * Writing into the cache
- *
- * The one function that writes pycs.  `dir` is a directory that must
- * exist (the prefix, or the source's directory); `rel` the path below it
- * ("a/b/x.cpython-312.pyc").  Each component of rel's directory is opened
- * with O_NOFOLLOW, so nothing is written through a symlink below `dir`,
- * and created (mode 0755 before the umask) when missing.  The data goes to
- * a temporary file in the final directory, named
- *
- *   tmp = ".pycprefix-" 12*HEXDIG              ; lowercase hex
- *
- * whatever the final name, so that a pyc name as long as the file system
- * allows (NAME_MAX) can be written.  (Versions before wrote
- * "." name ".pycprefix-" 8*HEXDIG; pyc_is_temp_name() knows both.)
- * created O_EXCL with mode `mode` (under the umask, as importlib does),
- * and is renamed over the final name: the pyc appears whole or not at all.
- * On failure the temporary file is removed and errno kept.
- */
-enum {
-	/* Refuse (EPERM) to go through a directory below `dir` that
-	 * pyc_trust_stat() does not call safe: for prefixes. */
-	PYC_WRITE_STRICT = 1 << 0,
-};
-
-int pyc_write_atomic(const char *dir, const char *rel, const void *data,
-		     size_t len, unsigned mode, unsigned flags);
-
-/* Make `rel` (below `dir`) a hard link to `target_rel` (below `dir`),
- * atomically replacing what was there.  Same safety as above. */
-int pyc_link_atomic(const char *dir, const char *target_rel, const char *rel,
-		    unsigned flags);
 
 /* ------------------------------------------------------------------------
  * Trust: may another user change what the prefix holds?
@@ -557,6 +560,8 @@ int pyc_link_atomic(const char *dir, const char *target_rel, const char *rel,
  * (group write) when the group is the owner's private group, named as
  * the owner and with no other member.
  */
+struct stat;
+
 enum pyc_trust {
 	PYC_TRUST_OK = 0,
 	PYC_TRUST_OWNER,      /* owned by another user (not root) */
@@ -564,9 +569,13 @@ enum pyc_trust {
 	PYC_TRUST_NOT_DIR,
 };
 
+PYC_API
 enum pyc_trust pyc_trust_stat(const struct stat *st, uid_t uid);
+PYC_API
 const char *pyc_trust_str(enum pyc_trust t);
 
+/* Called for an unsafe directory; path and st are valid during the call
+ * only. */
 typedef void pyc_trust_fn(const char *path, enum pyc_trust t,
 			  const struct stat *st, void *arg);
 
@@ -576,10 +585,8 @@ typedef void pyc_trust_fn(const char *path, enum pyc_trust t,
  * symlink is on the way, as resolved; fn() is called for each unsafe one.
  * Returns the number of unsafe directories, or -1 (errno).
  */
+PYC_API
 int pyc_trust_path(const char *dir, uid_t uid, pyc_trust_fn *fn, void *arg);
-
-/* Is `name` one of our temporary files, or CPython's "NAME.pyc.DIGITS"? */
-bool pyc_is_temp_name(const char *name);
 
 /*
  * Is `tag` the sys.implementation.cache_tag of a real implementation, so
@@ -589,97 +596,33 @@ bool pyc_is_temp_name(const char *name);
  * "graalpy-38", GraalPython's "graalpython-38").  Not "foo", as in Python 2's shipped
  * "__phello__.foo.pyc".
  */
+PYC_API
 bool pyc_cache_tag_is_real(const char *tag);
-
-/* ------------------------------------------------------------------------
- * The worker pool: real interpreters compile
- *
- * pyc_pool_run() starts `jobs` worker processes of one interpreter
- * (`python -I -S -c WORKER`), feeds them over pipes and calls back.  The
- * pool asks ops->next() for a job whenever a worker is idle, reports each
- * result with ops->done(), and a job whose worker died or ran past the
- * time-out with ops->failed() (the worker is replaced, the run goes on).
- * Only the calling thread runs callbacks, so output never interleaves.
- * A worker's stderr is read by the pool: what it wrote before its hello
- * is kept to say why a worker that ends before saying hello could not
- * start, and the rest is dropped.
- *
- * The protocol (all integers u32 little-endian):
- *
- *   hello    = "H" u32(1)                           ; worker -> parent
- *   request  = "C" u8(n) n*u8(level) u32(len) path u32(len) source
- *   response = "R" u32(nwarn) nwarn*warning result
- *   warning  = u32(line) u32(len) text              ; "Category: message"
- *   result   = "K" u32(n) n*(u32(len) marshalled-code)  ; one per level
- *            / "E" u32(line) u32(col) u32(len) message
- *
- * The worker compiles as importlib does: compile(source_bytes, path,
- * 'exec', dont_inherit=True, optimize=level), so encoding declarations and
- * BOMs are honoured; warnings are recorded, not printed.
- */
-#define PYC_MAX_LEVELS 3
-
-struct pyc_job {
-	const char *path;          /* the source, as spelled */
-	const unsigned char *src;  /* its bytes */
-	size_t len;
-	int levels[PYC_MAX_LEVELS];
-	int nlevels;
-	void *user;                /* the caller's */
-};
-
-struct pyc_result {
-	bool ok;
-	/* ok: marshalled code per level, in the job's order; ncodes as the
-	 * worker sent them (pyc_pool_run() reports a job whose worker sent
-	 * fewer or more than its levels failed, not done) */
-	const unsigned char *code[PYC_MAX_LEVELS];
-	size_t code_len[PYC_MAX_LEVELS];
-	unsigned ncodes;
-	/* !ok: where and why */
-	uint32_t line, col;
-	const char *message;
-	/* warnings, "line: Category: message", NUL-separated */
-	unsigned nwarnings;
-	const char *warnings;
-};
-
-struct pyc_pool_ops {
-	/* Fill *job; return 1, or 0 when there is no more work. */
-	int (*next)(void *arg, struct pyc_job *job);
-	void (*done)(void *arg, struct pyc_job *job,
-		     const struct pyc_result *res);
-	void (*failed)(void *arg, struct pyc_job *job, const char *why);
-	void *arg;
-};
-
-/*
- * Run jobs until ops->next() has none and all are done, or *stop becomes
- * non-zero (then workers are ended and the function returns -1, EINTR;
- * any thread, or a signal handler, may set it).  A job whose worker
- * answers a number of code objects other than its levels is reported
- * with ops->failed().  SIGPIPE is blocked in the calling thread while
- * the pool runs (see "Signals" above); workers start with the caller's
- * signal mask.
- * timeout_ms bounds one job (0: none).  Returns 0, or -1 with errno and
- * err set when no worker can be started at all ("workers of 'X' cannot
- * start (exit 1): <reason from its stderr>").
- */
-int pyc_pool_run(const struct pyc_interp *in, int jobs, int timeout_ms,
-		 const struct pyc_pool_ops *ops, atomic_int *stop,
-		 struct pyc_error *err);
 
 /* ------------------------------------------------------------------------
  * Compiling trees into the cache
  *
- * pyc_compile() walks the roots (pyc_walk), decides for each source,
+ * pyc_compile() walks the roots as compileall does (each directory's
+ * entries in byte order, paths joined from the root as given,
+ * "__pycache__" skipped, symlinked directories entered only with
+ * PYC_COMPILE_FOLLOW_SYMLINKS and then each real directory once; every
+ * regular file named *.py is a source), decides for each source,
  * interpreter and level whether the pyc Python would read is fresh and of
- * the requested invalidation mode (an unchecked-hash pyc whose source no
- * longer matches counts as stale), and has the stale ones compiled by a
- * pool of that interpreter's workers, largest sources first, writing each
- * pyc with pyc_write_atomic().  When nothing is stale no interpreter is
- * started.  Progress and per-file events go to callbacks, in the caller's
- * thread.
+ * the requested invalidation mode (pyc_judge_files(); an unchecked-hash
+ * pyc whose source no longer matches counts as stale), and has the stale
+ * ones compiled by long-lived workers of that interpreter (`python -I -S
+ * -c WORKER`, compiling as importlib does), largest sources first.  When
+ * nothing is stale no interpreter is started.  Progress and per-file
+ * events go to callbacks, in the caller's thread.
+ *
+ * Each pyc is written to a temporary file in its own directory
+ * (".pycprefix-" and 12 hex digits, created O_EXCL with importlib's mode
+ * under the umask), renamed over its final name; no directory below the
+ * prefix is entered through a symlink.  Every reader sees the old pyc or
+ * the new one whole.  Nothing is fsync()ed (importlib does not either):
+ * after a power loss or a kernel crash a pyc may be empty or partly
+ * written, which Python recompiles (a short header) or, past the header,
+ * fails to load.
  */
 enum {
 	PYC_COMPILE_FORCE = 1 << 0,          /* rebuild even fresh pycs */
@@ -688,6 +631,9 @@ enum {
 	PYC_COMPILE_FOLLOW_SYMLINKS = 1 << 3,
 	PYC_COMPILE_INSECURE = 1 << 4,       /* write where others could */
 };
+
+/* Optimization levels one run compiles at most: 0, 1 and 2. */
+#define PYC_MAX_LEVELS 3
 
 enum pyc_event_kind {
 	PYC_EV_COMPILED,       /* written (warnings may be attached) */
@@ -698,6 +644,8 @@ enum pyc_event_kind {
 	PYC_EV_FRESH,          /* its pyc is fresh: left as it is */
 };
 
+/* What the event callback receives: it and every pointer in it are valid
+ * only during the call. */
 struct pyc_event {
 	enum pyc_event_kind kind;
 	const struct pyc_interp *in;  /* NULL for walk errors */
@@ -753,6 +701,7 @@ struct pyc_compile_opts {
 
 /* ${XDG_CACHE_HOME:-~/.cache}/pycprefix-failures, malloc'd; NULL with
  * errno. */
+PYC_API
 char *pyc_failure_memo_dir(void);
 
 /* Counts of pycs, one per (source, interpreter, level), as status
@@ -778,6 +727,7 @@ struct pyc_compile_stats {
  * first directory that mirrors the sources, which every write goes
  * through: one error, not one per file).
  */
+PYC_API
 int pyc_compile(const struct pyc_compile_opts *o, const char *const *roots,
 		size_t nroots, struct pyc_compile_stats *stats,
 		struct pyc_error *err);
@@ -800,8 +750,11 @@ enum pyc_status_state {
 	PYC_ST_UNCHECKED_CHANGED,
 };
 
+PYC_API
 const char *pyc_status_name(enum pyc_status_state st);
 
+/* One verdict, for the entry callback: valid only during the call, as
+ * the path and message the error callback receives. */
 struct pyc_status_entry {
 	enum pyc_status_state state;
 	const struct pyc_interp *in;   /* NULL for orphans */
@@ -829,6 +782,7 @@ struct pyc_status_counts {
 };
 
 /* Report on the roots.  Returns 0, or -1 (ENOMEM). */
+PYC_API
 int pyc_status(const struct pyc_status_opts *o, const char *const *roots,
 	       size_t nroots, struct pyc_status_counts *counts);
 
@@ -864,8 +818,11 @@ enum pyc_tidy_why {
 	PYC_TIDY_TAG_LISTED,  /* its tag is one of dead_tags */
 };
 
+PYC_API
 const char *pyc_tidy_why_text(enum pyc_tidy_why why);
 
+/* One removal (or move), for the event callback: valid only during the
+ * call, as the path and message the error callback receives. */
 struct pyc_tidy_event {
 	enum pyc_tidy_why why;
 	const char *path;
@@ -945,20 +902,24 @@ struct pyc_tidy_stats {
  * recently used first, the last use being the later of the access and
  * modification times in whole seconds; ties in byte order of the path.
  * Returns 0, PYC_TIDY_REFUSED, or -1 (errno). */
+PYC_API
 int pyc_prune(const struct pyc_tidy_opts *o, const char *const *dirs,
 	      size_t ndirs, struct pyc_tidy_stats *st);
 
 /* clean: __pycache__ folders and legacy pycs under each root; a root
  * that is '/' is refused (PYC_TIDY_REFUSED). */
+PYC_API
 int pyc_clean(const struct pyc_tidy_opts *o, const char *const *roots,
 	      size_t nroots, struct pyc_tidy_stats *st);
 
 /* migrate: fresh in-tree pycs under each root into the prefix, refused
  * (PYC_TIDY_REFUSED) as prune refuses it when the prefix is no cache. */
+PYC_API
 int pyc_migrate(const struct pyc_tidy_opts *o, const char *const *roots,
 		size_t nroots, struct pyc_tidy_stats *st);
 
-/* One pyc seen by pyc_du(): its tag, level, directory and root. */
+/* One pyc seen by pyc_du(): its tag, level, directory and root.  It and
+ * its strings are valid only during the callback. */
 struct pyc_du_item {
 	const char *tag;    /* "cpython-312", or "?" */
 	int level;          /* 0, 1, 2, or -1 */
@@ -992,6 +953,7 @@ struct pyc_du_ops {
  * of a file already seen add nothing), st->errors the directories that
  * could not be read.  Returns 0 or -1 (ENOMEM).
  */
+PYC_API
 int pyc_du(const char *prefix, const struct pyc_du_ops *ops,
 	   struct pyc_tidy_stats *st);
 
@@ -1003,6 +965,7 @@ enum pyc_audit_kind {
 	PYC_AUDIT_TEMP,        /* a temporary file of a writer */
 };
 
+/* Valid only during the finding callback, as its path and stat. */
 struct pyc_audit_item {
 	enum pyc_audit_kind kind;
 	const char *path;
@@ -1022,6 +985,7 @@ struct pyc_audit_ops {
  * left; with ops->pyc, also every pyc as pyc_du() does (one walk for
  * both).  st->kept and st->bytes count the pycs.  Returns 0 or -1.
  */
+PYC_API
 int pyc_audit(const char *prefix, const struct pyc_audit_ops *ops,
 	      struct pyc_tidy_stats *st);
 
@@ -1034,6 +998,7 @@ int pyc_audit(const char *prefix, const struct pyc_audit_ops *ops,
  * read are passed over.  Returns 0, or -1 (errno: root cannot be
  * resolved; ENOMEM).
  */
+PYC_API
 int pyc_tree_links(const char *root,
 		   void (*fn)(const char *path, void *arg), void *arg);
 
@@ -1049,6 +1014,7 @@ int pyc_tree_links(const char *root,
  * where it came from ("--prefix", "PYTHONPYCACHEPREFIX", "default").
  * Returns 0, or -1 with errno (EINVAL: empty --prefix; ENOENT: no home).
  */
+PYC_API
 int pyc_prefix_resolve(const char *opt, char **out, const char **origin);
 
 enum {
@@ -1065,6 +1031,7 @@ enum {
  * (unless PYC_PREFIX_INSECURE), ENOTDIR, what mkdir() said, or (EACCES,
  * EROFS) that the effective user cannot write into the prefix.
  */
+PYC_API
 int pyc_prefix_prepare(const char *prefix, unsigned flags, pyc_trust_fn *fn,
 		       void *arg, struct pyc_error *err);
 

@@ -166,36 +166,15 @@ static void fail(struct st_run *r, const char *path, const char *msg)
 		r->o->error(path, msg, r->o->arg);
 }
 
-/* The verdict from the stat of the source and the pyc's header:
- * pyc_judge_files() without its second stat. */
+/* The verdict from the walk's stat of the source and the pyc. */
 static int judge(const struct pyc_interp *in, enum pyc_check_mode mode,
 		 const char *source, const struct stat *st, const char *pyc,
 		 struct pyc_verdict *v)
 {
-	struct pyc_source_stat ss = { (int64_t)PYC_ST_MTIM(st).tv_sec,
-				      PYC_ST_MTIM(st).tv_nsec,
-				      (uint64_t)st->st_size };
-	unsigned char head[PYC_HEADER_SIZE], hash[8];
-	ssize_t len = -1;
-	size_t n;
-	char *data;
-	int fd = pyc_open_pyc(pyc);
+	struct pyc_source_stat ss = pyc__source_stat_of(st);
 
-	if (fd >= 0) {
-		len = pyc_read_full(fd, head, sizeof(head));
-		close(fd);
-	}
-	*v = pyc_judge_header(in->magic, mode, len < 0 ? NULL : head,
-			      len < 0 ? 0 : (size_t)len, &ss,
-			      PYC_JUDGE_VERIFY_UNCHECKED);
-	if (v->state != PYC_NEED_HASH)
-		return 0;
-	if (!(data = pyc_read_file(source, &n)))
-		return -1;
-	pyc_source_hash(in->magic, data, n, hash);
-	free(data);
-	*v = pyc_judge_hash(mode, head, hash);
-	return 0;
+	return pyc_judge_files(in, mode, source, &ss, AT_FDCWD, pyc,
+			       PYC_JUDGE_VERIFY_UNCHECKED, v);
 }
 
 /* A pyc that compile cannot write because a directory on its way in
@@ -207,14 +186,9 @@ static void explain_missing(const struct st_run *r, struct slot *out)
 	ssize_t at;
 	char *root;
 
-	if (!prefix)
+	if (!prefix || !(rel = pyc__below_prefix(prefix, out->pyc, &n)) ||
+	    !(root = strndup(prefix, n)))
 		return;
-	n = strlen(prefix);
-	while (n > 1 && prefix[n - 1] == '/')
-		n--;
-	if (strncmp(out->pyc, prefix, n) != 0 || !(root = strndup(prefix, n)))
-		return;
-	rel = out->pyc + n + (out->pyc[n] == '/');
 	at = pyc__write_symlink(root, rel);
 	free(root);
 	if (at <= 0)
@@ -411,7 +385,7 @@ static void check_pyc(struct st_run *r, const char *pyc, bool in_tree)
 	if (!pyc__cache_artifact(in_tree ? NULL : r->o->prefix, pyc, &source,
 				 &cn))
 		goto out; /* not a name Python gives a pyc: not ours to judge */
-	if (pyc__source_gone(source)) {
+	if (pyc_source_gone(source)) {
 		report(r, PYC_ST_ORPHAN, NULL, source, pyc, "source is gone");
 		if (seen_take(&r->seen, key) < 0) /* takes key */
 			r->oom = true;
@@ -482,6 +456,8 @@ static int walk_cache(struct st_run *r, const char *dir, bool in_tree)
 
 static int find_orphans(struct st_run *r, const char *root)
 {
+	struct pyc_error err = { { 0 } };
+	enum pyc_path_error e;
 	struct stat st;
 	char *mirror;
 	int ret;
@@ -490,9 +466,14 @@ static int find_orphans(struct st_run *r, const char *root)
 		return 0;
 	if (!r->o->prefix)
 		return walk_cache(r, root, true);
-	if (!(mirror = pyc__mirror_dir(&r->o->interps[0], r->o->prefix,
-					 r->cwd, root)))
+	e = pyc__mirror_dir(&r->o->interps[0], r->o->prefix, r->cwd, root,
+			    &mirror, &err);
+	if (e == PYC_PATH_NOMEM)
+		return -1;
+	if (e) {
+		fail(r, root, err.msg);
 		return 0;
+	}
 	ret = walk_cache(r, mirror, false);
 	free(mirror);
 	return ret;

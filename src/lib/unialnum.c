@@ -9,6 +9,7 @@
  * in the interpreter's Unicode version.
  */
 #include "pycprefix.h"
+#include "internal.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,24 +20,6 @@
 #define NVERSIONS (sizeof(unialnum_versions) / sizeof(unialnum_versions[0]))
 #define NRANGES (sizeof(unialnum_ranges) / sizeof(unialnum_ranges[0]))
 
-/* Compare "15.0.0"-style versions numerically. */
-static int version_cmp(const char *a, const char *b)
-{
-	while (*a || *b) {
-		char *ea, *eb;
-		unsigned long x = strtoul(a, &ea, 10);
-		unsigned long y = strtoul(b, &eb, 10);
-
-		if (x != y)
-			return x < y ? -1 : 1;
-		a = *ea == '.' ? ea + 1 : ea;
-		b = *eb == '.' ? eb + 1 : eb;
-		if (ea == a && eb == b)
-			break;
-	}
-	return 0;
-}
-
 /* The newest table version not newer than `unidata`. */
 static unsigned version_index(const char *unidata)
 {
@@ -45,7 +28,7 @@ static unsigned version_index(const char *unidata)
 	if (!unidata)
 		return NVERSIONS - 1;
 	for (unsigned i = 0; i < NVERSIONS; i++)
-		if (version_cmp(unialnum_versions[i], unidata) <= 0)
+		if (pyc__version_cmp(unialnum_versions[i], unidata) <= 0)
 			idx = i;
 	return idx;
 }

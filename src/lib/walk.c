@@ -7,6 +7,7 @@
  * os.path.isfile() (follows symlinks) and the name ends in ".py".
  */
 #include "pycprefix.h"
+#include "engine.h"
 #include "buf.h"
 
 #include <dirent.h>

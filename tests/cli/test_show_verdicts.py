@@ -126,3 +126,26 @@ def test_truncated_header(tmp_path, clean_env, keep):
     assert 'header   truncated: %d of 16 bytes' % keep in out, out
     assert not [l for l in out.splitlines() if l.startswith(DECODED)], out
     assert 'verdict  stale' in out and 'recompiles' in out, out
+
+
+@pytest.mark.parametrize('replace,gone', [
+    ('file', True),    # ENOTDIR: a directory on the way is now a file
+    ('loop', False),   # ELOOP: proves nothing, the pyc stays
+])
+def test_show_and_prune_share_the_orphan_rule(tmp_path, clean_env, replace,
+                                              gone):
+    """show, status and prune decide "source gone" by one rule (issue 12,
+    item 1): ENOENT or ENOTDIR, not any failure of access()."""
+    proj, prefix, pyc = compiled(tmp_path, clean_env)
+    (proj / 'm.py').unlink()
+    proj.rmdir()
+    if replace == 'file':
+        proj.write_text('')
+    else:
+        os.symlink(proj.name, str(proj))
+    base = ['--prefix', str(prefix), '--python', NEWEST.exe]
+    res = run_tool(base + ['show', '--json', str(pyc)], clean_env, check=None)
+    item, = json.loads(res.stdout)
+    assert (item['state'] == 'orphan') == gone, item
+    run_tool(base + ['prune'], clean_env, check=None)
+    assert pyc.exists() != gone

@@ -1,5 +1,6 @@
 /* Unit tests of atomic.c and walk.c on a scratch directory. */
 #include "unit.h"
+#include "engine.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -237,6 +237,58 @@ static void test_identity(void **state)
 		 "/w/l/../__pycache__/b.pyc");
 	check_id(NULL, "/", "__pycache__/b.pyc", "/__pycache__/b.pyc");
 	check_id(NULL, NULL, "a/__pycache__/b.pyc", "a/__pycache__/b.pyc");
+	/* A directory whose name starts as the prefix's is not in it. */
+	check_id("/p", "/w", "/pq/../b.pyc", "/pq/../b.pyc");
+}
+
+/* Inside the prefix is below one of its components, "/" holding every
+ * absolute path; the rest is what follows the separator. */
+static void test_below_prefix(void **state)
+{
+	size_t n = 0;
+
+	(void)state;
+	assert_string_equal(pyc__below_prefix("/p", "/p/w/a.pyc", &n),
+			    "w/a.pyc");
+	assert_int_equal(n, 2);
+	assert_string_equal(pyc__below_prefix("/p//", "/p/w/a.pyc", &n),
+			    "w/a.pyc");
+	assert_int_equal(n, 2);
+	assert_string_equal(pyc__below_prefix("rel", "rel/w/a.pyc", &n),
+			    "w/a.pyc");
+	assert_string_equal(pyc__below_prefix("/", "/w/a.pyc", &n),
+			    "w/a.pyc");
+	assert_int_equal(n, 1);
+	assert_null(pyc__below_prefix("/p", "/pq/a.pyc", &n));
+	assert_null(pyc__below_prefix("/p", "/x/a.pyc", &n));
+	assert_null(pyc__below_prefix("/", "a.pyc", &n));
+}
+
+/* The mirror of a source directory, and a mirror the path rules refuse:
+ * the rule's own error and message, not a NULL that reads as ENOMEM. */
+static void test_mirror_dir(void **state)
+{
+	struct pyc_interp in = py(12);
+	struct pyc_error err = { { 0 } };
+	char *m = NULL;
+
+	(void)state;
+	assert_int_equal(pyc__mirror_dir(&in, "/p", "/w", "a/.", &m, &err),
+			 PYC_PATH_OK);
+	assert_string_equal(m, "/p/w/a");
+	free(m);
+	assert_int_equal(pyc__mirror_dir(&in, "/p", "/w", "/", &m, &err),
+			 PYC_PATH_OK);
+	assert_string_equal(m, "/p");
+	free(m);
+	m = (char *)"untouched";
+	assert_int_equal(pyc__mirror_dir(&in, "/p", NULL, "rel", &m, &err),
+			 PYC_PATH_OS);
+	assert_null(m);
+	assert_non_null(strstr(err.msg, "current directory"));
+	assert_int_equal(pyc__mirror_dir(&in, NULL, "/w", "/", &m, &err),
+			 PYC_PATH_VALUE);
+	assert_null(m);
 }
 
 int main(void)
@@ -250,6 +302,8 @@ int main(void)
 		cmocka_unit_test(test_isalnum),
 		cmocka_unit_test(test_cache_tag_is_real),
 		cmocka_unit_test(test_identity),
+		cmocka_unit_test(test_below_prefix),
+		cmocka_unit_test(test_mirror_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -168,6 +168,36 @@ static void test_sizes_that_wrap(void **state)
 	pyc_memo_release(&m);
 }
 
+/* The orphan rule is the one status and prune use (pyc_source_gone):
+ * a source is gone when stat() says ENOENT or ENOTDIR (a directory on
+ * its path is now a file); a failure that proves nothing (a symlink
+ * loop, ELOOP) keeps the entry. */
+static void test_carry_source_gone_rule(void **state)
+{
+	struct pyc_interp in = interp(1);
+	struct pyc_memo last, now;
+	char file[600], notdir[700], loop[600], inloop[700];
+
+	(void)state;
+	snprintf(file, sizeof(file), "%s/plain", dir);
+	write_file(file, "");
+	snprintf(notdir, sizeof(notdir), "%s/x.py", file);
+	snprintf(loop, sizeof(loop), "%s/loop", dir);
+	assert_int_equal(symlink("loop", loop), 0);
+	snprintf(inloop, sizeof(inloop), "%s/x.py", loop);
+	assert_int_equal(pyc_memo_init(&last, dir, &in), 0);
+	assert_int_equal(pyc_memo_add(&last, notdir, &ID, 1, 1, 1, "a"), 0);
+	assert_int_equal(pyc_memo_add(&last, inloop, &ID, 1, 1, 1, "b"), 0);
+	assert_int_equal(pyc_memo_init(&now, dir, &in), 0);
+	assert_int_equal(pyc_memo_carry(&now, &last), 0);
+	assert_int_equal(now.n, 1);
+	assert_string_equal(now.v[0].source, inloop);
+	pyc_memo_release(&now);
+	pyc_memo_release(&last);
+	unlink(loop);
+	unlink(file);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -175,6 +205,7 @@ int main(void)
 		cmocka_unit_test(test_carry),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_sizes_that_wrap),
+		cmocka_unit_test(test_carry_source_gone_rule),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -5,6 +5,7 @@
  */
 #include "unit.h"
 #include "spawn_check.h"
+#include "engine.h"
 
 #include <errno.h>
 #include <pthread.h>
