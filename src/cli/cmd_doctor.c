@@ -122,7 +122,9 @@ static void check_space(struct doctor *d, const char *prefix)
 	while (dir && statvfs(dir, &vfs) < 0) {
 		char *slash = strrchr(dir, '/');
 		if (!slash || slash == dir) {
-			strcpy(dir, slash == dir ? "/" : ".");
+			/* "/" or ".": dir holds at least two bytes */
+			dir[0] = slash == dir ? '/' : '.';
+			dir[1] = '\0';
 			if (statvfs(dir, &vfs) < 0) {
 				free(dir);
 				dir = NULL;

@@ -3,6 +3,7 @@
  * dispatch.
  */
 #include "cli.h"
+#include "compat.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -329,7 +330,7 @@ static int dispatch(int argc, char **argv, struct cli_ctx *ctx)
 	}
 	argc -= optind;
 	argv += optind;
-	optind = 0; /* re-initialise getopt for the command's options */
+	pyc_getopt_reset(); /* the command's options, from argv[1] */
 	return cmd->fn(argc, argv, ctx);
 }
 
