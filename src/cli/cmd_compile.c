@@ -205,27 +205,6 @@ static void on_event(const struct pyc_event *ev, void *arg)
 	}
 }
 
-/* sys.path of an interpreter, run as the user runs it (environment and
- * site included), minus the script directory entry ('' for -c, absent
- * under -P/PYTHONSAFEPATH).  NULL after an error line. */
-static char **sys_path_of(const struct pyc_interp *in, size_t *n)
-{
-	static const char code[] =
-		"import sys, os\n"
-		"first = 0 if getattr(sys.flags, 'safe_path', 0) else 1\n"
-		"with os.fdopen(int(sys.argv[1]), 'wb') as f:\n"
-		"    for p in sys.path[first:]:\n"
-		"        if os.path.isdir(p):\n"
-		"            f.write(os.fsencode(p) + b'\\0')\n";
-
-	return cli_run_strv(in->path, code, n);
-}
-
-char **cli_sys_path(const struct pyc_interp *in, size_t *n)
-{
-	return sys_path_of(in, n);
-}
-
 static void summary(const struct compile_ui *ui,
 		    const struct pyc_compile_stats *st, bool dry)
 {
@@ -482,7 +461,7 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 		if (sys_path) {
 			o.interps = &interps[k];
 			o.ninterps = 1;
-			sp = sys_path_of(&interps[k], &nroots);
+			sp = cli_sys_path(&interps[k], &nroots);
 			roots = (const char *const *)sp;
 			if (!sp) {
 				ret = EXIT_USAGE;

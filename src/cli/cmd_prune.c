@@ -2,65 +2,13 @@
  * cmd_tidy.c - pycprefix prune, clean and migrate.
  */
 #include "cli.h"
+#include "tidy_report.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-struct tidy_ui {
-	struct cli_ctx *ctx;
-	bool dry;
-	bool first;
-};
-
-static void on_event(const struct pyc_tidy_event *ev, void *arg)
-{
-	struct tidy_ui *ui = arg;
-	const struct cli_ctx *ctx = ui->ctx;
-
-	if (ctx->json) {
-		fputs(ui->first ? "\n    {" : ",\n    {", stdout);
-		ui->first = false;
-		json_key(stdout, "path");
-		json_str(stdout, ev->path);
-		if (ev->to) {
-			fputs(", ", stdout);
-			json_key(stdout, "to");
-			json_str(stdout, ev->to);
-		}
-		fputs(", ", stdout);
-		json_key(stdout, "why");
-		json_str(stdout, pyc_tidy_why_text(ev->why));
-		printf(", \"bytes\": %ju}", (uintmax_t)ev->bytes);
-		return;
-	}
-	if (!ui->dry && !ctx->verbose)
-		return;
-	if (ev->to)
-		printf("%s -> %s\n", cli_qpath(ev->path), cli_qpath(ev->to));
-	else
-		printf("%s%s (%s)\n", ui->dry ? "would remove " : "removed ",
-		       cli_qpath(ev->path), pyc_tidy_why_text(ev->why));
-}
-
-static void on_error(const char *path, const char *msg, void *arg)
-{
-	(void)arg;
-	cli_warn("%s: %s", cli_qsubject(path), msg);
-}
-
-static void human_bytes(char *out, size_t n, uint64_t b)
-{
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)b;
-	int u = 0;
-
-	while (v >= 1024 && u < 4)
-		v /= 1024, u++;
-	snprintf(out, n, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
-}
 
 /*
  * A size: a whole number, or one with a fraction and a unit ("1.5G"),
@@ -149,32 +97,6 @@ static int parse_age(const char *s, int64_t *out)
 	return 0;
 }
 
-static int summary(const struct tidy_ui *ui, const struct pyc_tidy_stats *st,
-		   const char *verb)
-{
-	char b[32];
-
-	human_bytes(b, sizeof(b), st->bytes);
-	if (ui->ctx->json)
-		printf("%s],\n  \"files\": %zu, \"bytes\": %ju, \"dirs\": %zu, "
-		       "\"kept\": %zu, \"errors\": %zu, \"dry_run\": %s}\n",
-		       ui->first ? "" : "\n  ", st->files,
-		       (uintmax_t)st->bytes, st->dirs, st->kept, st->errors,
-		       ui->dry ? "true" : "false");
-	else if (!ui->ctx->quiet)
-		fprintf(stderr, "%s%s %zu file%s (%s), %zu director%s\n",
-			ui->dry ? "would have " : "", verb, st->files,
-			st->files == 1 ? "" : "s", b, st->dirs,
-			st->dirs == 1 ? "y" : "ies");
-	return st->errors ? EXIT_SOME : EXIT_OK;
-}
-
-static void begin(const struct tidy_ui *ui)
-{
-	if (ui->ctx->json)
-		fputs("{\"events\": [", stdout);
-}
-
 /* Split "a,b,c" in place. */
 static char **split_list(char *s, size_t *n)
 {
@@ -255,39 +177,6 @@ static int tags_arg(const struct cli_ctx *ctx, int argc, char **argv,
 	if (append_list(list, optarg) < 0)
 		return cli_error("out of memory");
 	return 0;
-}
-
-/* The message for a tree refused before anything was touched. */
-static int refused(const char *cmd, const char *prefix,
-		   const struct pyc_tidy_stats *st)
-{
-	const char *what = st->refused_path ? st->refused_path : "?";
-	int ret;
-
-	switch (st->refused) {
-	case PYC_REFUSED_ROOT:
-		ret = prefix ? cli_error("refusing to %s: the prefix is '/' "
-					 "(check --prefix and "
-					 "PYTHONPYCACHEPREFIX); nothing "
-					 "changed", cmd)
-			     : cli_error("refusing to %s '/': name the trees "
-					 "to clean; nothing changed", cmd);
-		break;
-	case PYC_REFUSED_PYCACHE:
-		ret = cli_error("refusing to %s: '%s' is a __pycache__ folder, "
-				"and a cache prefix never holds one: is "
-				"'%s' the prefix you mean (--prefix, "
-				"PYTHONPYCACHEPREFIX)? nothing changed", cmd,
-				what, prefix);
-		break;
-	default:
-		ret = cli_error("refusing to %s: '%s' is a source, and a cache "
-				"prefix never holds one: is '%s' the prefix "
-				"you mean (--prefix, PYTHONPYCACHEPREFIX)? "
-				"nothing changed", cmd, what, prefix);
-		break;
-	}
-	return ret;
 }
 
 int cmd_prune(int argc, char **argv, struct cli_ctx *ctx)
@@ -408,152 +297,29 @@ int cmd_prune(int argc, char **argv, struct cli_ctx *ctx)
 	o.ndead_tags = ntags;
 	o.interps = interps;
 	o.ninterps = ninterps;
-	o.event = on_event;
-	o.error = on_error;
+	o.event = tidy_on_event;
+	o.error = tidy_on_error;
 	o.arg = &ui;
 	ui.dry = o.flags & PYC_TIDY_DRY_RUN;
-	begin(&ui);
+	tidy_begin(&ui);
 	r = pyc_prune(&o, sys_path ? (const char *const *)sp
 			       : (const char *const *)&argv[optind],
 		      sys_path ? nsp : (size_t)(argc - optind), &st);
 	if (r < 0 && ctx->json)
 		fputs("]}\n", stdout);
 	if (r == PYC_TIDY_REFUSED)
-		ret = refused("prune", prefix, &st);
+		ret = tidy_refused("prune", prefix, &st);
 	else if (r < 0)
 		ret = cli_error("cannot prune the prefix '%s': %s", prefix,
 				strerror(errno));
 	else
-		ret = summary(&ui, &st, "removed");
+		ret = tidy_summary(&ui, &st, "removed");
 	free(st.refused_path);
 out:
 	cli_interps_release(interps, ninterps);
 	free(tags);
 	free(tagbuf);
 	cli_strv_free(sp, nsp);
-	free(prefix);
-	return ret;
-}
-
-int cmd_clean(int argc, char **argv, struct cli_ctx *ctx)
-{
-	static const struct option longopts[] = {
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "sourceless", no_argument, NULL, 'S' },
-		{ 0 },
-	};
-	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
-				.shortopts = "n", .longopts = longopts };
-	struct tidy_ui ui = { .ctx = ctx, .first = true };
-	struct pyc_tidy_opts o = { 0 };
-	struct pyc_tidy_stats st;
-	const char *dflt[] = { "." };
-	int c, r;
-
-	while ((c = cli_getopt(&p)) != -1) {
-		switch (c) {
-		case 'n':
-			o.flags |= PYC_TIDY_DRY_RUN;
-			break;
-		case 'S':
-			o.flags |= PYC_TIDY_SOURCELESS_TOO;
-			break;
-		case 'h':
-			return EXIT_OK;
-		default:
-			return EXIT_USAGE;
-		}
-	}
-	o.event = on_event;
-	o.error = on_error;
-	o.arg = &ui;
-	ui.dry = o.flags & PYC_TIDY_DRY_RUN;
-	begin(&ui);
-	r = pyc_clean(&o, optind < argc ? (const char *const *)&argv[optind]
-				       : dflt,
-		      optind < argc ? (size_t)(argc - optind) : 1, &st);
-	if (r < 0 && ctx->json)
-		fputs("]}\n", stdout);
-	if (r == PYC_TIDY_REFUSED)
-		r = refused("clean", NULL, &st);
-	else if (r < 0)
-		r = cli_error("out of memory");
-	else
-		r = summary(&ui, &st, "removed");
-	free(st.refused_path);
-	return r;
-}
-
-int cmd_migrate(int argc, char **argv, struct cli_ctx *ctx)
-{
-	static const struct option longopts[] = {
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "force-insecure", no_argument, NULL, 'I' },
-		{ 0 },
-	};
-	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
-				.shortopts = "n", .longopts = longopts };
-	struct tidy_ui ui = { .ctx = ctx, .first = true };
-	struct pyc_tidy_opts o = { 0 };
-	struct pyc_tidy_stats st;
-	struct pyc_interp *interps = NULL;
-	size_t ninterps = 0;
-	const char *dflt[] = { "." }, *origin;
-	char *prefix;
-	int c, ret;
-
-	while ((c = cli_getopt(&p)) != -1) {
-		switch (c) {
-		case 'n':
-			o.flags |= PYC_TIDY_DRY_RUN;
-			break;
-		case 'I':
-			o.flags |= PYC_TIDY_INSECURE;
-			break;
-		case 'h':
-			return EXIT_OK;
-		default:
-			return EXIT_USAGE;
-		}
-	}
-	if (ctx->in_tree)
-		return cli_usage_error(ctx, "migrate moves pycs into a prefix: "
-				       "--in-tree makes no sense here");
-	if (cli_prefix(ctx, &prefix, &origin) < 0)
-		return EXIT_USAGE;
-	if (!(o.flags & PYC_TIDY_DRY_RUN) &&
-	    cli_prefix_trust(prefix, o.flags & PYC_TIDY_INSECURE) < 0) {
-		free(prefix);
-		return EXIT_USAGE;
-	}
-	/* Without --python, every release tag moves, judged by its own
-	 * interpreter's rules from the release tables. */
-	if (ctx->npythons && cli_interps(ctx, &interps, &ninterps) < 0) {
-		free(prefix);
-		return EXIT_USAGE;
-	}
-	o.prefix = prefix;
-	o.interps = interps;
-	o.ninterps = ninterps;
-	o.event = on_event;
-	o.error = on_error;
-	o.arg = &ui;
-	ui.dry = o.flags & PYC_TIDY_DRY_RUN;
-	begin(&ui);
-	ret = pyc_migrate(&o, optind < argc ? (const char *const *)&argv[optind]
-					   : dflt,
-			  optind < argc ? (size_t)(argc - optind) : 1, &st);
-	if (ret < 0 && ctx->json)
-		fputs("]}\n", stdout);
-	if (ret == PYC_TIDY_REFUSED)
-		ret = refused("migrate", prefix, &st);
-	else if (ret < 0)
-		ret = cli_error("cannot use the prefix '%s': %s", prefix,
-				strerror(errno));
-	else
-		ret = summary(&ui, &st, "moved or removed");
-	free(st.refused_path);
-	cli_interps_release(interps, ninterps);
 	free(prefix);
 	return ret;
 }
