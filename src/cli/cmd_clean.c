@@ -7,7 +7,8 @@
 
 #include <stdlib.h>
 
-int cmd_clean(int argc, char **argv, struct cli_ctx *ctx)
+static int parse_clean(int argc, char **argv, struct cli_ctx *ctx,
+		       void *opts)
 {
 	static const struct option longopts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
@@ -16,34 +17,36 @@ int cmd_clean(int argc, char **argv, struct cli_ctx *ctx)
 	};
 	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
 				.shortopts = "n", .longopts = longopts };
-	struct tidy_ui ui = { .ctx = ctx, .first = true };
-	struct pyc_tidy_opts o = { 0 };
-	struct pyc_tidy_stats st;
-	const char *dflt[] = { "." };
-	int c, r;
+	struct pyc_tidy_opts *o = opts;
+	int c;
 
 	while ((c = cli_getopt(&p)) != -1) {
-		switch (c) {
-		case 'n':
-			o.flags |= PYC_TIDY_DRY_RUN;
-			break;
-		case 'S':
-			o.flags |= PYC_TIDY_SOURCELESS_TOO;
-			break;
-		case 'h':
-			return EXIT_OK;
-		default:
-			return EXIT_USAGE;
-		}
+		if (c == 'n')
+			o->flags |= PYC_TIDY_DRY_RUN;
+		else if (c == 'S')
+			o->flags |= PYC_TIDY_SOURCELESS_TOO;
+		else
+			return cli_opt_stop(c);
 	}
-	o.event = tidy_on_event;
-	o.error = tidy_on_error;
-	o.arg = &ui;
-	ui.dry = o.flags & PYC_TIDY_DRY_RUN;
+	return 0;
+}
+
+static int cmd_clean(struct cli_ctx *ctx, void *opts)
+{
+	struct pyc_tidy_opts *o = opts;
+	struct tidy_ui ui = { .ctx = ctx, .first = true,
+			      .dry = o->flags & PYC_TIDY_DRY_RUN };
+	struct pyc_tidy_stats st;
+	const char *const *paths;
+	size_t npaths;
+	int r;
+
+	o->event = tidy_on_event;
+	o->error = tidy_on_error;
+	o->arg = &ui;
+	paths = cli_paths(ctx, &npaths);
 	tidy_begin(&ui);
-	r = pyc_clean(&o, optind < argc ? (const char *const *)&argv[optind]
-				       : dflt,
-		      optind < argc ? (size_t)(argc - optind) : 1, &st);
+	r = pyc_clean(o, paths, npaths, &st);
 	if (r < 0 && ctx->json)
 		fputs("]}\n", stdout);
 	if (r == PYC_TIDY_REFUSED)
@@ -55,3 +58,23 @@ int cmd_clean(int argc, char **argv, struct cli_ctx *ctx)
 	free(st.refused_path);
 	return r;
 }
+
+const struct cli_cmd cli_cmd_clean = {
+	.name = "clean",
+	.parse = parse_clean,
+	.fn = cmd_clean,
+	.opts_size = sizeof(struct pyc_tidy_opts),
+	.takes = TAKES_JSON | TAKES_QUIET | TAKES_VERBOSE,
+	.needs = 0,
+	.usage = "[-n] [--sourceless] [PATH...]",
+	.summary =
+	"Remove __pycache__ folders and legacy pycs from source trees.",
+	.help =
+	"Removes the pycs in __pycache__ folders under each PATH (default: .)\n"
+	"and the folders once empty, and .pyc/.pyo files beside their .py.\n"
+	"A .pyc without its .py (a module shipped without source) stays\n"
+	"unless --sourceless.  '/' is refused: name the trees to clean.\n\n"
+	"Options:\n"
+	"  -n, --dry-run      list what would be removed\n"
+	"      --sourceless   also remove sourceless .pyc/.pyo files\n",
+};

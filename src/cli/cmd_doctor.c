@@ -580,44 +580,23 @@ static void check_tree(struct doctor *d, const char *root)
 	free(real);
 }
 
-int cmd_doctor(int argc, char **argv, struct cli_ctx *ctx)
+static int cmd_doctor(struct cli_ctx *ctx, void *opts)
 {
-	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
-				.shortopts = "", .longopts = NULL };
 	struct doctor d = { .ctx = ctx };
-	struct pyc_interp *interps = NULL;
-	size_t ninterps = 0;
-	const char *origin;
-	char *prefix;
-	int c;
 
-	while ((c = cli_getopt(&p)) != -1) {
-		if (c == 'h')
-			return EXIT_OK;
-		return EXIT_USAGE;
-	}
-	if (ctx->in_tree)
-		return cli_usage_error(ctx, "doctor checks a prefix: --in-tree "
-				       "makes no sense here");
-	if (cli_prefix(ctx, &prefix, &origin) < 0)
-		return EXIT_USAGE;
-	if (ctx->npythons ? cli_interps(ctx, &interps, &ninterps) < 0
-			  : cli_all_interps(&interps, &ninterps) < 0) {
-		free(prefix);
-		return EXIT_USAGE;
-	}
+	(void)opts;
 	if (ctx->json)
 		d.json = open_memstream(&d.jbuf, &d.jlen);
-	check_prefix(&d, prefix, origin);
-	check_env(&d, prefix, origin, interps, ninterps);
-	if (optind < argc)
+	check_prefix(&d, ctx->prefix, ctx->origin);
+	check_env(&d, ctx->prefix, ctx->origin, ctx->interps, ctx->ninterps);
+	if (ctx->nargs)
 		section(&d, "trees");
-	for (int i = optind; i < argc; i++)
-		check_tree(&d, argv[i]);
+	for (int i = 0; i < ctx->nargs; i++)
+		check_tree(&d, ctx->args[i]);
 	if (d.json) {
 		fclose(d.json);
 		printf("{\"prefix\": ");
-		json_str(stdout, prefix);
+		json_str(stdout, ctx->prefix);
 		printf(", \"warnings\": %d, \"failures\": %d, \"checks\": "
 		       "[%s\n  ]}\n", d.warnings, d.failures,
 		       d.jbuf ? d.jbuf : "");
@@ -630,8 +609,31 @@ int cmd_doctor(int argc, char **argv, struct cli_ctx *ctx)
 		else
 			fprintf(stderr, "\nAll good.\n");
 	}
-	cli_interps_release(interps, ninterps);
-	free(prefix);
 	/* Warnings are to look at: only what is to fix fails the run. */
 	return d.broken ? EXIT_USAGE : d.failures ? EXIT_SOME : EXIT_OK;
 }
+
+const struct cli_cmd cli_cmd_doctor = {
+	.name = "doctor",
+	.parse = cli_parse_none,
+	.fn = cmd_doctor,
+	.takes = TAKES_PREFIX | TAKES_PYTHON | TAKES_JSON | TAKES_QUIET,
+	.needs = NEEDS_PREFIX | NEEDS_PYTHONS | NEEDS_PYTHONS_ALL,
+	.usage = "[PATH...]",
+	.summary =
+	"Check that the prefix is safe, wired up, and free of aliases.",
+	.help =
+	"The prefix: that no other user can change it or a directory above\n"
+	"it (as ssh's StrictModes), nothing inside owned by another user,\n"
+	"no symlinks, temporary leftovers, free space, and pycs of\n"
+	"interpreters no longer installed.  The environment: whether\n"
+	"PYTHONPYCACHEPREFIX is set in this shell and each interpreter\n"
+	"(--python, default: all found) writes where it should.  Aliasing:\n"
+	"sys.path entries with '..' or reaching one directory twice, and,\n"
+	"in each PATH, symlinks leading back into it (the same source\n"
+	"cached twice).  Says what to fix.  Each interpreter is run with\n"
+	"-B and a pycache prefix of its own: doctor writes nothing.\n\n"
+	"Exit status: 0 when nothing is to fix (warnings are only to look\n"
+	"at), 1 when something is to fix, 2 when an interpreter cannot\n"
+	"start or on a usage error.\n",
+};

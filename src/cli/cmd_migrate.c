@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cmd_migrate(int argc, char **argv, struct cli_ctx *ctx)
+static int parse_migrate(int argc, char **argv, struct cli_ctx *ctx,
+			 void *opts)
 {
 	static const struct option longopts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
@@ -17,67 +18,77 @@ int cmd_migrate(int argc, char **argv, struct cli_ctx *ctx)
 	};
 	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
 				.shortopts = "n", .longopts = longopts };
-	struct tidy_ui ui = { .ctx = ctx, .first = true };
-	struct pyc_tidy_opts o = { 0 };
-	struct pyc_tidy_stats st;
-	struct pyc_interp *interps = NULL;
-	size_t ninterps = 0;
-	const char *dflt[] = { "." }, *origin;
-	char *prefix;
-	int c, ret;
+	struct pyc_tidy_opts *o = opts;
+	int c;
 
 	while ((c = cli_getopt(&p)) != -1) {
-		switch (c) {
-		case 'n':
-			o.flags |= PYC_TIDY_DRY_RUN;
-			break;
-		case 'I':
-			o.flags |= PYC_TIDY_INSECURE;
-			break;
-		case 'h':
-			return EXIT_OK;
-		default:
-			return EXIT_USAGE;
-		}
+		if (c == 'n')
+			o->flags |= PYC_TIDY_DRY_RUN;
+		else if (c == 'I')
+			o->flags |= PYC_TIDY_INSECURE;
+		else
+			return cli_opt_stop(c);
 	}
-	if (ctx->in_tree)
-		return cli_usage_error(ctx, "migrate moves pycs into a prefix: "
-				       "--in-tree makes no sense here");
-	if (cli_prefix(ctx, &prefix, &origin) < 0)
-		return EXIT_USAGE;
-	if (!(o.flags & PYC_TIDY_DRY_RUN) &&
-	    cli_prefix_trust(prefix, o.flags & PYC_TIDY_INSECURE) < 0) {
-		free(prefix);
-		return EXIT_USAGE;
-	}
-	/* Without --python, every release tag moves, judged by its own
-	 * interpreter's rules from the release tables. */
-	if (ctx->npythons && cli_interps(ctx, &interps, &ninterps) < 0) {
-		free(prefix);
-		return EXIT_USAGE;
-	}
-	o.prefix = prefix;
-	o.interps = interps;
-	o.ninterps = ninterps;
-	o.event = tidy_on_event;
-	o.error = tidy_on_error;
-	o.arg = &ui;
-	ui.dry = o.flags & PYC_TIDY_DRY_RUN;
+	ctx->dry_run = o->flags & PYC_TIDY_DRY_RUN;
+	ctx->insecure = o->flags & PYC_TIDY_INSECURE;
+	return 0;
+}
+
+static int cmd_migrate(struct cli_ctx *ctx, void *opts)
+{
+	struct pyc_tidy_opts *o = opts;
+	struct tidy_ui ui = { .ctx = ctx, .first = true,
+			      .dry = o->flags & PYC_TIDY_DRY_RUN };
+	struct pyc_tidy_stats st;
+	const char *const *paths;
+	size_t npaths;
+	int ret;
+
+	/* Without --python (no interpreters), every release tag moves,
+	 * judged by its own interpreter's rules from the release tables. */
+	o->prefix = ctx->prefix;
+	o->interps = ctx->interps;
+	o->ninterps = ctx->ninterps;
+	o->event = tidy_on_event;
+	o->error = tidy_on_error;
+	o->arg = &ui;
+	paths = cli_paths(ctx, &npaths);
 	tidy_begin(&ui);
-	ret = pyc_migrate(&o, optind < argc ? (const char *const *)&argv[optind]
-					   : dflt,
-			  optind < argc ? (size_t)(argc - optind) : 1, &st);
+	ret = pyc_migrate(o, paths, npaths, &st);
 	if (ret < 0 && ctx->json)
 		fputs("]}\n", stdout);
 	if (ret == PYC_TIDY_REFUSED)
-		ret = tidy_refused("migrate", prefix, &st);
+		ret = tidy_refused("migrate", ctx->prefix, &st);
 	else if (ret < 0)
-		ret = cli_error("cannot use the prefix '%s': %s", prefix,
+		ret = cli_error("cannot use the prefix '%s': %s", ctx->prefix,
 				strerror(errno));
 	else
 		ret = tidy_summary(&ui, &st, "moved or removed");
 	free(st.refused_path);
-	cli_interps_release(interps, ninterps);
-	free(prefix);
 	return ret;
 }
+
+const struct cli_cmd cli_cmd_migrate = {
+	.name = "migrate",
+	.parse = parse_migrate,
+	.fn = cmd_migrate,
+	.opts_size = sizeof(struct pyc_tidy_opts),
+	.takes = TAKES_PREFIX | TAKES_PYTHON | TAKES_JSON | TAKES_QUIET |
+		 TAKES_VERBOSE,
+	.needs = NEEDS_PREFIX | NEEDS_TRUST | NEEDS_PYTHONS |
+		 NEEDS_PYTHONS_GIVEN,
+	.usage = "[-n] [PATH...]",
+	.summary =
+	"Move fresh in-tree pycs into the prefix instead of recompiling.",
+	.help =
+	"Each __pycache__/NAME.TAG.pyc under PATH (default: .) that is fresh\n"
+	"for its source moves to where that interpreter reads it under the\n"
+	"prefix (a rename, or a copy across file systems); stale ones are\n"
+	"removed; emptied __pycache__ folders too.  With --python, only\n"
+	"those interpreters' pycs move.  A prefix that is '/' or holds\n"
+	"sources or __pycache__ folders is no cache: refused.\n\n"
+	"Options:\n"
+	"  -n, --dry-run      list what would move\n"
+	"      --force-insecure  move even when other users can change\n"
+	"                     the prefix (see 'pycprefix doctor')\n",
+};

@@ -1,5 +1,5 @@
 /*
- * cmd_tidy.c - pycprefix prune, clean and migrate.
+ * cmd_prune.c - pycprefix prune: what is dead out of the prefix.
  */
 #include "cli.h"
 #include "tidy_report.h"
@@ -149,8 +149,8 @@ static const char *not_a_tag(const char *s)
 	return NULL;
 }
 
-/* --tags (argv[optind] follows it) or --tags=LIST (optarg): 0, or the
- * exit status after a usage error. */
+/* --tags (argv[optind] follows it) or --tags=LIST (optarg): 0, or -1
+ * after a usage error. */
 static int tags_arg(const struct cli_ctx *ctx, int argc, char **argv,
 		    struct pyc_tidy_opts *o, char **list)
 {
@@ -179,7 +179,39 @@ static int tags_arg(const struct cli_ctx *ctx, int argc, char **argv,
 	return 0;
 }
 
-int cmd_prune(int argc, char **argv, struct cli_ctx *ctx)
+struct prune_args {
+	struct pyc_tidy_opts o;
+	char *tagbuf;           /* the --tags=LISTs, joined */
+	bool sys_path;
+};
+
+/* --max-size and --older-than. */
+static int limit_arg(const struct cli_ctx *ctx, int c, struct pyc_tidy_opts *o)
+{
+	int r;
+
+	if (c == 's') {
+		if ((r = parse_size(optarg, &o->max_size)) == -2)
+			return cli_usage_error(ctx, "--max-size '%s' is out of "
+					       "range (below 16E)", optarg);
+		if (r < 0)
+			return cli_usage_error(ctx, "--max-size takes a size "
+					       "such as 0, 500M or 1.5G");
+		o->flags |= PYC_TIDY_MAX_SIZE;
+		return 0;
+	}
+	if ((r = parse_age(optarg, &o->older_than)) == -2)
+		return cli_usage_error(ctx, "--older-than '%s' is out of range",
+				       optarg);
+	if (r < 0)
+		return cli_usage_error(ctx, "--older-than takes an age such as "
+				       "30d, 12h or 45m");
+	o->flags |= PYC_TIDY_OLDER_THAN;
+	return 0;
+}
+
+static int parse_prune(int argc, char **argv, struct cli_ctx *ctx,
+		       void *opts)
 {
 	static const struct option longopts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
@@ -191,135 +223,152 @@ int cmd_prune(int argc, char **argv, struct cli_ctx *ctx)
 	};
 	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
 				.shortopts = "n", .longopts = longopts };
-	struct tidy_ui ui = { .ctx = ctx, .first = true };
-	struct pyc_tidy_opts o = { .temp_grace = 600 };
-	struct pyc_tidy_stats st;
-	struct pyc_interp *interps = NULL;
-	char **tags = NULL, *prefix, *tagbuf = NULL, **sp = NULL;
-	size_t nsp = 0;
-	bool sys_path = false;
-	const char *origin;
-	size_t ntags = 0, ninterps = 0;
-	int c, ret, r;
+	struct prune_args *a = opts;
+	int c;
 
+	a->o.temp_grace = 600;
 	while ((c = cli_getopt(&p)) != -1) {
 		switch (c) {
 		case 'n':
-			o.flags |= PYC_TIDY_DRY_RUN;
+			a->o.flags |= PYC_TIDY_DRY_RUN;
 			break;
 		case 't':
-			if ((r = tags_arg(ctx, argc, argv, &o, &tagbuf))) {
-				free(tagbuf);
-				return r;
-			}
+			if (tags_arg(ctx, argc, argv, &a->o, &a->tagbuf) < 0)
+				return -1;
 			break;
 		case 's':
-			if ((r = parse_size(optarg, &o.max_size)) < 0) {
-				free(tagbuf);
-				return r == -2
-					? cli_usage_error(ctx, "--max-size '%s' "
-							  "is out of range "
-							  "(below 16E)", optarg)
-					: cli_usage_error(ctx, "--max-size takes "
-							  "a size such as 0, "
-							  "500M or 1.5G");
-			}
-			o.flags |= PYC_TIDY_MAX_SIZE;
-			break;
 		case 'o':
-			if ((r = parse_age(optarg, &o.older_than)) < 0) {
-				free(tagbuf);
-				return r == -2
-					? cli_usage_error(ctx, "--older-than "
-							  "'%s' is out of "
-							  "range", optarg)
-					: cli_usage_error(ctx, "--older-than "
-							  "takes an age such "
-							  "as 30d, 12h or "
-							  "45m");
-			}
-			o.flags |= PYC_TIDY_OLDER_THAN;
+			if (limit_arg(ctx, c, &a->o) < 0)
+				return -1;
 			break;
 		case 'S':
-			sys_path = true;
+			a->sys_path = true;
 			break;
 		default:
-			free(tagbuf);
-			return c == 'h' ? EXIT_OK : EXIT_USAGE;
+			return cli_opt_stop(c);
 		}
 	}
-	if (ctx->in_tree)
-		return cli_usage_error(ctx, "prune works on the prefix; for "
-				       "__pycache__ folders use 'pycprefix "
-				       "clean'");
-	if (sys_path && optind < argc) {
-		free(tagbuf);
+	if (a->sys_path && optind < argc)
 		return cli_usage_error(ctx, "--sys-path takes no PATH");
-	}
-	if (cli_prefix(ctx, &prefix, &origin) < 0) {
-		free(tagbuf);
-		return EXIT_USAGE;
-	}
-	/* A PATH that is not there: say so before anything is removed. */
-	for (int i = optind; i < argc; i++) {
-		struct stat pst;
-		if (stat(argv[i], &pst) < 0) {
-			ret = cli_error("cannot prune '%s': %s", argv[i],
-					strerror(errno));
-			goto out;
-		}
-	}
+	return 0;
+}
+
+static void prune_release(void *opts)
+{
+	struct prune_args *a = opts;
+
+	free(a->tagbuf);
+}
+
+/* A PATH that is not there: said before anything is removed. */
+static int check_paths(const struct cli_ctx *ctx)
+{
+	struct stat pst;
+
+	for (int i = 0; i < ctx->nargs; i++)
+		if (stat(ctx->args[i], &pst) < 0)
+			return cli_error("cannot prune '%s': %s", ctx->args[i],
+					 strerror(errno));
+	return 0;
+}
+
+static int cmd_prune(struct cli_ctx *ctx, void *opts)
+{
+	struct prune_args *a = opts;
+	struct pyc_tidy_opts *o = &a->o;
+	struct tidy_ui ui = { .ctx = ctx, .first = true };
+	struct pyc_tidy_stats st;
+	char **tags = NULL, **sp = NULL;
+	size_t nsp = 0, ntags = 0;
+	int ret, r;
+
+	if (check_paths(ctx) < 0)
+		return -1;
 	/* --sys-path: the mirrors of those directories, never the whole
 	 * prefix (no directory: nothing to do). */
-	if (sys_path && (cli_sys_path_dirs(ctx, &sp, &nsp) < 0 || !nsp)) {
-		ret = sp ? cli_error("no directory on sys.path") : EXIT_USAGE;
+	if (a->sys_path && (cli_sys_path_dirs(ctx, &sp, &nsp) < 0 || !nsp)) {
+		ret = sp ? cli_error("no directory on sys.path") : -1;
 		goto out;
 	}
 	/* Staleness is judged by installed interpreters only, and --tags
 	 * removes the pycs of every tag none of them has. */
-	if (cli_all_interps(&interps, &ninterps) < 0) {
-		ret = cli_error("cannot list the interpreters: %s",
-				strerror(errno));
-		goto out;
-	}
-	if ((o.flags & PYC_TIDY_UNINSTALLED) && !ninterps) {
+	if ((o->flags & PYC_TIDY_UNINSTALLED) && !ctx->ninstalled) {
 		ret = cli_error("no interpreter found here: --tags would take "
 				"every pyc for dead; list the tags "
 				"(--tags=cpython-38,...)");
 		goto out;
 	}
-	if (tagbuf && !(tags = split_list(tagbuf, &ntags))) {
+	if (a->tagbuf && !(tags = split_list(a->tagbuf, &ntags))) {
 		ret = cli_error("out of memory");
 		goto out;
 	}
-	o.prefix = prefix;
-	o.dead_tags = (const char *const *)tags;
-	o.ndead_tags = ntags;
-	o.interps = interps;
-	o.ninterps = ninterps;
-	o.event = tidy_on_event;
-	o.error = tidy_on_error;
-	o.arg = &ui;
-	ui.dry = o.flags & PYC_TIDY_DRY_RUN;
+	o->prefix = ctx->prefix;
+	o->dead_tags = (const char *const *)tags;
+	o->ndead_tags = ntags;
+	o->interps = ctx->installed;
+	o->ninterps = ctx->ninstalled;
+	o->event = tidy_on_event;
+	o->error = tidy_on_error;
+	o->arg = &ui;
+	ui.dry = o->flags & PYC_TIDY_DRY_RUN;
 	tidy_begin(&ui);
-	r = pyc_prune(&o, sys_path ? (const char *const *)sp
-			       : (const char *const *)&argv[optind],
-		      sys_path ? nsp : (size_t)(argc - optind), &st);
+	r = pyc_prune(o, a->sys_path ? (const char *const *)sp
+				     : (const char *const *)ctx->args,
+		      a->sys_path ? nsp : (size_t)ctx->nargs, &st);
 	if (r < 0 && ctx->json)
 		fputs("]}\n", stdout);
 	if (r == PYC_TIDY_REFUSED)
-		ret = tidy_refused("prune", prefix, &st);
+		ret = tidy_refused("prune", ctx->prefix, &st);
 	else if (r < 0)
-		ret = cli_error("cannot prune the prefix '%s': %s", prefix,
+		ret = cli_error("cannot prune the prefix '%s': %s", ctx->prefix,
 				strerror(errno));
 	else
 		ret = tidy_summary(&ui, &st, "removed");
 	free(st.refused_path);
 out:
-	cli_interps_release(interps, ninterps);
 	free(tags);
-	free(tagbuf);
 	cli_strv_free(sp, nsp);
-	free(prefix);
 	return ret;
 }
+
+const struct cli_cmd cli_cmd_prune = {
+	.name = "prune",
+	.parse = parse_prune,
+	.fn = cmd_prune,
+	.release = prune_release,
+	.opts_size = sizeof(struct prune_args),
+	.takes = TAKES_PREFIX | TAKES_PYTHON | TAKES_JSON | TAKES_QUIET |
+		 TAKES_VERBOSE,
+	.needs = NEEDS_PREFIX | NEEDS_INSTALLED,
+	.usage = "[-n] [--tags[=LIST]] [--max-size SIZE] [--older-than AGE] "
+		"[--sys-path | PATH...]",
+	.summary = "Remove what is dead from the prefix.",
+	.help =
+	"Removes pycs whose source is gone, stale pycs (judged by the\n"
+	"installed interpreter of their tag), temporary files of killed\n"
+	"writers (older than 10 minutes), and emptied directories; in the\n"
+	"part of the prefix that mirrors each PATH, or in all of it.\n"
+	"Only regular files named NAME.TAG.pyc with a real cache tag\n"
+	"(cpython-312, pypy39, graalpy231-310) are ever removed, never\n"
+	"through a symlink.  A prefix that is '/' or holds sources or\n"
+	"__pycache__ folders is no cache: refused before anything goes.\n"
+	"A pyc's last use is its access time (pycprefix's own reads leave\n"
+	"it alone) or, if later, its modification time.\n\n"
+	"Options:\n"
+	"  -n, --dry-run      list what would be removed, directories too,\n"
+	"                     remove nothing\n"
+	"      --tags         also pycs of every tag whose interpreter is not\n"
+	"                     installed (other implementations too)\n"
+	"      --tags=LIST    also pycs of the tags listed, installed or not\n"
+	"                     (cpython-38,pypy39)\n"
+	"      --max-size SIZE  then evict least recently used pycs until the\n"
+	"                     prefix holds at most SIZE; equal times (whole\n"
+	"                     seconds) go in byte order of the path.  SIZE:\n"
+	"                     bytes, or with K, M, G, T, P or E (powers of\n"
+	"                     1024; KiB and KB mean K): 0, 500M, 1.5G\n"
+	"      --older-than AGE  pycs not used for AGE: a number and s, m, h,\n"
+	"                     d or w (seconds to weeks); bare: days (30d)\n"
+	"      --sys-path     in the part that mirrors the sys.path of the\n"
+	"                     interpreters --python names (default python3,\n"
+	"                     'all' for every one) instead of PATHs\n",
+};

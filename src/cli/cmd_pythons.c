@@ -83,7 +83,12 @@ static void print_human(const struct cli_ctx *ctx,
 			"'pycprefix pythons --all')\n", hidden);
 }
 
-int cmd_pythons(int argc, char **argv, struct cli_ctx *ctx)
+struct pythons_opts {
+	bool all;
+};
+
+static int parse_pythons(int argc, char **argv, struct cli_ctx *ctx,
+			 void *opts)
 {
 	static const struct option longopts[] = {
 		{ "all", no_argument, NULL, 'a' },
@@ -91,31 +96,49 @@ int cmd_pythons(int argc, char **argv, struct cli_ctx *ctx)
 	};
 	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
 				.shortopts = "a", .longopts = longopts };
-	struct pyc_interp_list list;
-	bool all = false, any = false;
+	struct pythons_opts *o = opts;
 	int c;
 
 	while ((c = cli_getopt(&p)) != -1) {
-		switch (c) {
-		case 'a':
-			all = true;
-			break;
-		case 'h':
-			return EXIT_OK;
-		default:
-			return EXIT_USAGE;
-		}
+		if (c != 'a')
+			return cli_opt_stop(c);
+		o->all = true;
 	}
 	if (optind < argc)
 		return cli_usage_error(ctx, "pythons takes no operands");
+	return 0;
+}
+
+static int cmd_pythons(struct cli_ctx *ctx, void *opts)
+{
+	const struct pythons_opts *o = opts;
+	struct pyc_interp_list list;
+	bool any = false;
+
 	if (pyc_interp_discover(&list) < 0)
 		return cli_error("out of memory");
 	if (ctx->json)
-		print_json(&list, all);
+		print_json(&list, o->all);
 	else
-		print_human(ctx, &list, all);
+		print_human(ctx, &list, o->all);
 	for (size_t i = 0; i < list.n; i++)
 		any |= !list.rejected[i];
 	pyc_interp_list_release(&list);
 	return any ? EXIT_OK : EXIT_USAGE;
 }
+
+const struct cli_cmd cli_cmd_pythons = {
+	.name = "pythons",
+	.parse = parse_pythons,
+	.fn = cmd_pythons,
+	.opts_size = sizeof(struct pythons_opts),
+	.takes = TAKES_JSON | TAKES_QUIET,
+	.needs = 0,
+	.usage = "[--all]",
+	.summary = "List the interpreters found on this machine.",
+	.help =
+	"Looks on PATH, in pyenv's versions and in the usual install\n"
+	"locations; each real executable once.\n\n"
+	"Options:\n"
+	"  -a, --all          also list interpreters that cannot be used\n",
+};

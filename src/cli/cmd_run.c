@@ -9,35 +9,47 @@
 #include <string.h>
 #include <unistd.h>
 
-int cmd_run(int argc, char **argv, struct cli_ctx *ctx)
+/* "+": options end at COMMAND, whose own options are its own. */
+static int parse_run(int argc, char **argv, struct cli_ctx *ctx, void *opts)
 {
 	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
 				.shortopts = "+", .longopts = NULL };
-	const char *origin;
-	char *prefix;
-	int c, ret;
+	int c;
 
-	while ((c = cli_getopt(&p)) != -1) {
-		if (c == 'h')
-			return EXIT_OK;
-		return EXIT_USAGE;
-	}
+	(void)opts;
+	if ((c = cli_getopt(&p)) != -1)
+		return cli_opt_stop(c);
 	if (optind >= argc)
 		return cli_usage_error(ctx, "run needs a COMMAND");
-	if (cli_prefix(ctx, &prefix, &origin) < 0)
-		return EXIT_USAGE;
-	if (prefix && !ctx->quiet)
-		cli_prefix_trust(prefix, true);
-	ret = prefix ? setenv("PYTHONPYCACHEPREFIX", prefix, 1)
-		     : unsetenv("PYTHONPYCACHEPREFIX");
-	free(prefix);
-	if (ret < 0)
+	return 0;
+}
+
+static int cmd_run(struct cli_ctx *ctx, void *opts)
+{
+	int e;
+
+	(void)opts;
+	if (ctx->prefix ? setenv("PYTHONPYCACHEPREFIX", ctx->prefix, 1) < 0
+			: unsetenv("PYTHONPYCACHEPREFIX") < 0)
 		return cli_error("cannot set PYTHONPYCACHEPREFIX: %s",
 				 strerror(errno));
 	fflush(stdout);
-	execvp(argv[optind], &argv[optind]);
+	execvp(ctx->args[0], ctx->args);
+	e = errno;
+	cli_warn("cannot run '%s': %s", ctx->args[0], strerror(e));
 	/* As env(1): 127 when COMMAND is not found, 126 when it can't run. */
-	ret = errno == ENOENT ? 127 : 126;
-	cli_warn("cannot run '%s': %s", argv[optind], strerror(errno));
-	return ret;
+	return e == ENOENT ? 127 : 126;
 }
+
+const struct cli_cmd cli_cmd_run = {
+	.name = "run",
+	.parse = parse_run,
+	.fn = cmd_run,
+	.takes = TAKES_PREFIX | TAKES_IN_TREE | TAKES_QUIET,
+	.needs = NEEDS_PREFIX | NEEDS_TRUST_WARN,
+	.usage = "[--] COMMAND [ARG...]",
+	.summary = "Run COMMAND with PYTHONPYCACHEPREFIX set to the prefix.",
+	.help =
+	"COMMAND's exit status is pycprefix's.  With --in-tree,\n"
+	"PYTHONPYCACHEPREFIX is removed from COMMAND's environment.\n",
+};

@@ -333,7 +333,8 @@ static void print_human(const struct cli_ctx *ctx, const struct shown *s,
 		printf("  detail   %s\n", s->detail);
 }
 
-int cmd_show(int argc, char **argv, struct cli_ctx *ctx)
+static int parse_show(int argc, char **argv, struct cli_ctx *ctx,
+		      void *opts)
 {
 	static const struct option longopts[] = {
 		{ "check-hash-based-pycs", required_argument, NULL, 'c' },
@@ -341,76 +342,104 @@ int cmd_show(int argc, char **argv, struct cli_ctx *ctx)
 	};
 	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
 				.shortopts = "", .longopts = longopts };
-	enum pyc_check_mode mode = PYC_CHECK_DEFAULT;
-	struct pyc_interp *given = NULL;
-	size_t ngiven = 0;
-	char *prefix = NULL;
-	const char *origin;
-	int c, ret = EXIT_OK;
-	bool first = true;
+	enum pyc_check_mode *mode = opts;
+	int c;
 
+	*mode = PYC_CHECK_DEFAULT;
 	while ((c = cli_getopt(&p)) != -1) {
-		switch (c) {
-		case 'c':
-			if (pyc_check_mode_parse(optarg, &mode) < 0)
-				return cli_usage_error(ctx, "--check-hash-based"
-						       "-pycs takes default, "
-						       "always or never");
-			break;
-		case 'h':
-			return EXIT_OK;
-		default:
-			return EXIT_USAGE;
-		}
+		if (c != 'c')
+			return cli_opt_stop(c);
+		if (pyc_check_mode_parse(optarg, mode) < 0)
+			return cli_usage_error(ctx, "--check-hash-based-pycs "
+					       "takes default, always or "
+					       "never");
 	}
 	if (optind >= argc)
 		return cli_usage_error(ctx, "show needs at least one PYC");
-	if (cli_prefix(ctx, &prefix, &origin) < 0)
-		return EXIT_USAGE;
-	if (ctx->npythons && cli_interps(ctx, &given, &ngiven) < 0) {
-		free(prefix);
-		return EXIT_USAGE;
+	return 0;
+}
+
+/* One PYC (*shown: printed): 0, or EXIT_SOME when it cannot be read or
+ * is no pyc. */
+static int show_one(const struct cli_ctx *ctx, const char *arg,
+		    enum pyc_check_mode mode, bool first, bool *shown)
+{
+	struct shown s = { .pyc_buf = cli_pyc_arg(ctx->prefix, arg) };
+	struct pyc_interp in = { 0 };
+	bool have_in;
+	int ret = EXIT_OK;
+
+	*shown = false;
+	s.pyc = s.pyc_buf ? s.pyc_buf : arg;
+	if (read_header(&s) < 0) {
+		int e = errno;
+		cli_warn("cannot read %s: %s", cli_qsubject(arg), strerror(e));
+		shown_release(&s);
+		return EXIT_SOME;
 	}
+	s.tag = tag_of(s.pyc);
+	have_in = pick_interp(ctx->ninterps ? &ctx->interps[0] : NULL, &s,
+			      &in) == 0;
+	if (have_in)
+		judge(&s, &in, ctx->prefix, mode);
+	/* No 3.8+ pyc: what it is, unless it sits where an interpreter
+	 * reads (and would replace) a pyc. */
+	if (s.kind != KIND_PYC && !s.have_verdict) {
+		s.problem = s.what;
+		s.detail[0] = '\0';
+	} else if (!have_in) {
+		s.problem = "no CPython 3.8+ release uses this file";
+	}
+	if (s.kind == KIND_NOT_PYC && !s.have_verdict)
+		ret = EXIT_SOME;
+	if (ctx->json)
+		print_json(&s, have_in ? &in : NULL, first);
+	else
+		print_human(ctx, &s, have_in ? &in : NULL);
+	*shown = true;
+	pyc_interp_release(&in);
+	shown_release(&s);
+	return ret;
+}
+
+static int cmd_show(struct cli_ctx *ctx, void *opts)
+{
+	const enum pyc_check_mode *mode = opts;
+	int ret = EXIT_OK;
+	bool first = true;
+
 	if (ctx->json)
 		fputc('[', stdout);
-	for (int i = optind; i < argc; i++) {
-		struct shown s = { .pyc_buf = cli_pyc_arg(prefix, argv[i]) };
-		struct pyc_interp in = { 0 };
-		bool have_in = false;
-
-		s.pyc = s.pyc_buf ? s.pyc_buf : argv[i];
-		if (read_header(&s) < 0) {
-			cli_warn("cannot read %s: %s", cli_qsubject(argv[i]),
-				 strerror(errno));
-			shown_release(&s);
-			ret = EXIT_SOME;
-			continue;
-		}
-		s.tag = tag_of(s.pyc);
-		have_in = pick_interp(ngiven ? &given[0] : NULL, &s, &in) == 0;
-		if (have_in)
-			judge(&s, &in, prefix, mode);
-		/* No 3.8+ pyc: what it is, unless it sits where an
-		 * interpreter reads (and would replace) a pyc. */
-		if (s.kind != KIND_PYC && !s.have_verdict) {
-			s.problem = s.what;
-			s.detail[0] = '\0';
-		} else if (!have_in) {
-			s.problem = "no CPython 3.8+ release uses this file";
-		}
-		if (s.kind == KIND_NOT_PYC && !s.have_verdict)
-			ret = EXIT_SOME;
-		if (ctx->json)
-			print_json(&s, have_in ? &in : NULL, first);
-		else
-			print_human(ctx, &s, have_in ? &in : NULL);
-		first = false;
-		pyc_interp_release(&in);
-		shown_release(&s);
+	for (int i = 0; i < ctx->nargs; i++) {
+		bool shown;
+		int r = show_one(ctx, ctx->args[i], *mode, first, &shown);
+		if (r)
+			ret = r;
+		first = first && !shown;
 	}
 	if (ctx->json)
 		fputs(first ? "]\n" : "\n]\n", stdout);
-	cli_interps_release(given, ngiven);
-	free(prefix);
 	return ret;
 }
+
+const struct cli_cmd cli_cmd_show = {
+	.name = "show",
+	.parse = parse_show,
+	.fn = cmd_show,
+	.opts_size = sizeof(enum pyc_check_mode),
+	.takes = TAKES_PREFIX | TAKES_IN_TREE | TAKES_PYTHON | TAKES_JSON,
+	.needs = NEEDS_PREFIX | NEEDS_PYTHONS | NEEDS_PYTHONS_GIVEN,
+	.usage = "[--check-hash-based-pycs MODE] PYC...",
+	.summary =
+	"Decode pyc headers and say whether Python would use each pyc.",
+	.help =
+	"For each PYC: magic number and the Python it belongs to, flags,\n"
+	"source mtime and size or source hash, the source it caches, and\n"
+	"whether that Python would use it as it is, or why not.  A file\n"
+	"that is no pyc (exit 1), or a pyc of a CPython before 3.8, is\n"
+	"said to be so, with nothing decoded.  A relative PYC inside the\n"
+	"prefix is taken as its absolute path.\n\n"
+	"Options:\n"
+	"      --check-hash-based-pycs MODE\n"
+	"                     default, always or never, as python's option\n",
+};

@@ -42,14 +42,18 @@ static int absolute_prefix(const struct cli_ctx *ctx, char **prefix,
 	return 0;
 }
 
-int cli_prefix(const struct cli_ctx *ctx, char **prefix, const char **origin)
+/* The prefix the options mean (NULL with --in-tree), always absolute: a
+ * relative one is taken against the current directory, with one warning
+ * line (unless -q).  Or an error message and -1. */
+static int resolve_prefix(const struct cli_ctx *ctx, char **prefix,
+		      const char **origin)
 {
 	*prefix = NULL;
 	*origin = "--in-tree";
 	if (ctx->in_tree) {
 		if (ctx->prefix_opt)
 			return cli_usage_error(ctx, "--prefix and --in-tree "
-					       "exclude each other"), -1;
+					       "exclude each other");
 		return 0;
 	}
 	if (pyc_prefix_resolve(ctx->prefix_opt, prefix, origin) < 0) {
@@ -92,7 +96,7 @@ int cli_prefix_trust(const char *prefix, bool force)
 
 	if (pyc_trust_path(prefix, geteuid(), print_unsafe, &u) < 0)
 		return cli_error("cannot check the prefix '%s': %s", prefix,
-				 strerror(errno)), -1;
+				 strerror(errno));
 	if (u.n && !force) {
 		cli_error("refusing to write into a prefix other users can "
 			  "change (--force-insecure writes anyway; see "
@@ -102,70 +106,15 @@ int cli_prefix_trust(const char *prefix, bool force)
 	return 0;
 }
 
-/* --python all: every interpreter found, and only that. */
-static int all_interps(const struct cli_ctx *ctx, struct pyc_interp **v,
-		       size_t *n)
-{
-	if (ctx->npythons > 1)
-		return cli_error("--python all names every interpreter: give "
-				 "it alone"), -1;
-	if (cli_all_interps(v, n) < 0 || !*n) {
-		cli_interps_release(*v, *n);
-		*v = NULL;
-		*n = 0;
-		return cli_error("no usable CPython found for --python all "
-				 "(see 'pycprefix pythons')"), -1;
-	}
-	return 0;
-}
-
-int cli_interps(const struct cli_ctx *ctx, struct pyc_interp **v, size_t *n)
-{
-	static const char *const dflt[] = { "python3" };
-	const char *const *specs = ctx->npythons ? ctx->pythons : dflt;
-	size_t count = ctx->npythons ? ctx->npythons : 1;
-	struct pyc_interp *arr;
-
-	*v = NULL;
-	*n = 0;
-	for (size_t i = 0; i < ctx->npythons; i++)
-		if (strcmp(ctx->pythons[i], "all") == 0)
-			return all_interps(ctx, v, n);
-	if (!(arr = calloc(count, sizeof(*arr))))
-		return cli_error("out of memory"), -1;
-	size_t got = 0;
-
-	for (size_t i = 0; i < count; i++) {
-		struct pyc_error err = { { 0 } };
-		bool dup = false;
-
-		if (pyc_interp_resolve(specs[i], 0, &arr[got], &err) < 0) {
-			cli_error("%s", err.msg);
-			cli_interps_release(arr, got);
-			return -1;
-		}
-		/* The same interpreter named twice ("3.12" and its path)
-		 * is used once. */
-		for (size_t k = 0; k < got; k++)
-			dup |= strcmp(arr[k].real, arr[got].real) == 0;
-		if (dup)
-			pyc_interp_release(&arr[got]);
-		else
-			got++;
-	}
-	*v = arr;
-	*n = got;
-	return 0;
-}
-
-void cli_interps_release(struct pyc_interp *v, size_t n)
+static void interps_release(struct pyc_interp *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		pyc_interp_release(&v[i]);
 	free(v);
 }
 
-int cli_all_interps(struct pyc_interp **v, size_t *n)
+/* Every usable interpreter 'pythons' finds, one per tag.  0 or -1. */
+static int found_interps(struct pyc_interp **v, size_t *n)
 {
 	struct pyc_interp_list list;
 
@@ -190,6 +139,66 @@ int cli_all_interps(struct pyc_interp **v, size_t *n)
 		}
 	}
 	pyc_interp_list_release(&list);
+	return 0;
+}
+
+/* --python all: every interpreter found, and only that. */
+static int all_interps(const struct cli_ctx *ctx, struct pyc_interp **v,
+		       size_t *n)
+{
+	if (ctx->npythons > 1)
+		return cli_error("--python all names every interpreter: give "
+				 "it alone");
+	if (found_interps(v, n) < 0 || !*n) {
+		interps_release(*v, *n);
+		*v = NULL;
+		*n = 0;
+		return cli_error("no usable CPython found for --python all "
+				 "(see 'pycprefix pythons')");
+	}
+	return 0;
+}
+
+/* The interpreters the options name (default python3; "all": every
+ * one found_interps() finds).  Prints errors and returns -1 when one
+ * cannot be used. */
+static int named_interps(const struct cli_ctx *ctx, struct pyc_interp **v,
+		       size_t *n)
+{
+	static const char *const dflt[] = { "python3" };
+	const char *const *specs = ctx->npythons ? ctx->pythons : dflt;
+	size_t count = ctx->npythons ? ctx->npythons : 1;
+	struct pyc_interp *arr;
+
+	*v = NULL;
+	*n = 0;
+	for (size_t i = 0; i < ctx->npythons; i++)
+		if (strcmp(ctx->pythons[i], "all") == 0)
+			return all_interps(ctx, v, n);
+	if (!(arr = calloc(count, sizeof(*arr))))
+		return cli_error("out of memory");
+	size_t got = 0;
+
+	for (size_t i = 0; i < count; i++) {
+		struct pyc_error err = { { 0 } };
+		bool dup = false;
+
+		if (pyc_interp_resolve(specs[i], 0, &arr[got], &err) < 0) {
+			cli_error("%s", err.msg);
+			interps_release(arr, got);
+			return -1;
+		}
+		/* The same interpreter named twice ("3.12" and its path)
+		 * is used once. */
+		for (size_t k = 0; k < got; k++)
+			dup |= strcmp(arr[k].real, arr[got].real) == 0;
+		if (dup)
+			pyc_interp_release(&arr[got]);
+		else
+			got++;
+	}
+	*v = arr;
+	*n = got;
 	return 0;
 }
 
@@ -265,7 +274,7 @@ int cli_sys_path_dirs(const struct cli_ctx *ctx, char ***dirs, size_t *ndirs)
 
 	*dirs = NULL;
 	*ndirs = 0;
-	if (cli_interps(ctx, &interps, &ninterps) < 0)
+	if (named_interps(ctx, &interps, &ninterps) < 0)
 		return -1;
 	for (size_t k = 0; k < ninterps; k++) {
 		size_t m = 0;
@@ -310,7 +319,7 @@ out:
 	cli_strv_free(keys, nkeys);
 	if (v)
 		cli_strv_free(v, n);
-	cli_interps_release(interps, ninterps);
+	interps_release(interps, ninterps);
 	return ret;
 }
 
@@ -333,4 +342,51 @@ static char **sys_path_of(const struct pyc_interp *in, size_t *n)
 char **cli_sys_path(const struct pyc_interp *in, size_t *n)
 {
 	return sys_path_of(in, n);
+}
+
+/* The interpreters for NEEDS_PYTHONS. */
+static int setup_pythons(struct cli_ctx *ctx, unsigned needs)
+{
+	if (!ctx->npythons && (needs & NEEDS_PYTHONS_GIVEN))
+		return 0;
+	if (!ctx->npythons && (needs & NEEDS_PYTHONS_ALL))
+		return found_interps(&ctx->interps, &ctx->ninterps);
+	return named_interps(ctx, &ctx->interps, &ctx->ninterps);
+}
+
+int cli_setup(struct cli_ctx *ctx)
+{
+	unsigned needs = ctx->cmd->needs;
+
+	if ((needs & NEEDS_PREFIX) &&
+	    resolve_prefix(ctx, &ctx->prefix, &ctx->origin) < 0)
+		goto fail;
+	if ((needs & NEEDS_TRUST) && ctx->prefix && !ctx->dry_run &&
+	    cli_prefix_trust(ctx->prefix, ctx->insecure) < 0)
+		goto fail;
+	if ((needs & NEEDS_TRUST_WARN) && ctx->prefix && !ctx->quiet)
+		cli_prefix_trust(ctx->prefix, true);
+	if ((needs & NEEDS_PYTHONS) && setup_pythons(ctx, needs) < 0)
+		goto fail;
+	if ((needs & NEEDS_INSTALLED) &&
+	    found_interps(&ctx->installed, &ctx->ninstalled) < 0) {
+		cli_error("cannot list the interpreters: %s", strerror(errno));
+		goto fail;
+	}
+	return 0;
+fail:
+	cli_setup_release(ctx);
+	return -1;
+}
+
+void cli_setup_release(struct cli_ctx *ctx)
+{
+	free(ctx->prefix);
+	ctx->prefix = NULL;
+	interps_release(ctx->interps, ctx->ninterps);
+	ctx->interps = NULL;
+	ctx->ninterps = 0;
+	interps_release(ctx->installed, ctx->ninstalled);
+	ctx->installed = NULL;
+	ctx->ninstalled = 0;
 }

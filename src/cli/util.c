@@ -78,7 +78,7 @@ int cli_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	return EXIT_USAGE;
+	return -1;
 }
 
 int cli_usage_error(const struct cli_ctx *ctx, const char *fmt, ...)
@@ -92,7 +92,7 @@ int cli_usage_error(const struct cli_ctx *ctx, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nTry 'pycprefix %s%s--help' for more information.\n",
 		name ? name : "", name ? " " : "");
-	return EXIT_USAGE;
+	return -1;
 }
 
 static int merge(struct cli_parser *p)
@@ -173,16 +173,20 @@ int cli_getopt(struct cli_parser *p)
 	struct cli_ctx *ctx = p->ctx;
 	int c;
 
-	if (!p->mshort[0] && merge(p) < 0)
-		return cli_usage_error(ctx, "internal: too many options"), '?';
+	if (!p->mshort[0] && merge(p) < 0) {
+		cli_usage_error(ctx, "internal: too many options");
+		return '?';
+	}
 	for (;;) {
 		c = getopt_long(p->argc, p->argv, p->mshort, p->mlong, NULL);
 		switch (c) {
 		case OPT_PREFIX:
 			ctx->seen |= TAKES_PREFIX;
-			if (!optarg[0])
-				return cli_usage_error(ctx, "--prefix needs a "
-						       "directory"), '?';
+			if (!optarg[0]) {
+				cli_usage_error(ctx, "--prefix needs a "
+						"directory");
+				return '?';
+			}
 			ctx->prefix_opt = optarg;
 			break;
 		case OPT_IN_TREE:
@@ -191,8 +195,10 @@ int cli_getopt(struct cli_parser *p)
 			break;
 		case OPT_PYTHON:
 			ctx->seen |= TAKES_PYTHON;
-			if (add_python(ctx, optarg) < 0)
-				return cli_error("out of memory"), '?';
+			if (add_python(ctx, optarg) < 0) {
+				cli_error("out of memory");
+				return '?';
+			}
 			break;
 		case OPT_JSON:
 			ctx->seen |= TAKES_JSON;
@@ -211,20 +217,48 @@ int cli_getopt(struct cli_parser *p)
 				cli_help(ctx->cmd);
 			return 'h';
 		case ':':
-			return cli_usage_error(ctx, "option '%s' needs a value",
-					       p->argv[optind - 1]), '?';
+			cli_usage_error(ctx, "option '%s' needs a value",
+					p->argv[optind - 1]);
+			return '?';
 		case '?':
 			if (refused_common(ctx, p->argv[optind - 1], optopt))
 				return '?';
 			if (optopt)
-				return cli_usage_error(ctx, "unknown option "
-						       "'-%c'", optopt), '?';
-			return cli_usage_error(ctx, "unknown option '%s'",
-					       p->argv[optind - 1]), '?';
+				cli_usage_error(ctx, "unknown option '-%c'",
+						optopt);
+			else
+				cli_usage_error(ctx, "unknown option '%s'",
+						p->argv[optind - 1]);
+			return '?';
 		default:
 			return c;
 		}
 	}
+}
+
+int cli_opt_stop(int c)
+{
+	return c == 'h' ? CLI_DONE : -1;
+}
+
+int cli_parse_none(int argc, char **argv, struct cli_ctx *ctx, void *opts)
+{
+	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
+				.shortopts = "", .longopts = NULL };
+	int c;
+
+	(void)opts;
+	if ((c = cli_getopt(&p)) != -1)
+		return cli_opt_stop(c);
+	return 0;
+}
+
+const char *const *cli_paths(const struct cli_ctx *ctx, size_t *n)
+{
+	static const char *const dot[] = { "." };
+
+	*n = ctx->nargs ? (size_t)ctx->nargs : 1;
+	return ctx->nargs ? (const char *const *)ctx->args : dot;
 }
 
 void cli_help(const struct cli_cmd *cmd)
