@@ -55,6 +55,10 @@ $(BUILD)/tests/test_output: tests/unit/test_output.c $(BUILD)/src/cli/output.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+$(BUILD)/tests/test_json: tests/unit/test_json.c $(BUILD)/src/cli/json.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
 # Saved fuzz inputs replayed as regression tests (fuzz/replay.c).
 FUZZ_TARGETS = header paths proto
 REPLAY_BIN = $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz_%)

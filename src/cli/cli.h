@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "json.h"
 #include "output.h"
 #include "pycprefix.h"
 
@@ -74,6 +75,7 @@ struct cli_ctx {
 	int verbose;              /* -v, repeatable */
 	bool quiet;               /* -q */
 	bool json;                /* --json */
+	struct json_writer *out;  /* on stdout, for --json */
 	bool color;               /* colour on stdout */
 	bool color_err;           /* colour on stderr */
 	unsigned seen;            /* TAKES_* of the common options given */
@@ -223,11 +225,6 @@ int cli_sys_path_dirs(const struct cli_ctx *ctx, char ***dirs,
  * printing why (one line). */
 char **cli_run_strv(const char *exe, const char *code, size_t *n);
 void cli_strv_free(char **v, size_t n);
-
-/* JSON output on `f`. */
-void json_str(FILE *f, const char *s);      /* a string (or null) */
-void json_strn(FILE *f, const char *s, size_t n);
-void json_key(FILE *f, const char *key);    /* "key": */
 
 /* Colour: the escape if allowed on stdout (color) or stderr (color_e),
  * else "". */

@@ -34,7 +34,7 @@ static int parse_clean(int argc, char **argv, struct cli_ctx *ctx,
 static int cmd_clean(struct cli_ctx *ctx, void *opts)
 {
 	struct pyc_tidy_opts *o = opts;
-	struct tidy_ui ui = { .ctx = ctx, .first = true,
+	struct tidy_ui ui = { .ctx = ctx,
 			      .dry = o->flags & PYC_TIDY_DRY_RUN };
 	struct pyc_tidy_stats st;
 	const char *const *paths;
@@ -47,14 +47,7 @@ static int cmd_clean(struct cli_ctx *ctx, void *opts)
 	paths = cli_paths(ctx, &npaths);
 	tidy_begin(&ui);
 	r = pyc_clean(o, paths, npaths, &st);
-	if (r < 0 && ctx->json)
-		fputs("]}\n", stdout);
-	if (r == PYC_TIDY_REFUSED)
-		r = tidy_refused("clean", NULL, &st);
-	else if (r < 0)
-		r = cli_error("out of memory");
-	else
-		r = tidy_summary(&ui, &st, "removed");
+	r = tidy_report(&ui, r, NULL, NULL, &st, "removed");
 	free(st.refused_path);
 	return r;
 }

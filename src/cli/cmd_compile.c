@@ -55,8 +55,8 @@ struct compile_ui {
 	long last_draw_ms;
 	bool drawn;
 	struct cli_eta eta;
-	FILE *failures;          /* JSON array items, when --json */
-	size_t nfailures;
+	bool json;               /* --json: failures into `failures` */
+	struct json_writer failures;
 	/* --sys-path without --strict: sources the interpreter cannot
 	 * compile are noted, not failures (listed with -v). */
 	bool lenient;
@@ -129,19 +129,16 @@ static bool on_exclude(const char *path, void *arg)
 
 static void json_failure(struct compile_ui *ui, const struct pyc_event *ev)
 {
-	FILE *f = ui->failures;
+	struct json_writer *w = &ui->failures;
 
-	fputs(ui->nfailures++ ? ",\n    {" : "\n    {", f);
-	json_key(f, "source");
-	json_str(f, ev->source);
-	fputs(", ", f);
-	json_key(f, "python");
-	json_str(f, ev->in ? ev->in->tag : NULL);
-	fprintf(f, ", \"line\": %u, \"col\": %u, ", ev->line, ev->col);
-	json_key(f, "message");
-	json_str(f, ev->message);
-	fprintf(f, ", \"source_error\": %s}",
-		ev->source_error ? "true" : "false");
+	json_object(w, NULL);
+	json_string(w, "source", ev->source);
+	json_string(w, "python", ev->in ? ev->in->tag : NULL);
+	json_uint(w, "line", ev->line);
+	json_uint(w, "col", ev->col);
+	json_string(w, "message", ev->message);
+	json_bool(w, "source_error", ev->source_error);
+	json_end(w);
 }
 
 static void on_event(const struct pyc_event *ev, void *arg)
@@ -164,11 +161,11 @@ static void on_event(const struct pyc_event *ev, void *arg)
 	case PYC_EV_WALK_ERROR:
 		cli_warn("cannot read %s: %s", cli_qsubject(ev->source),
 			 ev->message);
-		if (ui->failures)
+		if (ui->json)
 			json_failure(ui, ev);
 		break;
 	case PYC_EV_FAILED:
-		if (ui->failures)
+		if (ui->json)
 			json_failure(ui, ev);
 		if (ev->source_error && ui->lenient && !ctx->verbose)
 			break;
@@ -212,12 +209,19 @@ static void summary(const struct compile_ui *ui,
 	double secs = elapsed_ms(ui) / 1000.0;
 
 	if (ctx->json) {
-		printf("{\"sources\": %zu, \"%s\": %zu, \"fresh\": %zu, "
-		       "\"failed\": %zu, \"source_errors\": %zu, "
-		       "\"warnings\": %zu, \"seconds\": %.3f",
-		       st->sources, dry ? "would_compile" : "compiled",
-		       st->compiled, st->fresh, st->failed + st->walk_errors,
-		       st->source_errors, st->warnings, secs);
+		struct json_writer *w = ctx->out;
+
+		json_object(w, NULL);
+		json_uint(w, "sources", st->sources);
+		json_uint(w, dry ? "would_compile" : "compiled", st->compiled);
+		json_uint(w, "fresh", st->fresh);
+		json_uint(w, "failed", st->failed + st->walk_errors);
+		json_uint(w, "source_errors", st->source_errors);
+		json_uint(w, "warnings", st->warnings);
+		json_double(w, "seconds", 3, secs);
+		json_bool(w, "interrupted", interrupted);
+		json_sub(w, "failures", &ui->failures);
+		json_end(w);
 		return;
 	}
 	if (ctx->quiet)
@@ -303,8 +307,6 @@ struct compile_args {
 	struct compile_ui ui;    /* -x and --exclude, from parse() */
 	bool sys_path, strict;
 	char *memo_dir;
-	char *fbuf;              /* ui.failures' text */
-	size_t flen;
 };
 
 /* -j, --timeout, --invalidation-mode: 0, or -1 after the usage error. */
@@ -438,11 +440,11 @@ static void compile_release(void *opts)
 	rx_release(&a->ui);
 	free(a->ui.globs);
 	free(a->memo_dir);
-	free(a->fbuf);
+	json_release(&a->ui.failures);
 }
 
-/* The callbacks, the memo, the failures list, the signals: 0 or -1. */
-static int start(struct cli_ctx *ctx, struct compile_args *a)
+/* The callbacks, the memo, the failures list, the signals. */
+static void start(struct cli_ctx *ctx, struct compile_args *a)
 {
 	struct pyc_compile_opts *o = &a->o;
 	struct compile_ui *ui = &a->ui;
@@ -457,14 +459,14 @@ static int start(struct cli_ctx *ctx, struct compile_args *a)
 	ui->multi = ctx->ninterps > 1;
 	ui->lenient = a->sys_path && !a->strict;
 	ui->tty = !ctx->quiet && !ctx->json && isatty(STDERR_FILENO);
-	if (ctx->json &&
-	    !(ui->failures = open_memstream(&a->fbuf, &a->flen)))
-		return cli_error("out of memory");
+	if ((ui->json = ctx->json)) {
+		json_init(&ui->failures, NULL, 1);
+		json_lines(&ui->failures, NULL);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &ui->t0);
 	catch_stop_signal(SIGINT);
 	catch_stop_signal(SIGTERM);
 	catch_stop_signal(SIGHUP);
-	return 0;
 }
 
 /* One pyc_compile() run over roots: 0, or -1 after the error. */
@@ -515,8 +517,8 @@ static int compile_all(struct cli_ctx *ctx, struct compile_args *a,
 
 /* The summary (and JSON document) of a run that ended with ret: the
  * exit status. */
-static int report(struct cli_ctx *ctx, struct compile_args *a,
-		  struct pyc_compile_stats *total, int ret)
+static int report(struct compile_args *a, struct pyc_compile_stats *total,
+		  int ret)
 {
 	struct compile_ui *ui = &a->ui;
 
@@ -527,19 +529,16 @@ static int report(struct cli_ctx *ctx, struct compile_args *a,
 		cli_warn("interrupted by %s", signal_name(interrupted));
 		ret = 128 + interrupted;
 	}
-	if (ui->failures) {
-		fclose(ui->failures);
-		ui->failures = NULL;
+	if (ui->json) {
+		json_end(&ui->failures);
+		if (ret >= 0 && json_failed(&ui->failures))
+			ret = cli_error("out of memory");
 	}
 	/* After a fatal error the message is all: no counts of a run that
 	 * did not happen. */
 	if (ret < 0)
 		return -1;
 	summary(ui, total, a->o.flags & PYC_COMPILE_DRY_RUN);
-	if (ctx->json)
-		printf(", \"interrupted\": %s, \"failures\": [%s%s]}\n",
-		       interrupted ? "true" : "false", a->fbuf ? a->fbuf : "",
-		       ui->nfailures ? "\n  " : "");
 	if (ui->lenient)
 		total->failed -= total->source_errors;
 	if (ret == 0 && (total->failed || total->walk_errors))
@@ -552,9 +551,8 @@ static int cmd_compile(struct cli_ctx *ctx, void *opts)
 	struct compile_args *a = opts;
 	struct pyc_compile_stats total = { 0 };
 
-	if (start(ctx, a) < 0)
-		return -1;
-	return report(ctx, a, &total, compile_all(ctx, a, &total));
+	start(ctx, a);
+	return report(a, &total, compile_all(ctx, a, &total));
 }
 
 const struct cli_cmd cli_cmd_compile = {

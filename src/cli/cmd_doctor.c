@@ -28,9 +28,8 @@ struct doctor {
 	struct cli_ctx *ctx;
 	int warnings, failures;
 	int broken;          /* interpreters that could not be asked */
-	FILE *json;          /* the "checks" array, with --json */
-	char *jbuf;
-	size_t jlen, nchecks;
+	bool json;           /* --json: each check into `checks` */
+	struct json_writer checks;
 };
 
 /* One check's outcome: a message and, unless OK, what to do. */
@@ -50,19 +49,12 @@ static void say(struct doctor *d, enum level lv, const char *check,
 	d->warnings += lv == WARN;
 	d->failures += lv == FAIL;
 	if (d->json) {
-		fputs(d->nchecks++ ? ",\n    {" : "\n    {", d->json);
-		json_key(d->json, "check");
-		json_str(d->json, check);
-		fputs(", ", d->json);
-		json_key(d->json, "level");
-		json_str(d->json, level_names[lv]);
-		fputs(", ", d->json);
-		json_key(d->json, "message");
-		json_str(d->json, msg);
-		fputs(", ", d->json);
-		json_key(d->json, "fix");
-		json_str(d->json, fix);
-		fputc('}', d->json);
+		json_object(&d->checks, NULL);
+		json_string(&d->checks, "check", check);
+		json_string(&d->checks, "level", level_names[lv]);
+		json_string(&d->checks, "message", msg);
+		json_string(&d->checks, "fix", fix);
+		json_end(&d->checks);
 		return;
 	}
 	printf("  %s%-4s%s  %s\n", color(d->ctx, level_colors[lv]),
@@ -580,13 +572,35 @@ static void check_tree(struct doctor *d, const char *root)
 	free(real);
 }
 
+/* The document: the counts first, then the checks gathered. */
+static int print_json(struct doctor *d)
+{
+	struct json_writer *w = d->ctx->out;
+
+	json_end(&d->checks);
+	if (json_failed(&d->checks)) {
+		json_release(&d->checks);
+		return cli_error("out of memory");
+	}
+	json_object(w, NULL);
+	json_string(w, "prefix", d->ctx->prefix);
+	json_int(w, "warnings", d->warnings);
+	json_int(w, "failures", d->failures);
+	json_sub(w, "checks", &d->checks);
+	json_end(w);
+	json_release(&d->checks);
+	return 0;
+}
+
 static int cmd_doctor(struct cli_ctx *ctx, void *opts)
 {
-	struct doctor d = { .ctx = ctx };
+	struct doctor d = { .ctx = ctx, .json = ctx->json };
 
 	(void)opts;
-	if (ctx->json)
-		d.json = open_memstream(&d.jbuf, &d.jlen);
+	if (d.json) {
+		json_init(&d.checks, NULL, 1);
+		json_lines(&d.checks, NULL);
+	}
 	check_prefix(&d, ctx->prefix, ctx->origin);
 	check_env(&d, ctx->prefix, ctx->origin, ctx->interps, ctx->ninterps);
 	if (ctx->nargs)
@@ -594,13 +608,8 @@ static int cmd_doctor(struct cli_ctx *ctx, void *opts)
 	for (int i = 0; i < ctx->nargs; i++)
 		check_tree(&d, ctx->args[i]);
 	if (d.json) {
-		fclose(d.json);
-		printf("{\"prefix\": ");
-		json_str(stdout, ctx->prefix);
-		printf(", \"warnings\": %d, \"failures\": %d, \"checks\": "
-		       "[%s\n  ]}\n", d.warnings, d.failures,
-		       d.jbuf ? d.jbuf : "");
-		free(d.jbuf);
+		if (print_json(&d) < 0)
+			return -1;
 	} else if (!ctx->quiet) {
 		/* The report is the data; its verdict is the summary. */
 		if (d.failures || d.warnings)

@@ -122,23 +122,23 @@ static void on_error(const char *path, const char *msg, void *arg)
 }
 
 static void print_buckets(const struct cli_ctx *ctx, const char *title,
-			  struct buckets *b, size_t most, bool last)
+			  struct buckets *b, size_t most)
 {
 	char hb[32], hd[32];
 
 	if (b->n)
 		qsort(b->v, b->n, sizeof(*b->v), bucket_cmp);
 	if (ctx->json) {
-		printf("\"%s\": [", title);
+		json_array(ctx->out, title);
 		for (size_t i = 0; i < b->n; i++) {
-			fputs(i ? ", {" : "{", stdout);
-			json_key(stdout, "key");
-			json_str(stdout, b->v[i].key);
-			printf(", \"bytes\": %ju, \"disk_bytes\": %ju, "
-			       "\"files\": %zu}", (uintmax_t)b->v[i].bytes,
-			       (uintmax_t)b->v[i].disk, b->v[i].files);
+			json_object(ctx->out, NULL);
+			json_string(ctx->out, "key", b->v[i].key);
+			json_uint(ctx->out, "bytes", b->v[i].bytes);
+			json_uint(ctx->out, "disk_bytes", b->v[i].disk);
+			json_uint(ctx->out, "files", b->v[i].files);
+			json_end(ctx->out);
 		}
-		printf("]%s", last ? "" : ", ");
+		json_end(ctx->out);
 	} else if (b->n) {
 		printf("%s:\n", title);
 		for (size_t i = 0; i < b->n && i < most; i++) {
@@ -162,13 +162,15 @@ static void print_total(const struct cli_ctx *ctx, const char *prefix,
 	char hb[32], hd[32];
 
 	if (ctx->json) {
-		fputs("{", stdout);
-		json_key(stdout, "prefix");
-		json_str(stdout, prefix);
-		printf(", \"bytes\": %ju, \"disk_bytes\": %ju, \"files\": %zu, "
-		       "\"linked\": %zu, \"errors\": %zu, ",
-		       (uintmax_t)st->bytes, (uintmax_t)d->disk, st->kept,
-		       d->linked, st->errors);
+		struct json_writer *w = ctx->out;
+
+		json_object(w, NULL);
+		json_string(w, "prefix", prefix);
+		json_uint(w, "bytes", st->bytes);
+		json_uint(w, "disk_bytes", d->disk);
+		json_uint(w, "files", st->kept);
+		json_uint(w, "linked", d->linked);
+		json_uint(w, "errors", st->errors);
 		return;
 	}
 	cli_human_bytes(hb, sizeof(hb), st->bytes);
@@ -246,14 +248,14 @@ static int cmd_du(struct cli_ctx *ctx, void *opts)
 	else if (d->tag.oom || d->level.oom || d->dir.oom || d->root.oom)
 		ret = cli_error("out of memory");
 	print_total(ctx, prefix, &st, d);
-	print_buckets(ctx, "tags", &d->tag, 20, false);
-	print_buckets(ctx, "levels", &d->level, 20, false);
+	print_buckets(ctx, "tags", &d->tag, 20);
+	print_buckets(ctx, "levels", &d->level, 20);
 	if (d->depth)
-		print_buckets(ctx, "directories", &d->dir, 15, true);
+		print_buckets(ctx, "directories", &d->dir, 15);
 	else
-		print_buckets(ctx, "roots", &d->root, 15, true);
+		print_buckets(ctx, "roots", &d->root, 15);
 	if (ctx->json)
-		fputs("}\n", stdout);
+		json_end(ctx->out);
 	if (ret)
 		return ret;
 	return st.errors ? EXIT_SOME : EXIT_OK;

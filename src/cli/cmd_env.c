@@ -98,13 +98,12 @@ static int parse_env(int argc, char **argv, struct cli_ctx *ctx, void *opts)
 
 static void print_json(const struct cli_ctx *ctx)
 {
-	fputc('{', stdout);
-	json_key(stdout, "PYTHONPYCACHEPREFIX");
-	json_str(stdout, ctx->prefix);
-	fputs(", ", stdout);
-	json_key(stdout, "origin");
-	json_str(stdout, ctx->origin);
-	fputs("}\n", stdout);
+	struct json_writer *w = ctx->out;
+
+	json_object(w, NULL);
+	json_string(w, "PYTHONPYCACHEPREFIX", ctx->prefix);
+	json_string(w, "origin", ctx->origin);
+	json_end(w);
 }
 
 static int cmd_env(struct cli_ctx *ctx, void *opts)

@@ -37,7 +37,7 @@ static int parse_migrate(int argc, char **argv, struct cli_ctx *ctx,
 static int cmd_migrate(struct cli_ctx *ctx, void *opts)
 {
 	struct pyc_tidy_opts *o = opts;
-	struct tidy_ui ui = { .ctx = ctx, .first = true,
+	struct tidy_ui ui = { .ctx = ctx,
 			      .dry = o->flags & PYC_TIDY_DRY_RUN };
 	struct pyc_tidy_stats st;
 	const char *const *paths;
@@ -55,15 +55,8 @@ static int cmd_migrate(struct cli_ctx *ctx, void *opts)
 	paths = cli_paths(ctx, &npaths);
 	tidy_begin(&ui);
 	ret = pyc_migrate(o, paths, npaths, &st);
-	if (ret < 0 && ctx->json)
-		fputs("]}\n", stdout);
-	if (ret == PYC_TIDY_REFUSED)
-		ret = tidy_refused("migrate", ctx->prefix, &st);
-	else if (ret < 0)
-		ret = cli_error("cannot use the prefix '%s': %s", ctx->prefix,
-				strerror(errno));
-	else
-		ret = tidy_summary(&ui, &st, "moved or removed");
+	ret = tidy_report(&ui, ret, "cannot use the prefix", ctx->prefix, &st,
+			  "moved or removed");
 	free(st.refused_path);
 	return ret;
 }

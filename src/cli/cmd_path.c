@@ -18,7 +18,7 @@ struct path_opts {
 /* One FILE for one interpreter; prints the result or the error. */
 static int one(const struct cli_ctx *ctx, const struct path_opts *o,
 	       const struct pyc_interp *in, const char *prefix,
-	       const char *cwd, const char *file, bool *first)
+	       const char *cwd, const char *file)
 {
 	struct pyc_error err = { { 0 } };
 	enum pyc_path_error e;
@@ -37,22 +37,16 @@ static int one(const struct cli_ctx *ctx, const struct path_opts *o,
 		e = pyc_cache_from_source(in, prefix, cwd, file, (int)o->opt,
 					  &out, &err);
 	if (ctx->json) {
-		fputs(*first ? "\n  {" : ",\n  {", stdout);
-		*first = false;
-		json_key(stdout, "python");
-		json_str(stdout, in->tag);
-		fputs(", ", stdout);
-		json_key(stdout, o->reverse ? "cache" : "source");
-		json_str(stdout, file);
-		fputs(", ", stdout);
-		json_key(stdout, o->reverse ? "source" : "cache");
-		json_str(stdout, out);
+		struct json_writer *w = ctx->out;
+
+		json_object(w, NULL);
+		json_string(w, "python", in->tag);
+		json_string(w, o->reverse ? "cache" : "source", file);
+		json_string(w, o->reverse ? "source" : "cache", out);
 		if (o->reverse && !e)
-			printf(", \"optimization\": %d", level);
-		fputs(", ", stdout);
-		json_key(stdout, "error");
-		json_str(stdout, e ? err.msg : NULL);
-		fputc('}', stdout);
+			json_int(w, "optimization", level);
+		json_string(w, "error", e ? err.msg : NULL);
+		json_end(w);
 	} else if (!e) {
 		/* -z is for programs: the bytes as they are. */
 		fputs(o->end ? cli_qpath(out) : out, stdout);
@@ -107,18 +101,17 @@ static int cmd_path(struct cli_ctx *ctx, void *opts)
 	/* NULL when deleted: the library then fails only where CPython
 	 * would call os.getcwd(). */
 	const char *cwd = getcwd(cwdbuf, sizeof(cwdbuf));
-	bool first = true;
 	int ret = EXIT_OK;
 
 	if (ctx->json)
-		fputc('[', stdout);
+		json_lines(ctx->out, NULL);
 	for (int i = 0; i < ctx->nargs; i++)
 		for (size_t k = 0; k < ctx->ninterps; k++)
 			if (one(ctx, o, &ctx->interps[k], ctx->prefix, cwd,
-				ctx->args[i], &first) < 0)
+				ctx->args[i]) < 0)
 				ret = EXIT_SOME;
 	if (ctx->json)
-		fputs(first ? "]\n" : "\n]\n", stdout);
+		json_end(ctx->out);
 	return ret;
 }
 

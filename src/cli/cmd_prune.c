@@ -276,7 +276,7 @@ static int cmd_prune(struct cli_ctx *ctx, void *opts)
 {
 	struct prune_args *a = opts;
 	struct pyc_tidy_opts *o = &a->o;
-	struct tidy_ui ui = { .ctx = ctx, .first = true };
+	struct tidy_ui ui = { .ctx = ctx };
 	struct pyc_tidy_stats st;
 	char **tags = NULL, **sp = NULL;
 	size_t nsp = 0, ntags = 0;
@@ -315,15 +315,8 @@ static int cmd_prune(struct cli_ctx *ctx, void *opts)
 	r = pyc_prune(o, a->sys_path ? (const char *const *)sp
 				     : (const char *const *)ctx->args,
 		      a->sys_path ? nsp : (size_t)ctx->nargs, &st);
-	if (r < 0 && ctx->json)
-		fputs("]}\n", stdout);
-	if (r == PYC_TIDY_REFUSED)
-		ret = tidy_refused("prune", ctx->prefix, &st);
-	else if (r < 0)
-		ret = cli_error("cannot prune the prefix '%s': %s", ctx->prefix,
-				strerror(errno));
-	else
-		ret = tidy_summary(&ui, &st, "removed");
+	ret = tidy_report(&ui, r, "cannot prune the prefix", ctx->prefix, &st,
+			  "removed");
 	free(st.refused_path);
 out:
 	free(tags);

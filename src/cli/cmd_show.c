@@ -210,60 +210,49 @@ static const char *verdict_word(const struct shown *s)
 	return pyc_state_name(s->v.state);
 }
 
-static void print_json(const struct shown *s, const struct pyc_interp *in,
-		       bool first)
+static const char *header_word(enum pyc_header_status h)
+{
+	return h == PYC_HEADER_OK ? "ok"
+	       : h == PYC_HEADER_TRUNCATED ? "truncated"
+	       : h == PYC_HEADER_BAD_FLAGS ? "bad-flags" : "bad-magic";
+}
+
+static void print_json(struct json_writer *w, const struct shown *s,
+		       const struct pyc_interp *in)
 {
 	char hex[17];
-	FILE *f = stdout;
 
 	for (int i = 0; i < 8; i++)
 		snprintf(hex + 2 * i, 3, "%02x", s->h.hash[i]);
-	fputs(first ? "\n  {" : ",\n  {", f);
-	json_key(f, "pyc");
-	json_str(f, s->pyc);
-	fprintf(f, ", \"size\": %jd", (intmax_t)s->file_size);
+	json_object(w, NULL);
+	json_string(w, "pyc", s->pyc);
+	json_int(w, "size", (intmax_t)s->file_size);
 	if (s->len >= 4 && s->h.magic_ok)
-		fprintf(f, ", \"magic\": %u", s->h.magic);
+		json_uint(w, "magic", s->h.magic);
 	else
-		fputs(", \"magic\": null", f);
-	fputs(", ", f);
-	json_key(f, "magic_python");
-	json_str(f, s->series);
-	fputs(", ", f);
-	json_key(f, "kind");
-	json_str(f, kind_word(s));
-	fputs(", ", f);
-	json_key(f, "header");
-	json_str(f, s->hstatus == PYC_HEADER_OK ? "ok" :
-		    s->hstatus == PYC_HEADER_TRUNCATED ? "truncated" :
-		    s->hstatus == PYC_HEADER_BAD_FLAGS ? "bad-flags" :
-		    "bad-magic");
+		json_null(w, "magic");
+	json_string(w, "magic_python", s->series);
+	json_string(w, "kind", kind_word(s));
+	json_string(w, "header", header_word(s->hstatus));
 	if (s->kind == KIND_PYC && s->len >= 16) {
-		fprintf(f, ", \"flags\": %u, ", s->h.flags);
-		json_key(f, "mode");
-		json_str(f, pyc_invalidation_name(pyc_header_mode(&s->h)));
-		if (s->h.flags & PYC_FLAG_HASH)
-			fprintf(f, ", \"source_hash\": \"%s\"", hex);
-		else
-			fprintf(f, ", \"source_mtime\": %u, \"source_size\": "
-				"%u", s->h.mtime, s->h.size);
+		json_uint(w, "flags", s->h.flags);
+		json_string(w, "mode",
+			    pyc_invalidation_name(pyc_header_mode(&s->h)));
+		if (s->h.flags & PYC_FLAG_HASH) {
+			json_string(w, "source_hash", hex);
+		} else {
+			json_uint(w, "source_mtime", s->h.mtime);
+			json_uint(w, "source_size", s->h.size);
+		}
 	}
-	fputs(", ", f);
-	json_key(f, "python");
-	json_str(f, in ? in->tag : NULL);
-	fputs(", ", f);
-	json_key(f, "source");
-	json_str(f, s->source);
-	fputs(", ", f);
-	json_key(f, "state");
-	json_str(f, verdict_word(s));
-	fputs(", ", f);
-	json_key(f, "reason");
-	json_str(f, s->have_verdict ? pyc_reason_text(s->v.why) : s->problem);
-	fputs(", ", f);
-	json_key(f, "expected");
-	json_str(f, s->expected && !s->same_file ? s->expected : NULL);
-	fputc('}', f);
+	json_string(w, "python", in ? in->tag : NULL);
+	json_string(w, "source", s->source);
+	json_string(w, "state", verdict_word(s));
+	json_string(w, "reason",
+		    s->have_verdict ? pyc_reason_text(s->v.why) : s->problem);
+	json_string(w, "expected",
+		    s->expected && !s->same_file ? s->expected : NULL);
+	json_end(w);
 }
 
 static void print_fields(const struct shown *s)
@@ -359,17 +348,15 @@ static int parse_show(int argc, char **argv, struct cli_ctx *ctx,
 	return 0;
 }
 
-/* One PYC (*shown: printed): 0, or EXIT_SOME when it cannot be read or
- * is no pyc. */
+/* One PYC: 0, or EXIT_SOME when it cannot be read or is no pyc. */
 static int show_one(const struct cli_ctx *ctx, const char *arg,
-		    enum pyc_check_mode mode, bool first, bool *shown)
+		    enum pyc_check_mode mode)
 {
 	struct shown s = { .pyc_buf = cli_pyc_arg(ctx->prefix, arg) };
 	struct pyc_interp in = { 0 };
 	bool have_in;
 	int ret = EXIT_OK;
 
-	*shown = false;
 	s.pyc = s.pyc_buf ? s.pyc_buf : arg;
 	if (read_header(&s) < 0) {
 		int e = errno;
@@ -393,10 +380,9 @@ static int show_one(const struct cli_ctx *ctx, const char *arg,
 	if (s.kind == KIND_NOT_PYC && !s.have_verdict)
 		ret = EXIT_SOME;
 	if (ctx->json)
-		print_json(&s, have_in ? &in : NULL, first);
+		print_json(ctx->out, &s, have_in ? &in : NULL);
 	else
 		print_human(ctx, &s, have_in ? &in : NULL);
-	*shown = true;
 	pyc_interp_release(&in);
 	shown_release(&s);
 	return ret;
@@ -406,19 +392,14 @@ static int cmd_show(struct cli_ctx *ctx, void *opts)
 {
 	const enum pyc_check_mode *mode = opts;
 	int ret = EXIT_OK;
-	bool first = true;
 
 	if (ctx->json)
-		fputc('[', stdout);
-	for (int i = 0; i < ctx->nargs; i++) {
-		bool shown;
-		int r = show_one(ctx, ctx->args[i], *mode, first, &shown);
-		if (r)
-			ret = r;
-		first = first && !shown;
-	}
+		json_lines(ctx->out, NULL);
+	for (int i = 0; i < ctx->nargs; i++)
+		if (show_one(ctx, ctx->args[i], *mode))
+			ret = EXIT_SOME;
 	if (ctx->json)
-		fputs(first ? "]\n" : "\n]\n", stdout);
+		json_end(ctx->out);
 	return ret;
 }
 

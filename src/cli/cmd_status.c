@@ -21,7 +21,6 @@ static const char *state_words(enum pyc_status_state st)
 struct status_ui {
 	struct cli_ctx *ctx;
 	bool multi;
-	bool first;
 	size_t shown;
 };
 
@@ -31,23 +30,15 @@ static void on_entry(const struct pyc_status_entry *e, void *arg)
 	const struct cli_ctx *ctx = ui->ctx;
 
 	if (ctx->json) {
-		fputs(ui->first ? "\n    {" : ",\n    {", stdout);
-		ui->first = false;
-		json_key(stdout, "source");
-		json_str(stdout, e->source);
-		fputs(", ", stdout);
-		json_key(stdout, "cache");
-		json_str(stdout, e->cache);
-		fputs(", ", stdout);
-		json_key(stdout, "python");
-		json_str(stdout, e->in ? e->in->tag : NULL);
-		fputs(", ", stdout);
-		json_key(stdout, "state");
-		json_str(stdout, pyc_status_name(e->state));
-		fputs(", ", stdout);
-		json_key(stdout, "reason");
-		json_str(stdout, e->reason);
-		fputc('}', stdout);
+		struct json_writer *w = ctx->out;
+
+		json_object(w, NULL);
+		json_string(w, "source", e->source);
+		json_string(w, "cache", e->cache);
+		json_string(w, "python", e->in ? e->in->tag : NULL);
+		json_string(w, "state", pyc_status_name(e->state));
+		json_string(w, "reason", e->reason);
+		json_end(w);
 		return;
 	}
 	if ((e->state == PYC_ST_FRESH && ctx->verbose < 2) || ctx->quiet)
@@ -211,22 +202,25 @@ static int parse_status(int argc, char **argv, struct cli_ctx *ctx,
 	return 0;
 }
 
-static void print_json(const struct status_ui *ui,
+/* The counts after the "files" list, and the end of the document. */
+static void print_json(struct json_writer *w,
 		       const struct pyc_status_counts *n)
 {
-	printf("%s],\n  \"counts\": {", ui->first ? "" : "\n  ");
+	json_end(w);
+	json_object(w, "counts");
 	for (int s = 0; s <= PYC_ST_UNCHECKED_CHANGED; s++)
-		printf("%s\"%s\": %zu", s ? ", " : "",
-		       pyc_status_name((enum pyc_status_state)s), n->n[s]);
-	printf("}, \"errors\": %zu}\n", n->errors);
+		json_uint(w, pyc_status_name((enum pyc_status_state)s),
+			  n->n[s]);
+	json_end(w);
+	json_uint(w, "errors", n->errors);
+	json_end(w);
 }
 
 static int cmd_status(struct cli_ctx *ctx, void *opts)
 {
 	struct status_args *a = opts;
 	struct pyc_status_opts *o = &a->o;
-	struct status_ui ui = { .ctx = ctx, .first = true,
-				.multi = ctx->ninterps > 1 };
+	struct status_ui ui = { .ctx = ctx, .multi = ctx->ninterps > 1 };
 	struct pyc_status_counts n;
 	const char *dflt[] = { "." };
 	int ret = EXIT_OK, r;
@@ -239,8 +233,10 @@ static int cmd_status(struct cli_ctx *ctx, void *opts)
 	o->entry = on_entry;
 	o->error = on_error;
 	o->arg = &ui;
-	if (ctx->json)
-		fputs("{\"files\": [", stdout);
+	if (ctx->json) {
+		json_object(ctx->out, NULL);
+		json_lines(ctx->out, "files");
+	}
 	if (a->sys_path)
 		r = status_sys_path(o, ctx->interps, ctx->ninterps, &n);
 	else if (ctx->nargs)
@@ -251,7 +247,7 @@ static int cmd_status(struct cli_ctx *ctx, void *opts)
 	if (r < 0)
 		ret = cli_error("out of memory");
 	if (ctx->json)
-		print_json(&ui, &n);
+		print_json(ctx->out, &n);
 	else if (!ctx->quiet && ret == EXIT_OK)
 		summary(ctx, &ui, &n);
 	if (ret == EXIT_OK && n.errors)

@@ -171,14 +171,17 @@ static int dispatch(int argc, char **argv, struct cli_ctx *ctx)
 
 int main(int argc, char **argv)
 {
+	struct json_writer out;
 	struct cli_ctx ctx = { .color = want_color(STDOUT_FILENO),
-			       .color_err = want_color(STDERR_FILENO) };
+			       .color_err = want_color(STDERR_FILENO),
+			       .out = &out };
 	int ret;
 
 	/* Past a file-size limit, write() should fail (EFBIG) and be
 	 * reported, not kill the process. */
 	signal(SIGXFSZ, SIG_IGN);
 	cli_output_init();
+	json_init(&out, stdout, 0);
 	/* -1: an error was told, usage or environment (exit 2). */
 	if ((ret = dispatch(argc, argv, &ctx)) < 0)
 		ret = EXIT_USAGE;

@@ -4,7 +4,9 @@
  */
 #include "tidy_report.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 void tidy_on_event(const struct pyc_tidy_event *ev, void *arg)
 {
@@ -12,19 +14,15 @@ void tidy_on_event(const struct pyc_tidy_event *ev, void *arg)
 	const struct cli_ctx *ctx = ui->ctx;
 
 	if (ctx->json) {
-		fputs(ui->first ? "\n    {" : ",\n    {", stdout);
-		ui->first = false;
-		json_key(stdout, "path");
-		json_str(stdout, ev->path);
-		if (ev->to) {
-			fputs(", ", stdout);
-			json_key(stdout, "to");
-			json_str(stdout, ev->to);
-		}
-		fputs(", ", stdout);
-		json_key(stdout, "why");
-		json_str(stdout, pyc_tidy_why_text(ev->why));
-		printf(", \"bytes\": %ju}", (uintmax_t)ev->bytes);
+		struct json_writer *w = ctx->out;
+
+		json_object(w, NULL);
+		json_string(w, "path", ev->path);
+		if (ev->to)
+			json_string(w, "to", ev->to);
+		json_string(w, "why", pyc_tidy_why_text(ev->why));
+		json_uint(w, "bytes", ev->bytes);
+		json_end(w);
 		return;
 	}
 	if (!ui->dry && !ctx->verbose)
@@ -42,30 +40,23 @@ void tidy_on_error(const char *path, const char *msg, void *arg)
 	cli_warn("%s: %s", cli_qsubject(path), msg);
 }
 
-static void human_bytes(char *out, size_t n, uint64_t b)
-{
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)b;
-	int u = 0;
-
-	while (v >= 1024 && u < 4)
-		v /= 1024, u++;
-	snprintf(out, n, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
-}
-
-int tidy_summary(const struct tidy_ui *ui, const struct pyc_tidy_stats *st,
+static int summary(const struct tidy_ui *ui, const struct pyc_tidy_stats *st,
 		   const char *verb)
 {
+	struct json_writer *w = ui->ctx->out;
 	char b[32];
 
-	human_bytes(b, sizeof(b), st->bytes);
-	if (ui->ctx->json)
-		printf("%s],\n  \"files\": %zu, \"bytes\": %ju, \"dirs\": %zu, "
-		       "\"kept\": %zu, \"errors\": %zu, \"dry_run\": %s}\n",
-		       ui->first ? "" : "\n  ", st->files,
-		       (uintmax_t)st->bytes, st->dirs, st->kept, st->errors,
-		       ui->dry ? "true" : "false");
-	else if (!ui->ctx->quiet)
+	cli_human_bytes(b, sizeof(b), st->bytes);
+	if (ui->ctx->json) {
+		json_end(w);
+		json_uint(w, "files", st->files);
+		json_uint(w, "bytes", st->bytes);
+		json_uint(w, "dirs", st->dirs);
+		json_uint(w, "kept", st->kept);
+		json_uint(w, "errors", st->errors);
+		json_bool(w, "dry_run", ui->dry);
+		json_end(w);
+	} else if (!ui->ctx->quiet)
 		fprintf(stderr, "%s%s %zu file%s (%s), %zu director%s\n",
 			ui->dry ? "would have " : "", verb, st->files,
 			st->files == 1 ? "" : "s", b, st->dirs,
@@ -75,12 +66,14 @@ int tidy_summary(const struct tidy_ui *ui, const struct pyc_tidy_stats *st,
 
 void tidy_begin(const struct tidy_ui *ui)
 {
-	if (ui->ctx->json)
-		fputs("{\"events\": [", stdout);
+	if (ui->ctx->json) {
+		json_object(ui->ctx->out, NULL);
+		json_lines(ui->ctx->out, "events");
+	}
 }
 
 /* The message for a tree refused before anything was touched. */
-int tidy_refused(const char *cmd, const char *prefix,
+static int refused(const char *cmd, const char *prefix,
 		   const struct pyc_tidy_stats *st)
 {
 	const char *what = st->refused_path ? st->refused_path : "?";
@@ -110,4 +103,23 @@ int tidy_refused(const char *cmd, const char *prefix,
 		break;
 	}
 	return ret;
+}
+
+int tidy_report(const struct tidy_ui *ui, int r, const char *what,
+		const char *prefix, const struct pyc_tidy_stats *st,
+		const char *verb)
+{
+	int e = errno;
+
+	if (r >= 0)
+		return summary(ui, st, verb);
+	if (ui->ctx->json) {
+		json_end(ui->ctx->out);
+		json_end(ui->ctx->out);
+	}
+	if (r == PYC_TIDY_REFUSED)
+		return refused(ui->ctx->cmd->name, prefix, st);
+	if (!what)
+		return cli_error("out of memory");
+	return cli_error("%s '%s': %s", what, prefix, strerror(e));
 }
