@@ -179,6 +179,9 @@ int cli_usage_error(const struct cli_ctx *ctx, const char *fmt, ...)
 /* Bytes for people: "512 B", "1.5 KiB", "2.0 GiB" (binary units). */
 void cli_human_bytes(char *out, size_t n, uint64_t b);
 
+/* Does s end with suffix? */
+bool cli_ends_with(const char *s, const char *suffix);
+
 /* Parse a whole decimal number in [lo, hi]; -1 if it is not one. */
 int cli_parse_int(const char *s, long lo, long hi, long *out);
 

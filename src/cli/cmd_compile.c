@@ -101,13 +101,6 @@ static void on_progress(const struct pyc_progress *p, void *arg)
 	ui->drawn = true;
 }
 
-static bool ends_py(const char *path)
-{
-	size_t n = strlen(path);
-
-	return n >= 3 && strcmp(path + n - 3, ".py") == 0;
-}
-
 static bool on_exclude(const char *path, void *arg)
 {
 	struct compile_ui *ui = arg;
@@ -116,7 +109,7 @@ static bool on_exclude(const char *path, void *arg)
 	base = base ? base + 1 : path;
 	/* compileall: re.search(rx, fullname) in compile_file(), so on
 	 * sources only, never on the directories it descends into. */
-	for (size_t i = 0; i < ui->nrx && ends_py(path); i++)
+	for (size_t i = 0; i < ui->nrx && cli_ends_with(path, ".py"); i++)
 		if (pcre2_match(ui->rx[i], (PCRE2_SPTR)path, strlen(path), 0, 0,
 				ui->md, NULL) >= 0)
 			return true;

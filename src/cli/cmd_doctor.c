@@ -71,19 +71,6 @@ static void section(const struct doctor *d, const char *title)
 		       color(d->ctx, C_RESET));
 }
 
-static void human_size(char *out, size_t n, uint64_t bytes)
-{
-	static const char units[] = "BKMGTP";
-	double v = (double)bytes;
-	int u = 0;
-
-	while (v >= 1024 && u < 5) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(out, n, u ? "%.1f %ciB" : "%.0f %c", v, units[u]);
-}
-
 /* ---- the prefix itself ---- */
 
 static void on_unsafe(const char *path, enum pyc_trust t,
@@ -130,7 +117,7 @@ static void check_space(struct doctor *d, const char *prefix)
 	free(dir);
 	uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
 	uint64_t total = (uint64_t)vfs.f_blocks * vfs.f_frsize;
-	human_size(size, sizeof(size), avail);
+	cli_human_bytes(size, sizeof(size), avail);
 	if (avail < 64u << 20)
 		say(d, FAIL, "prefix.space", "free space, or 'pycprefix prune "
 		    "--max-size SIZE'", "only %s free: writes will fail", size);
@@ -234,7 +221,7 @@ static void check_tags(struct doctor *d, const struct audit_ui *a)
 		return;
 	for (size_t i = 0; i < a->ntags; i++) {
 		const struct tag_count *t = &a->tags[i];
-		human_size(size, sizeof(size), t->bytes);
+		cli_human_bytes(size, sizeof(size), t->bytes);
 		if (strcmp(t->tag, "?") == 0) {
 			say(d, NOTE, "prefix.tags", NULL, "%zu .pyc files (%s) "
 			    "without an interpreter tag", t->files, size);
@@ -265,7 +252,7 @@ static void audit(struct doctor *d, const char *prefix)
 		    strerror(errno));
 		return;
 	}
-	human_size(size, sizeof(size), st.bytes);
+	cli_human_bytes(size, sizeof(size), st.bytes);
 	say(d, OK, "prefix.size", NULL, "%zu pyc%s, %s", st.kept,
 	    st.kept == 1 ? "" : "s", size);
 	if (a.errors)

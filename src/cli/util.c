@@ -286,13 +286,21 @@ void cli_common_help(FILE *f)
 
 void cli_human_bytes(char *out, size_t n, uint64_t b)
 {
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	static const char *const unit[] = { "B",   "KiB", "MiB", "GiB",
+					    "TiB", "PiB", "EiB" };
 	double v = (double)b;
 	int u = 0;
 
-	while (v >= 1024 && u < 4)
+	while (v >= 1024 && u < 6)
 		v /= 1024, u++;
 	snprintf(out, n, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+}
+
+bool cli_ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && memcmp(s + n - m, suffix, m) == 0;
 }
 
 int cli_parse_int(const char *s, long lo, long hi, long *out)
