@@ -113,32 +113,45 @@ static void interps_release(struct pyc_interp *v, size_t n)
 	free(v);
 }
 
-/* Every usable interpreter 'pythons' finds, one per tag.  0 or -1. */
+/* Every usable interpreter 'pythons' finds, one per tag: 0, or -1 with
+ * errno (and *n of them to release). */
 static int found_interps(struct pyc_interp **v, size_t *n)
 {
 	struct pyc_interp_list list;
+	int ret = -1, e;
 
 	*v = NULL;
 	*n = 0;
 	if (pyc_interp_discover(&list) < 0)
 		return -1;
-	*v = calloc(list.n ? list.n : 1, sizeof(**v));
-	if (!*v) {
-		pyc_interp_list_release(&list);
-		return -1;
-	}
+	if (!(*v = calloc(list.n ? list.n : 1, sizeof(**v))))
+		goto out;
 	for (size_t i = 0; i < list.n; i++) {
 		bool dup = false;
 		if (list.rejected[i])
 			continue;
 		for (size_t k = 0; k < *n; k++)
 			dup |= strcmp((*v)[k].tag, list.v[i].tag) == 0;
-		if (!dup && pyc_interp_copy(&(*v)[(*n)++], &list.v[i]) < 0) {
-			pyc_interp_list_release(&list);
-			return -1;
-		}
+		if (dup)
+			continue;
+		if (pyc_interp_copy(&(*v)[*n], &list.v[i]) < 0)
+			goto out;
+		(*n)++;
 	}
+	ret = 0;
+out:
+	e = errno;
 	pyc_interp_list_release(&list);
+	errno = e;
+	return ret;
+}
+
+/* found_interps(), or -1 after the message. */
+static int installed_interps(struct pyc_interp **v, size_t *n)
+{
+	if (found_interps(v, n) < 0)
+		return cli_error("cannot list the interpreters: %s",
+				 strerror(errno));
 	return 0;
 }
 
@@ -350,7 +363,7 @@ static int setup_pythons(struct cli_ctx *ctx, unsigned needs)
 	if (!ctx->npythons && (needs & NEEDS_PYTHONS_GIVEN))
 		return 0;
 	if (!ctx->npythons && (needs & NEEDS_PYTHONS_ALL))
-		return found_interps(&ctx->interps, &ctx->ninterps);
+		return installed_interps(&ctx->interps, &ctx->ninterps);
 	return named_interps(ctx, &ctx->interps, &ctx->ninterps);
 }
 
@@ -369,10 +382,8 @@ int cli_setup(struct cli_ctx *ctx)
 	if ((needs & NEEDS_PYTHONS) && setup_pythons(ctx, needs) < 0)
 		goto fail;
 	if ((needs & NEEDS_INSTALLED) &&
-	    found_interps(&ctx->installed, &ctx->ninstalled) < 0) {
-		cli_error("cannot list the interpreters: %s", strerror(errno));
+	    installed_interps(&ctx->installed, &ctx->ninstalled) < 0)
 		goto fail;
-	}
 	return 0;
 fail:
 	cli_setup_release(ctx);
