@@ -10,46 +10,17 @@
 static int parse_clean(int argc, char **argv, struct cli_ctx *ctx,
 		       void *opts)
 {
-	static const struct option longopts[] = {
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "sourceless", no_argument, NULL, 'S' },
-		{ 0 },
-	};
-	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
-				.shortopts = "n", .longopts = longopts };
-	struct pyc_tidy_opts *o = opts;
-	int c;
-
-	while ((c = cli_getopt(&p)) != -1) {
-		if (c == 'n')
-			o->flags |= PYC_TIDY_DRY_RUN;
-		else if (c == 'S')
-			o->flags |= PYC_TIDY_SOURCELESS_TOO;
-		else
-			return cli_opt_stop(c);
-	}
-	return 0;
+	return tidy_parse(argc, argv, ctx, opts, "sourceless",
+			  PYC_TIDY_SOURCELESS_TOO);
 }
 
 static int cmd_clean(struct cli_ctx *ctx, void *opts)
 {
-	struct pyc_tidy_opts *o = opts;
-	struct tidy_ui ui = { .ctx = ctx,
-			      .dry = o->flags & PYC_TIDY_DRY_RUN };
-	struct pyc_tidy_stats st;
 	const char *const *paths;
 	size_t npaths;
-	int r;
 
-	o->event = tidy_on_event;
-	o->error = tidy_on_error;
-	o->arg = &ui;
 	paths = cli_paths(ctx, &npaths);
-	tidy_begin(&ui);
-	r = pyc_clean(o, paths, npaths, &st);
-	r = tidy_report(&ui, r, NULL, NULL, &st, "removed");
-	free(st.refused_path);
-	return r;
+	return tidy_run(ctx, opts, pyc_clean, paths, npaths, NULL, "removed");
 }
 
 const struct cli_cmd cli_cmd_clean = {

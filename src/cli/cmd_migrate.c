@@ -11,54 +11,24 @@
 static int parse_migrate(int argc, char **argv, struct cli_ctx *ctx,
 			 void *opts)
 {
-	static const struct option longopts[] = {
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "force-insecure", no_argument, NULL, 'I' },
-		{ 0 },
-	};
-	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
-				.shortopts = "n", .longopts = longopts };
-	struct pyc_tidy_opts *o = opts;
-	int c;
-
-	while ((c = cli_getopt(&p)) != -1) {
-		if (c == 'n')
-			o->flags |= PYC_TIDY_DRY_RUN;
-		else if (c == 'I')
-			o->flags |= PYC_TIDY_INSECURE;
-		else
-			return cli_opt_stop(c);
-	}
-	ctx->dry_run = o->flags & PYC_TIDY_DRY_RUN;
-	ctx->insecure = o->flags & PYC_TIDY_INSECURE;
-	return 0;
+	return tidy_parse(argc, argv, ctx, opts, "force-insecure",
+			  PYC_TIDY_INSECURE);
 }
 
 static int cmd_migrate(struct cli_ctx *ctx, void *opts)
 {
 	struct pyc_tidy_opts *o = opts;
-	struct tidy_ui ui = { .ctx = ctx,
-			      .dry = o->flags & PYC_TIDY_DRY_RUN };
-	struct pyc_tidy_stats st;
 	const char *const *paths;
 	size_t npaths;
-	int ret;
 
 	/* Without --python (no interpreters), every release tag moves,
 	 * judged by its own interpreter's rules from the release tables. */
 	o->prefix = ctx->prefix;
 	o->interps = ctx->interps;
 	o->ninterps = ctx->ninterps;
-	o->event = tidy_on_event;
-	o->error = tidy_on_error;
-	o->arg = &ui;
 	paths = cli_paths(ctx, &npaths);
-	tidy_begin(&ui);
-	ret = pyc_migrate(o, paths, npaths, &st);
-	ret = tidy_report(&ui, ret, "cannot use the prefix", ctx->prefix, &st,
-			  "moved or removed");
-	free(st.refused_path);
-	return ret;
+	return tidy_run(ctx, o, pyc_migrate, paths, npaths,
+			"cannot use the prefix", "moved or removed");
 }
 
 const struct cli_cmd cli_cmd_migrate = {

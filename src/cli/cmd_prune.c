@@ -276,11 +276,9 @@ static int cmd_prune(struct cli_ctx *ctx, void *opts)
 {
 	struct prune_args *a = opts;
 	struct pyc_tidy_opts *o = &a->o;
-	struct tidy_ui ui = { .ctx = ctx };
-	struct pyc_tidy_stats st;
 	char **tags = NULL, **sp = NULL;
 	size_t nsp = 0, ntags = 0;
-	int ret, r;
+	int ret;
 
 	if (check_paths(ctx) < 0)
 		return -1;
@@ -307,17 +305,11 @@ static int cmd_prune(struct cli_ctx *ctx, void *opts)
 	o->ndead_tags = ntags;
 	o->interps = ctx->installed;
 	o->ninterps = ctx->ninstalled;
-	o->event = tidy_on_event;
-	o->error = tidy_on_error;
-	o->arg = &ui;
-	ui.dry = o->flags & PYC_TIDY_DRY_RUN;
-	tidy_begin(&ui);
-	r = pyc_prune(o, a->sys_path ? (const char *const *)sp
-				     : (const char *const *)ctx->args,
-		      a->sys_path ? nsp : (size_t)ctx->nargs, &st);
-	ret = tidy_report(&ui, r, "cannot prune the prefix", ctx->prefix, &st,
-			  "removed");
-	free(st.refused_path);
+	ret = tidy_run(ctx, o, pyc_prune,
+		       a->sys_path ? (const char *const *)sp
+				   : (const char *const *)ctx->args,
+		       a->sys_path ? nsp : (size_t)ctx->nargs,
+		       "cannot prune the prefix", "removed");
 out:
 	free(tags);
 	cli_strv_free(sp, nsp);

@@ -2,37 +2,11 @@
  * json.c - the JSON writer (json.h) and its string escaper.
  */
 #include "json.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Length of the valid UTF-8 sequence at s (strict), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len;
-	uint32_t c = s[0];
-
-	if (c >= 0xC2 && c <= 0xDF)
-		len = 2, c &= 0x1F;
-	else if (c >= 0xE0 && c <= 0xEF)
-		len = 3, c &= 0x0F;
-	else if (c >= 0xF0 && c <= 0xF4)
-		len = 4, c &= 0x07;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3F);
-	}
-	if ((len == 3 && (c < 0x800 || (c >= 0xD800 && c <= 0xDFFF))) ||
-	    (len == 4 && (c < 0x10000 || c > 0x10FFFF)))
-		return 0;
-	return len;
-}
 
 static void put(struct json_writer *w, const char *s, size_t n)
 {
@@ -93,6 +67,7 @@ static void escape(struct json_writer *w, const char *str, size_t n)
 	put(w, "\"", 1);
 	for (size_t i = 0; i < n;) {
 		unsigned char c = s[i];
+		uint32_t cp;
 		size_t len;
 
 		if (c == '"' || c == '\\') {
@@ -106,7 +81,7 @@ static void escape(struct json_writer *w, const char *str, size_t n)
 			putf(w, "\\u%04x", c);
 		} else if (c < 0x80) {
 			put(w, str + i, 1);
-		} else if ((len = utf8_len(s + i, n - i))) {
+		} else if ((len = cli_utf8_decode(s + i, n - i, &cp))) {
 			put(w, str + i, len);
 			i += len;
 			continue;

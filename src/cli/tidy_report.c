@@ -1,5 +1,6 @@
 /*
- * tidy_report.c - what prune, clean and migrate print: each event, the
+ * tidy_report.c - what prune, clean and migrate share: the options of
+ * clean and migrate, the run of the library's operation, each event, the
  * summary, a refused tree.
  */
 #include "tidy_report.h"
@@ -8,7 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-void tidy_on_event(const struct pyc_tidy_event *ev, void *arg)
+struct tidy_ui {
+	struct cli_ctx *ctx;
+	bool dry;
+};
+
+static void on_event(const struct pyc_tidy_event *ev, void *arg)
 {
 	struct tidy_ui *ui = arg;
 	const struct cli_ctx *ctx = ui->ctx;
@@ -34,7 +40,7 @@ void tidy_on_event(const struct pyc_tidy_event *ev, void *arg)
 		       cli_qpath(ev->path), pyc_tidy_why_text(ev->why));
 }
 
-void tidy_on_error(const char *path, const char *msg, void *arg)
+static void on_error(const char *path, const char *msg, void *arg)
 {
 	(void)arg;
 	cli_warn("%s: %s", cli_qsubject(path), msg);
@@ -64,7 +70,7 @@ static int summary(const struct tidy_ui *ui, const struct pyc_tidy_stats *st,
 	return st->errors ? EXIT_SOME : EXIT_OK;
 }
 
-void tidy_begin(const struct tidy_ui *ui)
+static void begin(const struct tidy_ui *ui)
 {
 	if (ui->ctx->json) {
 		json_object(ui->ctx->out, NULL);
@@ -105,9 +111,9 @@ static int refused(const char *cmd, const char *prefix,
 	return ret;
 }
 
-int tidy_report(const struct tidy_ui *ui, int r, const char *what,
-		const char *prefix, const struct pyc_tidy_stats *st,
-		const char *verb)
+static int report(const struct tidy_ui *ui, int r, const char *what,
+		  const char *prefix, const struct pyc_tidy_stats *st,
+		  const char *verb)
 {
 	int e = errno;
 
@@ -122,4 +128,47 @@ int tidy_report(const struct tidy_ui *ui, int r, const char *what,
 	if (!what)
 		return cli_error("out of memory");
 	return cli_error("%s '%s': %s", what, prefix, strerror(e));
+}
+
+int tidy_run(struct cli_ctx *ctx, struct pyc_tidy_opts *o, tidy_op_fn *op,
+	     const char *const *paths, size_t npaths, const char *what,
+	     const char *verb)
+{
+	struct tidy_ui ui = { .ctx = ctx, .dry = o->flags & PYC_TIDY_DRY_RUN };
+	struct pyc_tidy_stats st;
+	int ret;
+
+	o->event = on_event;
+	o->error = on_error;
+	o->arg = &ui;
+	begin(&ui);
+	ret = report(&ui, op(o, paths, npaths, &st), what, o->prefix, &st,
+		     verb);
+	free(st.refused_path);
+	return ret;
+}
+
+int tidy_parse(int argc, char **argv, struct cli_ctx *ctx,
+	       struct pyc_tidy_opts *o, const char *name, unsigned flag)
+{
+	const struct option longopts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ name, no_argument, NULL, 'F' },
+		{ 0 },
+	};
+	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
+				.shortopts = "n", .longopts = longopts };
+	int c;
+
+	while ((c = cli_getopt(&p)) != -1) {
+		if (c == 'n')
+			o->flags |= PYC_TIDY_DRY_RUN;
+		else if (c == 'F')
+			o->flags |= flag;
+		else
+			return cli_opt_stop(c);
+	}
+	ctx->dry_run = o->flags & PYC_TIDY_DRY_RUN;
+	ctx->insecure = o->flags & PYC_TIDY_INSECURE;
+	return 0;
 }

@@ -7,30 +7,29 @@
 
 #include "cli.h"
 
-struct tidy_ui {
-	struct cli_ctx *ctx;
-	bool dry;
-};
 
-/* pyc_tidy_opts.event and .error: each event (JSON or a line). */
-void tidy_on_event(const struct pyc_tidy_event *ev, void *arg);
-void tidy_on_error(const char *path, const char *msg, void *arg);
+/* The library's operation: pyc_prune(), pyc_clean() or pyc_migrate(). */
+typedef int tidy_op_fn(const struct pyc_tidy_opts *o,
+		       const char *const *paths, size_t npaths,
+		       struct pyc_tidy_stats *st);
 
-/* Open the JSON document (--json): its "events" list. */
-void tidy_begin(const struct tidy_ui *ui);
+/*
+ * parse() of clean and migrate: -n (--dry-run) and the one option `name`
+ * that sets `flag` in o; no more options.  Sets ctx->dry_run and, for
+ * PYC_TIDY_INSECURE, ctx->insecure.
+ */
+int tidy_parse(int argc, char **argv, struct cli_ctx *ctx,
+	       struct pyc_tidy_opts *o, const char *name, unsigned flag);
 
-/* Close the list and the document with the counts, or print the summary
- * line ("removed 3 files ..."): the exit status of the counts. */
-int tidy_summary(const struct tidy_ui *ui, const struct pyc_tidy_stats *st,
-		 const char *verb);
-
-/* The result r of pyc_prune(), pyc_clean() or pyc_migrate() told: the
- * summary (tidy_summary()), or the message for a tree refused before
- * anything was touched (prefix: NULL for clean) or for what (an error
- * of errno: "cannot prune the prefix '%s'"), the JSON document closed.
- * The exit status, or -1. */
-int tidy_report(const struct tidy_ui *ui, int r, const char *what,
-		const char *prefix, const struct pyc_tidy_stats *st,
-		const char *verb);
+/*
+ * Run op on paths with o (its callbacks set here: each event printed, or
+ * put in the JSON document's "events"), then tell the result: the
+ * summary, or the message for a tree refused before anything was
+ * touched, or the error: "<what> '<prefix>': <errno>" ("out of memory"
+ * when what is NULL).  The exit status, or -1.
+ */
+int tidy_run(struct cli_ctx *ctx, struct pyc_tidy_opts *o, tidy_op_fn *op,
+	     const char *const *paths, size_t npaths, const char *what,
+	     const char *verb);
 
 #endif
