@@ -65,6 +65,9 @@ enum {
 	/* ctx->installed: every usable interpreter found, one per tag,
 	 * whatever --python says (setup.c) */
 	NEEDS_INSTALLED = 1 << 6,
+	/* ctx->levels: the repeatable -O LEVEL, parsed by cli_getopt()
+	 * (ascending, each once; 0 when none), set when it returns -1 */
+	NEEDS_LEVELS = 1 << 7,
 };
 
 struct cli_ctx {
@@ -83,6 +86,9 @@ struct cli_ctx {
 	/* set by the command's parse() for NEEDS_TRUST */
 	bool dry_run;             /* nothing is written: no trust check */
 	bool insecure;            /* --force-insecure: warn, go on */
+	bool levels_seen[3];      /* NEEDS_LEVELS: -O given */
+	int levels[PYC_MAX_LEVELS];
+	int nlevels;
 	/* the operands, after parse() */
 	char **args;
 	int nargs;
@@ -185,11 +191,6 @@ bool cli_ends_with(const char *s, const char *suffix);
 /* Parse a whole decimal number in [lo, hi]; -1 if it is not one. */
 int cli_parse_int(const char *s, long lo, long hi, long *out);
 
-/* A repeatable -O: record level `arg` in seen[]; 0, or -1 after the
- * message.  cli_levels() turns seen[] into ascending levels (0 when
- * none) and returns their count. */
-int cli_level_arg(const struct cli_ctx *ctx, const char *arg, bool seen[3]);
-int cli_levels(const bool seen[3], int levels[3]);
 
 /* `path` joined to the current directory unless absolute (malloc'd,
  * leading "./" dropped, nothing else normalised), or NULL with errno. */

@@ -346,7 +346,7 @@ static int add_glob(struct compile_ui *ui, const char *glob)
 /* The option c: 0, 1 when it is none of the command's, or -1 after a
  * usage error. */
 static int compile_opt(const struct cli_ctx *ctx, int c,
-		       struct compile_args *a, bool levels[3])
+		       struct compile_args *a)
 {
 	static const struct { int c; unsigned flag; } flags[] = {
 		{ 'f', PYC_COMPILE_FORCE },
@@ -367,8 +367,6 @@ static int compile_opt(const struct cli_ctx *ctx, int c,
 	case OPT_TIMEOUT:
 	case OPT_INV:
 		return value_opt(ctx, c, &a->o);
-	case 'O':
-		return cli_level_arg(ctx, optarg, levels);
 	case 'x':
 		return add_rx(&a->ui, optarg);
 	case OPT_EXCLUDE:
@@ -402,10 +400,9 @@ static int parse_compile(int argc, char **argv, struct cli_ctx *ctx,
 		{ 0 },
 	};
 	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
-				.shortopts = "j:fO:x:n", .longopts = longopts };
+				.shortopts = "j:fx:n", .longopts = longopts };
 	struct compile_args *a = opts;
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
-	bool levels[3] = { false };
 	int c, r;
 
 	a->ui.ctx = ctx;
@@ -413,9 +410,10 @@ static int parse_compile(int argc, char **argv, struct cli_ctx *ctx,
 	a->o.mode = sde && sde[0] ? PYC_INV_CHECKED_HASH : PYC_INV_TIMESTAMP;
 	a->o.jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	while ((c = cli_getopt(&p)) != -1)
-		if ((r = compile_opt(ctx, c, a, levels)) != 0)
+		if ((r = compile_opt(ctx, c, a)) != 0)
 			return r < 0 ? -1 : cli_opt_stop(c);
-	a->o.nlevels = cli_levels(levels, a->o.levels);
+	a->o.nlevels = ctx->nlevels;
+	memcpy(a->o.levels, ctx->levels, sizeof(ctx->levels));
 	if ((a->o.flags & PYC_COMPILE_HARDLINK_DUPES) && a->o.nlevels < 2)
 		return cli_usage_error(ctx, "--hardlink-dupes needs at least "
 				       "two -O levels");
@@ -556,7 +554,7 @@ const struct cli_cmd cli_cmd_compile = {
 	.opts_size = sizeof(struct compile_args),
 	.takes = TAKES_PREFIX | TAKES_IN_TREE | TAKES_PYTHON | TAKES_JSON |
 		 TAKES_QUIET | TAKES_VERBOSE,
-	.needs = NEEDS_PREFIX | NEEDS_TRUST | NEEDS_PYTHONS,
+	.needs = NEEDS_PREFIX | NEEDS_TRUST | NEEDS_PYTHONS | NEEDS_LEVELS,
 	.usage = "[-j N] [-O LEVEL]... [-f] [-n] [--sys-path | PATH...]",
 	.summary =
 	"Precompile sources into the prefix (or __pycache__ with --in-tree).",

@@ -165,18 +165,13 @@ static int parse_status(int argc, char **argv, struct cli_ctx *ctx,
 		{ 0 },
 	};
 	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
-				.shortopts = "O:", .longopts = longopts };
+				.shortopts = "", .longopts = longopts };
 	struct status_args *a = opts;
-	bool seen[3] = { false };
 	int c;
 
 	a->o.mode = PYC_CHECK_DEFAULT;
 	while ((c = cli_getopt(&p)) != -1) {
 		switch (c) {
-		case 'O':
-			if (cli_level_arg(ctx, optarg, seen) < 0)
-				return -1;
-			break;
 		case 'c':
 			a->check = true;
 			break;
@@ -196,7 +191,8 @@ static int parse_status(int argc, char **argv, struct cli_ctx *ctx,
 			return cli_opt_stop(c);
 		}
 	}
-	a->o.nlevels = cli_levels(seen, a->o.levels);
+	a->o.nlevels = ctx->nlevels;
+	memcpy(a->o.levels, ctx->levels, sizeof(ctx->levels));
 	if (a->sys_path && optind < argc)
 		return cli_usage_error(ctx, "--sys-path takes no PATH");
 	return 0;
@@ -266,7 +262,7 @@ const struct cli_cmd cli_cmd_status = {
 	.opts_size = sizeof(struct status_args),
 	.takes = TAKES_PREFIX | TAKES_IN_TREE | TAKES_PYTHON | TAKES_JSON |
 		 TAKES_QUIET | TAKES_VERBOSE,
-	.needs = NEEDS_PREFIX | NEEDS_PYTHONS,
+	.needs = NEEDS_PREFIX | NEEDS_PYTHONS | NEEDS_LEVELS,
 	.usage = "[-O LEVEL]... [--check] [--sys-path | PATH...]",
 	.summary =
 	"Show which pycs Python would use, recompile, or never need again.",

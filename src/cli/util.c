@@ -106,9 +106,12 @@ static int merge(struct cli_parser *p)
 	unsigned takes = offered(p);
 	bool plus = p->shortopts[0] == '+';
 
-	snprintf(p->mshort, sizeof(p->mshort), "%s:%s%s%sh", plus ? "+" : "",
-		 p->shortopts + plus, takes & TAKES_QUIET ? "q" : "",
-		 takes & TAKES_VERBOSE ? "v" : "");
+	bool levels = p->ctx->cmd && (p->ctx->cmd->needs & NEEDS_LEVELS);
+
+	snprintf(p->mshort, sizeof(p->mshort), "%s:%s%s%s%sh",
+		 plus ? "+" : "", p->shortopts + plus,
+		 takes & TAKES_QUIET ? "q" : "",
+		 takes & TAKES_VERBOSE ? "v" : "", levels ? "O:" : "");
 	for (const struct option *o = p->longopts; o && o->name; o++) {
 		if (n + NCOMMON + 1 > sizeof(p->mlong) / sizeof(p->mlong[0]))
 			return -1;
@@ -168,6 +171,32 @@ static bool refused_common(const struct cli_ctx *ctx, const char *arg,
 	return false;
 }
 
+/* A repeatable -O: record level `arg` in seen[]; 0, or -1 after the
+ * message. */
+static int level_arg(const struct cli_ctx *ctx, const char *arg,
+		     bool seen[3])
+{
+	long v;
+
+	if (cli_parse_int(arg, 0, 2, &v) < 0)
+		return cli_usage_error(ctx, "-O takes 0, 1 or 2, not '%s'", arg);
+	seen[v] = true;
+	return 0;
+}
+
+/* seen[] as ascending levels (0 when none): their count. */
+static int levels_of(const bool seen[3], int levels[3])
+{
+	int n = 0;
+
+	for (int l = 0; l < 3; l++)
+		if (seen[l])
+			levels[n++] = l;
+	if (!n)
+		levels[n++] = 0;
+	return n;
+}
+
 int cli_getopt(struct cli_parser *p)
 {
 	struct cli_ctx *ctx = p->ctx;
@@ -180,6 +209,15 @@ int cli_getopt(struct cli_parser *p)
 	for (;;) {
 		c = getopt_long(p->argc, p->argv, p->mshort, p->mlong, NULL);
 		switch (c) {
+		case 'O':
+			if (!ctx->cmd || !(ctx->cmd->needs & NEEDS_LEVELS))
+				return c; /* the command's own (path) */
+			if (level_arg(ctx, optarg, ctx->levels_seen) < 0)
+				return '?';
+			break;
+		case -1:
+			ctx->nlevels = levels_of(ctx->levels_seen, ctx->levels);
+			return -1;
 		case OPT_PREFIX:
 			ctx->seen |= TAKES_PREFIX;
 			if (!optarg[0]) {
@@ -368,24 +406,3 @@ const char *color_e(const struct cli_ctx *ctx, const char *esc)
 	return ctx->color_err ? esc : "";
 }
 
-int cli_level_arg(const struct cli_ctx *ctx, const char *arg, bool seen[3])
-{
-	long v;
-
-	if (cli_parse_int(arg, 0, 2, &v) < 0)
-		return cli_usage_error(ctx, "-O takes 0, 1 or 2, not '%s'", arg);
-	seen[v] = true;
-	return 0;
-}
-
-int cli_levels(const bool seen[3], int levels[3])
-{
-	int n = 0;
-
-	for (int l = 0; l < 3; l++)
-		if (seen[l])
-			levels[n++] = l;
-	if (!n)
-		levels[n++] = 0;
-	return n;
-}
