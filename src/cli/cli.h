@@ -191,7 +191,6 @@ bool cli_ends_with(const char *s, const char *suffix);
 /* Parse a whole decimal number in [lo, hi]; -1 if it is not one. */
 int cli_parse_int(const char *s, long lo, long hi, long *out);
 
-
 /* `path` joined to the current directory unless absolute (malloc'd,
  * leading "./" dropped, nothing else normalised), or NULL with errno. */
 char *cli_absolute(const char *path);
@@ -205,14 +204,16 @@ bool cli_under(const char *path, const char *dir);
  * prefix becomes that absolute path; any other is kept as given. */
 char *cli_pyc_arg(const char *prefix, const char *pyc);
 
+/* ---- setup.c: besides cli_setup() ---- */
+
 /* Check that no other user can change the prefix (pyc_trust_path()),
  * printing each unsafe directory; -1 (after an error) when there is one
  * and not `force`. */
 int cli_prefix_trust(const char *prefix, bool force);
 
 /* The directories on the interpreter's sys.path, run as the user runs
- * it, without the script directory (what compile --sys-path compiles;
- * defined in cmd_compile.c): *n strings (cli_strv_free()), or NULL. */
+ * it, without the script directory (what compile --sys-path compiles):
+ * *n strings (cli_strv_free()), or NULL after printing why. */
 char **cli_sys_path(const struct pyc_interp *in, size_t *n);
 
 /* The sys.path directories of the interpreters the options name, each

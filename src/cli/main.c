@@ -1,6 +1,7 @@
 /*
  * main.c - pycprefix's entry point: common options, the command table,
- * dispatch.
+ * dispatch, and around each command the setup its descriptor asks for
+ * (cli.h), the exit status of its result.
  */
 #include "cli.h"
 #include "compat.h"
@@ -101,9 +102,9 @@ static int run_command(const struct cli_cmd *cmd, int argc, char **argv,
 		return cli_error("out of memory");
 	pyc_getopt_reset(); /* the command's options, from argv[1] */
 	ret = cmd->parse(argc, argv, ctx, opts);
-	if (ret == CLI_DONE)
+	if (ret == CLI_DONE) {
 		ret = EXIT_OK;
-	else if (ret == 0) {
+	} else if (ret == 0) {
 		ctx->args = argv + optind;
 		ctx->nargs = argc - optind;
 		if ((ret = cli_setup(ctx)) == 0) {

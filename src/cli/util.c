@@ -1,6 +1,6 @@
 /*
  * util.c - what every command uses: option parsing with the common
- * options, messages, JSON strings, colour.
+ * options (and -O), help, messages, small parsers, paths, colour.
  */
 #include "cli.h"
 
