@@ -20,6 +20,8 @@ WARN    = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 CSTD    = -std=c11 -D_GNU_SOURCE
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) -Isrc/lib -Itests/unit -MMD -MP
+# strcpy, sprintf and friends are compile errors in src/ (git's banned.h).
+BANNED  = -include src/lib/banned.h
 LDLIBS  += -lm -lpthread
 # The command line's -x patterns (Python's re syntax): PCRE2 (Debian
 # libpcre2-dev); the library does not use it.
@@ -34,9 +36,9 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 all: $(BUILD)/pycprefix $(BUILD)/libpycprefix.a
 
-$(BUILD)/%.o: %.c
+$(BUILD)/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(BANNED) -c -o $@ $<
 
 # The library exports only what pycprefix.h marks PYC_API (for a shared
 # build; tests/tools/exports.sh checks it).
@@ -54,6 +56,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpycprefix.a
 
 # The CLI's pure helpers have a unit test too, linked with their object.
 $(BUILD)/tests/test_output: tests/unit/test_output.c $(BUILD)/src/cli/output.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/test_json: tests/unit/test_json.c $(BUILD)/src/cli/json.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
@@ -143,7 +149,8 @@ bench: all
 # crashes is written to fuzz/seeds/TARGET/ (crash-*) and the run fails:
 # fix the bug and commit the input, which `make unit` then replays.
 FUZZ_SECONDS ?= 30
-FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Isrc/lib
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Isrc/lib \
+             $(BANNED)
 
 fuzz:
 	@sh tests/deps.sh fuzz

@@ -55,8 +55,8 @@ struct compile_ui {
 	long last_draw_ms;
 	bool drawn;
 	struct cli_eta eta;
-	FILE *failures;          /* JSON array items, when --json */
-	size_t nfailures;
+	bool json;               /* --json: failures into `failures` */
+	struct json_writer failures;
 	/* --sys-path without --strict: sources the interpreter cannot
 	 * compile are noted, not failures (listed with -v). */
 	bool lenient;
@@ -101,13 +101,6 @@ static void on_progress(const struct pyc_progress *p, void *arg)
 	ui->drawn = true;
 }
 
-static bool ends_py(const char *path)
-{
-	size_t n = strlen(path);
-
-	return n >= 3 && strcmp(path + n - 3, ".py") == 0;
-}
-
 static bool on_exclude(const char *path, void *arg)
 {
 	struct compile_ui *ui = arg;
@@ -116,7 +109,7 @@ static bool on_exclude(const char *path, void *arg)
 	base = base ? base + 1 : path;
 	/* compileall: re.search(rx, fullname) in compile_file(), so on
 	 * sources only, never on the directories it descends into. */
-	for (size_t i = 0; i < ui->nrx && ends_py(path); i++)
+	for (size_t i = 0; i < ui->nrx && cli_ends_with(path, ".py"); i++)
 		if (pcre2_match(ui->rx[i], (PCRE2_SPTR)path, strlen(path), 0, 0,
 				ui->md, NULL) >= 0)
 			return true;
@@ -129,19 +122,16 @@ static bool on_exclude(const char *path, void *arg)
 
 static void json_failure(struct compile_ui *ui, const struct pyc_event *ev)
 {
-	FILE *f = ui->failures;
+	struct json_writer *w = &ui->failures;
 
-	fputs(ui->nfailures++ ? ",\n    {" : "\n    {", f);
-	json_key(f, "source");
-	json_str(f, ev->source);
-	fputs(", ", f);
-	json_key(f, "python");
-	json_str(f, ev->in ? ev->in->tag : NULL);
-	fprintf(f, ", \"line\": %u, \"col\": %u, ", ev->line, ev->col);
-	json_key(f, "message");
-	json_str(f, ev->message);
-	fprintf(f, ", \"source_error\": %s}",
-		ev->source_error ? "true" : "false");
+	json_object(w, NULL);
+	json_string(w, "source", ev->source);
+	json_string(w, "python", ev->in ? ev->in->tag : NULL);
+	json_uint(w, "line", ev->line);
+	json_uint(w, "col", ev->col);
+	json_string(w, "message", ev->message);
+	json_bool(w, "source_error", ev->source_error);
+	json_end(w);
 }
 
 static void on_event(const struct pyc_event *ev, void *arg)
@@ -164,11 +154,11 @@ static void on_event(const struct pyc_event *ev, void *arg)
 	case PYC_EV_WALK_ERROR:
 		cli_warn("cannot read %s: %s", cli_qsubject(ev->source),
 			 ev->message);
-		if (ui->failures)
+		if (ui->json)
 			json_failure(ui, ev);
 		break;
 	case PYC_EV_FAILED:
-		if (ui->failures)
+		if (ui->json)
 			json_failure(ui, ev);
 		if (ev->source_error && ui->lenient && !ctx->verbose)
 			break;
@@ -205,27 +195,6 @@ static void on_event(const struct pyc_event *ev, void *arg)
 	}
 }
 
-/* sys.path of an interpreter, run as the user runs it (environment and
- * site included), minus the script directory entry ('' for -c, absent
- * under -P/PYTHONSAFEPATH).  NULL after an error line. */
-static char **sys_path_of(const struct pyc_interp *in, size_t *n)
-{
-	static const char code[] =
-		"import sys, os\n"
-		"first = 0 if getattr(sys.flags, 'safe_path', 0) else 1\n"
-		"with os.fdopen(int(sys.argv[1]), 'wb') as f:\n"
-		"    for p in sys.path[first:]:\n"
-		"        if os.path.isdir(p):\n"
-		"            f.write(os.fsencode(p) + b'\\0')\n";
-
-	return cli_run_strv(in->path, code, n);
-}
-
-char **cli_sys_path(const struct pyc_interp *in, size_t *n)
-{
-	return sys_path_of(in, n);
-}
-
 static void summary(const struct compile_ui *ui,
 		    const struct pyc_compile_stats *st, bool dry)
 {
@@ -233,12 +202,19 @@ static void summary(const struct compile_ui *ui,
 	double secs = elapsed_ms(ui) / 1000.0;
 
 	if (ctx->json) {
-		printf("{\"sources\": %zu, \"%s\": %zu, \"fresh\": %zu, "
-		       "\"failed\": %zu, \"source_errors\": %zu, "
-		       "\"warnings\": %zu, \"seconds\": %.3f",
-		       st->sources, dry ? "would_compile" : "compiled",
-		       st->compiled, st->fresh, st->failed + st->walk_errors,
-		       st->source_errors, st->warnings, secs);
+		struct json_writer *w = ctx->out;
+
+		json_object(w, NULL);
+		json_uint(w, "sources", st->sources);
+		json_uint(w, dry ? "would_compile" : "compiled", st->compiled);
+		json_uint(w, "fresh", st->fresh);
+		json_uint(w, "failed", st->failed + st->walk_errors);
+		json_uint(w, "source_errors", st->source_errors);
+		json_uint(w, "warnings", st->warnings);
+		json_double(w, "seconds", 3, secs);
+		json_bool(w, "interrupted", interrupted);
+		json_sub(w, "failures", &ui->failures);
+		json_end(w);
 		return;
 	}
 	if (ctx->quiet)
@@ -278,8 +254,8 @@ static void add_stats(struct pyc_compile_stats *a,
  * themselves).  Where the two dialects differ at the end of a string
  * (Python's \Z is PCRE2's \z) they agree on a source path, which ends
  * in ".py", never in a newline.  Python's \u, \U and \N{...} escapes
- * are refused (write \x{...}), never read as something else.  0, or
- * EXIT_USAGE after the message. */
+ * are refused (write \x{...}), never read as something else.  0, or -1
+ * after the message. */
 static int add_rx(struct compile_ui *ui, const char *pat)
 {
 	pcre2_code **v = realloc(ui->rx, (ui->nrx + 1) * sizeof(*v));
@@ -303,7 +279,7 @@ static int add_rx(struct compile_ui *ui, const char *pat)
 				       (size_t)off);
 	}
 	ui->rx[ui->nrx++] = code;
-	return EXIT_OK;
+	return 0;
 }
 
 static void rx_release(struct compile_ui *ui)
@@ -319,7 +295,95 @@ enum {
 	OPT_FOLLOW, OPT_TIMEOUT, OPT_INSECURE, OPT_STRICT,
 };
 
-int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
+struct compile_args {
+	struct pyc_compile_opts o;
+	struct compile_ui ui;    /* -x and --exclude, from parse() */
+	bool sys_path, strict;
+	char *memo_dir;
+};
+
+/* -j, --timeout, --invalidation-mode: 0, or -1 after the usage error. */
+static int value_opt(const struct cli_ctx *ctx, int c,
+		     struct pyc_compile_opts *o)
+{
+	long v;
+
+	switch (c) {
+	case 'j':
+		if (cli_parse_int(optarg, 0, 1024, &v) < 0)
+			return cli_usage_error(ctx, "-j takes a number of "
+					       "workers (0: one per core)");
+		if (v)
+			o->jobs = (int)v;
+		return 0;
+	case OPT_TIMEOUT:
+		if (cli_parse_int(optarg, 0, 86400, &v) < 0)
+			return cli_usage_error(ctx, "--timeout takes seconds "
+					       "(0: none)");
+		o->timeout_ms = (int)v * 1000;
+		return 0;
+	default:
+		if (pyc_invalidation_parse(optarg, &o->mode) < 0)
+			return cli_usage_error(ctx, "--invalidation-mode takes "
+					       "timestamp, checked-hash or "
+					       "unchecked-hash");
+		return 0;
+	}
+}
+
+/* --exclude GLOB: 0 or -1. */
+static int add_glob(struct compile_ui *ui, const char *glob)
+{
+	const char **g = realloc(ui->globs, (ui->nglobs + 1) * sizeof(*g));
+
+	if (!g)
+		return cli_error("out of memory");
+	g[ui->nglobs++] = glob;
+	ui->globs = g;
+	return 0;
+}
+
+/* The option c: 0, 1 when it is none of the command's, or -1 after a
+ * usage error. */
+static int compile_opt(const struct cli_ctx *ctx, int c,
+		       struct compile_args *a)
+{
+	static const struct { int c; unsigned flag; } flags[] = {
+		{ 'f', PYC_COMPILE_FORCE },
+		{ 'n', PYC_COMPILE_DRY_RUN },
+		{ OPT_DRY_RUN, PYC_COMPILE_DRY_RUN },
+		{ OPT_HARDLINK, PYC_COMPILE_HARDLINK_DUPES },
+		{ OPT_FOLLOW, PYC_COMPILE_FOLLOW_SYMLINKS },
+		{ OPT_INSECURE, PYC_COMPILE_INSECURE },
+	};
+
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		if (flags[i].c == c) {
+			a->o.flags |= flags[i].flag;
+			return 0;
+		}
+	switch (c) {
+	case 'j':
+	case OPT_TIMEOUT:
+	case OPT_INV:
+		return value_opt(ctx, c, &a->o);
+	case 'x':
+		return add_rx(&a->ui, optarg);
+	case OPT_EXCLUDE:
+		return add_glob(&a->ui, optarg);
+	case OPT_SYS_PATH:
+		a->sys_path = true;
+		return 0;
+	case OPT_STRICT:
+		a->strict = true;
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+static int parse_compile(int argc, char **argv, struct cli_ctx *ctx,
+			 void *opts)
 {
 	static const struct option longopts[] = {
 		{ "jobs", required_argument, NULL, 'j' },
@@ -336,201 +400,197 @@ int cmd_compile(int argc, char **argv, struct cli_ctx *ctx)
 		{ 0 },
 	};
 	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
-				.shortopts = "j:fO:x:n", .longopts = longopts };
-	struct compile_ui ui = { .ctx = ctx };
-	struct pyc_compile_opts o = { .timeout_ms = 120000 };
-	char *memo_dir = NULL;
-	struct pyc_compile_stats total = { 0 };
-	struct pyc_interp *interps = NULL;
-	size_t ninterps = 0;
-	bool sys_path = false, strict = false, levels_seen[3] = { false };
-	const char *sde = getenv("SOURCE_DATE_EPOCH"), *origin;
-	const char *dflt_root[] = { "." };
-	char *prefix = NULL, *fbuf = NULL;
-	size_t flen = 0;
-	long v;
-	int c, ret = EXIT_OK;
+				.shortopts = "j:fx:n", .longopts = longopts };
+	struct compile_args *a = opts;
+	const char *sde = getenv("SOURCE_DATE_EPOCH");
+	int c, r;
 
-	o.mode = sde && sde[0] ? PYC_INV_CHECKED_HASH : PYC_INV_TIMESTAMP;
-	o.jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	while ((c = cli_getopt(&p)) != -1) {
-		switch (c) {
-		case 'j':
-			if (cli_parse_int(optarg, 0, 1024, &v) < 0) {
-				ret = cli_usage_error(ctx, "-j takes a number "
-						      "of workers (0: one "
-						      "per core)");
-				goto out;
-			}
-			if (v)
-				o.jobs = (int)v;
-			break;
-		case 'f':
-			o.flags |= PYC_COMPILE_FORCE;
-			break;
-		case 'O':
-			if ((ret = cli_level_arg(ctx, optarg, levels_seen)))
-				goto out;
-			break;
-		case OPT_INV:
-			if (pyc_invalidation_parse(optarg, &o.mode) < 0) {
-				ret = cli_usage_error(ctx, "--invalidation-mode"
-						      " takes timestamp, "
-						      "checked-hash or "
-						      "unchecked-hash");
-				goto out;
-			}
-			break;
-		case 'x':
-			if ((ret = add_rx(&ui, optarg)))
-				goto out;
-			break;
-		case OPT_EXCLUDE: {
-			const char **g = realloc(ui.globs, (ui.nglobs + 1) *
-							   sizeof(*g));
-			if (!g) {
-				ret = cli_error("out of memory");
-				goto out;
-			}
-			g[ui.nglobs++] = optarg;
-			ui.globs = g;
-			break;
-		}
-		case OPT_SYS_PATH:
-			sys_path = true;
-			break;
-		case OPT_STRICT:
-			strict = true;
-			break;
-		case OPT_DRY_RUN:
-		case 'n':
-			o.flags |= PYC_COMPILE_DRY_RUN;
-			break;
-		case OPT_HARDLINK:
-			o.flags |= PYC_COMPILE_HARDLINK_DUPES;
-			break;
-		case OPT_FOLLOW:
-			o.flags |= PYC_COMPILE_FOLLOW_SYMLINKS;
-			break;
-		case OPT_INSECURE:
-			o.flags |= PYC_COMPILE_INSECURE;
-			break;
-		case OPT_TIMEOUT:
-			if (cli_parse_int(optarg, 0, 86400, &v) < 0) {
-				ret = cli_usage_error(ctx, "--timeout takes "
-						      "seconds (0: none)");
-				goto out;
-			}
-			o.timeout_ms = (int)v * 1000;
-			break;
-		case 'h':
-			goto out;
-		default:
-			ret = EXIT_USAGE;
-			goto out;
-		}
+	a->ui.ctx = ctx;
+	a->o.timeout_ms = 120000;
+	a->o.mode = sde && sde[0] ? PYC_INV_CHECKED_HASH : PYC_INV_TIMESTAMP;
+	a->o.jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	while ((c = cli_getopt(&p)) != -1)
+		if ((r = compile_opt(ctx, c, a)) != 0)
+			return r < 0 ? -1 : cli_opt_stop(c);
+	a->o.nlevels = ctx->nlevels;
+	memcpy(a->o.levels, ctx->levels, sizeof(ctx->levels));
+	if ((a->o.flags & PYC_COMPILE_HARDLINK_DUPES) && a->o.nlevels < 2)
+		return cli_usage_error(ctx, "--hardlink-dupes needs at least "
+				       "two -O levels");
+	if (a->sys_path && optind < argc)
+		return cli_usage_error(ctx, "--sys-path takes no PATH");
+	ctx->dry_run = a->o.flags & PYC_COMPILE_DRY_RUN;
+	ctx->insecure = a->o.flags & PYC_COMPILE_INSECURE;
+	return 0;
+}
+
+static void compile_release(void *opts)
+{
+	struct compile_args *a = opts;
+
+	rx_release(&a->ui);
+	free(a->ui.globs);
+	free(a->memo_dir);
+	json_release(&a->ui.failures);
+}
+
+/* The callbacks, the memo, the failures list, the signals. */
+static void start(struct cli_ctx *ctx, struct compile_args *a)
+{
+	struct pyc_compile_opts *o = &a->o;
+	struct compile_ui *ui = &a->ui;
+
+	o->prefix = ctx->prefix;
+	o->exclude = on_exclude;
+	o->event = on_event;
+	o->progress = on_progress;
+	o->arg = ui;
+	o->stop = &interrupted;
+	o->memo_dir = a->memo_dir = pyc_failure_memo_dir();
+	ui->multi = ctx->ninterps > 1;
+	ui->lenient = a->sys_path && !a->strict;
+	ui->tty = !ctx->quiet && !ctx->json && isatty(STDERR_FILENO);
+	if ((ui->json = ctx->json)) {
+		json_init(&ui->failures, NULL, 1);
+		json_lines(&ui->failures, NULL);
 	}
-	o.nlevels = cli_levels(levels_seen, o.levels);
-	if ((o.flags & PYC_COMPILE_HARDLINK_DUPES) && o.nlevels < 2) {
-		ret = cli_usage_error(ctx, "--hardlink-dupes needs at least "
-				      "two -O levels");
-		goto out;
-	}
-	if (sys_path && optind < argc) {
-		ret = cli_usage_error(ctx, "--sys-path takes no PATH");
-		goto out;
-	}
-	if (cli_prefix(ctx, &prefix, &origin) < 0) {
-		ret = EXIT_USAGE;
-		goto out;
-	}
-	if (prefix && !(o.flags & PYC_COMPILE_DRY_RUN) &&
-	    cli_prefix_trust(prefix, o.flags & PYC_COMPILE_INSECURE) < 0) {
-		ret = EXIT_USAGE;
-		goto out;
-	}
-	if (cli_interps(ctx, &interps, &ninterps) < 0) {
-		ret = EXIT_USAGE;
-		goto out;
-	}
-	o.prefix = prefix;
-	o.exclude = on_exclude;
-	o.event = on_event;
-	o.progress = on_progress;
-	o.arg = &ui;
-	o.stop = &interrupted;
-	o.memo_dir = memo_dir = pyc_failure_memo_dir();
-	ui.multi = ninterps > 1;
-	ui.lenient = sys_path && !strict;
-	ui.tty = !ctx->quiet && !ctx->json && isatty(STDERR_FILENO);
-	if (ctx->json)
-		ui.failures = open_memstream(&fbuf, &flen);
-	clock_gettime(CLOCK_MONOTONIC, &ui.t0);
+	clock_gettime(CLOCK_MONOTONIC, &ui->t0);
 	catch_stop_signal(SIGINT);
 	catch_stop_signal(SIGTERM);
 	catch_stop_signal(SIGHUP);
+}
 
-	/* --sys-path: each interpreter with its own roots. */
-	size_t rounds = sys_path ? ninterps : 1;
-	for (size_t k = 0; k < rounds && ret == EXIT_OK && !interrupted; k++) {
-		struct pyc_compile_stats st;
-		struct pyc_error err = { { 0 } };
-		char **sp = NULL;
-		size_t nroots;
-		const char *const *roots;
+/* One pyc_compile() run over roots: 0, or -1 after the error. */
+static int compile_roots(struct compile_args *a, const char *const *roots,
+			 size_t nroots, struct pyc_compile_stats *total)
+{
+	struct pyc_compile_stats st;
+	struct pyc_error err = { { 0 } };
+	int ret = 0;
 
-		if (sys_path) {
-			o.interps = &interps[k];
-			o.ninterps = 1;
-			sp = sys_path_of(&interps[k], &nroots);
-			roots = (const char *const *)sp;
-			if (!sp) {
-				ret = EXIT_USAGE;
-				break;
-			}
-		} else {
-			o.interps = interps;
-			o.ninterps = ninterps;
-			roots = optind < argc ? (const char *const *)&argv[optind]
-					      : dflt_root;
-			nroots = optind < argc ? (size_t)(argc - optind) : 1;
-		}
-		if (pyc_compile(&o, roots, nroots, &st, &err) < 0 &&
-		    !(errno == EINTR && interrupted)) {
-			clear_bar(&ui);
-			ret = cli_error("%s", err.msg[0] ? err.msg
-							 : strerror(errno));
-		}
-		add_stats(&total, &st);
-		cli_strv_free(sp, sys_path ? nroots : 0);
+	if (pyc_compile(&a->o, roots, nroots, &st, &err) < 0 &&
+	    !(errno == EINTR && interrupted)) {
+		int e = errno;
+		clear_bar(&a->ui);
+		ret = cli_error("%s", err.msg[0] ? err.msg : strerror(e));
 	}
-	clear_bar(&ui);
+	add_stats(total, &st);
+	return ret;
+}
+
+/* The PATHs with every interpreter, or (--sys-path) each interpreter
+ * with its own sys.path: 0, or -1 after an error. */
+static int compile_all(struct cli_ctx *ctx, struct compile_args *a,
+		       struct pyc_compile_stats *total)
+{
+	const char *const *paths;
+	size_t n;
+	int ret = 0;
+
+	if (!a->sys_path) {
+		a->o.interps = ctx->interps;
+		a->o.ninterps = ctx->ninterps;
+		paths = cli_paths(ctx, &n);
+		return compile_roots(a, paths, n, total);
+	}
+	for (size_t k = 0; k < ctx->ninterps && !ret && !interrupted; k++) {
+		char **sp = cli_sys_path(&ctx->interps[k], &n);
+
+		if (!sp)
+			return -1;
+		a->o.interps = &ctx->interps[k];
+		a->o.ninterps = 1;
+		ret = compile_roots(a, (const char *const *)sp, n, total);
+		cli_strv_free(sp, n);
+	}
+	return ret;
+}
+
+/* The summary (and JSON document) of a run that ended with ret: the
+ * exit status. */
+static int report(struct compile_args *a, struct pyc_compile_stats *total,
+		  int ret)
+{
+	struct compile_ui *ui = &a->ui;
+
+	clear_bar(ui);
 	/* Stopped by a signal: what was done, and 128 + its number as a
 	 * shell reports a process it ended. */
-	if (interrupted && ret == EXIT_OK) {
+	if (interrupted && ret == 0) {
 		cli_warn("interrupted by %s", signal_name(interrupted));
 		ret = 128 + interrupted;
 	}
+	if (ui->json) {
+		json_end(&ui->failures);
+		if (ret >= 0 && json_failed(&ui->failures))
+			ret = cli_error("out of memory");
+	}
 	/* After a fatal error the message is all: no counts of a run that
 	 * did not happen. */
-	if (ret != EXIT_USAGE)
-		summary(&ui, &total, o.flags & PYC_COMPILE_DRY_RUN);
-	if (ui.failures)
-		fclose(ui.failures);
-	if (ctx->json && ret != EXIT_USAGE)
-		printf(", \"interrupted\": %s, \"failures\": [%s%s]}\n",
-		       interrupted ? "true" : "false", fbuf ? fbuf : "",
-		       ui.nfailures ? "\n  " : "");
-	free(fbuf);
-	if (ui.lenient)
-		total.failed -= total.source_errors;
-	if (ret == EXIT_OK && (total.failed || total.walk_errors))
+	if (ret < 0)
+		return -1;
+	summary(ui, total, a->o.flags & PYC_COMPILE_DRY_RUN);
+	if (ui->lenient)
+		total->failed -= total->source_errors;
+	if (ret == 0 && (total->failed || total->walk_errors))
 		ret = EXIT_SOME;
-out:
-	rx_release(&ui);
-	free(ui.globs);
-	cli_interps_release(interps, ninterps);
-	free(memo_dir);
-	free(prefix);
 	return ret;
 }
+
+static int cmd_compile(struct cli_ctx *ctx, void *opts)
+{
+	struct compile_args *a = opts;
+	struct pyc_compile_stats total = { 0 };
+
+	start(ctx, a);
+	return report(a, &total, compile_all(ctx, a, &total));
+}
+
+const struct cli_cmd cli_cmd_compile = {
+	.name = "compile",
+	.parse = parse_compile,
+	.fn = cmd_compile,
+	.release = compile_release,
+	.opts_size = sizeof(struct compile_args),
+	.takes = TAKES_PREFIX | TAKES_IN_TREE | TAKES_PYTHON | TAKES_JSON |
+		 TAKES_QUIET | TAKES_VERBOSE,
+	.needs = NEEDS_PREFIX | NEEDS_TRUST | NEEDS_PYTHONS | NEEDS_LEVELS,
+	.usage = "[-j N] [-O LEVEL]... [-f] [-n] [--sys-path | PATH...]",
+	.summary =
+	"Precompile sources into the prefix (or __pycache__ with --in-tree).",
+	.help =
+	"Writes, for every .py under each PATH (default: .), the pyc its\n"
+	"interpreter would write at import, so that the first import finds\n"
+	"fresh bytecode.  Only stale pycs are rebuilt, decided as importlib\n"
+	"decides; when nothing is stale no interpreter is started.  A source\n"
+	"that failed to compile is remembered (in\n"
+	"${XDG_CACHE_HOME:-~/.cache}/pycprefix-failures)\n"
+	"and, while the file is unchanged, its error is reported again without\n"
+	"compiling it; -f compiles it anyway.\n\n"
+	"Options:\n"
+	"  -j, --jobs N       worker processes per interpreter (default: cores)\n"
+	"  -O LEVEL           optimization level 0, 1 or 2; repeatable\n"
+	"  -f, --force        rebuild even fresh pycs\n"
+	"      --invalidation-mode MODE\n"
+	"                     timestamp, checked-hash or unchecked-hash\n"
+	"                     (default: checked-hash if SOURCE_DATE_EPOCH is\n"
+	"                     set, else timestamp)\n"
+	"  -x REGEX           skip sources whose path, as the walk spells it,\n"
+	"                     matches REGEX (Python's re syntax, searched as\n"
+	"                     compileall -x does); repeatable, each applies\n"
+	"      --exclude GLOB skip paths or names matching GLOB; repeatable\n"
+	"      --sys-path     compile every directory on the interpreter's\n"
+	"                     sys.path instead of PATHs; there a source the\n"
+	"                     interpreter cannot compile (every stdlib ships\n"
+	"                     some on purpose) is counted, listed with -v, and\n"
+	"                     no failure, as pip and uv treat them\n"
+	"      --strict       with --sys-path, such sources are failures\n"
+	"                     (exit 1), as they always are for PATHs\n"
+	"  -n, --dry-run      list what would be compiled, write nothing\n"
+	"      --hardlink-dupes  equal pycs of several -O levels share a file\n"
+	"      --follow-symlinks descend into symlinked directories\n"
+	"      --timeout SEC  give up on one file after SEC (default 120)\n"
+	"      --force-insecure  write even when other users can change\n"
+	"                     the prefix (refused by default)\n"
+	"  --python all       every interpreter 'pycprefix pythons' lists\n",
+};

@@ -27,9 +27,8 @@ struct doctor {
 	struct cli_ctx *ctx;
 	int warnings, failures;
 	int broken;          /* interpreters that could not be asked */
-	FILE *json;          /* the "checks" array, with --json */
-	char *jbuf;
-	size_t jlen, nchecks;
+	bool json;           /* --json: each check into `checks` */
+	struct json_writer checks;
 };
 
 /* One check's outcome: a message and, unless OK, what to do. */
@@ -49,19 +48,12 @@ static void say(struct doctor *d, enum level lv, const char *check,
 	d->warnings += lv == WARN;
 	d->failures += lv == FAIL;
 	if (d->json) {
-		fputs(d->nchecks++ ? ",\n    {" : "\n    {", d->json);
-		json_key(d->json, "check");
-		json_str(d->json, check);
-		fputs(", ", d->json);
-		json_key(d->json, "level");
-		json_str(d->json, level_names[lv]);
-		fputs(", ", d->json);
-		json_key(d->json, "message");
-		json_str(d->json, msg);
-		fputs(", ", d->json);
-		json_key(d->json, "fix");
-		json_str(d->json, fix);
-		fputc('}', d->json);
+		json_object(&d->checks, NULL);
+		json_string(&d->checks, "check", check);
+		json_string(&d->checks, "level", level_names[lv]);
+		json_string(&d->checks, "message", msg);
+		json_string(&d->checks, "fix", fix);
+		json_end(&d->checks);
 		return;
 	}
 	printf("  %s%-4s%s  %s\n", color(d->ctx, level_colors[lv]),
@@ -76,19 +68,6 @@ static void section(const struct doctor *d, const char *title)
 	if (!d->json)
 		printf("%s%s%s\n", color(d->ctx, C_BOLD), title,
 		       color(d->ctx, C_RESET));
-}
-
-static void human_size(char *out, size_t n, uint64_t bytes)
-{
-	static const char units[] = "BKMGTP";
-	double v = (double)bytes;
-	int u = 0;
-
-	while (v >= 1024 && u < 5) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(out, n, u ? "%.1f %ciB" : "%.0f %c", v, units[u]);
 }
 
 /* ---- the prefix itself ---- */
@@ -121,7 +100,9 @@ static void check_space(struct doctor *d, const char *prefix)
 	while (dir && statvfs(dir, &vfs) < 0) {
 		char *slash = strrchr(dir, '/');
 		if (!slash || slash == dir) {
-			strcpy(dir, slash == dir ? "/" : ".");
+			/* "/" or ".": dir holds at least two bytes */
+			dir[0] = slash == dir ? '/' : '.';
+			dir[1] = '\0';
 			if (statvfs(dir, &vfs) < 0) {
 				free(dir);
 				dir = NULL;
@@ -135,7 +116,7 @@ static void check_space(struct doctor *d, const char *prefix)
 	free(dir);
 	uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
 	uint64_t total = (uint64_t)vfs.f_blocks * vfs.f_frsize;
-	human_size(size, sizeof(size), avail);
+	cli_human_bytes(size, sizeof(size), avail);
 	if (avail < 64u << 20)
 		say(d, FAIL, "prefix.space", "free space, or 'pycprefix prune "
 		    "--max-size SIZE'", "only %s free: writes will fail", size);
@@ -239,7 +220,7 @@ static void check_tags(struct doctor *d, const struct audit_ui *a)
 		return;
 	for (size_t i = 0; i < a->ntags; i++) {
 		const struct tag_count *t = &a->tags[i];
-		human_size(size, sizeof(size), t->bytes);
+		cli_human_bytes(size, sizeof(size), t->bytes);
 		if (strcmp(t->tag, "?") == 0) {
 			say(d, NOTE, "prefix.tags", NULL, "%zu .pyc files (%s) "
 			    "without an interpreter tag", t->files, size);
@@ -270,7 +251,7 @@ static void audit(struct doctor *d, const char *prefix)
 		    strerror(errno));
 		return;
 	}
-	human_size(size, sizeof(size), st.bytes);
+	cli_human_bytes(size, sizeof(size), st.bytes);
 	say(d, OK, "prefix.size", NULL, "%zu pyc%s, %s", st.kept,
 	    st.kept == 1 ? "" : "s", size);
 	if (a.errors)
@@ -549,48 +530,44 @@ out:
 		free(links.show[i]);
 }
 
-int cmd_doctor(int argc, char **argv, struct cli_ctx *ctx)
+/* The document: the counts first, then the checks gathered. */
+static int print_json(struct doctor *d)
 {
-	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
-				.shortopts = "", .longopts = NULL };
-	struct doctor d = { .ctx = ctx };
-	struct pyc_interp *interps = NULL;
-	size_t ninterps = 0;
-	const char *origin;
-	char *prefix;
-	int c;
+	struct json_writer *w = d->ctx->out;
 
-	while ((c = cli_getopt(&p)) != -1) {
-		if (c == 'h')
-			return EXIT_OK;
-		return EXIT_USAGE;
+	json_end(&d->checks);
+	if (json_failed(&d->checks)) {
+		json_release(&d->checks);
+		return cli_error("out of memory");
 	}
-	if (ctx->in_tree)
-		return cli_usage_error(ctx, "doctor checks a prefix: --in-tree "
-				       "makes no sense here");
-	if (cli_prefix(ctx, &prefix, &origin) < 0)
-		return EXIT_USAGE;
-	if (ctx->npythons ? cli_interps(ctx, &interps, &ninterps) < 0
-			  : cli_all_interps(&interps, &ninterps) < 0) {
-		free(prefix);
-		return EXIT_USAGE;
-	}
-	if (ctx->json)
-		d.json = open_memstream(&d.jbuf, &d.jlen);
-	check_prefix(&d, prefix, origin);
-	check_env(&d, prefix, origin, interps, ninterps);
-	if (optind < argc)
-		section(&d, "trees");
-	for (int i = optind; i < argc; i++)
-		check_tree(&d, argv[i]);
+	json_object(w, NULL);
+	json_string(w, "prefix", d->ctx->prefix);
+	json_int(w, "warnings", d->warnings);
+	json_int(w, "failures", d->failures);
+	json_sub(w, "checks", &d->checks);
+	json_end(w);
+	json_release(&d->checks);
+	return 0;
+}
+
+static int cmd_doctor(struct cli_ctx *ctx, void *opts)
+{
+	struct doctor d = { .ctx = ctx, .json = ctx->json };
+
+	(void)opts;
 	if (d.json) {
-		fclose(d.json);
-		printf("{\"prefix\": ");
-		json_str(stdout, prefix);
-		printf(", \"warnings\": %d, \"failures\": %d, \"checks\": "
-		       "[%s\n  ]}\n", d.warnings, d.failures,
-		       d.jbuf ? d.jbuf : "");
-		free(d.jbuf);
+		json_init(&d.checks, NULL, 1);
+		json_lines(&d.checks, NULL);
+	}
+	check_prefix(&d, ctx->prefix, ctx->origin);
+	check_env(&d, ctx->prefix, ctx->origin, ctx->interps, ctx->ninterps);
+	if (ctx->nargs)
+		section(&d, "trees");
+	for (int i = 0; i < ctx->nargs; i++)
+		check_tree(&d, ctx->args[i]);
+	if (d.json) {
+		if (print_json(&d) < 0)
+			return -1;
 	} else if (!ctx->quiet) {
 		/* The report is the data; its verdict is the summary. */
 		if (d.failures || d.warnings)
@@ -599,8 +576,31 @@ int cmd_doctor(int argc, char **argv, struct cli_ctx *ctx)
 		else
 			fprintf(stderr, "\nAll good.\n");
 	}
-	cli_interps_release(interps, ninterps);
-	free(prefix);
 	/* Warnings are to look at: only what is to fix fails the run. */
 	return d.broken ? EXIT_USAGE : d.failures ? EXIT_SOME : EXIT_OK;
 }
+
+const struct cli_cmd cli_cmd_doctor = {
+	.name = "doctor",
+	.parse = cli_parse_none,
+	.fn = cmd_doctor,
+	.takes = TAKES_PREFIX | TAKES_PYTHON | TAKES_JSON | TAKES_QUIET,
+	.needs = NEEDS_PREFIX | NEEDS_PYTHONS | NEEDS_PYTHONS_ALL,
+	.usage = "[PATH...]",
+	.summary =
+	"Check that the prefix is safe, wired up, and free of aliases.",
+	.help =
+	"The prefix: that no other user can change it or a directory above\n"
+	"it (as ssh's StrictModes), nothing inside owned by another user,\n"
+	"no symlinks, temporary leftovers, free space, and pycs of\n"
+	"interpreters no longer installed.  The environment: whether\n"
+	"PYTHONPYCACHEPREFIX is set in this shell and each interpreter\n"
+	"(--python, default: all found) writes where it should.  Aliasing:\n"
+	"sys.path entries with '..' or reaching one directory twice, and,\n"
+	"in each PATH, symlinks leading back into it (the same source\n"
+	"cached twice).  Says what to fix.  Each interpreter is run with\n"
+	"-B and a pycache prefix of its own: doctor writes nothing.\n\n"
+	"Exit status: 0 when nothing is to fix (warnings are only to look\n"
+	"at), 1 when something is to fix, 2 when an interpreter cannot\n"
+	"start or on a usage error.\n",
+};

@@ -122,23 +122,23 @@ static void on_error(const char *path, const char *msg, void *arg)
 }
 
 static void print_buckets(const struct cli_ctx *ctx, const char *title,
-			  struct buckets *b, size_t most, bool last)
+			  struct buckets *b, size_t most)
 {
 	char hb[32], hd[32];
 
 	if (b->n)
 		qsort(b->v, b->n, sizeof(*b->v), bucket_cmp);
 	if (ctx->json) {
-		printf("\"%s\": [", title);
+		json_array(ctx->out, title);
 		for (size_t i = 0; i < b->n; i++) {
-			fputs(i ? ", {" : "{", stdout);
-			json_key(stdout, "key");
-			json_str(stdout, b->v[i].key);
-			printf(", \"bytes\": %ju, \"disk_bytes\": %ju, "
-			       "\"files\": %zu}", (uintmax_t)b->v[i].bytes,
-			       (uintmax_t)b->v[i].disk, b->v[i].files);
+			json_object(ctx->out, NULL);
+			json_string(ctx->out, "key", b->v[i].key);
+			json_uint(ctx->out, "bytes", b->v[i].bytes);
+			json_uint(ctx->out, "disk_bytes", b->v[i].disk);
+			json_uint(ctx->out, "files", b->v[i].files);
+			json_end(ctx->out);
 		}
-		printf("]%s", last ? "" : ", ");
+		json_end(ctx->out);
 	} else if (b->n) {
 		printf("%s:\n", title);
 		for (size_t i = 0; i < b->n && i < most; i++) {
@@ -162,13 +162,15 @@ static void print_total(const struct cli_ctx *ctx, const char *prefix,
 	char hb[32], hd[32];
 
 	if (ctx->json) {
-		fputs("{", stdout);
-		json_key(stdout, "prefix");
-		json_str(stdout, prefix);
-		printf(", \"bytes\": %ju, \"disk_bytes\": %ju, \"files\": %zu, "
-		       "\"linked\": %zu, \"errors\": %zu, ",
-		       (uintmax_t)st->bytes, (uintmax_t)d->disk, st->kept,
-		       d->linked, st->errors);
+		struct json_writer *w = ctx->out;
+
+		json_object(w, NULL);
+		json_string(w, "prefix", prefix);
+		json_uint(w, "bytes", st->bytes);
+		json_uint(w, "disk_bytes", d->disk);
+		json_uint(w, "files", st->kept);
+		json_uint(w, "linked", d->linked);
+		json_uint(w, "errors", st->errors);
 		return;
 	}
 	cli_human_bytes(hb, sizeof(hb), st->bytes);
@@ -182,8 +184,8 @@ static void print_total(const struct cli_ctx *ctx, const char *prefix,
 		printf("  %10s %10s %7s\n", "apparent", "on disk", "pycs");
 }
 
-/* 0 when the prefix is a directory or not there yet (*missing), else the
- * error message and EXIT_USAGE. */
+/* 0 when the prefix is a directory or not there yet (*missing), else -1
+ * after the error message. */
 static int check_prefix(const char *prefix, bool *missing)
 {
 	struct stat st;
@@ -203,7 +205,7 @@ static int check_prefix(const char *prefix, bool *missing)
 	return 0;
 }
 
-int cmd_du(int argc, char **argv, struct cli_ctx *ctx)
+static int parse_du(int argc, char **argv, struct cli_ctx *ctx, void *opts)
 {
 	static const struct option longopts[] = {
 		{ "depth", required_argument, NULL, 'd' },
@@ -211,55 +213,72 @@ int cmd_du(int argc, char **argv, struct cli_ctx *ctx)
 	};
 	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
 				.shortopts = "d:", .longopts = longopts };
-	struct du_ui d = { .depth = 0 };
-	struct pyc_du_ops ops = { .pyc = on_pyc, .error = on_error, .arg = &d };
-	struct pyc_tidy_stats st = { 0 };
-	const char *origin;
-	char *prefix;
-	bool missing;
+	struct du_ui *d = opts;
 	long v;
-	int c, ret = EXIT_OK;
+	int c;
 
 	while ((c = cli_getopt(&p)) != -1) {
-		switch (c) {
-		case 'd':
-			if (cli_parse_int(optarg, 1, 64, &v) < 0)
-				return cli_usage_error(ctx, "--depth takes 1 to "
-						       "64");
-			d.depth = (int)v;
-			break;
-		case 'h':
-			return EXIT_OK;
-		default:
-			return EXIT_USAGE;
-		}
+		if (c != 'd')
+			return cli_opt_stop(c);
+		if (cli_parse_int(optarg, 1, 64, &v) < 0)
+			return cli_usage_error(ctx, "--depth takes 1 to 64");
+		d->depth = (int)v;
 	}
 	if (optind < argc)
 		return cli_usage_error(ctx, "du takes no operands");
-	if (cli_prefix(ctx, &prefix, &origin) < 0)
-		return EXIT_USAGE;
-	if ((ret = check_prefix(prefix, &missing)) != 0) {
-		free(prefix);
-		return ret;
-	}
+	return 0;
+}
+
+static int cmd_du(struct cli_ctx *ctx, void *opts)
+{
+	struct du_ui *d = opts;
+	struct pyc_du_ops ops = { .pyc = on_pyc, .error = on_error, .arg = d };
+	struct pyc_tidy_stats st = { 0 };
+	const char *prefix = ctx->prefix;
+	bool missing;
+	int ret = EXIT_OK;
+
+	if (check_prefix(prefix, &missing) < 0)
+		return -1;
 	/* A prefix not made yet holds nothing: 0 pycs, as du of an empty
 	 * directory. */
 	if (!missing && pyc_du(prefix, &ops, &st) < 0)
 		ret = cli_error("cannot measure the prefix '%s': %s", prefix,
 				strerror(errno));
-	else if (d.tag.oom || d.level.oom || d.dir.oom || d.root.oom)
+	else if (d->tag.oom || d->level.oom || d->dir.oom || d->root.oom)
 		ret = cli_error("out of memory");
-	print_total(ctx, prefix, &st, &d);
-	print_buckets(ctx, "tags", &d.tag, 20, false);
-	print_buckets(ctx, "levels", &d.level, 20, false);
-	if (d.depth)
-		print_buckets(ctx, "directories", &d.dir, 15, true);
+	print_total(ctx, prefix, &st, d);
+	print_buckets(ctx, "tags", &d->tag, 20);
+	print_buckets(ctx, "levels", &d->level, 20);
+	if (d->depth)
+		print_buckets(ctx, "directories", &d->dir, 15);
 	else
-		print_buckets(ctx, "roots", &d.root, 15, true);
+		print_buckets(ctx, "roots", &d->root, 15);
 	if (ctx->json)
-		fputs("}\n", stdout);
-	free(prefix);
+		json_end(ctx->out);
 	if (ret)
 		return ret;
 	return st.errors ? EXIT_SOME : EXIT_OK;
 }
+
+const struct cli_cmd cli_cmd_du = {
+	.name = "du",
+	.parse = parse_du,
+	.fn = cmd_du,
+	.opts_size = sizeof(struct du_ui),
+	.takes = TAKES_PREFIX | TAKES_JSON,
+	.needs = NEEDS_PREFIX,
+	.usage = "[--depth N]",
+	.summary = "Show where the prefix's space goes.",
+	.help =
+	"Sizes and pycs per cache tag, per optimization level and per\n"
+	"root: the sys.path entry the modules come from (the deepest\n"
+	"site-packages, else lib/pythonX.Y, else the directory above the\n"
+	"outermost package; a pyc's own directory once its sources are\n"
+	"gone).  Sizes are apparent (as du --apparent-size) and on disk\n"
+	"(as du); a file with several names (--hardlink-dupes) counts\n"
+	"once.  A prefix not made yet holds 0 pycs.\n\n"
+	"Options:\n"
+	"  -d, --depth N      by directory of the mirrored tree, N levels\n"
+	"                     deep, instead of by root\n",
+};

@@ -1,6 +1,5 @@
 /*
- * cmd_env.c - pycprefix env and pycprefix run: wiring the prefix into a
- * shell or a command.
+ * cmd_env.c - pycprefix env: the shell line that wires the prefix in.
  */
 #include "cli.h"
 
@@ -51,7 +50,11 @@ static void put_quoted(enum shell sh, const char *s)
 	putchar('\'');
 }
 
-int cmd_env(int argc, char **argv, struct cli_ctx *ctx)
+struct env_opts {
+	enum shell sh;
+};
+
+static int parse_env(int argc, char **argv, struct cli_ctx *ctx, void *opts)
 {
 	static const struct option longopts[] = {
 		{ "shell", required_argument, NULL, 's' },
@@ -59,25 +62,23 @@ int cmd_env(int argc, char **argv, struct cli_ctx *ctx)
 	};
 	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
 				.shortopts = "", .longopts = longopts };
-	const char *shname = getenv("SHELL"), *origin;
-	enum shell sh = SH;
-	char *prefix;
+	struct env_opts *o = opts;
+	const char *shname = getenv("SHELL");
 	int c;
 
+	o->sh = SH;
 	while ((c = cli_getopt(&p)) != -1) {
 		switch (c) {
 		case 's':
 			shname = optarg;
-			if (shell_parse(shname, &sh) < 0)
+			if (shell_parse(shname, &o->sh) < 0)
 				return cli_usage_error(ctx, "unknown shell "
 						       "'%s': use sh, bash, "
 						       "zsh, fish or csh",
 						       shname);
 			break;
-		case 'h':
-			return EXIT_OK;
 		default:
-			return EXIT_USAGE;
+			return cli_opt_stop(c);
 		}
 	}
 	if (optind < argc)
@@ -86,23 +87,33 @@ int cmd_env(int argc, char **argv, struct cli_ctx *ctx)
 	 * whatever it was given.  Without $SHELL (cron, a Dockerfile's RUN)
 	 * sh is the safe guess. */
 	if (shname && shname[0] && !ctx->json &&
-	    shell_parse(shname, &sh) < 0) {
+	    shell_parse(shname, &o->sh) < 0) {
 		const char *base = strrchr(shname, '/');
 		return cli_error("$SHELL is %s, a shell env does not know: "
 				 "pass --shell sh, bash, zsh, fish or csh",
 				 cli_qsubject(base ? base + 1 : shname));
 	}
-	if (cli_prefix(ctx, &prefix, &origin) < 0)
-		return EXIT_USAGE;
-	if (ctx->json) {
-		fputc('{', stdout);
-		json_key(stdout, "PYTHONPYCACHEPREFIX");
-		json_str(stdout, prefix);
-		fputs(", ", stdout);
-		json_key(stdout, "origin");
-		json_str(stdout, origin);
-		fputs("}\n", stdout);
-	} else if (!prefix) {
+	return 0;
+}
+
+static void print_json(const struct cli_ctx *ctx)
+{
+	struct json_writer *w = ctx->out;
+
+	json_object(w, NULL);
+	json_string(w, "PYTHONPYCACHEPREFIX", ctx->prefix);
+	json_string(w, "origin", ctx->origin);
+	json_end(w);
+}
+
+static int cmd_env(struct cli_ctx *ctx, void *opts)
+{
+	const struct env_opts *o = opts;
+	enum shell sh = o->sh;
+
+	if (ctx->json)
+		print_json(ctx);
+	else if (!ctx->prefix) {
 		puts(sh == FISH ? "set -e PYTHONPYCACHEPREFIX"
 		     : sh == CSH ? "unsetenv PYTHONPYCACHEPREFIX"
 				 : "unset PYTHONPYCACHEPREFIX");
@@ -110,44 +121,28 @@ int cmd_env(int argc, char **argv, struct cli_ctx *ctx)
 		fputs(sh == FISH ? "set -gx PYTHONPYCACHEPREFIX "
 		      : sh == CSH ? "setenv PYTHONPYCACHEPREFIX "
 				  : "export PYTHONPYCACHEPREFIX=", stdout);
-		put_quoted(sh, prefix);
+		put_quoted(sh, ctx->prefix);
 		fputs(sh == FISH ? ";\n" : "\n", stdout);
 	}
-	if (prefix && !ctx->quiet)
-		cli_prefix_trust(prefix, true);
-	free(prefix);
+	/* After the line: a warning, never a refusal (it only prints). */
+	if (ctx->prefix && !ctx->quiet)
+		cli_prefix_trust(ctx->prefix, true);
 	return EXIT_OK;
 }
 
-int cmd_run(int argc, char **argv, struct cli_ctx *ctx)
-{
-	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
-				.shortopts = "+", .longopts = NULL };
-	const char *origin;
-	char *prefix;
-	int c, ret;
-
-	while ((c = cli_getopt(&p)) != -1) {
-		if (c == 'h')
-			return EXIT_OK;
-		return EXIT_USAGE;
-	}
-	if (optind >= argc)
-		return cli_usage_error(ctx, "run needs a COMMAND");
-	if (cli_prefix(ctx, &prefix, &origin) < 0)
-		return EXIT_USAGE;
-	if (prefix && !ctx->quiet)
-		cli_prefix_trust(prefix, true);
-	ret = prefix ? setenv("PYTHONPYCACHEPREFIX", prefix, 1)
-		     : unsetenv("PYTHONPYCACHEPREFIX");
-	free(prefix);
-	if (ret < 0)
-		return cli_error("cannot set PYTHONPYCACHEPREFIX: %s",
-				 strerror(errno));
-	fflush(stdout);
-	execvp(argv[optind], &argv[optind]);
-	/* As env(1): 127 when COMMAND is not found, 126 when it can't run. */
-	ret = errno == ENOENT ? 127 : 126;
-	cli_warn("cannot run '%s': %s", argv[optind], strerror(errno));
-	return ret;
-}
+const struct cli_cmd cli_cmd_env = {
+	.name = "env",
+	.parse = parse_env,
+	.fn = cmd_env,
+	.opts_size = sizeof(struct env_opts),
+	.takes = TAKES_PREFIX | TAKES_IN_TREE | TAKES_JSON | TAKES_QUIET,
+	.needs = NEEDS_PREFIX,
+	.usage = "[--shell sh|bash|zsh|fish|csh]",
+	.summary =
+	"Print the shell line that sets PYTHONPYCACHEPREFIX to the prefix.",
+	.help =
+	"Use as: eval \"$(pycprefix env)\"\n\n"
+	"Options:\n"
+	"      --shell SHELL  syntax of SHELL (default: from $SHELL, sh when\n"
+	"                     unset; a $SHELL not listed is an error)\n",
+};

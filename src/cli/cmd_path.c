@@ -18,7 +18,7 @@ struct path_opts {
 /* One FILE for one interpreter; prints the result or the error. */
 static int one(const struct cli_ctx *ctx, const struct path_opts *o,
 	       const struct pyc_interp *in, const char *prefix,
-	       const char *cwd, const char *file, bool *first)
+	       const char *cwd, const char *file)
 {
 	struct pyc_error err = { { 0 } };
 	enum pyc_path_error e;
@@ -37,22 +37,16 @@ static int one(const struct cli_ctx *ctx, const struct path_opts *o,
 		e = pyc_cache_from_source(in, prefix, cwd, file, (int)o->opt,
 					  &out, &err);
 	if (ctx->json) {
-		fputs(*first ? "\n  {" : ",\n  {", stdout);
-		*first = false;
-		json_key(stdout, "python");
-		json_str(stdout, in->tag);
-		fputs(", ", stdout);
-		json_key(stdout, o->reverse ? "cache" : "source");
-		json_str(stdout, file);
-		fputs(", ", stdout);
-		json_key(stdout, o->reverse ? "source" : "cache");
-		json_str(stdout, out);
+		struct json_writer *w = ctx->out;
+
+		json_object(w, NULL);
+		json_string(w, "python", in->tag);
+		json_string(w, o->reverse ? "cache" : "source", file);
+		json_string(w, o->reverse ? "source" : "cache", out);
 		if (o->reverse && !e)
-			printf(", \"optimization\": %d", level);
-		fputs(", ", stdout);
-		json_key(stdout, "error");
-		json_str(stdout, e ? err.msg : NULL);
-		fputc('}', stdout);
+			json_int(w, "optimization", level);
+		json_string(w, "error", e ? err.msg : NULL);
+		json_end(w);
 	} else if (!e) {
 		/* -z is for programs: the bytes as they are. */
 		fputs(o->end ? cli_qpath(out) : out, stdout);
@@ -64,7 +58,8 @@ static int one(const struct cli_ctx *ctx, const struct path_opts *o,
 	return e ? -1 : 0;
 }
 
-int cmd_path(int argc, char **argv, struct cli_ctx *ctx)
+static int parse_path(int argc, char **argv, struct cli_ctx *ctx,
+		      void *opts)
 {
 	static const struct option longopts[] = {
 		{ "reverse", no_argument, NULL, 'r' },
@@ -73,55 +68,70 @@ int cmd_path(int argc, char **argv, struct cli_ctx *ctx)
 	};
 	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
 				.shortopts = "O:rz", .longopts = longopts };
-	struct path_opts o = { .opt = 0, .end = '\n' };
-	struct pyc_interp *interps = NULL;
-	size_t ninterps = 0;
-	char *prefix = NULL, cwdbuf[PATH_MAX];
-	const char *cwd;
-	const char *origin;
-	bool first = true;
-	int c, ret = EXIT_OK;
+	struct path_opts *o = opts;
+	int c;
 
+	o->end = '\n';
 	while ((c = cli_getopt(&p)) != -1) {
 		switch (c) {
 		case 'O':
-			if (cli_parse_int(optarg, 0, 2, &o.opt) < 0)
+			if (cli_parse_int(optarg, 0, 2, &o->opt) < 0)
 				return cli_usage_error(ctx, "-O takes 0, 1 or "
 						       "2, not '%s'", optarg);
 			break;
 		case 'r':
-			o.reverse = true;
+			o->reverse = true;
 			break;
 		case 'z':
-			o.end = '\0';
+			o->end = '\0';
 			break;
-		case 'h':
-			return EXIT_OK;
 		default:
-			return EXIT_USAGE;
+			return cli_opt_stop(c);
 		}
 	}
 	if (optind >= argc)
 		return cli_usage_error(ctx, "path needs at least one FILE");
+	return 0;
+}
+
+static int cmd_path(struct cli_ctx *ctx, void *opts)
+{
+	const struct path_opts *o = opts;
+	char cwdbuf[PATH_MAX];
 	/* NULL when deleted: the library then fails only where CPython
 	 * would call os.getcwd(). */
-	cwd = getcwd(cwdbuf, sizeof(cwdbuf));
-	if (cli_prefix(ctx, &prefix, &origin) < 0)
-		return EXIT_USAGE;
-	if (cli_interps(ctx, &interps, &ninterps) < 0) {
-		free(prefix);
-		return EXIT_USAGE;
-	}
+	const char *cwd = getcwd(cwdbuf, sizeof(cwdbuf));
+	int ret = EXIT_OK;
+
 	if (ctx->json)
-		fputc('[', stdout);
-	for (int i = optind; i < argc; i++)
-		for (size_t k = 0; k < ninterps; k++)
-			if (one(ctx, &o, &interps[k], prefix, cwd, argv[i],
-				&first) < 0)
+		json_lines(ctx->out, NULL);
+	for (int i = 0; i < ctx->nargs; i++)
+		for (size_t k = 0; k < ctx->ninterps; k++)
+			if (one(ctx, o, &ctx->interps[k], ctx->prefix, cwd,
+				ctx->args[i]) < 0)
 				ret = EXIT_SOME;
 	if (ctx->json)
-		fputs(first ? "]\n" : "\n]\n", stdout);
-	cli_interps_release(interps, ninterps);
-	free(prefix);
+		json_end(ctx->out);
 	return ret;
 }
+
+const struct cli_cmd cli_cmd_path = {
+	.name = "path",
+	.parse = parse_path,
+	.fn = cmd_path,
+	.opts_size = sizeof(struct path_opts),
+	.takes = TAKES_PREFIX | TAKES_IN_TREE | TAKES_PYTHON | TAKES_JSON,
+	.needs = NEEDS_PREFIX | NEEDS_PYTHONS,
+	.usage = "[-O LEVEL] [--reverse] [-z] FILE...",
+	.summary =
+	"Print where the interpreter reads and writes each source's "
+	"bytecode.",
+	.help =
+	"Each FILE is taken as CPython takes it: relative to the current\n"
+	"directory, never normalised, symlinks not resolved; with\n"
+	"--reverse, a relative pyc inside the prefix as its absolute path.\n\n"
+	"Options:\n"
+	"  -O LEVEL           optimization level 0, 1 or 2 (default 0)\n"
+	"  -r, --reverse      FILEs are pycs: print their sources\n"
+	"  -z, --null         end each path with NUL instead of newline\n",
+};

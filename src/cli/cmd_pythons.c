@@ -6,44 +6,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void print_json(const struct pyc_interp_list *l, bool all)
+static void print_json(struct json_writer *w,
+		       const struct pyc_interp_list *l, bool all)
 {
-	bool first = true;
+	char ver[48];
 
-	fputc('[', stdout);
+	json_lines(w, NULL);
 	for (size_t i = 0; i < l->n; i++) {
 		const struct pyc_interp *in = &l->v[i];
 
 		if (l->rejected[i] && !all)
 			continue;
-		fputs(first ? "\n  {" : ",\n  {", stdout);
-		first = false;
-		json_key(stdout, "path");
-		json_str(stdout, in->path);
-		fputs(", ", stdout);
-		json_key(stdout, "real");
-		json_str(stdout, in->real);
+		json_object(w, NULL);
+		json_string(w, "path", in->path);
+		json_string(w, "real", in->real);
 		if (in->impl) {
-			fprintf(stdout, ", \"version\": \"%d.%d.%d\", ",
-				in->major, in->minor, in->micro);
-			json_key(stdout, "implementation");
-			json_str(stdout, in->impl);
+			snprintf(ver, sizeof(ver), "%d.%d.%d", in->major,
+				 in->minor, in->micro);
+			json_string(w, "version", ver);
+			json_string(w, "implementation", in->impl);
 		}
 		if (in->tag) {
-			fputs(", ", stdout);
-			json_key(stdout, "tag");
-			json_str(stdout, in->tag);
-			fprintf(stdout, ", \"magic\": %u", in->magic);
+			json_string(w, "tag", in->tag);
+			json_uint(w, "magic", in->magic);
 		}
-		fputs(", ", stdout);
-		json_key(stdout, "usable");
-		fputs(l->rejected[i] ? "false" : "true", stdout);
-		fputs(", ", stdout);
-		json_key(stdout, "reason");
-		json_str(stdout, l->rejected[i]);
-		fputc('}', stdout);
+		json_bool(w, "usable", !l->rejected[i]);
+		json_string(w, "reason", l->rejected[i]);
+		json_end(w);
 	}
-	fputs(first ? "]\n" : "\n]\n", stdout);
+	json_end(w);
 }
 
 static void print_human(const struct cli_ctx *ctx,
@@ -83,7 +74,12 @@ static void print_human(const struct cli_ctx *ctx,
 			"'pycprefix pythons --all')\n", hidden);
 }
 
-int cmd_pythons(int argc, char **argv, struct cli_ctx *ctx)
+struct pythons_opts {
+	bool all;
+};
+
+static int parse_pythons(int argc, char **argv, struct cli_ctx *ctx,
+			 void *opts)
 {
 	static const struct option longopts[] = {
 		{ "all", no_argument, NULL, 'a' },
@@ -91,31 +87,49 @@ int cmd_pythons(int argc, char **argv, struct cli_ctx *ctx)
 	};
 	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
 				.shortopts = "a", .longopts = longopts };
-	struct pyc_interp_list list;
-	bool all = false, any = false;
+	struct pythons_opts *o = opts;
 	int c;
 
 	while ((c = cli_getopt(&p)) != -1) {
-		switch (c) {
-		case 'a':
-			all = true;
-			break;
-		case 'h':
-			return EXIT_OK;
-		default:
-			return EXIT_USAGE;
-		}
+		if (c != 'a')
+			return cli_opt_stop(c);
+		o->all = true;
 	}
 	if (optind < argc)
 		return cli_usage_error(ctx, "pythons takes no operands");
+	return 0;
+}
+
+static int cmd_pythons(struct cli_ctx *ctx, void *opts)
+{
+	const struct pythons_opts *o = opts;
+	struct pyc_interp_list list;
+	bool any = false;
+
 	if (pyc_interp_discover(&list) < 0)
 		return cli_error("out of memory");
 	if (ctx->json)
-		print_json(&list, all);
+		print_json(ctx->out, &list, o->all);
 	else
-		print_human(ctx, &list, all);
+		print_human(ctx, &list, o->all);
 	for (size_t i = 0; i < list.n; i++)
 		any |= !list.rejected[i];
 	pyc_interp_list_release(&list);
 	return any ? EXIT_OK : EXIT_USAGE;
 }
+
+const struct cli_cmd cli_cmd_pythons = {
+	.name = "pythons",
+	.parse = parse_pythons,
+	.fn = cmd_pythons,
+	.opts_size = sizeof(struct pythons_opts),
+	.takes = TAKES_JSON | TAKES_QUIET,
+	.needs = 0,
+	.usage = "[--all]",
+	.summary = "List the interpreters found on this machine.",
+	.help =
+	"Looks on PATH, in pyenv's versions and in the usual install\n"
+	"locations; each real executable once.\n\n"
+	"Options:\n"
+	"  -a, --all          also list interpreters that cannot be used\n",
+};

@@ -210,60 +210,49 @@ static const char *verdict_word(const struct shown *s)
 	return pyc_state_name(s->v.state);
 }
 
-static void print_json(const struct shown *s, const struct pyc_interp *in,
-		       bool first)
+static const char *header_word(enum pyc_header_status h)
+{
+	return h == PYC_HEADER_OK ? "ok"
+	       : h == PYC_HEADER_TRUNCATED ? "truncated"
+	       : h == PYC_HEADER_BAD_FLAGS ? "bad-flags" : "bad-magic";
+}
+
+static void print_json(struct json_writer *w, const struct shown *s,
+		       const struct pyc_interp *in)
 {
 	char hex[17];
-	FILE *f = stdout;
 
 	for (int i = 0; i < 8; i++)
 		snprintf(hex + 2 * i, 3, "%02x", s->h.hash[i]);
-	fputs(first ? "\n  {" : ",\n  {", f);
-	json_key(f, "pyc");
-	json_str(f, s->pyc);
-	fprintf(f, ", \"size\": %jd", (intmax_t)s->file_size);
+	json_object(w, NULL);
+	json_string(w, "pyc", s->pyc);
+	json_int(w, "size", (intmax_t)s->file_size);
 	if (s->len >= 4 && s->h.magic_ok)
-		fprintf(f, ", \"magic\": %u", s->h.magic);
+		json_uint(w, "magic", s->h.magic);
 	else
-		fputs(", \"magic\": null", f);
-	fputs(", ", f);
-	json_key(f, "magic_python");
-	json_str(f, s->series);
-	fputs(", ", f);
-	json_key(f, "kind");
-	json_str(f, kind_word(s));
-	fputs(", ", f);
-	json_key(f, "header");
-	json_str(f, s->hstatus == PYC_HEADER_OK ? "ok" :
-		    s->hstatus == PYC_HEADER_TRUNCATED ? "truncated" :
-		    s->hstatus == PYC_HEADER_BAD_FLAGS ? "bad-flags" :
-		    "bad-magic");
+		json_null(w, "magic");
+	json_string(w, "magic_python", s->series);
+	json_string(w, "kind", kind_word(s));
+	json_string(w, "header", header_word(s->hstatus));
 	if (s->kind == KIND_PYC && s->len >= 16) {
-		fprintf(f, ", \"flags\": %u, ", s->h.flags);
-		json_key(f, "mode");
-		json_str(f, pyc_invalidation_name(pyc_header_mode(&s->h)));
-		if (s->h.flags & PYC_FLAG_HASH)
-			fprintf(f, ", \"source_hash\": \"%s\"", hex);
-		else
-			fprintf(f, ", \"source_mtime\": %u, \"source_size\": "
-				"%u", s->h.mtime, s->h.size);
+		json_uint(w, "flags", s->h.flags);
+		json_string(w, "mode",
+			    pyc_invalidation_name(pyc_header_mode(&s->h)));
+		if (s->h.flags & PYC_FLAG_HASH) {
+			json_string(w, "source_hash", hex);
+		} else {
+			json_uint(w, "source_mtime", s->h.mtime);
+			json_uint(w, "source_size", s->h.size);
+		}
 	}
-	fputs(", ", f);
-	json_key(f, "python");
-	json_str(f, in ? in->tag : NULL);
-	fputs(", ", f);
-	json_key(f, "source");
-	json_str(f, s->source);
-	fputs(", ", f);
-	json_key(f, "state");
-	json_str(f, verdict_word(s));
-	fputs(", ", f);
-	json_key(f, "reason");
-	json_str(f, s->have_verdict ? pyc_reason_text(s->v.why) : s->problem);
-	fputs(", ", f);
-	json_key(f, "expected");
-	json_str(f, s->expected && !s->same_file ? s->expected : NULL);
-	fputc('}', f);
+	json_string(w, "python", in ? in->tag : NULL);
+	json_string(w, "source", s->source);
+	json_string(w, "state", verdict_word(s));
+	json_string(w, "reason",
+		    s->have_verdict ? pyc_reason_text(s->v.why) : s->problem);
+	json_string(w, "expected",
+		    s->expected && !s->same_file ? s->expected : NULL);
+	json_end(w);
 }
 
 static void print_fields(const struct shown *s)
@@ -333,7 +322,8 @@ static void print_human(const struct cli_ctx *ctx, const struct shown *s,
 		printf("  detail   %s\n", s->detail);
 }
 
-int cmd_show(int argc, char **argv, struct cli_ctx *ctx)
+static int parse_show(int argc, char **argv, struct cli_ctx *ctx,
+		      void *opts)
 {
 	static const struct option longopts[] = {
 		{ "check-hash-based-pycs", required_argument, NULL, 'c' },
@@ -341,76 +331,96 @@ int cmd_show(int argc, char **argv, struct cli_ctx *ctx)
 	};
 	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
 				.shortopts = "", .longopts = longopts };
-	enum pyc_check_mode mode = PYC_CHECK_DEFAULT;
-	struct pyc_interp *given = NULL;
-	size_t ngiven = 0;
-	char *prefix = NULL;
-	const char *origin;
-	int c, ret = EXIT_OK;
-	bool first = true;
+	enum pyc_check_mode *mode = opts;
+	int c;
 
+	*mode = PYC_CHECK_DEFAULT;
 	while ((c = cli_getopt(&p)) != -1) {
-		switch (c) {
-		case 'c':
-			if (pyc_check_mode_parse(optarg, &mode) < 0)
-				return cli_usage_error(ctx, "--check-hash-based"
-						       "-pycs takes default, "
-						       "always or never");
-			break;
-		case 'h':
-			return EXIT_OK;
-		default:
-			return EXIT_USAGE;
-		}
+		if (c != 'c')
+			return cli_opt_stop(c);
+		if (pyc_check_mode_parse(optarg, mode) < 0)
+			return cli_usage_error(ctx, "--check-hash-based-pycs "
+					       "takes default, always or "
+					       "never");
 	}
 	if (optind >= argc)
 		return cli_usage_error(ctx, "show needs at least one PYC");
-	if (cli_prefix(ctx, &prefix, &origin) < 0)
-		return EXIT_USAGE;
-	if (ctx->npythons && cli_interps(ctx, &given, &ngiven) < 0) {
-		free(prefix);
-		return EXIT_USAGE;
-	}
-	if (ctx->json)
-		fputc('[', stdout);
-	for (int i = optind; i < argc; i++) {
-		struct shown s = { .pyc_buf = cli_pyc_arg(prefix, argv[i]) };
-		struct pyc_interp in = { 0 };
-		bool have_in = false;
+	return 0;
+}
 
-		s.pyc = s.pyc_buf ? s.pyc_buf : argv[i];
-		if (read_header(&s) < 0) {
-			cli_warn("cannot read %s: %s", cli_qsubject(argv[i]),
-				 strerror(errno));
-			shown_release(&s);
-			ret = EXIT_SOME;
-			continue;
-		}
-		s.tag = tag_of(s.pyc);
-		have_in = pick_interp(ngiven ? &given[0] : NULL, &s, &in) == 0;
-		if (have_in)
-			judge(&s, &in, prefix, mode);
-		/* No 3.8+ pyc: what it is, unless it sits where an
-		 * interpreter reads (and would replace) a pyc. */
-		if (s.kind != KIND_PYC && !s.have_verdict) {
-			s.problem = s.what;
-			s.detail[0] = '\0';
-		} else if (!have_in) {
-			s.problem = "no CPython 3.8+ release uses this file";
-		}
-		if (s.kind == KIND_NOT_PYC && !s.have_verdict)
-			ret = EXIT_SOME;
-		if (ctx->json)
-			print_json(&s, have_in ? &in : NULL, first);
-		else
-			print_human(ctx, &s, have_in ? &in : NULL);
-		first = false;
-		pyc_interp_release(&in);
+/* One PYC: 0, or EXIT_SOME when it cannot be read or is no pyc. */
+static int show_one(const struct cli_ctx *ctx, const char *arg,
+		    enum pyc_check_mode mode)
+{
+	struct shown s = { .pyc_buf = cli_pyc_arg(ctx->prefix, arg) };
+	struct pyc_interp in = { 0 };
+	bool have_in;
+	int ret = EXIT_OK;
+
+	s.pyc = s.pyc_buf ? s.pyc_buf : arg;
+	if (read_header(&s) < 0) {
+		int e = errno;
+		cli_warn("cannot read %s: %s", cli_qsubject(arg), strerror(e));
 		shown_release(&s);
+		return EXIT_SOME;
 	}
+	s.tag = tag_of(s.pyc);
+	have_in = pick_interp(ctx->ninterps ? &ctx->interps[0] : NULL, &s,
+			      &in) == 0;
+	if (have_in)
+		judge(&s, &in, ctx->prefix, mode);
+	/* No 3.8+ pyc: what it is, unless it sits where an interpreter
+	 * reads (and would replace) a pyc. */
+	if (s.kind != KIND_PYC && !s.have_verdict) {
+		s.problem = s.what;
+		s.detail[0] = '\0';
+	} else if (!have_in) {
+		s.problem = "no CPython 3.8+ release uses this file";
+	}
+	if (s.kind == KIND_NOT_PYC && !s.have_verdict)
+		ret = EXIT_SOME;
 	if (ctx->json)
-		fputs(first ? "]\n" : "\n]\n", stdout);
-	cli_interps_release(given, ngiven);
-	free(prefix);
+		print_json(ctx->out, &s, have_in ? &in : NULL);
+	else
+		print_human(ctx, &s, have_in ? &in : NULL);
+	pyc_interp_release(&in);
+	shown_release(&s);
 	return ret;
 }
+
+static int cmd_show(struct cli_ctx *ctx, void *opts)
+{
+	const enum pyc_check_mode *mode = opts;
+	int ret = EXIT_OK;
+
+	if (ctx->json)
+		json_lines(ctx->out, NULL);
+	for (int i = 0; i < ctx->nargs; i++)
+		if (show_one(ctx, ctx->args[i], *mode))
+			ret = EXIT_SOME;
+	if (ctx->json)
+		json_end(ctx->out);
+	return ret;
+}
+
+const struct cli_cmd cli_cmd_show = {
+	.name = "show",
+	.parse = parse_show,
+	.fn = cmd_show,
+	.opts_size = sizeof(enum pyc_check_mode),
+	.takes = TAKES_PREFIX | TAKES_IN_TREE | TAKES_PYTHON | TAKES_JSON,
+	.needs = NEEDS_PREFIX | NEEDS_PYTHONS | NEEDS_PYTHONS_GIVEN,
+	.usage = "[--check-hash-based-pycs MODE] PYC...",
+	.summary =
+	"Decode pyc headers and say whether Python would use each pyc.",
+	.help =
+	"For each PYC: magic number and the Python it belongs to, flags,\n"
+	"source mtime and size or source hash, the source it caches, and\n"
+	"whether that Python would use it as it is, or why not.  A file\n"
+	"that is no pyc (exit 1), or a pyc of a CPython before 3.8, is\n"
+	"said to be so, with nothing decoded.  A relative PYC inside the\n"
+	"prefix is taken as its absolute path.\n\n"
+	"Options:\n"
+	"      --check-hash-based-pycs MODE\n"
+	"                     default, always or never, as python's option\n",
+};

@@ -21,7 +21,6 @@ static const char *state_words(enum pyc_status_state st)
 struct status_ui {
 	struct cli_ctx *ctx;
 	bool multi;
-	bool first;
 	size_t shown;
 };
 
@@ -31,23 +30,15 @@ static void on_entry(const struct pyc_status_entry *e, void *arg)
 	const struct cli_ctx *ctx = ui->ctx;
 
 	if (ctx->json) {
-		fputs(ui->first ? "\n    {" : ",\n    {", stdout);
-		ui->first = false;
-		json_key(stdout, "source");
-		json_str(stdout, e->source);
-		fputs(", ", stdout);
-		json_key(stdout, "cache");
-		json_str(stdout, e->cache);
-		fputs(", ", stdout);
-		json_key(stdout, "python");
-		json_str(stdout, e->in ? e->in->tag : NULL);
-		fputs(", ", stdout);
-		json_key(stdout, "state");
-		json_str(stdout, pyc_status_name(e->state));
-		fputs(", ", stdout);
-		json_key(stdout, "reason");
-		json_str(stdout, e->reason);
-		fputc('}', stdout);
+		struct json_writer *w = ctx->out;
+
+		json_object(w, NULL);
+		json_string(w, "source", e->source);
+		json_string(w, "cache", e->cache);
+		json_string(w, "python", e->in ? e->in->tag : NULL);
+		json_string(w, "state", pyc_status_name(e->state));
+		json_string(w, "reason", e->reason);
+		json_end(w);
 		return;
 	}
 	if ((e->state == PYC_ST_FRESH && ctx->verbose < 2) || ctx->quiet)
@@ -94,7 +85,7 @@ static int check_prefix(const char *prefix)
 		why = strerror(errno);
 	if (why)
 		return cli_error("cannot read the prefix %s: %s",
-				 cli_qsubject(prefix), why), -1;
+				 cli_qsubject(prefix), why);
 	return 0;
 }
 
@@ -158,7 +149,13 @@ static int status_sys_path(struct pyc_status_opts *o,
 	return 0;
 }
 
-int cmd_status(int argc, char **argv, struct cli_ctx *ctx)
+struct status_args {
+	struct pyc_status_opts o;
+	bool check, sys_path;
+};
+
+static int parse_status(int argc, char **argv, struct cli_ctx *ctx,
+			void *opts)
 {
 	static const struct option longopts[] = {
 		{ "check", no_argument, NULL, 'c' },
@@ -168,89 +165,120 @@ int cmd_status(int argc, char **argv, struct cli_ctx *ctx)
 		{ 0 },
 	};
 	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
-				.shortopts = "O:", .longopts = longopts };
-	struct status_ui ui = { .ctx = ctx, .first = true };
-	struct pyc_status_opts o = { .mode = PYC_CHECK_DEFAULT };
-	struct pyc_status_counts n;
-	struct pyc_interp *interps = NULL;
-	size_t ninterps = 0;
-	bool check = false, sys_path = false, seen[3] = { false };
-	const char *dflt[] = { "." }, *origin;
-	char *prefix = NULL;
-	int c, ret = EXIT_OK;
+				.shortopts = "", .longopts = longopts };
+	struct status_args *a = opts;
+	int c;
 
+	a->o.mode = PYC_CHECK_DEFAULT;
 	while ((c = cli_getopt(&p)) != -1) {
 		switch (c) {
-		case 'O':
-			if (cli_level_arg(ctx, optarg, seen))
-				return EXIT_USAGE;
-			break;
 		case 'c':
-			check = true;
+			a->check = true;
 			break;
 		case 'H':
-			if (pyc_check_mode_parse(optarg, &o.mode) < 0)
+			if (pyc_check_mode_parse(optarg, &a->o.mode) < 0)
 				return cli_usage_error(ctx, "--check-hash-based"
 						       "-pycs takes default, "
 						       "always or never");
 			break;
 		case 'L':
-			o.flags |= PYC_COMPILE_FOLLOW_SYMLINKS;
+			a->o.flags |= PYC_COMPILE_FOLLOW_SYMLINKS;
 			break;
 		case 'S':
-			sys_path = true;
+			a->sys_path = true;
 			break;
-		case 'h':
-			return EXIT_OK;
 		default:
-			return EXIT_USAGE;
+			return cli_opt_stop(c);
 		}
 	}
-	o.nlevels = cli_levels(seen, o.levels);
-	if (sys_path && optind < argc)
+	a->o.nlevels = ctx->nlevels;
+	memcpy(a->o.levels, ctx->levels, sizeof(ctx->levels));
+	if (a->sys_path && optind < argc)
 		return cli_usage_error(ctx, "--sys-path takes no PATH");
-	if (cli_prefix(ctx, &prefix, &origin) < 0)
-		return EXIT_USAGE;
-	if (check_prefix(prefix) < 0) {
-		free(prefix);
-		return EXIT_USAGE;
-	}
-	if (cli_interps(ctx, &interps, &ninterps) < 0) {
-		free(prefix);
-		return EXIT_USAGE;
-	}
-	o.interps = interps;
-	o.ninterps = ninterps;
-	o.prefix = prefix;
-	o.entry = on_entry;
-	o.error = on_error;
-	o.arg = &ui;
-	ui.multi = ninterps > 1;
-	if (ctx->json)
-		fputs("{\"files\": [", stdout);
-	if (sys_path ? status_sys_path(&o, interps, ninterps, &n) < 0
-		     : pyc_status(&o, optind < argc
-					  ? (const char *const *)&argv[optind]
-					  : dflt,
-				  optind < argc ? (size_t)(argc - optind) : 1,
-				  &n) < 0)
-		ret = cli_error("out of memory");
+	return 0;
+}
+
+/* The counts after the "files" list, and the end of the document. */
+static void print_json(struct json_writer *w,
+		       const struct pyc_status_counts *n)
+{
+	json_end(w);
+	json_object(w, "counts");
+	for (int s = 0; s <= PYC_ST_UNCHECKED_CHANGED; s++)
+		json_uint(w, pyc_status_name((enum pyc_status_state)s),
+			  n->n[s]);
+	json_end(w);
+	json_uint(w, "errors", n->errors);
+	json_end(w);
+}
+
+static int cmd_status(struct cli_ctx *ctx, void *opts)
+{
+	struct status_args *a = opts;
+	struct pyc_status_opts *o = &a->o;
+	struct status_ui ui = { .ctx = ctx, .multi = ctx->ninterps > 1 };
+	struct pyc_status_counts n;
+	const char *dflt[] = { "." };
+	int ret = EXIT_OK, r;
+
+	if (check_prefix(ctx->prefix) < 0)
+		return -1;
+	o->interps = ctx->interps;
+	o->ninterps = ctx->ninterps;
+	o->prefix = ctx->prefix;
+	o->entry = on_entry;
+	o->error = on_error;
+	o->arg = &ui;
 	if (ctx->json) {
-		printf("%s],\n  \"counts\": {", ui.first ? "" : "\n  ");
-		for (int s = 0; s <= PYC_ST_UNCHECKED_CHANGED; s++)
-			printf("%s\"%s\": %zu", s ? ", " : "",
-			       pyc_status_name((enum pyc_status_state)s), n.n[s]);
-		printf("}, \"errors\": %zu}\n", n.errors);
-	} else if (!ctx->quiet && ret == EXIT_OK) {
-		summary(ctx, &ui, &n);
+		json_object(ctx->out, NULL);
+		json_lines(ctx->out, "files");
 	}
+	if (a->sys_path)
+		r = status_sys_path(o, ctx->interps, ctx->ninterps, &n);
+	else if (ctx->nargs)
+		r = pyc_status(o, (const char *const *)ctx->args,
+			       (size_t)ctx->nargs, &n);
+	else
+		r = pyc_status(o, dflt, 1, &n);
+	if (r < 0)
+		ret = cli_error("out of memory");
+	if (ctx->json)
+		print_json(ctx->out, &n);
+	else if (!ctx->quiet && ret == EXIT_OK)
+		summary(ctx, &ui, &n);
 	if (ret == EXIT_OK && n.errors)
 		ret = EXIT_SOME;
-	if (ret == EXIT_OK && check &&
+	if (ret == EXIT_OK && a->check &&
 	    n.n[PYC_ST_STALE] + n.n[PYC_ST_MISSING] +
 	    n.n[PYC_ST_UNCHECKED_CHANGED])
 		ret = EXIT_SOME;
-	cli_interps_release(interps, ninterps);
-	free(prefix);
 	return ret;
 }
+
+const struct cli_cmd cli_cmd_status = {
+	.name = "status",
+	.parse = parse_status,
+	.fn = cmd_status,
+	.opts_size = sizeof(struct status_args),
+	.takes = TAKES_PREFIX | TAKES_IN_TREE | TAKES_PYTHON | TAKES_JSON |
+		 TAKES_QUIET | TAKES_VERBOSE,
+	.needs = NEEDS_PREFIX | NEEDS_PYTHONS | NEEDS_LEVELS,
+	.usage = "[-O LEVEL]... [--check] [--sys-path | PATH...]",
+	.summary =
+	"Show which pycs Python would use, recompile, or never need again.",
+	.help =
+	"For every source under each PATH (default: .) and each interpreter\n"
+	"and level: fresh, stale (and why), missing, or an unchecked-hash pyc\n"
+	"whose source changed (Python would run the old code); and, in the\n"
+	"part of the cache that mirrors PATH, orphans whose source is gone.\n\n"
+	"Options:\n"
+	"  -O LEVEL           optimization level 0, 1 or 2; repeatable\n"
+	"      --check        exit 1 if anything is stale, missing or\n"
+	"                     unchecked-changed (for CI and pre-commit)\n"
+	"      --check-hash-based-pycs MODE\n"
+	"                     default, always or never, as python's option\n"
+	"      --follow-symlinks descend into symlinked directories\n"
+	"      --sys-path     each interpreter's sys.path instead of PATHs,\n"
+	"                     as 'compile --sys-path' compiles it\n"
+	"  --python all       every interpreter 'pycprefix pythons' lists\n",
+};

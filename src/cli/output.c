@@ -3,6 +3,7 @@
  * (see output.h).
  */
 #include "output.h"
+#include "utf8.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -29,31 +30,14 @@ void cli_output_init(void)
 
 /* ---- paths ---- */
 
-/* Length of the UTF-8 sequence at s that a terminal shows as a
- * character (valid, and not a C1 control), or 0. */
+/* Length of the UTF-8 sequence at s (NUL-terminated) that a terminal
+ * shows as a character (valid, and not a C1 control), or 0. */
 static size_t printable_utf8(const unsigned char *s)
 {
-	size_t len;
-	uint32_t c = s[0];
+	uint32_t c;
+	size_t len = cli_utf8_decode(s, strnlen((const char *)s, 4), &c);
 
-	if (c >= 0xC2 && c <= 0xDF)
-		len = 2, c &= 0x1F;
-	else if (c >= 0xE0 && c <= 0xEF)
-		len = 3, c &= 0x0F;
-	else if (c >= 0xF0 && c <= 0xF4)
-		len = 4, c &= 0x07;
-	else
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3F);
-	}
-	if ((len == 2 && c < 0xA0) ||
-	    (len == 3 && (c < 0x800 || (c >= 0xD800 && c <= 0xDFFF))) ||
-	    (len == 4 && (c < 0x10000 || c > 0x10FFFF)))
-		return 0;
-	return len;
+	return len == 2 && c < 0xA0 ? 0 : len;
 }
 
 /* The escape letter of git's quote_c_style for c, or 0. */

@@ -12,7 +12,7 @@
  *
  * Paths.  A path printed for a person goes through cli_qpath() (as data)
  * or cli_qsubject() (as the subject of a message); JSON output has its
- * own escaper (json_str(), exact bytes).  The quoting is git's: a path
+ * own writer (json.h: exact bytes).  The quoting is git's: a path
  * holding a control character, a double quote, a backslash, a byte that
  * is not part of valid UTF-8 or a C1 control character is written in
  * double quotes with C escapes (\n \t \" \\ ...) and three-digit octal

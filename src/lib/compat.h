@@ -93,4 +93,21 @@ static inline const char *pyc__strerror(int errnum, char *buf, size_t size)
 #endif
 }
 
+/*
+ * Make the next getopt()/getopt_long() call start over at argv[1] with a
+ * new option string.  glibc and musl re-initialise when optind is 0
+ * (glibc also re-reads a leading '+' or '-' then); the BSDs and macOS
+ * need optreset, and take optind 0 for 1 only by accident.
+ */
+static inline void pyc_getopt_reset(void)
+{
+#if defined(__APPLE__) || defined(__FreeBSD__) || defined(__NetBSD__) || \
+	defined(__OpenBSD__) || defined(__DragonFly__)
+	optreset = 1;
+	optind = 1;
+#else
+	optind = 0;
+#endif
+}
+
 #endif
