@@ -21,12 +21,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * byte past the input is an error the sanitizer sees. */
 	char *text = malloc(size ? size : 1);
 
-	if (!text || pyc_memo_init(&m, "/nonexistent", &in) < 0) {
+	if (!text || pyc__memo_init(&m, "/nonexistent", &in) < 0) {
 		free(text);
 		return 0;
 	}
 	memcpy(text, data, size);
-	pyc_memo_parse(&m, text, size);
+	pyc__memo_parse(&m, text, size);
 	for (size_t i = 0; i < m.n; i++) {
 		const struct pyc_memo_entry *e = &m.v[i];
 		/* Every entry holds bytes of the input, no more. */
@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (i && strcmp(m.v[i - 1].source, e->source) > 0)
 			abort();
 	}
-	pyc_memo_release(&m);
+	pyc__memo_release(&m);
 	free(text);
 	return 0;
 }

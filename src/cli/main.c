@@ -105,7 +105,7 @@ static int run_command(const struct cli_cmd *cmd, int argc, char **argv,
 
 	if (!opts)
 		return cli_error("out of memory");
-	pyc_getopt_reset(); /* the command's options, from argv[1] */
+	pyc__getopt_reset(); /* the command's options, from argv[1] */
 	ret = cmd->parse(argc, argv, ctx, opts);
 	if (ret == CLI_DONE) {
 		ret = EXIT_OK;

@@ -28,7 +28,7 @@
  * Temporary names are ".pycprefix-" and 12 lowercase hex digits, whatever
  * the final name: a pyc name may be as long as NAME_MAX (CPython caches a
  * module of 222 characters), so its temporary must not add to it.  Older
- * versions wrote ".NAME.pycprefix-XXXXXXXX"; pyc_is_temp_name() knows both
+ * versions wrote ".NAME.pycprefix-XXXXXXXX"; pyc__is_temp_name() knows both
  * so that prune clears leftovers of either.
  */
 #define TMP_TAG ".pycprefix-"
@@ -180,7 +180,7 @@ fail:
 	return -1;
 }
 
-int pyc_write_atomic(const char *dir, const char *rel, const void *data,
+int pyc__write_atomic(const char *dir, const char *rel, const void *data,
 		     size_t len, unsigned mode, unsigned flags)
 {
 	const char *name;
@@ -214,7 +214,7 @@ static char *read_at(int dfd, const char *name, size_t *len, struct stat *st)
 		goto fail;
 	if (!(data = malloc((size_t)st->st_size + 1)))
 		goto fail;
-	n = pyc_read_full(fd, data, (size_t)st->st_size);
+	n = pyc__read_full(fd, data, (size_t)st->st_size);
 	if (n != st->st_size)
 		goto fail;
 	close(fd);
@@ -228,7 +228,7 @@ fail:
 	return NULL;
 }
 
-int pyc_move_atomic(int src_dfd, const char *src_name, const char *dir,
+int pyc__move_atomic(int src_dfd, const char *src_name, const char *dir,
 		    const char *rel, unsigned flags)
 {
 	const char *name;
@@ -265,7 +265,7 @@ out:
 	return ret;
 }
 
-int pyc_link_atomic(const char *dir, const char *target_rel, const char *rel,
+int pyc__link_atomic(const char *dir, const char *target_rel, const char *rel,
 		    unsigned flags)
 {
 	char tmp[512];
@@ -348,7 +348,7 @@ ssize_t pyc__write_symlink(const char *dir, const char *rel)
 	return found;
 }
 
-bool pyc_is_temp_name(const char *name)
+bool pyc__is_temp_name(const char *name)
 {
 	const char *tag = strstr(name, ".pyc" TMP_TAG);
 	const char *dot;

@@ -44,7 +44,7 @@ static void audit_entry(struct pyc__tree *tree, const char *path,
 	else if (S_ISDIR(st->st_mode) &&
 		 pyc_trust_stat(st, a->uid) != PYC_TRUST_OK)
 		audit_report(a, PYC_AUDIT_OPEN_DIR, path, st);
-	if (S_ISREG(st->st_mode) && pyc_is_temp_name(base ? base + 1 : path))
+	if (S_ISREG(st->st_mode) && pyc__is_temp_name(base ? base + 1 : path))
 		audit_report(a, PYC_AUDIT_TEMP, path, st);
 }
 

@@ -11,13 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-void buf_release(struct buf *b)
+void pyc__buf_release(struct buf *b)
 {
 	free(b->s);
 	memset(b, 0, sizeof(*b));
 }
 
-int buf_grow(struct buf *b, size_t more)
+int pyc__buf_grow(struct buf *b, size_t more)
 {
 	size_t need, alloc;
 	char *s;
@@ -44,9 +44,9 @@ fail:
 	return -1;
 }
 
-void buf_add(struct buf *b, const void *p, size_t n)
+void pyc__buf_add(struct buf *b, const void *p, size_t n)
 {
-	if (buf_grow(b, n) < 0)
+	if (pyc__buf_grow(b, n) < 0)
 		return;
 	if (n)
 		memcpy(b->s + b->len, p, n);
@@ -54,17 +54,17 @@ void buf_add(struct buf *b, const void *p, size_t n)
 	b->s[b->len] = '\0';
 }
 
-void buf_adds(struct buf *b, const char *s)
+void pyc__buf_adds(struct buf *b, const char *s)
 {
-	buf_add(b, s, strlen(s));
+	pyc__buf_add(b, s, strlen(s));
 }
 
-void buf_addc(struct buf *b, char c)
+void pyc__buf_addc(struct buf *b, char c)
 {
-	buf_add(b, &c, 1);
+	pyc__buf_add(b, &c, 1);
 }
 
-void buf_addf(struct buf *b, const char *fmt, ...)
+void pyc__buf_addf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -72,7 +72,7 @@ void buf_addf(struct buf *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0 || buf_grow(b, (size_t)n) < 0)
+	if (n < 0 || pyc__buf_grow(b, (size_t)n) < 0)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
@@ -80,23 +80,23 @@ void buf_addf(struct buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-void buf_reset(struct buf *b)
+void pyc__buf_reset(struct buf *b)
 {
 	b->len = 0;
 	if (b->s)
 		b->s[0] = '\0';
 }
 
-char *buf_detach(struct buf *b)
+char *pyc__buf_detach(struct buf *b)
 {
 	char *s;
 
 	if (b->oom) {
-		buf_release(b);
+		pyc__buf_release(b);
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (!b->s && buf_grow(b, 0) < 0)
+	if (!b->s && pyc__buf_grow(b, 0) < 0)
 		return NULL;
 	b->s[b->len] = '\0';
 	s = b->s;
@@ -104,7 +104,7 @@ char *buf_detach(struct buf *b)
 	return s;
 }
 
-void *array_grow(void *v, size_t *alloc, size_t want, size_t elem)
+void *pyc__array_grow(void *v, size_t *alloc, size_t want, size_t elem)
 {
 	size_t n = *alloc ? *alloc : 16;
 

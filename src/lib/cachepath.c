@@ -99,13 +99,13 @@ static void path_join(struct buf *out, const struct span *parts, size_t n)
 		if (!parts[i].n)
 			continue;
 		if (!first)
-			buf_addc(out, '/');
+			pyc__buf_addc(out, '/');
 		first = false;
 		struct span s = rstrip_slash(parts[i]);
-		buf_add(out, s.p, s.n);
+		pyc__buf_add(out, s.p, s.n);
 	}
 	if (!out->s)
-		buf_grow(out, 0);
+		pyc__buf_grow(out, 0);
 }
 
 static enum pyc_path_error fail(struct pyc_error *err, enum pyc_path_error e,
@@ -141,15 +141,15 @@ static void cache_name(struct buf *name, struct span tail, const char *tag,
 		}
 	}
 	if (base.n)
-		buf_add(name, base.p, base.n);
+		pyc__buf_add(name, base.p, base.n);
 	else
-		buf_add(name, rest.p, rest.n);
+		pyc__buf_add(name, rest.p, rest.n);
 	if (has_dot)
-		buf_addc(name, '.');
-	buf_adds(name, tag);
+		pyc__buf_addc(name, '.');
+	pyc__buf_adds(name, tag);
 	if (opt)
-		buf_addf(name, "." OPT "%d", opt);
-	buf_adds(name, ".pyc");
+		pyc__buf_addf(name, "." OPT "%d", opt);
+	pyc__buf_adds(name, ".pyc");
 }
 
 /* The absolute head: _path_join(cwd, head), after _path_abspath()'s
@@ -158,9 +158,9 @@ static void abs_head(struct buf *out, const struct pyc_interp *in,
 		     const char *cwd, struct span head)
 {
 	if (head.n && head.p[0] == '/') {
-		buf_add(out, head.p, head.n);
+		pyc__buf_add(out, head.p, head.n);
 		if (!out->s)
-			buf_grow(out, 0);
+			pyc__buf_grow(out, 0);
 		return;
 	}
 	if (pyc_interp_hexversion(in) >= 0x030C && span_starts(head, "./", 2)) {
@@ -220,10 +220,10 @@ done:
 	if (ret == PYC_PATH_OK && (name.oom || abs.oom || res.oom))
 		ret = nomem(err);
 	if (ret == PYC_PATH_OK)
-		*out = buf_detach(&res);
-	buf_release(&name);
-	buf_release(&abs);
-	buf_release(&res);
+		*out = pyc__buf_detach(&res);
+	pyc__buf_release(&name);
+	pyc__buf_release(&abs);
+	pyc__buf_release(&res);
 	return ret;
 }
 
@@ -275,15 +275,15 @@ static enum pyc_path_error join_source(struct span head, struct span stem,
 	struct buf base = { 0 }, res = { 0 };
 	enum pyc_path_error ret;
 
-	buf_add(&base, stem.p, stem.n);
-	buf_adds(&base, ".py");
+	pyc__buf_add(&base, stem.p, stem.n);
+	pyc__buf_adds(&base, ".py");
 	struct span parts[2] = { head, { base.s, base.len } };
 	path_join(&res, parts, 2);
 	ret = base.oom || res.oom ? nomem(err) : PYC_PATH_OK;
 	if (ret == PYC_PATH_OK)
-		*out = buf_detach(&res);
-	buf_release(&base);
-	buf_release(&res);
+		*out = pyc__buf_detach(&res);
+	pyc__buf_release(&base);
+	pyc__buf_release(&res);
 	return ret;
 }
 
@@ -437,11 +437,11 @@ enum pyc_path_error pyc__mirror_dir(const struct pyc_interp *in,
 				    "mirror it in", dir);
 		return (*out = strdup(prefix)) ? PYC_PATH_OK : PYC_PATH_NOMEM;
 	}
-	buf_add(&b, dir, n);
-	buf_adds(&b, n ? "/x.py" : "x.py");
+	pyc__buf_add(&b, dir, n);
+	pyc__buf_adds(&b, n ? "/x.py" : "x.py");
 	if (!b.oom)
 		e = pyc_cache_from_source(in, prefix, cwd, b.s, 0, out, err);
-	buf_release(&b);
+	pyc__buf_release(&b);
 	if (*out && (slash = strrchr(*out, '/')))
 		*slash = '\0';
 	return e;
@@ -522,8 +522,8 @@ static void add_components(struct buf *out, struct span s, size_t floor,
 			}
 		}
 		if (out->len && out->s[out->len - 1] != '/')
-			buf_addc(out, '/');
-		buf_add(out, c.p, c.n);
+			pyc__buf_addc(out, '/');
+		pyc__buf_add(out, c.p, c.n);
 	}
 }
 
@@ -556,17 +556,17 @@ char *pyc__pyc_identity(const char *prefix, const char *cwd, const char *pyc)
 	if (prefix && (rel = pyc__below_prefix(prefix, pyc, &n))) {
 		/* The prefix as it is; below it, our own directories, never
 		 * a symlink, so ".." is the parent. */
-		buf_add(&b, prefix, n);
+		pyc__buf_add(&b, prefix, n);
 		add_components(&b, span_of(rel), b.len, true);
-		return buf_detach(&b);
+		return pyc__buf_detach(&b);
 	}
 	/* Beside the source: the directories are the user's, where a ".."
 	 * after a symlink is not the lexical parent; only "." and empty
 	 * components go, and a relative path is the current directory's. */
 	if ((s.n && s.p[0] == '/') || cwd)
-		buf_addc(&b, '/');
+		pyc__buf_addc(&b, '/');
 	if (!(s.n && s.p[0] == '/') && cwd)
 		add_components(&b, span_of(cwd), 0, false);
 	add_components(&b, s, 0, false);
-	return buf_detach(&b);
+	return pyc__buf_detach(&b);
 }

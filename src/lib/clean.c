@@ -33,7 +33,7 @@ static void clean_file(struct pyc__tree *tree, int dfd, const char *name,
 	bool pyc = pyc__ends_with(name, ".pyc") || pyc__ends_with(name, ".pyo");
 
 	if (tree->in_pycache) {
-		if (pyc || pyc_is_temp_name(name))
+		if (pyc || pyc__is_temp_name(name))
 			pyc__tidy_remove(t, dfd, name, path, st,
 					 PYC_TIDY_PYCACHE);
 		return;

@@ -99,7 +99,7 @@ static inline const char *pyc__strerror(int errnum, char *buf, size_t size)
  * (glibc also re-reads a leading '+' or '-' then); the BSDs and macOS
  * need optreset, and take optind 0 for 1 only by accident.
  */
-static inline void pyc_getopt_reset(void)
+static inline void pyc__getopt_reset(void)
 {
 #if defined(__APPLE__) || defined(__FreeBSD__) || defined(__NetBSD__) || \
 	defined(__OpenBSD__) || defined(__DragonFly__)

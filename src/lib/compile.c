@@ -31,7 +31,7 @@ struct source {
 	struct pyc_source_stat st;  /* from the walk, for freshness */
 	struct pyc_memo_id id;      /* from the walk, for the memo */
 	bool lazy;                  /* listed, not yet stat()ed */
-	int stat_errno;             /* lazy: pyc_walk_stat_source() */
+	int stat_errno;             /* lazy: pyc__walk_stat_source() */
 };
 
 enum task_state { TASK_FRESH, TASK_STALE, TASK_ERROR, TASK_NOMEM };
@@ -99,7 +99,7 @@ static void emit(struct run *r, enum pyc_event_kind kind, const char *source,
 static void source_set_stat(struct source *s, const struct stat *st)
 {
 	s->size = st->st_size;
-	pyc_memo_id_of(&s->id, st);
+	pyc__memo_id_of(&s->id, st);
 	s->st = pyc__source_stat_of(st);
 }
 
@@ -107,7 +107,7 @@ static int on_source(const char *path, const struct stat *st, void *arg)
 {
 	struct run *r = arg;
 
-	struct source *v = array_grow(r->srcs, &r->asrcs, r->nsrcs + 1,
+	struct source *v = pyc__array_grow(r->srcs, &r->asrcs, r->nsrcs + 1,
 				      sizeof(*v));
 	if (!v)
 		return -1;
@@ -149,7 +149,7 @@ static void *stat_slice(void *arg)
 	while (pyc__pass_next(sl->pass, &i, &to))
 		for (; i < to; i++) {
 			struct source *s = &sl->v[i];
-			if (s->lazy && !(s->stat_errno = pyc_walk_stat_source(
+			if (s->lazy && !(s->stat_errno = pyc__walk_stat_source(
 						 s->path, &st)))
 				source_set_stat(s, &st);
 		}
@@ -281,8 +281,8 @@ static int pyc_dir(struct planner *r, const char *pyc, const char **name)
 	    memcmp(r->pycdir.s, pyc, dlen) != 0) {
 		if (r->pycdirfd >= 0)
 			close(r->pycdirfd);
-		buf_reset(&r->pycdir);
-		buf_add(&r->pycdir, pyc, dlen);
+		pyc__buf_reset(&r->pycdir);
+		pyc__buf_add(&r->pycdir, pyc, dlen);
 		r->pycdirfd = r->pycdir.oom ? -1
 			: open(dlen ? r->pycdir.s : "/",
 			       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -370,7 +370,7 @@ static void *plan_slice(void *arg)
 			plan_source(pl, &pl->r->tasks[i], &pl->r->srcs[i]);
 	if (pl->pycdirfd >= 0)
 		close(pl->pycdirfd);
-	buf_release(&pl->pycdir);
+	pyc__buf_release(&pl->pycdir);
 	return NULL;
 }
 
@@ -391,7 +391,7 @@ static bool known_failure(struct run *r, const struct task *t)
 	unsigned mask = level_mask(t);
 
 	if (!r->memo || (r->o->flags & PYC_COMPILE_FORCE) ||
-	    !(e = pyc_memo_find(&r->last, t->src->path, &t->src->id, mask)))
+	    !(e = pyc__memo_find(&r->last, t->src->path, &t->src->id, mask)))
 		return false;
 	struct pyc_event ev = { .kind = PYC_EV_FAILED, .in = r->in,
 				.source = t->src->path, .line = e->line,
@@ -401,7 +401,7 @@ static bool known_failure(struct run *r, const struct task *t)
 	r->stats->source_errors += (size_t)t->nlevels;
 	if (r->o->event)
 		r->o->event(&ev, r->o->arg);
-	pyc_memo_add(&r->now, e->source, &e->id, e->levels, e->line, e->col,
+	pyc__memo_add(&r->now, e->source, &e->id, e->levels, e->line, e->col,
 		     e->message); /* a cache: no room is no harm */
 	return true;
 }
@@ -428,7 +428,7 @@ static int plan_all(struct run *r)
 		struct pyc_memo_entry *e;
 		if (!t.src)
 			continue; /* stopped before it was judged */
-		if (r->memo && (e = pyc_memo_lookup(&r->last, t.src->path)))
+		if (r->memo && (e = pyc__memo_lookup(&r->last, t.src->path)))
 			e->seen = true; /* covered by this run */
 		r->stats->fresh += (size_t)t.nfresh;
 		switch (t.state) {
@@ -472,9 +472,9 @@ static void split_target(const struct run *r, const char *pyc,
 {
 	size_t n;
 
-	buf_reset(root);
+	pyc__buf_reset(root);
 	if (r->o->prefix && (*rel = pyc__below_prefix(r->o->prefix, pyc, &n))) {
-		buf_add(root, r->o->prefix, n);
+		pyc__buf_add(root, r->o->prefix, n);
 		return;
 	}
 	const char *cache = strstr(pyc, "__pycache__/");
@@ -482,11 +482,11 @@ static void split_target(const struct run *r, const char *pyc,
 	while (last && (last = strstr(last + 1, "/__pycache__/")))
 		cache = last + 1;
 	if (cache == pyc) {
-		buf_addc(root, '.');
+		pyc__buf_addc(root, '.');
 	} else {
-		buf_add(root, pyc, (size_t)(cache - pyc - 1));
+		pyc__buf_add(root, pyc, (size_t)(cache - pyc - 1));
 		if (!root->len)
-			buf_addc(root, '/');
+			pyc__buf_addc(root, '/');
 	}
 	*rel = cache;
 }
@@ -518,23 +518,23 @@ static int write_level(struct run *r, struct task *t, int i,
 		split_target(r, t->pyc[i - 1], &proot, &prel);
 		if (!root.oom && !proot.oom &&
 		    strcmp(root.s, proot.s) == 0 &&
-		    pyc_link_atomic(root.s, prel, rel, write_flags(r)) == 0) {
+		    pyc__link_atomic(root.s, prel, rel, write_flags(r)) == 0) {
 			ret = 0;
 			goto out;
 		}
 	}
-	buf_add(&data, head, sizeof(head));
-	buf_add(&data, res->code[i], res->code_len[i]);
+	pyc__buf_add(&data, head, sizeof(head));
+	pyc__buf_add(&data, res->code[i], res->code_len[i]);
 	if (data.oom || root.oom) {
 		errno = ENOMEM;
 		goto out;
 	}
-	ret = pyc_write_atomic(root.s, rel, data.s, data.len, mode,
+	ret = pyc__write_atomic(root.s, rel, data.s, data.len, mode,
 			       write_flags(r));
 out:
-	buf_release(&data);
-	buf_release(&root);
-	buf_release(&proot);
+	pyc__buf_release(&data);
+	pyc__buf_release(&root);
+	pyc__buf_release(&proot);
 	return ret;
 }
 
@@ -562,7 +562,7 @@ static int next_job(void *arg, struct pyc_job *job)
 		size_t len;
 		char msg[300];
 
-		t->bytes = (unsigned char *)pyc_read_file_stat(t->src->path,
+		t->bytes = (unsigned char *)pyc__read_file_stat(t->src->path,
 							       &len, &t->st);
 		if (!t->bytes) {
 			snprintf(msg, sizeof(msg), "cannot read: %s",
@@ -615,8 +615,8 @@ static bool prefix_blocked(struct run *r, const char *pyc, int errnum)
 			 strerror(errnum == EROFS ? EROFS : errno));
 		blocked = true;
 	} else if ((slash = strchr(rel, '/'))) {
-		buf_addc(&root, '/');
-		buf_add(&root, rel, (size_t)(slash - rel));
+		pyc__buf_addc(&root, '/');
+		pyc__buf_add(&root, rel, (size_t)(slash - rel));
 		if (!root.oom && unwritable(root.s)) {
 			snprintf(r->fatal, sizeof(r->fatal), "cannot write "
 				 "into the prefix: '%s': %s", root.s,
@@ -625,7 +625,7 @@ static bool prefix_blocked(struct run *r, const char *pyc, int errnum)
 		}
 	}
 out:
-	buf_release(&root);
+	pyc__buf_release(&root);
 	return blocked;
 }
 
@@ -671,7 +671,7 @@ static int write_failed(struct run *r, const char *pyc, struct pyc_event *ev,
 				 r->o->prefix ? " in the prefix" : "");
 			ev->repeated = link_seen(r, pyc, len);
 		}
-		buf_release(&root);
+		pyc__buf_release(&root);
 		if (at > 0)
 			return 0;
 	}
@@ -705,8 +705,8 @@ static void job_done(void *arg, struct pyc_job *job,
 		r->stats->source_errors += (size_t)t->nlevels;
 		if (r->memo) {
 			struct pyc_memo_id id;
-			pyc_memo_id_of(&id, &t->st);
-			pyc_memo_add(&r->now, t->src->path, &id,
+			pyc__memo_id_of(&id, &t->st);
+			pyc__memo_add(&r->now, t->src->path, &id,
 				     level_mask(t), res->line, res->col,
 				     res->message);
 		}
@@ -758,13 +758,13 @@ static int run_interp(struct run *r, struct pyc_error *err)
 
 	r->ntasks = r->next = 0;
 	r->memo = r->o->memo_dir && !(r->o->flags & PYC_COMPILE_DRY_RUN) &&
-		  pyc_memo_open(&r->last, r->o->memo_dir, r->in) == 0 &&
-		  pyc_memo_init(&r->now, r->o->memo_dir, r->in) == 0;
+		  pyc__memo_open(&r->last, r->o->memo_dir, r->in) == 0 &&
+		  pyc__memo_init(&r->now, r->o->memo_dir, r->in) == 0;
 	if (plan_all(r) < 0) {
 		for (size_t i = 0; i < r->ntasks; i++)
 			task_release(&r->tasks[i]);
-		pyc_memo_release(&r->last);
-		pyc_memo_release(&r->now);
+		pyc__memo_release(&r->last);
+		pyc__memo_release(&r->now);
 		errno = ENOMEM;
 		return -1;
 	}
@@ -785,7 +785,7 @@ static int run_interp(struct run *r, struct pyc_error *err)
 		int jobs = r->o->jobs > 0 ? r->o->jobs : 1;
 		if ((size_t)jobs > r->ntasks)
 			jobs = (int)r->ntasks;
-		ret = pyc_pool_run(r->in, jobs, r->o->timeout_ms, &ops,
+		ret = pyc__pool_run(r->in, jobs, r->o->timeout_ms, &ops,
 				   r->o->stop ? r->o->stop : &never, err);
 		if (ret == 0 && r->fatal[0]) {
 			ret = pyc__error(err, EACCES, "%s", r->fatal);
@@ -795,10 +795,10 @@ static int run_interp(struct run *r, struct pyc_error *err)
 		task_release(&r->tasks[i]);
 	/* A cache: failing to keep it is no error. */
 	if (r->memo && ret == 0 && !(r->o->stop && *r->o->stop) &&
-	    pyc_memo_carry(&r->now, &r->last) == 0)
-		pyc_memo_save(&r->now);
-	pyc_memo_release(&r->last);
-	pyc_memo_release(&r->now);
+	    pyc__memo_carry(&r->now, &r->last) == 0)
+		pyc__memo_save(&r->now);
+	pyc__memo_release(&r->last);
+	pyc__memo_release(&r->now);
 	return ret;
 }
 
@@ -817,7 +817,7 @@ int pyc_compile(const struct pyc_compile_opts *o, const char *const *roots,
 	memset(stats, 0, sizeof(*stats));
 	r.cwd = getcwd(cwdbuf, sizeof(cwdbuf));
 	for (size_t i = 0; i < nroots && ret == 0; i++)
-		if (pyc_walk(roots[i], wflags, &wops) < 0)
+		if (pyc__walk(roots[i], wflags, &wops) < 0)
 			ret = -1;
 	/* One root cannot list a source twice. */
 	if (ret == 0 && nroots > 1 && r.nsrcs && o->ninterps &&

@@ -35,7 +35,7 @@ bool pyc__script_head(const char *path, char *head, size_t size)
 
 	if (fd < 0)
 		return false;
-	n = pyc_read_full(fd, head, size - 1);
+	n = pyc__read_full(fd, head, size - 1);
 	close(fd);
 	if (n < 2 || head[0] != '#' || head[1] != '!')
 		return false;
@@ -63,9 +63,9 @@ char *pyc__pyenv_root(void)
 		return strdup(env);
 	if (!home || !home[0])
 		return NULL;
-	buf_adds(&b, home);
-	buf_adds(&b, "/.pyenv");
-	return buf_detach(&b);
+	pyc__buf_adds(&b, home);
+	pyc__buf_adds(&b, "/.pyenv");
+	return pyc__buf_detach(&b);
 }
 
 /* ---- every interpreter on the machine ---- */
@@ -187,14 +187,14 @@ static int scan_dir(struct pyc_interp_list *list, const char *dir)
 				names[j] = t;
 			}
 	for (size_t i = 0; i < n; i++) {
-		buf_reset(&b);
-		buf_addf(&b, "%s/%s", dir, names[i]);
+		pyc__buf_reset(&b);
+		pyc__buf_addf(&b, "%s/%s", dir, names[i]);
 		if (ret == 0 && (b.oom || consider(list, b.s) < 0))
 			ret = -1;
 		free(names[i]);
 	}
 	free(names);
-	buf_release(&b);
+	pyc__buf_release(&b);
 	return ret;
 }
 
@@ -211,12 +211,12 @@ static int scan_children(struct pyc_interp_list *list, const char *parent,
 	while (ret == 0 && (e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;
-		buf_reset(&b);
-		buf_addf(&b, "%s/%s/%s", parent, e->d_name, sub);
+		pyc__buf_reset(&b);
+		pyc__buf_addf(&b, "%s/%s/%s", parent, e->d_name, sub);
 		ret = b.oom ? -1 : scan_dir(list, b.s);
 	}
 	closedir(d);
-	buf_release(&b);
+	pyc__buf_release(&b);
 	return ret;
 }
 
@@ -266,14 +266,14 @@ int pyc_interp_discover(struct pyc_interp_list *list)
 	memset(list, 0, sizeof(*list));
 	while (ret == 0 && path && *path) {
 		size_t n = strcspn(path, ":");
-		buf_reset(&b);
-		buf_add(&b, n ? path : ".", n ? n : 1);
+		pyc__buf_reset(&b);
+		pyc__buf_add(&b, n ? path : ".", n ? n : 1);
 		path += n + (path[n] == ':');
 		ret = b.oom ? -1 : scan_dir(list, b.s);
 	}
 	if (ret == 0 && root) {
-		buf_reset(&b);
-		buf_addf(&b, "%s/versions", root);
+		pyc__buf_reset(&b);
+		pyc__buf_addf(&b, "%s/versions", root);
 		ret = b.oom ? -1 : scan_children(list, b.s, "bin");
 	}
 	static const char *const usual[] = { "/usr/local/bin", "/usr/bin",
@@ -281,12 +281,12 @@ int pyc_interp_discover(struct pyc_interp_list *list)
 	for (size_t i = 0; ret == 0 && usual[i]; i++)
 		ret = scan_dir(list, usual[i]);
 	if (ret == 0 && home) {
-		buf_reset(&b);
-		buf_addf(&b, "%s/.local/share/uv/python", home);
+		pyc__buf_reset(&b);
+		pyc__buf_addf(&b, "%s/.local/share/uv/python", home);
 		ret = b.oom ? -1 : scan_children(list, b.s, "bin");
 	}
 	free(root);
-	buf_release(&b);
+	pyc__buf_release(&b);
 	if (ret == 0)
 		ret = sort_list(list);
 	if (ret < 0) {

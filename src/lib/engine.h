@@ -49,14 +49,14 @@ struct pyc_walk_ops {
 
 /* Walk `root` (a directory, or a single file).  Returns 0, the non-zero
  * value a callback stopped with, or -1 (ENOMEM). */
-int pyc_walk(const char *root, unsigned flags, const struct pyc_walk_ops *ops);
+int pyc__walk(const char *root, unsigned flags, const struct pyc_walk_ops *ops);
 
 /* For PYC_WALK_LAZY_STAT: stat() a source the walk passed unexamined,
  * judging it as the walk would have.  Returns 0 (a source; *st filled),
  * -1 (no longer a source: gone, a dangling symlink, a loop, or not a
  * regular file; os.path.isfile() says False: skip it quietly), or the
  * errno of a failure to report, as the walk reports one. */
-int pyc_walk_stat_source(const char *path, struct stat *st);
+int pyc__walk_stat_source(const char *path, struct stat *st);
 
 /* ------------------------------------------------------------------------
  * Writing into the cache
@@ -72,7 +72,7 @@ int pyc_walk_stat_source(const char *path, struct stat *st);
  *
  * whatever the final name, so that a pyc name as long as the file system
  * allows (NAME_MAX) can be written.  (Versions before wrote
- * "." name ".pycprefix-" 8*HEXDIG; pyc_is_temp_name() knows both.)
+ * "." name ".pycprefix-" 8*HEXDIG; pyc__is_temp_name() knows both.)
  * created O_EXCL with mode `mode` (under the umask, as importlib does),
  * and is renamed over the final name: to every reader, the old file or
  * the new one whole, never a part.  Nothing is fsync()ed (importlib's
@@ -87,21 +87,21 @@ enum {
 	PYC_WRITE_STRICT = 1 << 0,
 };
 
-int pyc_write_atomic(const char *dir, const char *rel, const void *data,
+int pyc__write_atomic(const char *dir, const char *rel, const void *data,
 		     size_t len, unsigned mode, unsigned flags);
 
 /* Make `rel` (below `dir`) a hard link to `target_rel` (below `dir`),
  * atomically replacing what was there.  Same safety as above. */
-int pyc_link_atomic(const char *dir, const char *target_rel, const char *rel,
+int pyc__link_atomic(const char *dir, const char *target_rel, const char *rel,
 		    unsigned flags);
 
 /* Is `name` one of our temporary files, or CPython's "NAME.pyc.DIGITS"? */
-bool pyc_is_temp_name(const char *name);
+bool pyc__is_temp_name(const char *name);
 
 /* ------------------------------------------------------------------------
  * The worker pool: real interpreters compile
  *
- * pyc_pool_run() starts `jobs` worker processes of one interpreter
+ * pyc__pool_run() starts `jobs` worker processes of one interpreter
  * (`python -I -S -c WORKER`), feeds them over pipes and calls back.  The
  * pool asks ops->next() for a job whenever a worker is idle, reports each
  * result with ops->done(), and a job whose worker died or ran past the
@@ -137,7 +137,7 @@ struct pyc_job {
 struct pyc_result {
 	bool ok;
 	/* ok: marshalled code per level, in the job's order; ncodes as the
-	 * worker sent them (pyc_pool_run() reports a job whose worker sent
+	 * worker sent them (pyc__pool_run() reports a job whose worker sent
 	 * fewer or more than its levels failed, not done) */
 	const unsigned char *code[PYC_MAX_LEVELS];
 	size_t code_len[PYC_MAX_LEVELS];
@@ -174,7 +174,7 @@ struct pyc_pool_ops {
  * err set when no worker can be started at all ("workers of 'X' cannot
  * start (exit 1): <reason from its stderr>").
  */
-int pyc_pool_run(const struct pyc_interp *in, int jobs, int timeout_ms,
+int pyc__pool_run(const struct pyc_interp *in, int jobs, int timeout_ms,
 		 const struct pyc_pool_ops *ops, atomic_int *stop,
 		 struct pyc_error *err);
 

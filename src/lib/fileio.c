@@ -30,7 +30,7 @@ int pyc_open_pyc(const char *path)
 	return pyc__open_noatime(AT_FDCWD, path, 0);
 }
 
-ssize_t pyc_read_full(int fd, void *p, size_t cap)
+ssize_t pyc__read_full(int fd, void *p, size_t cap)
 {
 	size_t got = 0;
 
@@ -48,14 +48,14 @@ ssize_t pyc_read_full(int fd, void *p, size_t cap)
 	return (ssize_t)got;
 }
 
-char *pyc_read_file(const char *path, size_t *len)
+char *pyc__read_file(const char *path, size_t *len)
 {
 	struct stat st;
 
-	return pyc_read_file_stat(path, len, &st);
+	return pyc__read_file_stat(path, len, &st);
 }
 
-char *pyc_read_file_stat(const char *path, size_t *len, struct stat *stp)
+char *pyc__read_file_stat(const char *path, size_t *len, struct stat *stp)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -74,7 +74,7 @@ char *pyc_read_file_stat(const char *path, size_t *len, struct stat *stp)
 		if (!p)
 			goto fail;
 		data = p;
-		ssize_t n = pyc_read_full(fd, data + got, cap - got);
+		ssize_t n = pyc__read_full(fd, data + got, cap - got);
 		if (n < 0)
 			goto fail;
 		got += (size_t)n;
@@ -95,7 +95,7 @@ fail:
 	return NULL;
 }
 
-int pyc_mkdir_p(const char *dir, unsigned mode)
+int pyc__mkdir_p(const char *dir, unsigned mode)
 {
 	char *d = strdup(dir);
 	int ret = 0;

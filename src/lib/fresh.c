@@ -141,7 +141,7 @@ struct pyc_verdict pyc_judge_hash(enum pyc_check_mode mode,
 static int hash_file(uint16_t magic, const char *path, unsigned char out[8])
 {
 	size_t len;
-	char *data = pyc_read_file(path, &len);
+	char *data = pyc__read_file(path, &len);
 
 	if (!data)
 		return -1;
@@ -167,7 +167,7 @@ static ssize_t read_head(int dfd, const char *pyc,
 
 	if (fd < 0)
 		return -1;
-	len = pyc_read_full(fd, head, PYC_HEADER_SIZE);
+	len = pyc__read_full(fd, head, PYC_HEADER_SIZE);
 	close(fd);
 	return len;
 }

@@ -60,22 +60,22 @@ int pyc__error(struct pyc_error *err, int errnum, const char *fmt, ...)
 int pyc__version_cmp(const char *a, const char *b);
 
 /* ${XDG_CACHE_HOME:-$HOME/.cache}/<leaf>, malloc'd; NULL with errno. */
-char *pyc_cache_home_path(const char *leaf);
+char *pyc__cache_home_path(const char *leaf);
 
 /* mkdir -p: create dir and its missing parents with `mode`.  0 or -1. */
-int pyc_mkdir_p(const char *dir, unsigned mode);
+int pyc__mkdir_p(const char *dir, unsigned mode);
 
 /* read() until `cap` bytes or end of file; the count, or -1 (errno). */
-ssize_t pyc_read_full(int fd, void *p, size_t cap);
+ssize_t pyc__read_full(int fd, void *p, size_t cap);
 
 struct stat;
 
-/* As pyc_read_file, also giving the fstat of the file read. */
-char *pyc_read_file_stat(const char *path, size_t *len, struct stat *st);
+/* As pyc__read_file, also giving the fstat of the file read. */
+char *pyc__read_file_stat(const char *path, size_t *len, struct stat *st);
 
 /* The whole file into a malloc'd buffer (NUL-terminated, *len excludes
  * the NUL).  NULL with errno on failure. */
-char *pyc_read_file(const char *path, size_t *len);
+char *pyc__read_file(const char *path, size_t *len);
 
 struct pyc_interp;
 
@@ -105,14 +105,14 @@ const char *pyc__interp_unusable(const struct pyc_interp *in, char *why,
 void pyc__startup_reason(const char *out, size_t len, int status, char *why,
 			 size_t size);
 
-/* Move dfd/name to `rel` below `dir` (created as pyc_write_atomic does):
+/* Move dfd/name to `rel` below `dir` (created as pyc__write_atomic does):
  * a rename, or across file systems an atomic copy and an unlink of the
  * original if it is still the file copied (pyc__unlink_same()). */
-int pyc_move_atomic(int src_dfd, const char *src_name, const char *dir,
+int pyc__move_atomic(int src_dfd, const char *src_name, const char *dir,
 		    const char *rel, unsigned flags);
 
 /* Where a write of `rel` below `dir` meets a symlink, which
- * pyc_write_atomic() refuses (it then fails with ENOTDIR): the length of
+ * pyc__write_atomic() refuses (it then fails with ENOTDIR): the length of
  * rel's leading part that names the first symlinked directory, 0 when
  * there is none (or the way cannot be examined), -1 when `dir` cannot be
  * opened. */

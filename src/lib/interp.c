@@ -16,7 +16,7 @@
  *   cache   = "pycprefix-probe-cache-1" NUL path NUL real NUL key NUL probe
  *   key     = dev SP ino SP size SP mtime-ns SP ctime-ns   ; stat of real
  *
- * written with pyc_write_atomic(), so concurrent runs at worst probe
+ * written with pyc__write_atomic(), so concurrent runs at worst probe
  * twice.  Every pipe is close-on-exec from its birth (pipe2): a child
  * that another thread spawns meanwhile never holds a probe's write end.
  */
@@ -110,7 +110,7 @@ char *pyc_probe_cache_dir(void)
 
 	if (env && env[0])
 		return strdup(env);
-	return pyc_cache_home_path("pycprefix-interpreters");
+	return pyc__cache_home_path("pycprefix-interpreters");
 }
 
 int pyc_probe_timeout_ms(void)
@@ -163,7 +163,7 @@ static int drain(int fd, struct buf *out, int64_t t0, int timeout_ms)
 			return -1;
 		if (n == 0)
 			return 0;
-		buf_add(out, chunk, (size_t)n);
+		pyc__buf_add(out, chunk, (size_t)n);
 		if (out->len > (1 << 20)) {
 			errno = EMSGSIZE;
 			return -1;
@@ -305,7 +305,7 @@ static int take(int *fd, struct buf *b, size_t cap)
 			return n < 0 ? -1 : 0;
 		}
 		if (b->len < cap)
-			buf_add(b, chunk, (size_t)n);
+			pyc__buf_add(b, chunk, (size_t)n);
 	}
 }
 
@@ -495,8 +495,8 @@ out:
 		close(a.afd);
 	if (a.efd >= 0)
 		close(a.efd);
-	buf_release(&a.answer);
-	buf_release(&a.err);
+	pyc__buf_release(&a.answer);
+	pyc__buf_release(&a.err);
 	return v;
 }
 
@@ -602,7 +602,7 @@ static const char *unusable(const struct pyc_interp *in, char *why,
 
 static void stat_key(struct buf *b, const struct stat *st)
 {
-	buf_addf(b, "%ju %ju %jd %jd.%09ld %jd.%09ld", (uintmax_t)st->st_dev,
+	pyc__buf_addf(b, "%ju %ju %jd %jd.%09ld %jd.%09ld", (uintmax_t)st->st_dev,
 		 (uintmax_t)st->st_ino, (intmax_t)st->st_size,
 		 (intmax_t)PYC_ST_MTIM(st).tv_sec, PYC_ST_MTIM(st).tv_nsec,
 		 (intmax_t)PYC_ST_CTIM(st).tv_sec, PYC_ST_CTIM(st).tv_nsec);
@@ -618,12 +618,12 @@ static char *cache_file(const char *path)
 	if (!dir)
 		return NULL;
 	pyc_source_hash(0, path, strlen(path), h);
-	buf_adds(&b, dir);
-	buf_addc(&b, '/');
+	pyc__buf_adds(&b, dir);
+	pyc__buf_addc(&b, '/');
 	for (int i = 0; i < 8; i++)
-		buf_addf(&b, "%02x", h[i]);
+		pyc__buf_addf(&b, "%02x", h[i]);
 	free(dir);
-	return buf_detach(&b);
+	return pyc__buf_detach(&b);
 }
 
 /* Fill `in` from the cache if it holds `path` with the same identity. */
@@ -636,7 +636,7 @@ static int cache_read(const char *path, const char *real,
 	size_t len;
 	int ret = -1;
 
-	if (!file || !(data = pyc_read_file(file, &len)))
+	if (!file || !(data = pyc__read_file(file, &len)))
 		goto out;
 	p = data;
 	end = data + len;
@@ -648,7 +648,7 @@ static int cache_read(const char *path, const char *real,
 		goto out;
 	ret = parse_probe(p, end, in);
 out:
-	buf_release(&key);
+	pyc__buf_release(&key);
 	free(data);
 	free(file);
 	return ret;
@@ -664,19 +664,19 @@ static void cache_write(const char *path, const char *real,
 
 	/* cache_file() is dir + "/" + name. */
 	if (!file || !dir || strncmp(file, dir, dlen) != 0 ||
-	    file[dlen] != '/' || pyc_mkdir_p(dir, 0700) < 0)
+	    file[dlen] != '/' || pyc__mkdir_p(dir, 0700) < 0)
 		goto out;
-	buf_adds(&b, CACHE_MAGIC);
-	buf_addc(&b, '\0');
-	buf_add(&b, path, strlen(path) + 1);
-	buf_add(&b, real, strlen(real) + 1);
+	pyc__buf_adds(&b, CACHE_MAGIC);
+	pyc__buf_addc(&b, '\0');
+	pyc__buf_add(&b, path, strlen(path) + 1);
+	pyc__buf_add(&b, real, strlen(real) + 1);
 	stat_key(&b, st);
-	buf_addc(&b, '\0');
-	buf_add(&b, probe->s, probe->len);
+	pyc__buf_addc(&b, '\0');
+	pyc__buf_add(&b, probe->s, probe->len);
 	if (!b.oom)
-		pyc_write_atomic(dir, file + dlen + 1, b.s, b.len, 0600, 0);
+		pyc__write_atomic(dir, file + dlen + 1, b.s, b.len, 0600, 0);
 out:
-	buf_release(&b);
+	pyc__buf_release(&b);
 	free(file);
 	free(dir);
 }
@@ -744,10 +744,10 @@ int pyc_interp_probe(const char *exe, unsigned flags, struct pyc_interp *in,
 	}
 	if (!cached && !(flags & PYC_PROBE_NO_CACHE))
 		cache_write(exe, real, &st, &out);
-	buf_release(&out);
+	pyc__buf_release(&out);
 	return 0;
 fail:
-	buf_release(&out);
+	pyc__buf_release(&out);
 	pyc_interp_release(in);
 	return -1;
 }

@@ -48,10 +48,10 @@ static int64_t ns_of(struct timespec t)
 
 char *pyc_failure_memo_dir(void)
 {
-	return pyc_cache_home_path("pycprefix-failures");
+	return pyc__cache_home_path("pycprefix-failures");
 }
 
-void pyc_memo_id_of(struct pyc_memo_id *id, const struct stat *st)
+void pyc__memo_id_of(struct pyc_memo_id *id, const struct stat *st)
 {
 	id->dev = (uint64_t)st->st_dev;
 	id->ino = (uint64_t)st->st_ino;
@@ -69,7 +69,7 @@ static bool id_eq(const struct pyc_memo_id *a, const struct pyc_memo_id *b)
 /* What names the interpreter: its real path, full version and magic. */
 static void memo_key(struct buf *key, const struct pyc_interp *in)
 {
-	buf_addf(key, "%s %d.%d.%d %s %d %u", in->real ? in->real : in->path,
+	pyc__buf_addf(key, "%s %d.%d.%d %s %d %u", in->real ? in->real : in->path,
 		 in->major, in->minor, in->micro, in->level, in->serial,
 		 (unsigned)in->magic);
 }
@@ -80,14 +80,14 @@ static char *memo_file(const char *dir, const struct buf *key)
 	struct buf b = { 0 };
 
 	pyc_source_hash(3413, key->s, key->len, h); /* any fixed keying */
-	buf_addf(&b, "%s/", dir);
+	pyc__buf_addf(&b, "%s/", dir);
 	for (size_t i = 0; i < sizeof(h); i++)
-		buf_addf(&b, "%02x", h[i]);
+		pyc__buf_addf(&b, "%02x", h[i]);
 	if (b.oom) {
-		buf_release(&b);
+		pyc__buf_release(&b);
 		return NULL;
 	}
-	return buf_detach(&b);
+	return pyc__buf_detach(&b);
 }
 
 static int entry_cmp(const void *a, const void *b)
@@ -97,7 +97,7 @@ static int entry_cmp(const void *a, const void *b)
 	return strcmp(x->source, y->source);
 }
 
-void pyc_memo_release(struct pyc_memo *m)
+void pyc__memo_release(struct pyc_memo *m)
 {
 	for (size_t i = 0; i < m->n; i++) {
 		free(m->v[i].source);
@@ -109,14 +109,14 @@ void pyc_memo_release(struct pyc_memo *m)
 	memset(m, 0, sizeof(*m));
 }
 
-int pyc_memo_add(struct pyc_memo *m, const char *source,
+int pyc__memo_add(struct pyc_memo *m, const char *source,
 		 const struct pyc_memo_id *id, unsigned levels, unsigned line,
 		 unsigned col, const char *message)
 {
 	struct pyc_memo_entry e = { .id = *id, .levels = levels, .line = line,
 				    .col = col };
 
-	struct pyc_memo_entry *v = array_grow(m->v, &m->a, m->n + 1,
+	struct pyc_memo_entry *v = pyc__array_grow(m->v, &m->a, m->n + 1,
 					      sizeof(*v));
 	if (!v)
 		return -1;
@@ -208,7 +208,7 @@ static bool parse_record(const char **p, const char *end,
 	char *source = strndup(q, slen);
 	char *message = strndup(q + slen, mlen);
 	bool ok = source && message &&
-		  pyc_memo_add(m, source, &id, (unsigned)levels,
+		  pyc__memo_add(m, source, &id, (unsigned)levels,
 			       (unsigned)line, (unsigned)col, message) == 0;
 	free(source);
 	free(message);
@@ -216,7 +216,7 @@ static bool parse_record(const char **p, const char *end,
 	return ok;
 }
 
-int pyc_memo_init(struct pyc_memo *m, const char *dir,
+int pyc__memo_init(struct pyc_memo *m, const char *dir,
 		  const struct pyc_interp *in)
 {
 	struct buf key = { 0 };
@@ -225,16 +225,16 @@ int pyc_memo_init(struct pyc_memo *m, const char *dir,
 	memset(m, 0, sizeof(*m));
 	memo_key(&key, in);
 	if (key.oom || !(file = memo_file(dir, &key))) {
-		buf_release(&key);
+		pyc__buf_release(&key);
 		errno = ENOMEM;
 		return -1;
 	}
 	m->file = file;
-	m->key = buf_detach(&key);
+	m->key = pyc__buf_detach(&key);
 	return 0;
 }
 
-int pyc_memo_parse(struct pyc_memo *m, const char *data, size_t len)
+int pyc__memo_parse(struct pyc_memo *m, const char *data, size_t len)
 {
 	size_t klen = strlen(m->key), mlen = strlen(MEMO_MAGIC);
 	const char *p = data, *end = data + len;
@@ -255,22 +255,22 @@ int pyc_memo_parse(struct pyc_memo *m, const char *data, size_t len)
 	return 0;
 }
 
-int pyc_memo_open(struct pyc_memo *m, const char *dir,
+int pyc__memo_open(struct pyc_memo *m, const char *dir,
 		  const struct pyc_interp *in)
 {
 	char *data;
 	size_t len;
 
-	if (pyc_memo_init(m, dir, in) < 0)
+	if (pyc__memo_init(m, dir, in) < 0)
 		return -1;
-	if (!(data = pyc_read_file(m->file, &len)))
+	if (!(data = pyc__read_file(m->file, &len)))
 		return 0; /* none yet, or unreadable: start afresh */
-	pyc_memo_parse(m, data, len);
+	pyc__memo_parse(m, data, len);
 	free(data);
 	return 0;
 }
 
-struct pyc_memo_entry *pyc_memo_lookup(const struct pyc_memo *m,
+struct pyc_memo_entry *pyc__memo_lookup(const struct pyc_memo *m,
 				       const char *source)
 {
 	struct pyc_memo_entry k = { .source = (char *)source };
@@ -280,32 +280,32 @@ struct pyc_memo_entry *pyc_memo_lookup(const struct pyc_memo *m,
 	return bsearch(&k, m->v, m->n, sizeof(*m->v), entry_cmp);
 }
 
-const struct pyc_memo_entry *pyc_memo_find(const struct pyc_memo *m,
+const struct pyc_memo_entry *pyc__memo_find(const struct pyc_memo *m,
 					   const char *source,
 					   const struct pyc_memo_id *id,
 					   unsigned levels)
 {
-	const struct pyc_memo_entry *e = pyc_memo_lookup(m, source);
+	const struct pyc_memo_entry *e = pyc__memo_lookup(m, source);
 
 	if (!e || !id_eq(&e->id, id) || (levels & ~e->levels))
 		return NULL;
 	return e;
 }
 
-int pyc_memo_carry(struct pyc_memo *to, const struct pyc_memo *from)
+int pyc__memo_carry(struct pyc_memo *to, const struct pyc_memo *from)
 {
 	for (size_t i = 0; i < from->n; i++) {
 		const struct pyc_memo_entry *e = &from->v[i];
 		if (e->seen || pyc_source_gone(e->source))
 			continue;
-		if (pyc_memo_add(to, e->source, &e->id, e->levels, e->line,
+		if (pyc__memo_add(to, e->source, &e->id, e->levels, e->line,
 				 e->col, e->message) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-int pyc_memo_save(const struct pyc_memo *m)
+int pyc__memo_save(const struct pyc_memo *m)
 {
 	struct buf b = { 0 };
 	char *dir, *slash;
@@ -318,29 +318,29 @@ int pyc_memo_save(const struct pyc_memo *m)
 			return -1;
 		return 0;
 	}
-	buf_addf(&b, MEMO_MAGIC "%zu\n%s\n", strlen(m->key), m->key);
+	pyc__buf_addf(&b, MEMO_MAGIC "%zu\n%s\n", strlen(m->key), m->key);
 	for (size_t i = 0; i < m->n; i++) {
 		const struct pyc_memo_entry *e = &m->v[i];
-		buf_addf(&b, "%" PRIu64 " %" PRIu64 " %" PRId64 " %" PRId64
+		pyc__buf_addf(&b, "%" PRIu64 " %" PRIu64 " %" PRId64 " %" PRId64
 			 " %" PRId64 " %u %u %u %zu %zu\n", e->id.dev,
 			 e->id.ino, e->id.size, e->id.mtime_ns,
 			 e->id.ctime_ns, e->levels, e->line, e->col,
 			 strlen(e->source), strlen(e->message));
-		buf_adds(&b, e->source);
-		buf_adds(&b, e->message);
-		buf_addc(&b, '\n');
+		pyc__buf_adds(&b, e->source);
+		pyc__buf_adds(&b, e->message);
+		pyc__buf_addc(&b, '\n');
 	}
 	if (b.oom || !(dir = strdup(m->file))) {
-		buf_release(&b);
+		pyc__buf_release(&b);
 		errno = ENOMEM;
 		return -1;
 	}
 	slash = strrchr(dir, '/');
 	*slash = '\0';
-	ret = pyc_mkdir_p(dir, 0700);
+	ret = pyc__mkdir_p(dir, 0700);
 	if (ret == 0)
-		ret = pyc_write_atomic(dir, slash + 1, b.s, b.len, 0600, 0);
+		ret = pyc__write_atomic(dir, slash + 1, b.s, b.len, 0600, 0);
 	free(dir);
-	buf_release(&b);
+	pyc__buf_release(&b);
 	return ret;
 }

@@ -3,11 +3,11 @@
  * says why and writes the format down).  Not public: pyc_compile() uses
  * it when pyc_compile_opts.memo_dir is set.
  *
- * Usage: pyc_memo_open() the last run's memo, look sources up with
- * pyc_memo_find() (marking what the run covers seen);
- * pyc_memo_add() this run's errors to a second memo
- * (pyc_memo_init() on the same directory and interpreter names the same
- * file) and pyc_memo_save() it, which replaces the file.  Not thread-safe.
+ * Usage: pyc__memo_open() the last run's memo, look sources up with
+ * pyc__memo_find() (marking what the run covers seen);
+ * pyc__memo_add() this run's errors to a second memo
+ * (pyc__memo_init() on the same directory and interpreter names the same
+ * file) and pyc__memo_save() it, which replaces the file.  Not thread-safe.
  */
 #ifndef PYC_MEMO_H
 #define PYC_MEMO_H
@@ -41,47 +41,47 @@ struct pyc_memo {
 	char *key;
 };
 
-void pyc_memo_id_of(struct pyc_memo_id *id, const struct stat *st);
+void pyc__memo_id_of(struct pyc_memo_id *id, const struct stat *st);
 
 /* An empty memo for `in` under `dir`, to be filled and saved.  0 or -1. */
-int pyc_memo_init(struct pyc_memo *m, const char *dir,
+int pyc__memo_init(struct pyc_memo *m, const char *dir,
 		  const struct pyc_interp *in);
 
 /* Read the memo of `in` under `dir` (none, or one that does not parse:
  * empty).  Returns 0, or -1 (ENOMEM). */
-int pyc_memo_open(struct pyc_memo *m, const char *dir,
+int pyc__memo_open(struct pyc_memo *m, const char *dir,
 		  const struct pyc_interp *in);
 
 /* Add the records of the memo bytes `data` (len bytes, read as bytes:
- * no NUL needed after them) to `m`, initialised with pyc_memo_init(); a
+ * no NUL needed after them) to `m`, initialised with pyc__memo_init(); a
  * file that is not the memo of m's interpreter adds nothing, and parsing
  * stops at the first record that does not parse.  Returns 0. */
-int pyc_memo_parse(struct pyc_memo *m, const char *data, size_t len);
+int pyc__memo_parse(struct pyc_memo *m, const char *data, size_t len);
 
 /* The entry for `source` when the file is still the one that failed, at
  * all of `levels`; else NULL. */
-const struct pyc_memo_entry *pyc_memo_find(const struct pyc_memo *m,
+const struct pyc_memo_entry *pyc__memo_find(const struct pyc_memo *m,
 					   const char *source,
 					   const struct pyc_memo_id *id,
 					   unsigned levels);
 
 /* The entry for `source`, whatever its identity, or NULL. */
-struct pyc_memo_entry *pyc_memo_lookup(const struct pyc_memo *m,
+struct pyc_memo_entry *pyc__memo_lookup(const struct pyc_memo *m,
 				       const char *source);
 
 /* Add to `to` the entries of `from` whose sources this run did not see
  * (not marked seen) and whose sources are not gone (pyc_source_gone()):
  * other trees' errors stay remembered.  0 or -1. */
-int pyc_memo_carry(struct pyc_memo *to, const struct pyc_memo *from);
+int pyc__memo_carry(struct pyc_memo *to, const struct pyc_memo *from);
 
 /* Append an error (not sorted: for a memo being saved).  0 or -1. */
-int pyc_memo_add(struct pyc_memo *m, const char *source,
+int pyc__memo_add(struct pyc_memo *m, const char *source,
 		 const struct pyc_memo_id *id, unsigned levels, unsigned line,
 		 unsigned col, const char *message);
 
 /* Replace the file with this memo (removed when empty).  0 or -1. */
-int pyc_memo_save(const struct pyc_memo *m);
+int pyc__memo_save(const struct pyc_memo *m);
 
-void pyc_memo_release(struct pyc_memo *m);
+void pyc__memo_release(struct pyc_memo *m);
 
 #endif

@@ -54,7 +54,7 @@ static void migrate_file(struct pyc__tree *tree, int dfd, const char *name,
 		plen--;
 	const char *rel = target + plen + (target[plen] == '/');
 	if (!(t->o->flags & PYC_TIDY_DRY_RUN) &&
-	    pyc_move_atomic(dfd, name, t->o->prefix, rel,
+	    pyc__move_atomic(dfd, name, t->o->prefix, rel,
 			    (t->o->flags & PYC_TIDY_INSECURE)
 				    ? 0 : PYC_WRITE_STRICT) < 0) {
 		pyc__tidy_error(tree, path, errno);

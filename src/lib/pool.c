@@ -194,11 +194,11 @@ static int spawn(struct pool *p, struct worker *w)
 	w->to = req[1];
 	w->from = resp[0];
 	w->err = errp[0];
-	buf_reset(&w->ebuf);
+	pyc__buf_reset(&w->ebuf);
 	w->state = W_STARTING;
 	w->deadline = pyc__monotonic_ms() + 60000;
-	buf_reset(&w->rbuf);
-	buf_reset(&w->wbuf);
+	pyc__buf_reset(&w->rbuf);
+	pyc__buf_reset(&w->wbuf);
 	w->woff = 0;
 	return 0;
 }
@@ -221,7 +221,7 @@ static void read_err(struct worker *w)
 			return;
 		}
 		if (w->state == W_STARTING && w->ebuf.len < 16384)
-			buf_add(&w->ebuf, chunk, (size_t)n);
+			pyc__buf_add(&w->ebuf, chunk, (size_t)n);
 	}
 }
 
@@ -262,7 +262,7 @@ static int put_u32(struct buf *b, size_t v)
 		return -1;
 	}
 	pyc__put_u32le(le, (uint32_t)v);
-	buf_add(b, le, 4);
+	pyc__buf_add(b, le, 4);
 	return 0;
 }
 
@@ -294,18 +294,18 @@ static int send_job(struct worker *w)
 	struct buf *b = &w->wbuf;
 	size_t plen = strlen(w->job.path);
 
-	buf_reset(b);
+	pyc__buf_reset(b);
 	w->woff = 0;
-	buf_addc(b, 'C');
-	buf_addc(b, (char)w->job.nlevels);
+	pyc__buf_addc(b, 'C');
+	pyc__buf_addc(b, (char)w->job.nlevels);
 	for (int i = 0; i < w->job.nlevels; i++)
-		buf_addc(b, (char)w->job.levels[i]);
+		pyc__buf_addc(b, (char)w->job.levels[i]);
 	if (put_u32(b, plen) < 0)
 		return -1;
-	buf_add(b, w->job.path, plen);
+	pyc__buf_add(b, w->job.path, plen);
 	if (put_u32(b, w->job.len) < 0)
 		return -1;
-	buf_add(b, w->job.src, w->job.len);
+	pyc__buf_add(b, w->job.src, w->job.len);
 	if (b->oom) {
 		errno = ENOMEM;
 		return -1;
@@ -424,7 +424,7 @@ static void read_from(struct pool *p, struct worker *w)
 	for (;;) {
 		ssize_t n = read(w->from, chunk, sizeof(chunk));
 		if (n > 0) {
-			buf_add(&w->rbuf, chunk, (size_t)n);
+			pyc__buf_add(&w->rbuf, chunk, (size_t)n);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -494,9 +494,9 @@ static void shutdown_all(struct pool *p)
 	for (int i = 0; i < p->n; i++)
 		reap(&p->w[i], true, NULL, 0);
 	for (int i = 0; i < p->n; i++) {
-		buf_release(&p->w[i].rbuf);
-		buf_release(&p->w[i].wbuf);
-		buf_release(&p->w[i].ebuf);
+		pyc__buf_release(&p->w[i].rbuf);
+		pyc__buf_release(&p->w[i].wbuf);
+		pyc__buf_release(&p->w[i].ebuf);
 	}
 }
 
@@ -528,7 +528,7 @@ static void unblock_sigpipe(const sigset_t *old, bool was_pending)
 	pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
-int pyc_pool_run(const struct pyc_interp *in, int jobs, int timeout_ms,
+int pyc__pool_run(const struct pyc_interp *in, int jobs, int timeout_ms,
 		 const struct pyc_pool_ops *ops, atomic_int *stop,
 		 struct pyc_error *err)
 {

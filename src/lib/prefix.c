@@ -15,24 +15,24 @@
 
 /* ${XDG_CACHE_HOME:-$HOME/.cache}/<leaf>, or NULL (ENOENT, ENOMEM).  An
  * empty or relative XDG_CACHE_HOME is ignored, as the XDG spec says. */
-char *pyc_cache_home_path(const char *leaf)
+char *pyc__cache_home_path(const char *leaf)
 {
 	const char *xdg = getenv("XDG_CACHE_HOME");
 	const char *home = getenv("HOME");
 	struct buf b = { 0 };
 
 	if (xdg && xdg[0] == '/') {
-		buf_adds(&b, xdg);
+		pyc__buf_adds(&b, xdg);
 	} else if (home && home[0]) {
-		buf_adds(&b, home);
-		buf_adds(&b, "/.cache");
+		pyc__buf_adds(&b, home);
+		pyc__buf_adds(&b, "/.cache");
 	} else {
 		errno = ENOENT;
 		return NULL;
 	}
-	buf_addc(&b, '/');
-	buf_adds(&b, leaf);
-	return buf_detach(&b);
+	pyc__buf_addc(&b, '/');
+	pyc__buf_adds(&b, leaf);
+	return pyc__buf_detach(&b);
 }
 
 int pyc_prefix_resolve(const char *opt, char **out, const char **origin)
@@ -51,7 +51,7 @@ int pyc_prefix_resolve(const char *opt, char **out, const char **origin)
 		s = strdup(env);
 		*origin = "PYTHONPYCACHEPREFIX";
 	} else {
-		s = pyc_cache_home_path("pycprefix");
+		s = pyc__cache_home_path("pycprefix");
 		*origin = "default";
 		if (!s)
 			return -1;
@@ -101,7 +101,7 @@ int pyc_prefix_prepare(const char *prefix, unsigned flags, pyc_trust_fn *fn,
 		errno = EPERM;
 		return -1;
 	}
-	if (pyc_mkdir_p(prefix, 0755) < 0)
+	if (pyc__mkdir_p(prefix, 0755) < 0)
 		goto fail;
 	/* One line for a prefix we cannot write (read-only, another
 	 * user's), not one failure per file. */

@@ -68,9 +68,9 @@ static int read_warnings(struct reader *r, uint32_t nwarn, struct buf *warn)
 			return 0;
 		if ((rc = get_blob(r, &text, &tlen)) <= 0)
 			return rc;
-		buf_addf(warn, "%u: ", line);
-		buf_add(warn, text, tlen);
-		buf_addc(warn, '\0');
+		pyc__buf_addf(warn, "%u: ", line);
+		pyc__buf_add(warn, text, tlen);
+		pyc__buf_addc(warn, '\0');
 	}
 	return 1;
 }
@@ -105,8 +105,8 @@ static int read_error(struct reader *r, struct pyc_result *res,
 		return 0;
 	if ((rc = get_blob(r, &msg, &mlen)) <= 0)
 		return rc;
-	buf_add(warn, msg, mlen);
-	buf_addc(warn, '\0');
+	pyc__buf_add(warn, msg, mlen);
+	pyc__buf_addc(warn, '\0');
 	return 1;
 }
 
@@ -148,13 +148,13 @@ int pyc__parse_response(const unsigned char *p, size_t len,
 	memset(res, 0, sizeof(*res));
 	rc = read_response(&r, res, &warn);
 	if (rc > 0 && !warn.s)
-		buf_grow(&warn, 0);
+		pyc__buf_grow(&warn, 0);
 	if (rc <= 0 || warn.oom) {
-		buf_release(&warn);
+		pyc__buf_release(&warn);
 		memset(res, 0, sizeof(*res));
 		return rc <= 0 ? rc : -1;
 	}
-	res->warnings = buf_detach(&warn);
+	res->warnings = pyc__buf_detach(&warn);
 	if (!res->ok) {
 		/* the message is the last NUL-terminated string */
 		s = res->warnings;

@@ -69,7 +69,7 @@ static void keep(struct prune *p, const char *path, const struct stat *st)
 	p->t.st->kept++;
 	if (!(p->t.o->flags & PYC_TIDY_MAX_SIZE))
 		return;
-	struct kept *v = array_grow(p->kept, &p->akept, p->nkept + 1,
+	struct kept *v = pyc__array_grow(p->kept, &p->akept, p->nkept + 1,
 				    sizeof(*v));
 	if (!v) {
 		tree->oom = true;
@@ -119,7 +119,7 @@ static void prune_file(struct pyc__tree *tree, int dfd, const char *name,
 	struct pyc_cache_name cn;
 	char *source = NULL;
 
-	if (pyc_is_temp_name(name)) {
+	if (pyc__is_temp_name(name)) {
 		if (t->now - st->st_mtime >= t->o->temp_grace)
 			pyc__tidy_remove(t, dfd, name, path, st, PYC_TIDY_TEMP);
 		return;

@@ -40,7 +40,7 @@
  *   in a child between fork and exec.  Process-wide state belongs to the
  *   program: the library changes no signal disposition, working directory
  *   or umask.  Signals: it writes into pipes of interpreters that may
- *   end at any moment; while workers run, pyc_pool_run() (and so
+ *   end at any moment; while workers run, pyc__pool_run() (and so
  *   pyc_compile()) blocks SIGPIPE in the calling thread only and takes
  *   away, before it returns, a SIGPIPE its own writes left pending (one
  *   pending before is left alone), so a program need do nothing about

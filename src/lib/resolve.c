@@ -61,13 +61,13 @@ static char *pyenv_version_dir(const char *root, const char *want)
 	DIR *d;
 	struct dirent *e;
 
-	buf_addf(&dir, "%s/versions/%s", root, want);
+	pyc__buf_addf(&dir, "%s/versions/%s", root, want);
 	if (!dir.oom && stat(dir.s, &st) == 0 && S_ISDIR(st.st_mode))
-		return buf_detach(&dir);
-	buf_reset(&dir);
-	buf_addf(&dir, "%s/versions", root);
+		return pyc__buf_detach(&dir);
+	pyc__buf_reset(&dir);
+	pyc__buf_addf(&dir, "%s/versions", root);
 	if (dir.oom || !(d = opendir(dir.s))) {
-		buf_release(&dir);
+		pyc__buf_release(&dir);
 		return NULL;
 	}
 	while ((e = readdir(d))) {
@@ -76,18 +76,18 @@ static char *pyenv_version_dir(const char *root, const char *want)
 		    strspn(n + wl, ".0123456789") != strlen(n + wl))
 			continue;
 		if (!best.len || pyc__version_cmp(n, best.s) > 0) {
-			buf_reset(&best);
-			buf_adds(&best, n);
+			pyc__buf_reset(&best);
+			pyc__buf_adds(&best, n);
 		}
 	}
 	closedir(d);
 	if (!best.len) {
-		buf_release(&dir);
+		pyc__buf_release(&dir);
 		return NULL;
 	}
-	buf_addf(&dir, "/%s", best.s);
-	buf_release(&best);
-	return buf_detach(&dir);
+	pyc__buf_addf(&dir, "/%s", best.s);
+	pyc__buf_release(&best);
+	return pyc__buf_detach(&dir);
 }
 
 /* The version names pyenv would use here, whitespace-separated. */
@@ -108,10 +108,10 @@ static char *pyenv_versions(const char *root)
 	}
 	if (getcwd(cwd, sizeof(cwd))) {
 		for (;;) {
-			buf_reset(&b);
-			buf_addf(&b, "%s/.python-version", cwd);
-			if (!b.oom && (data = pyc_read_file(b.s, &len))) {
-				buf_release(&b);
+			pyc__buf_reset(&b);
+			pyc__buf_addf(&b, "%s/.python-version", cwd);
+			if (!b.oom && (data = pyc__read_file(b.s, &len))) {
+				pyc__buf_release(&b);
 				return data;
 			}
 			char *slash = strrchr(cwd, '/');
@@ -120,10 +120,10 @@ static char *pyenv_versions(const char *root)
 			*slash = '\0';
 		}
 	}
-	buf_reset(&b);
-	buf_addf(&b, "%s/version", root);
-	data = b.oom ? NULL : pyc_read_file(b.s, &len);
-	buf_release(&b);
+	pyc__buf_reset(&b);
+	pyc__buf_addf(&b, "%s/version", root);
+	data = b.oom ? NULL : pyc__read_file(b.s, &len);
+	pyc__buf_release(&b);
 	return data ? data : strdup("system");
 }
 
@@ -137,18 +137,18 @@ static char *path_search(const char *cmd, bool skip_shims)
 		path = "/usr/local/bin:/usr/bin:/bin";
 	while (*path) {
 		size_t n = strcspn(path, ":");
-		buf_reset(&b);
+		pyc__buf_reset(&b);
 		if (n)
-			buf_add(&b, path, n);
+			pyc__buf_add(&b, path, n);
 		else
-			buf_addc(&b, '.');
-		buf_addf(&b, "/%s", cmd);
+			pyc__buf_addc(&b, '.');
+		pyc__buf_addf(&b, "/%s", cmd);
 		path += n + (path[n] == ':');
 		if (!b.oom && pyc__is_executable(b.s) &&
 		    !(skip_shims && pyc__is_pyenv_shim(b.s)))
-			return buf_detach(&b);
+			return pyc__buf_detach(&b);
 	}
-	buf_release(&b);
+	pyc__buf_release(&b);
 	return NULL;
 }
 
@@ -162,11 +162,11 @@ static char *try_version(const char *root, const char *v, const char *cmd)
 		return path_search(cmd, true);
 	dir = pyenv_version_dir(root, v);
 	if (dir)
-		buf_addf(&b, "%s/bin/%s", dir, cmd);
+		pyc__buf_addf(&b, "%s/bin/%s", dir, cmd);
 	free(dir);
 	if (b.len && !b.oom && pyc__is_executable(b.s))
-		return buf_detach(&b);
-	buf_release(&b);
+		return pyc__buf_detach(&b);
+	pyc__buf_release(&b);
 	return NULL;
 }
 
@@ -199,34 +199,34 @@ static char *newest_with(const char *root, const char *cmd)
 	struct dirent *e;
 	DIR *d;
 
-	buf_addf(&dir, "%s/versions", root);
+	pyc__buf_addf(&dir, "%s/versions", root);
 	if (dir.oom || !(d = opendir(dir.s))) {
-		buf_release(&dir);
+		pyc__buf_release(&dir);
 		return NULL;
 	}
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;
-		buf_reset(&b);
-		buf_addf(&b, "%s/%s/bin/%s", dir.s, e->d_name, cmd);
+		pyc__buf_reset(&b);
+		pyc__buf_addf(&b, "%s/%s/bin/%s", dir.s, e->d_name, cmd);
 		if (b.oom || !pyc__is_executable(b.s))
 			continue;
 		if (!best.len || pyc__version_cmp(e->d_name, best.s) > 0) {
-			buf_reset(&best);
-			buf_adds(&best, e->d_name);
+			pyc__buf_reset(&best);
+			pyc__buf_adds(&best, e->d_name);
 		}
 	}
 	closedir(d);
-	buf_reset(&b);
+	pyc__buf_reset(&b);
 	if (best.len)
-		buf_addf(&b, "%s/%s/bin/%s", dir.s, best.s, cmd);
-	buf_release(&dir);
-	buf_release(&best);
+		pyc__buf_addf(&b, "%s/%s/bin/%s", dir.s, best.s, cmd);
+	pyc__buf_release(&dir);
+	pyc__buf_release(&best);
 	if (!b.len) {
-		buf_release(&b);
+		pyc__buf_release(&b);
 		return NULL;
 	}
-	return buf_detach(&b);
+	return pyc__buf_detach(&b);
 }
 
 /*
@@ -269,20 +269,20 @@ static char *find_version(const char *v)
 	struct buf cmd = { 0 }, b = { 0 };
 	char *exe, *root, *dir = NULL;
 
-	buf_addf(&cmd, "python%s", v);
+	pyc__buf_addf(&cmd, "python%s", v);
 	if (cmd.oom)
 		return NULL;
 	exe = unshim(path_search(cmd.s, false));
 	if (!exe && (root = pyc__pyenv_root())) {
 		if ((dir = pyenv_version_dir(root, v)))
-			buf_addf(&b, "%s/bin/%s", dir, cmd.s);
+			pyc__buf_addf(&b, "%s/bin/%s", dir, cmd.s);
 		if (b.len && !b.oom && pyc__is_executable(b.s))
-			exe = buf_detach(&b);
+			exe = pyc__buf_detach(&b);
 		free(dir);
 		free(root);
 	}
-	buf_release(&b);
-	buf_release(&cmd);
+	pyc__buf_release(&b);
+	pyc__buf_release(&cmd);
 	return exe;
 }
 

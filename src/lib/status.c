@@ -132,7 +132,7 @@ struct slot {
 struct src {
 	char *path;
 	struct stat st;
-	int stat_errno;               /* lazy: pyc_walk_stat_source() */
+	int stat_errno;               /* lazy: pyc__walk_stat_source() */
 	bool lazy;
 };
 
@@ -194,9 +194,9 @@ static void explain_missing(const struct st_run *r, struct slot *out)
 	if (at <= 0)
 		return;
 	struct buf b = { 0 };
-	buf_addf(&b, "no pyc: the symlink '%.*s' in the prefix is refused",
+	pyc__buf_addf(&b, "no pyc: the symlink '%.*s' in the prefix is refused",
 		 (int)(rel - out->pyc + at), out->pyc);
-	if ((out->reason_buf = buf_detach(&b)))
+	if ((out->reason_buf = pyc__buf_detach(&b)))
 		out->reason = out->reason_buf;
 }
 
@@ -255,7 +255,7 @@ static void *judge_slice(void *arg)
 		for (; i < to; i++) {
 			struct src *s = &r->srcs[i];
 			if (s->lazy &&
-			    (s->stat_errno = pyc_walk_stat_source(s->path,
+			    (s->stat_errno = pyc__walk_stat_source(s->path,
 								  &s->st)))
 				continue;
 			struct slot *out = &r->slots[i * per];
@@ -338,7 +338,7 @@ static int on_source(const char *path, const struct stat *st, void *arg)
 {
 	struct st_run *r = arg;
 
-	struct src *v = array_grow(r->srcs, &r->asrcs, r->nsrcs + 1,
+	struct src *v = pyc__array_grow(r->srcs, &r->asrcs, r->nsrcs + 1,
 				   sizeof(*v));
 	if (!v)
 		return -1;
@@ -492,7 +492,7 @@ int pyc_status(const struct pyc_status_opts *o, const char *const *roots,
 	memset(counts, 0, sizeof(*counts));
 	r.cwd = getcwd(cwdbuf, sizeof(cwdbuf));
 	for (size_t i = 0; i < nroots && ret == 0 && !r.oom; i++) {
-		ret = pyc_walk(roots[i], wflags, &ops);
+		ret = pyc__walk(roots[i], wflags, &ops);
 		if (ret == 0)
 			judge_sources(&r);
 		drop_sources(&r);

@@ -65,7 +65,7 @@ static char **read_names(int fd, size_t *n)
 	while ((errno = 0, e = readdir(d))) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
-		char **nv = array_grow(v, &alloc, *n + 1, sizeof(*nv));
+		char **nv = pyc__array_grow(v, &alloc, *n + 1, sizeof(*nv));
 		if (!nv)
 			goto fail;
 		v = nv;
@@ -96,7 +96,7 @@ static void walk(struct pyc__tree *t, int dfd, struct buf *path);
 static size_t push_node(struct pyc__tree *t, const char *name,
 			const char *path, const struct stat *st, bool pycache)
 {
-	struct pyc__tree_node *v = array_grow(t->nodes, &t->anodes,
+	struct pyc__tree_node *v = pyc__array_grow(t->nodes, &t->anodes,
 					      t->nnodes + 1, sizeof(*v));
 
 	if (!v) {
@@ -180,7 +180,7 @@ static void walk(struct pyc__tree *t, int dfd, struct buf *path)
 	for (size_t i = 0; i < n && !t->oom && !t->stop; i++) {
 		struct stat st;
 
-		buf_addf(path, "%s%s", len && path->s[len - 1] == '/' ? "" : "/",
+		pyc__buf_addf(path, "%s%s", len && path->s[len - 1] == '/' ? "" : "/",
 			 names[i]);
 		if (path->oom) {
 			t->oom = true;
@@ -211,7 +211,7 @@ static int walk_root(struct pyc__tree *t, int fd, const char *dir)
 	struct stat st;
 	size_t k;
 
-	buf_adds(&path, dir);
+	pyc__buf_adds(&path, dir);
 	if (path.oom) {
 		t->oom = true;
 	} else if (fstat(fd, &st) < 0) {
@@ -231,7 +231,7 @@ static int walk_root(struct pyc__tree *t, int fd, const char *dir)
 	}
 	if (fd >= 0)
 		close(fd);
-	buf_release(&path);
+	pyc__buf_release(&path);
 	if (t->oom)
 		errno = ENOMEM;
 	return t->oom ? -1 : 0;

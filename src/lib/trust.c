@@ -120,8 +120,8 @@ static bool next_name(struct chain *c, struct buf *name)
 		i++;
 	for (n = i; n < c->todo.len && c->todo.s[n] != '/'; n++)
 		;
-	buf_reset(name);
-	buf_add(name, c->todo.s + i, n - i);
+	pyc__buf_reset(name);
+	pyc__buf_add(name, c->todo.s + i, n - i);
 	memmove(c->todo.s, c->todo.s + n, c->todo.len - n);
 	c->todo.len -= n;
 	c->todo.s[c->todo.len] = '\0';
@@ -144,14 +144,14 @@ static int follow(struct chain *c, const char *path, const struct stat *st)
 	    (n = readlink(path, target, sizeof(target) - 1)) < 0)
 		return -1;
 	target[n] = '\0';
-	buf_add(&rest, c->todo.s ? c->todo.s : "", c->todo.len);
-	buf_reset(&c->todo);
-	buf_adds(&c->todo, target);
-	buf_addc(&c->todo, '/');
-	buf_add(&c->todo, rest.s ? rest.s : "", rest.len);
-	buf_release(&rest);
+	pyc__buf_add(&rest, c->todo.s ? c->todo.s : "", c->todo.len);
+	pyc__buf_reset(&c->todo);
+	pyc__buf_adds(&c->todo, target);
+	pyc__buf_addc(&c->todo, '/');
+	pyc__buf_add(&c->todo, rest.s ? rest.s : "", rest.len);
+	pyc__buf_release(&rest);
 	if (target[0] == '/')
-		buf_reset(&c->done);
+		pyc__buf_reset(&c->done);
 	if (c->todo.oom) {
 		errno = ENOMEM;
 		return -1;
@@ -189,8 +189,8 @@ static int check_chain(const char *abs, uid_t uid, pyc_trust_fn *fn,
 
 	if (lstat("/", &st) == 0 && (t = pyc_trust_stat(&st, uid)))
 		report(&c, "/", t, &st);
-	buf_adds(&c.todo, abs);
-	buf_grow(&c.done, 0);
+	pyc__buf_adds(&c.todo, abs);
+	pyc__buf_grow(&c.done, 0);
 	while (!c.todo.oom && !c.done.oom && next_name(&c, &name)) {
 		if (strcmp(name.s, ".") == 0)
 			continue;
@@ -198,10 +198,10 @@ static int check_chain(const char *abs, uid_t uid, pyc_trust_fn *fn,
 			go_up(&c);
 			continue;
 		}
-		buf_reset(&path);
-		buf_add(&path, c.done.s, c.done.len);
-		buf_addc(&path, '/');
-		buf_adds(&path, name.s);
+		pyc__buf_reset(&path);
+		pyc__buf_add(&path, c.done.s, c.done.len);
+		pyc__buf_addc(&path, '/');
+		pyc__buf_adds(&path, name.s);
 		if (path.oom || lstat(path.s, &st) < 0)
 			break; /* missing, or not to be reached: the caller
 				  says when it matters */
@@ -214,17 +214,17 @@ static int check_chain(const char *abs, uid_t uid, pyc_trust_fn *fn,
 			break; /* not a place to write: the caller says */
 		if ((t = pyc_trust_stat(&st, uid)) != PYC_TRUST_OK)
 			report(&c, path.s, t, &st);
-		buf_reset(&c.done);
-		buf_add(&c.done, path.s, path.len);
+		pyc__buf_reset(&c.done);
+		pyc__buf_add(&c.done, path.s, path.len);
 	}
 	if (!c.todo.oom && !c.done.oom && !name.oom && !path.oom)
 		ret = c.problems;
 	else
 		errno = ENOMEM;
-	buf_release(&c.todo);
-	buf_release(&c.done);
-	buf_release(&name);
-	buf_release(&path);
+	pyc__buf_release(&c.todo);
+	pyc__buf_release(&c.done);
+	pyc__buf_release(&name);
+	pyc__buf_release(&path);
 	return ret;
 }
 
@@ -237,15 +237,15 @@ int pyc_trust_path(const char *dir, uid_t uid, pyc_trust_fn *fn, void *arg)
 	if (dir[0] != '/') {
 		if (!getcwd(cwd, sizeof(cwd)))
 			return -1;
-		buf_adds(&abs, cwd);
-		buf_addc(&abs, '/');
+		pyc__buf_adds(&abs, cwd);
+		pyc__buf_addc(&abs, '/');
 	}
-	buf_adds(&abs, dir);
+	pyc__buf_adds(&abs, dir);
 	if (abs.oom) {
 		errno = ENOMEM;
 		return -1;
 	}
 	n = check_chain(abs.s, uid, fn, arg);
-	buf_release(&abs);
+	pyc__buf_release(&abs);
 	return n;
 }

@@ -48,7 +48,7 @@ static int enter_once(struct walk *w, const struct stat *st)
 	for (size_t i = 0; i < w->nseen; i++)
 		if (w->seen[i].dev == st->st_dev && w->seen[i].ino == st->st_ino)
 			return 0;
-	struct seen *s = array_grow(w->seen, &w->aseen, w->nseen + 1,
+	struct seen *s = pyc__array_grow(w->seen, &w->aseen, w->nseen + 1,
 				    sizeof(*s));
 	if (!s)
 		return -1;
@@ -134,7 +134,7 @@ static int stat_failed(struct walk *w, const char *path)
 	return 0;
 }
 
-int pyc_walk_stat_source(const char *path, struct stat *st)
+int pyc__walk_stat_source(const char *path, struct stat *st)
 {
 	if (stat(path, st) < 0)
 		return stat_error_counts(errno) ? errno : -1;
@@ -198,8 +198,8 @@ static int walk_dir(struct walk *w, struct buf *path)
 			continue;
 		/* os.path.join(dir, name) */
 		if (len && path->s[len - 1] != '/')
-			buf_addc(path, '/');
-		buf_adds(path, name);
+			pyc__buf_addc(path, '/');
+		pyc__buf_adds(path, name);
 		ret = path->oom ? -1 : visit(w, path, dirfd(d), name,
 					     (unsigned char)names[i][0]);
 		path->len = len;
@@ -210,7 +210,7 @@ static int walk_dir(struct walk *w, struct buf *path)
 	return ret;
 }
 
-int pyc_walk(const char *root, unsigned flags, const struct pyc_walk_ops *ops)
+int pyc__walk(const char *root, unsigned flags, const struct pyc_walk_ops *ops)
 {
 	struct walk w = { .flags = flags, .ops = ops };
 	struct buf path = { 0 };
@@ -222,7 +222,7 @@ int pyc_walk(const char *root, unsigned flags, const struct pyc_walk_ops *ops)
 			ops->error(root, errno, ops->arg);
 		return 0;
 	}
-	buf_adds(&path, root);
+	pyc__buf_adds(&path, root);
 	if (path.oom)
 		return -1;
 	if (!S_ISDIR(st.st_mode)) {
@@ -234,7 +234,7 @@ int pyc_walk(const char *root, unsigned flags, const struct pyc_walk_ops *ops)
 	} else if (!(flags & PYC_WALK_FOLLOW) || enter_once(&w, &st) > 0) {
 		ret = walk_dir(&w, &path);
 	}
-	buf_release(&path);
+	pyc__buf_release(&path);
 	free(w.seen);
 	return ret;
 }

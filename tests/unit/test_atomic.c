@@ -30,7 +30,7 @@ static void test_write_creates_dirs_and_mode(void **state)
 
 	(void)state;
 	umask(022);
-	assert_int_equal(pyc_write_atomic(dir, "a/b/x.pyc", "hello", 5, 0644, 0), 0);
+	assert_int_equal(pyc__write_atomic(dir, "a/b/x.pyc", "hello", 5, 0644, 0), 0);
 	path_of(p, sizeof(p), "a/b/x.pyc");
 	assert_int_equal(stat(p, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0644);
@@ -42,7 +42,7 @@ static void test_write_creates_dirs_and_mode(void **state)
 	stat(p, &st);
 	assert_int_equal(st.st_mode & 0777, 0755);
 	/* Replaced whole. */
-	assert_int_equal(pyc_write_atomic(dir, "a/b/x.pyc", "hi", 2, 0600, 0), 0);
+	assert_int_equal(pyc__write_atomic(dir, "a/b/x.pyc", "hi", 2, 0600, 0), 0);
 	path_of(p, sizeof(p), "a/b/x.pyc");
 	stat(p, &st);
 	assert_int_equal(st.st_size, 2);
@@ -57,7 +57,7 @@ static void test_refuses_symlinked_dir(void **state)
 	mkdir(target, 0755);
 	path_of(p, sizeof(p), "link");
 	assert_int_equal(symlink(target, p), 0);
-	assert_int_equal(pyc_write_atomic(dir, "link/x.pyc", "x", 1, 0644, 0), -1);
+	assert_int_equal(pyc__write_atomic(dir, "link/x.pyc", "x", 1, 0644, 0), -1);
 	assert_int_equal(errno, ENOTDIR);
 	path_of(p, sizeof(p), "elsewhere/x.pyc");
 	assert_int_equal(access(p, F_OK), -1);
@@ -69,8 +69,8 @@ static void test_link(void **state)
 	struct stat x, y;
 
 	(void)state;
-	assert_int_equal(pyc_write_atomic(dir, "l/one.pyc", "1", 1, 0644, 0), 0);
-	assert_int_equal(pyc_link_atomic(dir, "l/one.pyc", "l/two.pyc", 0), 0);
+	assert_int_equal(pyc__write_atomic(dir, "l/one.pyc", "1", 1, 0644, 0), 0);
+	assert_int_equal(pyc__link_atomic(dir, "l/one.pyc", "l/two.pyc", 0), 0);
 	path_of(a, sizeof(a), "l/one.pyc");
 	path_of(b, sizeof(b), "l/two.pyc");
 	stat(a, &x);
@@ -87,24 +87,24 @@ static void test_strict_refuses_others_dirs(void **state)
 	path_of(p, sizeof(p), "open");
 	assert_int_equal(mkdir(p, 0755), 0);
 	assert_int_equal(chmod(p, 0777), 0);
-	assert_int_equal(pyc_write_atomic(dir, "open/x.pyc", "x", 1, 0644,
+	assert_int_equal(pyc__write_atomic(dir, "open/x.pyc", "x", 1, 0644,
 					  PYC_WRITE_STRICT), -1);
 	assert_int_equal(errno, EPERM);
 	path_of(p, sizeof(p), "open/x.pyc");
 	assert_int_equal(access(p, F_OK), -1);
-	assert_int_equal(pyc_write_atomic(dir, "open/x.pyc", "x", 1, 0644, 0),
+	assert_int_equal(pyc__write_atomic(dir, "open/x.pyc", "x", 1, 0644, 0),
 			 0);
 	/* The sticky bit makes it safe, as for /tmp. */
 	path_of(p, sizeof(p), "open");
 	assert_int_equal(chmod(p, 01777), 0);
-	assert_int_equal(pyc_write_atomic(dir, "open/y.pyc", "y", 1, 0644,
+	assert_int_equal(pyc__write_atomic(dir, "open/y.pyc", "y", 1, 0644,
 					  PYC_WRITE_STRICT), 0);
 	/* Another user's directory (root can make one). */
 	if (geteuid() == 0) {
 		path_of(p, sizeof(p), "theirs");
 		assert_int_equal(mkdir(p, 0755), 0);
 		assert_int_equal(chown(p, 65534, 65534), 0);
-		assert_int_equal(pyc_write_atomic(dir, "theirs/x.pyc", "x", 1,
+		assert_int_equal(pyc__write_atomic(dir, "theirs/x.pyc", "x", 1,
 						  0644, PYC_WRITE_STRICT), -1);
 		assert_int_equal(errno, EPERM);
 	}
@@ -177,16 +177,16 @@ static void test_trust_path(void **state)
 static void test_temp_names(void **state)
 {
 	(void)state;
-	assert_true(pyc_is_temp_name(".x.cpython-312.pyc.pycprefix-0123abcd"));
-	assert_true(pyc_is_temp_name("x.cpython-312.pyc.140234"));
-	assert_false(pyc_is_temp_name("x.cpython-312.pyc"));
-	assert_false(pyc_is_temp_name("x.py.123"));
-	assert_false(pyc_is_temp_name(".x.pyc.pycprefix-xyz"));
-	assert_true(pyc_is_temp_name(".pycprefix-0123456789ab"));
-	assert_false(pyc_is_temp_name(".pycprefix-0123456789a"));
-	assert_false(pyc_is_temp_name(".pycprefix-0123456789abc"));
-	assert_false(pyc_is_temp_name(".pycprefix-0123456789aB"));
-	assert_false(pyc_is_temp_name("pycprefix-0123456789ab"));
+	assert_true(pyc__is_temp_name(".x.cpython-312.pyc.pycprefix-0123abcd"));
+	assert_true(pyc__is_temp_name("x.cpython-312.pyc.140234"));
+	assert_false(pyc__is_temp_name("x.cpython-312.pyc"));
+	assert_false(pyc__is_temp_name("x.py.123"));
+	assert_false(pyc__is_temp_name(".x.pyc.pycprefix-xyz"));
+	assert_true(pyc__is_temp_name(".pycprefix-0123456789ab"));
+	assert_false(pyc__is_temp_name(".pycprefix-0123456789a"));
+	assert_false(pyc__is_temp_name(".pycprefix-0123456789abc"));
+	assert_false(pyc__is_temp_name(".pycprefix-0123456789aB"));
+	assert_false(pyc__is_temp_name("pycprefix-0123456789ab"));
 }
 
 struct seen {
@@ -224,13 +224,13 @@ static void test_walk_order_and_skips(void **state)
 	}
 	path_of(p, sizeof(p), "w/dlink");
 	symlink("d", p);
-	assert_int_equal(pyc_walk(root, 0, &ops), 0);
+	assert_int_equal(pyc__walk(root, 0, &ops), 0);
 	assert_int_equal(s.n, 3);
 	assert_non_null(strstr(s.paths[0], "w/a.py"));
 	assert_non_null(strstr(s.paths[1], "w/b.py"));
 	assert_non_null(strstr(s.paths[2], "w/d/e.py"));
 	s.n = 0;
-	assert_int_equal(pyc_walk(root, PYC_WALK_FOLLOW, &ops), 0);
+	assert_int_equal(pyc__walk(root, PYC_WALK_FOLLOW, &ops), 0);
 	assert_int_equal(s.n, 3); /* d once: dlink is the same directory */
 }
 

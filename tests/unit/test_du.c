@@ -49,7 +49,7 @@ static void test_package_roots(void **state)
 	(void)state;
 	assert_non_null(mkdtemp(base));
 	snprintf(p, sizeof(p), "%s/proj/app/core", base);
-	assert_int_equal(pyc_mkdir_p(p, 0755), 0);
+	assert_int_equal(pyc__mkdir_p(p, 0755), 0);
 	snprintf(p, sizeof(p), "%s/proj/app/__init__.py", base);
 	touch(p);
 	snprintf(p, sizeof(p), "%s/proj/app/core/__init__.py", base);

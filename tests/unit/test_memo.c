@@ -43,39 +43,39 @@ static void test_round_trip(void **state)
 	struct pyc_memo_id id = ID;
 
 	(void)state;
-	assert_int_equal(pyc_memo_init(&m, dir, &in), 0);
-	assert_int_equal(pyc_memo_add(&m, "/t/z.py", &ID, 1, 2, 3,
+	assert_int_equal(pyc__memo_init(&m, dir, &in), 0);
+	assert_int_equal(pyc__memo_add(&m, "/t/z.py", &ID, 1, 2, 3,
 				      "SyntaxError: x"), 0);
-	assert_int_equal(pyc_memo_add(&m, "/t/new\nline 1 2.py", &ID, 5, 0, 0,
+	assert_int_equal(pyc__memo_add(&m, "/t/new\nline 1 2.py", &ID, 5, 0, 0,
 				      "two\nlines"), 0);
-	assert_int_equal(pyc_memo_save(&m), 0);
-	assert_int_equal(pyc_memo_open(&back, dir, &in), 0);
+	assert_int_equal(pyc__memo_save(&m), 0);
+	assert_int_equal(pyc__memo_open(&back, dir, &in), 0);
 	assert_int_equal(back.n, 2);
-	e = pyc_memo_find(&back, "/t/z.py", &id, 1);
+	e = pyc__memo_find(&back, "/t/z.py", &id, 1);
 	assert_non_null(e);
 	assert_int_equal(e->line, 2);
 	assert_int_equal(e->col, 3);
 	assert_string_equal(e->message, "SyntaxError: x");
-	e = pyc_memo_find(&back, "/t/new\nline 1 2.py", &id, 4);
+	e = pyc__memo_find(&back, "/t/new\nline 1 2.py", &id, 4);
 	assert_non_null(e);
 	assert_string_equal(e->message, "two\nlines");
 	/* Other levels, another file identity, another path: no match. */
-	assert_null(pyc_memo_find(&back, "/t/z.py", &id, 3));
+	assert_null(pyc__memo_find(&back, "/t/z.py", &id, 3));
 	id.ctime_ns++;
-	assert_null(pyc_memo_find(&back, "/t/z.py", &id, 1));
-	assert_null(pyc_memo_find(&back, "/t/y.py", &ID, 1));
-	pyc_memo_release(&back);
+	assert_null(pyc__memo_find(&back, "/t/z.py", &id, 1));
+	assert_null(pyc__memo_find(&back, "/t/y.py", &ID, 1));
+	pyc__memo_release(&back);
 	/* Another interpreter build has its own, empty memo. */
-	assert_int_equal(pyc_memo_open(&back, dir, &other), 0);
+	assert_int_equal(pyc__memo_open(&back, dir, &other), 0);
 	assert_int_equal(back.n, 0);
 	assert_string_not_equal(back.file, m.file);
-	pyc_memo_release(&back);
+	pyc__memo_release(&back);
 	/* An empty memo removes the file. */
 	m.n = 0;
-	assert_int_equal(pyc_memo_save(&m), 0);
+	assert_int_equal(pyc__memo_save(&m), 0);
 	assert_int_equal(access(m.file, F_OK), -1);
 	m.n = 2;
-	pyc_memo_release(&m);
+	pyc__memo_release(&m);
 }
 
 /* Entries this run did not see are carried over while their source
@@ -91,21 +91,21 @@ static void test_carry(void **state)
 	FILE *f = fopen(exists, "w");
 	assert_non_null(f);
 	fclose(f);
-	assert_int_equal(pyc_memo_init(&last, dir, &in), 0);
-	assert_int_equal(pyc_memo_add(&last, exists, &ID, 1, 1, 1, "a"), 0);
-	assert_int_equal(pyc_memo_add(&last, "/nonexistent/gone.py", &ID, 1,
+	assert_int_equal(pyc__memo_init(&last, dir, &in), 0);
+	assert_int_equal(pyc__memo_add(&last, exists, &ID, 1, 1, 1, "a"), 0);
+	assert_int_equal(pyc__memo_add(&last, "/nonexistent/gone.py", &ID, 1,
 				      1, 1, "b"), 0);
-	assert_int_equal(pyc_memo_init(&now, dir, &in), 0);
-	assert_int_equal(pyc_memo_carry(&now, &last), 0);
+	assert_int_equal(pyc__memo_init(&now, dir, &in), 0);
+	assert_int_equal(pyc__memo_carry(&now, &last), 0);
 	assert_int_equal(now.n, 1);
 	assert_string_equal(now.v[0].source, exists);
-	pyc_memo_release(&now);
+	pyc__memo_release(&now);
 	last.v[0].seen = true;
-	assert_int_equal(pyc_memo_init(&now, dir, &in), 0);
-	assert_int_equal(pyc_memo_carry(&now, &last), 0);
+	assert_int_equal(pyc__memo_init(&now, dir, &in), 0);
+	assert_int_equal(pyc__memo_carry(&now, &last), 0);
 	assert_int_equal(now.n, 0);
-	pyc_memo_release(&now);
-	pyc_memo_release(&last);
+	pyc__memo_release(&now);
+	pyc__memo_release(&last);
 	unlink(exists);
 }
 
@@ -131,17 +131,17 @@ static void test_garbage(void **state)
 	char text[512];
 
 	(void)state;
-	assert_int_equal(pyc_memo_init(&m, dir, &in), 0);
+	assert_int_equal(pyc__memo_init(&m, dir, &in), 0);
 	snprintf(text, sizeof(text), "pycprefix-failures 1 %zu\n%s\n"
 		 "1 2 3 4 5 1 0 0 7 2\n/t/a.py", strlen(m.key), m.key);
 	bad[3] = text;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		write_file(m.file, bad[i]);
-		assert_int_equal(pyc_memo_open(&back, dir, &in), 0);
+		assert_int_equal(pyc__memo_open(&back, dir, &in), 0);
 		assert_int_equal(back.n, 0);
-		pyc_memo_release(&back);
+		pyc__memo_release(&back);
 	}
-	pyc_memo_release(&m);
+	pyc__memo_release(&m);
 }
 
 /* Sizes whose sum wraps around (srclen + msglen + 1 == 1 modulo 2^64)
@@ -154,18 +154,18 @@ static void test_sizes_that_wrap(void **state)
 	char text[512];
 
 	(void)state;
-	assert_int_equal(pyc_memo_init(&m, dir, &in), 0);
+	assert_int_equal(pyc__memo_init(&m, dir, &in), 0);
 	snprintf(text, sizeof(text), "pycprefix-failures 1 %zu\n%s\n"
 		 "1 2 3 4 5 1 0 0 1 %zu\n\nmore bytes after\n",
 		 strlen(m.key), m.key, (size_t)-1);
 	write_file(m.file, text);
-	assert_int_equal(pyc_memo_open(&back, dir, &in), 0);
+	assert_int_equal(pyc__memo_open(&back, dir, &in), 0);
 	assert_int_equal(back.n, 0);
-	pyc_memo_release(&back);
+	pyc__memo_release(&back);
 	/* The parser on bytes, as the fuzz target calls it. */
-	assert_int_equal(pyc_memo_parse(&m, text, strlen(text)), 0);
+	assert_int_equal(pyc__memo_parse(&m, text, strlen(text)), 0);
 	assert_int_equal(m.n, 0);
-	pyc_memo_release(&m);
+	pyc__memo_release(&m);
 }
 
 /* The orphan rule is the one status and prune use (pyc_source_gone):
@@ -185,15 +185,15 @@ static void test_carry_source_gone_rule(void **state)
 	snprintf(loop, sizeof(loop), "%s/loop", dir);
 	assert_int_equal(symlink("loop", loop), 0);
 	snprintf(inloop, sizeof(inloop), "%s/x.py", loop);
-	assert_int_equal(pyc_memo_init(&last, dir, &in), 0);
-	assert_int_equal(pyc_memo_add(&last, notdir, &ID, 1, 1, 1, "a"), 0);
-	assert_int_equal(pyc_memo_add(&last, inloop, &ID, 1, 1, 1, "b"), 0);
-	assert_int_equal(pyc_memo_init(&now, dir, &in), 0);
-	assert_int_equal(pyc_memo_carry(&now, &last), 0);
+	assert_int_equal(pyc__memo_init(&last, dir, &in), 0);
+	assert_int_equal(pyc__memo_add(&last, notdir, &ID, 1, 1, 1, "a"), 0);
+	assert_int_equal(pyc__memo_add(&last, inloop, &ID, 1, 1, 1, "b"), 0);
+	assert_int_equal(pyc__memo_init(&now, dir, &in), 0);
+	assert_int_equal(pyc__memo_carry(&now, &last), 0);
 	assert_int_equal(now.n, 1);
 	assert_string_equal(now.v[0].source, inloop);
-	pyc_memo_release(&now);
-	pyc_memo_release(&last);
+	pyc__memo_release(&now);
+	pyc__memo_release(&last);
 	unlink(loop);
 	unlink(file);
 }

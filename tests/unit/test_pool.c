@@ -116,7 +116,7 @@ static int run_pool(const char *exe, struct run *r, atomic_int *stop,
 		r->src = calloc(1, r->srclen ? r->srclen : 1);
 		assert_non_null(r->src);
 	}
-	int ret = pyc_pool_run(&in, 2, 10000, &ops, stop ? stop : &never, err);
+	int ret = pyc__pool_run(&in, 2, 10000, &ops, stop ? stop : &never, err);
 	free(r->src);
 	r->src = NULL;
 	return ret;

@@ -45,15 +45,15 @@ static void test_buf(void **state)
 
 	(void)state;
 	for (int i = 0; i < 1000; i++)
-		buf_addf(&b, "%d,", i % 10);
+		pyc__buf_addf(&b, "%d,", i % 10);
 	assert_int_equal(b.len, 2000);
-	buf_add(&b, "\0z", 2);
+	pyc__buf_add(&b, "\0z", 2);
 	assert_int_equal(b.len, 2002);
-	s = buf_detach(&b);
+	s = pyc__buf_detach(&b);
 	assert_int_equal(s[2001], 'z');
 	assert_null(b.s);
 	free(s);
-	s = buf_detach(&b); /* empty buffer: an empty string */
+	s = pyc__buf_detach(&b); /* empty buffer: an empty string */
 	assert_string_equal(s, "");
 	free(s);
 }

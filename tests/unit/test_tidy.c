@@ -119,7 +119,7 @@ static void mkdirs(const char *rel)
 {
 	char p[PATH_MAX];
 
-	assert_int_equal(pyc_mkdir_p(at(p, rel), 0755), 0);
+	assert_int_equal(pyc__mkdir_p(at(p, rel), 0755), 0);
 }
 
 static void put(const char *rel, const char *data)
@@ -140,7 +140,7 @@ static char *read_all(const char *path)
 {
 	size_t n;
 
-	return pyc_read_file(path, &n);
+	return pyc__read_file(path, &n);
 }
 
 /* A timestamp pyc of 3.12 that is fresh for the source at `src`. */
@@ -279,7 +279,7 @@ static void lru_prefix(char *pfx)
 	put("s/m.py", "x = 1\n");
 	at(pfx, "pfx");
 	pathf(p, "%s%s/s", pfx, base);
-	assert_int_equal(pyc_mkdir_p(p, 0755), 0);
+	assert_int_equal(pyc__mkdir_p(p, 0755), 0);
 	pathf(kept_pyc, "%s/m.cpython-312.pyc", p);
 	write_file(kept_pyc, "a pyc");
 	/* base is /tmp/...: "tmp" sorts before "zzz" */
@@ -398,7 +398,7 @@ static void test_prune_root_below_a_planted_symlink(void **state)
 	mkdirs("pfx");
 	/* pfx/tmp -> base/out, holding what looks like s's mirror */
 	pathf(out, "%s/out%s/s", base, base + 4);
-	assert_int_equal(pyc_mkdir_p(out, 0755), 0);
+	assert_int_equal(pyc__mkdir_p(out, 0755), 0);
 	pathf(p, "%s/gone.cpython-312.pyc", out);
 	write_file(p, "not in the prefix");
 	assert_int_equal(symlink(at(out, "out"), at(dir, "pfx/tmp")), 0);
@@ -508,7 +508,7 @@ static void test_prune_orphans_and_refusals(void **state)
 	mkdirs("s");
 	put("s/live.py", "");
 	pathf(p, "%s%s/s", pfx, base);
-	assert_int_equal(pyc_mkdir_p(p, 0755), 0);
+	assert_int_equal(pyc__mkdir_p(p, 0755), 0);
 	pathf(p, "%s%s/s/live.cpython-312.pyc", pfx, base);
 	write_file(p, "pyc");
 	pathf(p, "%s%s/s/gone.cpython-312.pyc", pfx, base);

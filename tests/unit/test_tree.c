@@ -35,7 +35,7 @@ static void mkdirs(const char *rel)
 {
 	char p[PATH_MAX];
 
-	assert_int_equal(pyc_mkdir_p(at(p, rel), 0755), 0);
+	assert_int_equal(pyc__mkdir_p(at(p, rel), 0755), 0);
 }
 
 static void put(const char *rel)
