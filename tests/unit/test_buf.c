@@ -4,11 +4,13 @@
  *
  * realloc() is replaced in this program (the library, linked statically,
  * calls ours): it can fail, as when memory runs out, for the next n
- * calls.
+ * calls.  Otherwise it is the next realloc() (libc's, or a sanitizer's
+ * or valgrind's, whose memory it must be).
  */
 #include "unit.h"
 #include "buf.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdint.h>
 
@@ -19,13 +21,25 @@ static size_t reallocs;    /* realloc() calls made */
 
 void *realloc(void *p, size_t n)
 {
+	static void *(*next)(void *, size_t);
+	static bool resolving;
+
+	if (!next) {
+		if (resolving)  /* dlsym() itself reallocating */
+			return __libc_realloc(p, n);
+		resolving = true;
+		*(void **)&next = dlsym(RTLD_NEXT, "realloc");
+		resolving = false;
+		if (!next)
+			abort();
+	}
 	reallocs++;
 	if (fail_reallocs > 0) {
 		fail_reallocs--;
 		errno = ENOMEM;
 		return NULL;
 	}
-	return __libc_realloc(p, n);
+	return next(p, n);
 }
 
 static int setup(void **state)
