@@ -17,6 +17,8 @@
 
 static char base[PATH_MAX];
 static struct pyc_interp py;
+static const char *in_tree;            /* compile() in-tree, no prefix */
+static enum pyc_invalidation inv_mode;  /* compile()'s mode */
 
 static char *pathf(char *out, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -70,6 +72,8 @@ static int release_interp(void **state)
 static int setup(void **state)
 {
 	(void)state;
+	in_tree = NULL;
+	inv_mode = PYC_INV_TIMESTAMP;
 	pathf(base, "/tmp/pyc-compile-XXXXXX");
 	return mkdtemp(base) ? 0 : -1;
 }
@@ -137,6 +141,7 @@ static ino_t inode(const char *path)
 
 struct seen {
 	size_t n[PYC_EV_FRESH + 1];
+	size_t repeated;
 	unsigned line, col;
 	bool source_error;
 	char failed_source[PATH_MAX];
@@ -149,6 +154,7 @@ static void on_event(const struct pyc_event *ev, void *arg)
 
 	s->n[ev->kind]++;
 	if (ev->kind == PYC_EV_FAILED) {
+		s->repeated += ev->repeated;
 		s->line = ev->line;
 		s->col = ev->col;
 		s->source_error = ev->source_error;
@@ -165,8 +171,9 @@ static int compile(const char *rel, const int *levels, int nlevels,
 	char root[PATH_MAX], pfx[PATH_MAX];
 	const char *roots[] = { root };
 	struct pyc_compile_opts o = {
-		.interps = &py, .ninterps = 1, .prefix = at(pfx, "pfx"),
-		.nlevels = nlevels, .mode = PYC_INV_TIMESTAMP, .flags = flags,
+		.interps = &py, .ninterps = 1,
+		.prefix = in_tree ? NULL : at(pfx, "pfx"),
+		.nlevels = nlevels, .mode = inv_mode, .flags = flags,
 		.jobs = 2, .timeout_ms = 60000, .event = on_event, .arg = s,
 	};
 	struct pyc_error err = { "" };
@@ -394,6 +401,124 @@ static void test_hardlink_dupes(void **state)
 	assert_int_not_equal(inode(p1), inode(p2));
 }
 
+/* Without a prefix, pycs go to __pycache__ beside their sources, where
+ * the interpreter imports them from without writing. */
+static void test_in_tree(void **state)
+{
+	static const int levels[] = { 0 };
+	struct pyc_compile_stats st;
+	struct seen s;
+	char p[PATH_MAX], cmd[PATH_MAX * 3];
+	struct pyc_error err;
+	char *pyc;
+
+	(void)state;
+	in_tree = "yes";
+	small_tree();
+	assert_int_equal(compile("src", levels, 1, 0, &s, &st), 0);
+	assert_int_equal(st.compiled, 3);
+	assert_false(exists(at(p, "pfx")));
+	assert_int_equal(pyc_cache_from_source(&py, NULL, "/",
+					       at(p, "src/pkg/b.py"), 0, &pyc,
+					       &err), PYC_PATH_OK);
+	assert_non_null(strstr(pyc, "/src/pkg/__pycache__/b."));
+	ino_t before = inode(pyc);
+	pathf(cmd,
+	      "cd '%s/src' && env -u PYTHONDONTWRITEBYTECODE "
+	      "-u PYTHONPYCACHEPREFIX '%s' -s -c 'import pkg.b'",
+	      base, py.path);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(inode(pyc), before);
+	free(pyc);
+}
+
+/* A fresh pyc of another kind than asked is rewritten (timestamp to
+ * checked-hash), then fresh; PYC_COMPILE_FORCE rewrites fresh ones. */
+static void test_mode_change_and_force(void **state)
+{
+	static const int levels[] = { 0 };
+	struct pyc_compile_stats st;
+	struct seen s;
+	char p[PATH_MAX];
+	unsigned char head[PYC_HEADER_SIZE];
+	struct pyc_header h;
+	FILE *f;
+
+	(void)state;
+	small_tree();
+	assert_int_equal(compile("src", levels, 1, 0, &s, &st), 0);
+	inv_mode = PYC_INV_CHECKED_HASH;
+	assert_int_equal(compile("src", levels, 1, 0, &s, &st), 0);
+	assert_int_equal(st.compiled, 3);
+	assert_int_equal(st.fresh, 0);
+	assert_non_null(f = fopen(pyc_of(p, "src/a.py", 0), "rb"));
+	assert_int_equal(fread(head, 1, sizeof(head), f), sizeof(head));
+	fclose(f);
+	assert_int_equal(pyc_header_parse(head, sizeof(head), py.magic, &h),
+			 PYC_HEADER_OK);
+	assert_int_equal(pyc_header_mode(&h), PYC_INV_CHECKED_HASH);
+	assert_int_equal(compile("src", levels, 1, 0, &s, &st), 0);
+	assert_int_equal(st.fresh, 3);
+	ino_t before = inode(p);
+	assert_int_equal(compile("src", levels, 1, PYC_COMPILE_FORCE, &s, &st),
+			 0);
+	assert_int_equal(st.compiled, 3);
+	assert_int_equal(st.fresh, 0);
+	assert_int_not_equal(inode(p), before);
+}
+
+/* A symlink planted in the prefix is never written through: the pycs
+ * below it fail, the cause said once and the rest marked repeated. */
+static void test_symlink_in_prefix_refused(void **state)
+{
+	static const int levels[] = { 0 };
+	struct pyc_compile_stats st;
+	struct seen s;
+	char p[PATH_MAX], mirror[PATH_MAX], elsewhere[PATH_MAX];
+
+	(void)state;
+	small_tree();
+	put("src/pkg/c.py", "C = 3\n");
+	/* base/pfx/<base>/src/pkg -> base/elsewhere */
+	pathf(mirror, "%s/pfx%s/src/pkg", base, base);
+	assert_int_equal(pyc__mkdir_p(at(elsewhere, "elsewhere"), 0755), 0);
+	*strrchr(mirror, '/') = '\0';
+	assert_int_equal(pyc__mkdir_p(mirror, 0755), 0);
+	pathf(mirror, "%s/pfx%s/src/pkg", base, base);
+	assert_int_equal(symlink(elsewhere, mirror), 0);
+	assert_int_equal(compile("src", levels, 1, 0, &s, &st), 0);
+	assert_int_equal(st.compiled, 1);  /* a.py */
+	assert_int_equal(st.failed, 3);
+	assert_int_equal(st.source_errors, 0);
+	assert_int_equal(s.n[PYC_EV_FAILED], 3);
+	assert_int_equal(s.repeated, 2);
+	assert_false(s.source_error);
+	assert_non_null(strstr(s.message, "symlink"));
+	assert_int_equal(rmdir(elsewhere), 0);  /* still empty */
+	assert_true(exists(pyc_of(p, "src/a.py", 0)));
+}
+
+/* Roots that overlap count a source once. */
+static void test_overlapping_roots(void **state)
+{
+	static const int levels[] = { 0 };
+	char r1[PATH_MAX], r2[PATH_MAX], pfx[PATH_MAX];
+	const char *roots[] = { at(r1, "src"), at(r2, "src/pkg") };
+	struct pyc_compile_opts o = {
+		.interps = &py, .ninterps = 1, .prefix = at(pfx, "pfx"),
+		.levels = { 0 }, .nlevels = 1, .jobs = 1,
+	};
+	struct pyc_compile_stats st;
+	struct pyc_error err;
+
+	(void)state;
+	(void)levels;
+	small_tree();
+	assert_int_equal(pyc_compile(&o, roots, 2, &st, &err), 0);
+	assert_int_equal(st.sources, 3);
+	assert_int_equal(st.compiled, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -406,6 +531,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_broken_source_reported,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hardlink_dupes, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_in_tree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mode_change_and_force,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_symlink_in_prefix_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overlapping_roots, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, find_interp, release_interp);
