@@ -412,6 +412,42 @@ static void test_errors(void **state)
 	assert_string_equal(s.err_msg, strerror(ENOENT));
 }
 
+/* Roots spelled relative, with "./" or a trailing slash: the same
+ * verdicts and orphans, under the prefix and in-tree. */
+static void test_root_spellings(void **state)
+{
+	static const int levels[] = { 0, 1 };
+	static const char *const spellings[] = { "src", "src/", "./src",
+						  "src//" };
+	struct pyc_status_counts c;
+	struct seen s;
+	char pfx[PATH_MAX];
+
+	(void)state;
+	sample_tree(true);
+	assert_int_equal(chdir(base), 0);
+	for (size_t k = 0; k < 4; k++) {
+		struct pyc_status_opts o = {
+			.interps = &py, .ninterps = 1,
+			.prefix = at(pfx, "pfx"), .levels = { 0, 1 },
+			.nlevels = 2, .entry = on_entry, .error = on_error,
+			.arg = &s,
+		};
+		const char *roots[] = { spellings[k] };
+		memset(&s, 0, sizeof(s));
+		assert_int_equal(pyc_status(&o, roots, 1, &c), 0);
+		if (c.n[PYC_ST_ORPHAN] != 3 || c.n[PYC_ST_FRESH] != 4)
+			fail_msg("root '%s': %zu orphans, %zu fresh",
+				 spellings[k], c.n[PYC_ST_ORPHAN],
+				 c.n[PYC_ST_FRESH]);
+		assert_int_equal(c.n[PYC_ST_STALE], 4);
+		assert_int_equal(c.n[PYC_ST_MISSING], 9);
+		assert_int_equal(c.errors, 0);
+	}
+	(void)levels;
+	assert_int_equal(chdir("/"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -424,6 +460,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_overlapping_roots, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_root_spellings, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
