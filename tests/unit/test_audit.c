@@ -172,6 +172,8 @@ static void test_audit_findings(void **state)
 		assert_int_equal(chown(at(p,
 				"pfx/home/u/proj/their.cpython-312.pyc"),
 				OTHER_UID, OTHER_UID), 0);
+		assert_int_equal(lchown(at(p, "pfx/home/u/lnk"), OTHER_UID,
+					OTHER_UID), 0);
 	} else {
 		fprintf(stderr, "test_audit: not root: no other user's "
 				"files\n");
@@ -191,9 +193,11 @@ static void test_audit_findings(void **state)
 		assert_true(reported(&s,
 				"pfx/home/u/proj/their.cpython-312.pyc",
 				PYC_AUDIT_FOREIGN));
+		/* The link's own owner, not its target's. */
+		assert_true(reported(&s, "pfx/home/u/lnk", PYC_AUDIT_FOREIGN));
 		/* Another user's directory is foreign, not also "open". */
 		assert_false(reported(&s, "pfx/theirs", PYC_AUDIT_OPEN_DIR));
-		expected += 2;
+		expected += 3;
 	}
 	assert_int_equal(s.n, expected);
 	assert_int_equal(s.nerr, 0);
