@@ -196,8 +196,8 @@ static void small_tree(void)
 	put("src/pkg/b.py", "def f():\n    return 2\n");
 }
 
-/* Does py, importing the three modules from base/src with the prefix,
- * find their pycs fresh?  It would rewrite a stale or bad one (a new
+/* Does py, importing the three modules from base/src with the prefix
+ * (-E: whatever PYTHON* variables say), find their pycs fresh?  It would rewrite a stale or bad one (a new
  * inode, as it writes by rename). */
 static void python_imports_without_writing(void)
 {
@@ -206,10 +206,9 @@ static void python_imports_without_writing(void)
 			    inode(pyc_of(p, "src/pkg/b.py", 0)) };
 
 	pathf(cmd,
-	      "cd '%s/src' && env -u PYTHONDONTWRITEBYTECODE "
-	      "PYTHONPYCACHEPREFIX='%s/pfx' '%s' -s -c "
+	      "cd '%s/src' && '%s' -E -s -X pycache_prefix='%s/pfx' -c "
 	      "'import a, pkg.b; assert a.A == 1 and pkg.b.f() == 2'",
-	      base, base, py.path);
+	      base, py.path, base);
 	assert_int_equal(system(cmd), 0);
 	assert_int_equal(inode(pyc_of(p, "src/a.py", 0)), before[0]);
 	assert_int_equal(inode(pyc_of(p, "src/pkg/b.py", 0)), before[1]);
@@ -424,8 +423,7 @@ static void test_in_tree(void **state)
 	assert_non_null(strstr(pyc, "/src/pkg/__pycache__/b."));
 	ino_t before = inode(pyc);
 	pathf(cmd,
-	      "cd '%s/src' && env -u PYTHONDONTWRITEBYTECODE "
-	      "-u PYTHONPYCACHEPREFIX '%s' -s -c 'import pkg.b'",
+	      "cd '%s/src' && '%s' -E -s -c 'import pkg.b'",
 	      base, py.path);
 	assert_int_equal(system(cmd), 0);
 	assert_int_equal(inode(pyc), before);
