@@ -3,6 +3,9 @@
 #include "buf.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void test_resolve(void **state)
 {
@@ -58,11 +61,111 @@ static void test_buf(void **state)
 	free(s);
 }
 
+/* ---- pyc_prefix_prepare ---- */
+
+struct unsafe_seen {
+	int n;
+	enum pyc_trust t;
+	char path[PATH_MAX];
+};
+
+static void on_unsafe(const char *path, enum pyc_trust t,
+		      const struct stat *st, void *arg)
+{
+	struct unsafe_seen *u = arg;
+
+	(void)st;
+	u->n++;
+	u->t = t;
+	snprintf(u->path, sizeof(u->path), "%s", path);
+}
+
+static bool is_dir(const char *path, mode_t *mode)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return false;
+	*mode = st.st_mode & 07777;
+	return true;
+}
+
+/*
+ * Missing parents are created 0755 (under the umask); a directory on
+ * the way others may write into is refused (EPERM, named in err and to
+ * fn) unless PYC_PREFIX_INSECURE; a file is ENOTDIR; a prefix the user
+ * may not write into is one error (EACCES).
+ */
+static void test_prepare(void **state)
+{
+	char base[] = "/tmp/pyc-prefix-XXXXXX", p[PATH_MAX], q[PATH_MAX];
+	char cmd[PATH_MAX];
+	struct pyc_error err = { "" };
+	struct unsafe_seen u = { 0 };
+	mode_t old = umask(022), mode;
+	bool root_user = geteuid() == 0;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(base));
+	assert_int_equal(chmod(base, 0755), 0);
+
+	snprintf(p, sizeof(p), "%s/a/b/pfx", base);
+	assert_int_equal(pyc_prefix_prepare(p, 0, on_unsafe, &u, &err), 0);
+	assert_true(is_dir(p, &mode));
+	assert_int_equal(mode, 0755);
+	assert_int_equal(pyc_prefix_prepare(p, 0, on_unsafe, &u, &err), 0);
+	assert_int_equal(u.n, 0);
+
+	snprintf(q, sizeof(q), "%s/open", base);
+	assert_int_equal(mkdir(q, 0755), 0);
+	assert_int_equal(chmod(q, 0777), 0);
+	snprintf(p, sizeof(p), "%s/open/pfx", base);
+	errno = 0;
+	assert_int_equal(pyc_prefix_prepare(p, 0, on_unsafe, &u, &err), -1);
+	assert_int_equal(errno, EPERM);
+	assert_int_equal(u.n, 1);
+	assert_int_equal(u.t, PYC_TRUST_WRITABLE);
+	assert_string_equal(u.path, q);
+	assert_non_null(strstr(err.msg, q));
+	assert_false(is_dir(p, &mode));
+	assert_int_equal(pyc_prefix_prepare(p, PYC_PREFIX_INSECURE, NULL,
+					    NULL, &err), 0);
+	assert_true(is_dir(p, &mode));
+
+	snprintf(p, sizeof(p), "%s/file", base);
+	assert_non_null(f = fopen(p, "w"));
+	fclose(f);
+	errno = 0;
+	assert_int_equal(pyc_prefix_prepare(p, 0, NULL, NULL, &err), -1);
+	assert_int_equal(errno, ENOTDIR);
+	assert_non_null(strstr(err.msg, "cannot use the prefix"));
+
+	/* root may write anywhere: the unwritable prefix as nobody. */
+	snprintf(p, sizeof(p), "%s/ro", base);
+	assert_int_equal(mkdir(p, 0555), 0);
+	if (root_user)
+		assert_int_equal(seteuid(65534), 0);
+	errno = 0;
+	int ret = pyc_prefix_prepare(p, 0, NULL, NULL, &err);
+	int saved = errno;
+	if (root_user)
+		assert_int_equal(seteuid(0), 0);
+	assert_int_equal(ret, -1);
+	assert_int_equal(saved, EACCES);
+	assert_non_null(strstr(err.msg, "cannot write into the prefix"));
+
+	umask(old);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_buf),
+		cmocka_unit_test(test_prepare),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
