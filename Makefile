@@ -113,9 +113,11 @@ check-tsan:
 	PYCPREFIX_BUILD=$(abspath build/tsan) $(TEST_PY) -m pytest -q tests
 
 # The same suites under valgrind memcheck: build/vg holds wrappers that
-# run the normal binaries under valgrind, one log per process (the logs
-# folder is 1777: some tests run the tool as nobody); any error or leak in
-# any log fails the target.
+# run the normal binaries under valgrind, one log per process, named by
+# its pid and the time (a pid comes back in a long run, and a later
+# process of another user could not reuse the log of an earlier one: the
+# logs folder is 1777, some tests run the tool as nobody); any error or
+# leak in any log fails the target.
 VALGRIND = $(shell command -v valgrind)
 VG_FLAGS = --quiet --error-exitcode=99 --leak-check=full \
            --show-leak-kinds=definite,indirect \
@@ -124,7 +126,7 @@ VG_FLAGS = --quiet --error-exitcode=99 --leak-check=full \
 check-valgrind: all unit
 	@rm -rf build/vg && mkdir -p build/vg/tests build/vg/logs && chmod 1777 build/vg/logs
 	@for b in pycprefix tests/libcheck; do \
-		printf '#!/bin/sh\nexec $(VALGRIND) $(VG_FLAGS) --log-file=%s/logs/%%p.log %s "$$@"\n' \
+		printf '#!/bin/sh\nexec $(VALGRIND) $(VG_FLAGS) --log-file=%s/logs/$$$$-$$(date +%%s%%N).log %s "$$@"\n' \
 			"$(abspath build/vg)" "$(abspath $(BUILD))/$$b" > build/vg/$$b; \
 		chmod +x build/vg/$$b; done
 	@set -e; for t in $(UNIT_BIN); do \
