@@ -748,6 +748,9 @@ enum pyc_status_state {
 	PYC_ST_MISSING,
 	PYC_ST_ORPHAN,
 	PYC_ST_UNCHECKED_CHANGED,
+	/* no pyc, or a stale one, because the source does not compile: the
+	 * failure memo (memo_dir) holds its error, for this very file */
+	PYC_ST_BROKEN,
 };
 
 PYC_API
@@ -771,13 +774,17 @@ struct pyc_status_opts {
 	int nlevels;
 	enum pyc_check_mode mode;      /* python --check-hash-based-pycs */
 	unsigned flags;                /* PYC_COMPILE_FOLLOW_SYMLINKS */
+	/* Optional: pyc_compile_opts.memo_dir, read (never written) so that
+	 * a source compile found not to compile, unchanged since, is
+	 * PYC_ST_BROKEN rather than missing or stale. */
+	const char *memo_dir;
 	void (*entry)(const struct pyc_status_entry *e, void *arg);
 	void (*error)(const char *path, const char *message, void *arg);
 	void *arg;
 };
 
 struct pyc_status_counts {
-	size_t n[PYC_ST_UNCHECKED_CHANGED + 1];
+	size_t n[PYC_ST_BROKEN + 1];
 	size_t errors;
 };
 
