@@ -280,8 +280,10 @@ int pyc_prune(const struct pyc_tidy_opts *o, const char *const *dirs,
 
 	pyc__tidy_init(t, o, st, &prune_ops, PYC__TREE_RMDIR |
 		       (o->flags & PYC_TIDY_MAX_SIZE ? PYC__TREE_DEFER : 0));
+	/* A prefix not made yet holds nothing to prune, as du and status
+	 * see it. */
 	if (stat(o->prefix, &pst) < 0)
-		return -1;
+		return errno == ENOENT ? 0 : -1;
 	if (!S_ISDIR(pst.st_mode)) {
 		errno = ENOTDIR;
 		return -1;

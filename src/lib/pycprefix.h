@@ -908,6 +908,7 @@ struct pyc_tidy_stats {
  * and temporary files are removed.  --max-size eviction order: least
  * recently used first, the last use being the later of the access and
  * modification times in whole seconds; ties in byte order of the path.
+ * A prefix that does not exist yet holds nothing: 0, nothing done.
  * Returns 0, PYC_TIDY_REFUSED, or -1 (errno). */
 PYC_API
 int pyc_prune(const struct pyc_tidy_opts *o, const char *const *dirs,

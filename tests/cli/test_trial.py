@@ -1,0 +1,74 @@
+"""What a new user's second trial found (issue 11, after the first
+pass): dry runs and read-only commands create nothing, prune on a prefix
+not made yet, singular and plural counts, a prefix that is '/'."""
+import json
+import os
+
+import pytest
+
+from conftest import INTERPRETERS, run_tool
+
+IT = INTERPRETERS[-1]
+
+
+def small_tree(tmp_path):
+    tree = tmp_path / 'tree'
+    (tree / 'pkg').mkdir(parents=True)
+    (tree / 'a.py').write_text('a = 1\n')
+    (tree / 'pkg' / '__init__.py').write_text('')
+    return tree
+
+
+def listing(top):
+    out = set()
+    for d, dirs, files in os.walk(top):
+        for n in dirs + files:
+            out.add(os.path.relpath(os.path.join(d, n), top))
+    return out
+
+
+READ_ONLY = [
+    ['migrate', '-n', '{tree}'],
+    ['migrate', '-n', '--python', IT.exe, '{tree}'],
+    ['status', '--python', IT.exe, '{tree}'],
+    ['du'],
+    ['doctor', '--python', IT.exe],
+    ['prune', '-n'],
+    ['prune', '-n', '{tree}'],
+    ['compile', '-n', '--python', IT.exe, '{tree}'],
+    ['path', '--python', IT.exe, '{tree}/a.py'],
+    ['show', '{pfx}/x.{tag}.pyc'],
+]
+
+
+@pytest.mark.parametrize('args', READ_ONLY, ids=lambda a: ' '.join(a[:2]))
+def test_dry_runs_and_reads_create_nothing(clean_env, tmp_path, args):
+    """Item 4: a dry run or a read-only command makes no prefix, no
+    directory, no file: in the tree, the prefix's parent, the cwd."""
+    tree = small_tree(tmp_path)
+    pfx = tmp_path / 'not-yet' / 'pfx'
+    args = [a.format(tree=tree, pfx=pfx, tag=IT.tag) for a in args]
+    env = dict(clean_env, XDG_CACHE_HOME=str(tmp_path / 'xdg'))
+    before = listing(tmp_path)
+    run_tool(['--prefix', str(pfx)] + args, env, cwd=str(tmp_path))
+    after = {p for p in listing(tmp_path) if not p.startswith('xdg')}
+    assert after == before, sorted(after - before)
+
+
+def test_prune_prefix_not_made_yet(clean_env, tmp_path):
+    """Item 5: as du and status, prune takes a prefix that does not
+    exist yet for an empty one: nothing to prune, exit 0."""
+    pfx = tmp_path / 'nope'
+    for extra in (['-n'], [], ['--max-size', '0'], ['-n', str(tmp_path)]):
+        res = run_tool(['--prefix', str(pfx), 'prune'] + extra, clean_env,
+                       check=0)
+        assert b'cannot prune' not in res.stderr, res.stderr
+        assert b'0 files (0 B), 0 directories' in res.stderr
+    res = run_tool(['--prefix', str(pfx), 'prune', '--json'], clean_env,
+                   check=0)
+    out = json.loads(res.stdout)
+    assert out['files'] == 0 and out['errors'] == 0
+    assert not pfx.exists()
+    # A prefix that is a file is still an error.
+    pfx.write_text('')
+    run_tool(['--prefix', str(pfx), 'prune', '-n'], clean_env, check=2)
