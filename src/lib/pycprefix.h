@@ -991,7 +991,11 @@ struct pyc_audit_ops {
  * Walk the prefix (never following a link) and report, for the
  * effective user, what another user could use or what a killed writer
  * left; with ops->pyc, also every pyc as pyc_du() does (one walk for
- * both).  st->kept and st->bytes count the pycs.  Returns 0 or -1.
+ * both).  st->kept and st->bytes count the pycs.  A prefix that is '/'
+ * or holds a source or a __pycache__ folder is no cache: the walk stops
+ * there (what was reported until then means nothing) and it returns
+ * PYC_TIDY_REFUSED with st->refused and st->refused_path set, as
+ * prune does.  Returns 0, PYC_TIDY_REFUSED or -1.
  */
 PYC_API
 int pyc_audit(const char *prefix, const struct pyc_audit_ops *ops,

@@ -134,18 +134,25 @@ struct scan {
 	struct pyc__tidy *t;
 };
 
+enum pyc_tidy_refusal pyc__not_cache_entry(const char *path,
+					   const struct stat *st)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	if (S_ISREG(st->st_mode) && pyc__ends_with(base, ".py"))
+		return PYC_REFUSED_SOURCE;
+	if (S_ISDIR(st->st_mode) && !strcmp(base, "__pycache__"))
+		return PYC_REFUSED_PYCACHE;
+	return PYC_REFUSED_NONE;
+}
+
 static void scan_entry(struct pyc__tree *tree, const char *path,
 		       const struct stat *st)
 {
 	struct scan *s = pyc__container_of(tree, struct scan, tree);
-	const char *base = strrchr(path, '/');
-	enum pyc_tidy_refusal why = PYC_REFUSED_NONE;
+	enum pyc_tidy_refusal why = pyc__not_cache_entry(path, st);
 
-	base = base ? base + 1 : path;
-	if (S_ISREG(st->st_mode) && pyc__ends_with(base, ".py"))
-		why = PYC_REFUSED_SOURCE;
-	else if (S_ISDIR(st->st_mode) && !strcmp(base, "__pycache__"))
-		why = PYC_REFUSED_PYCACHE;
 	if (why == PYC_REFUSED_NONE)
 		return;
 	if (pyc__tidy_refuse(s->t, why, path) < 0)

@@ -55,6 +55,12 @@ bool pyc__ends_with(const char *s, const char *suffix);
 /* Is dir the root directory? */
 bool pyc__is_root_dir(const char *dir);
 
+/* What an entry met in a tree shows that the tree is no cache (a
+ * source, a __pycache__ folder), or PYC_REFUSED_NONE: the one rule of
+ * prune, clean, migrate and doctor. */
+enum pyc_tidy_refusal pyc__not_cache_entry(const char *path,
+					   const struct stat *st);
+
 /* Refuse the run: st->refused and st->refused_path.  0, or -1 (ENOMEM). */
 int pyc__tidy_refuse(struct pyc__tidy *t, enum pyc_tidy_refusal why,
 		     const char *path);
