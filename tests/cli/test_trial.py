@@ -72,3 +72,21 @@ def test_prune_prefix_not_made_yet(clean_env, tmp_path):
     # A prefix that is a file is still an error.
     pfx.write_text('')
     run_tool(['--prefix', str(pfx), 'prune', '-n'], clean_env, check=2)
+
+
+@pytest.mark.parametrize('cmd', [['compile'], ['compile', '-n'],
+                                 ['migrate'], ['migrate', '-n']])
+@pytest.mark.parametrize('root', ['/', '//', '/tmp/..'])
+def test_writers_refuse_root_prefix(clean_env, tmp_path, cmd, root):
+    """Item 2: compile (and migrate) refuse a prefix that is '/': it
+    would put pycs beside the system's sources; --in-tree is the way to
+    put them beside the sources."""
+    tree = small_tree(tmp_path)
+    before = listing(tree)
+    res = run_tool(['--prefix', root] + cmd + ['--python', IT.exe,
+                                               str(tree)], clean_env,
+                   check=2)
+    err = res.stderr.decode()
+    assert 'the prefix is /' in err and '--in-tree' in err, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert listing(tree) == before
