@@ -539,8 +539,8 @@ static void check_sys_path(struct doctor *d, const struct pyc_interp *in,
 	}
 	if (!bad)
 		say(d, OK, "alias.sys_path", NULL, "%s: no sys.path entry "
-		    "reaches the same sources twice (%zu entries)", in->tag,
-		    n);
+		    "reaches the same sources twice (%zu entr%s)", in->tag,
+		    n, n == 1 ? "y" : "ies");
 	for (size_t i = 0; real && i < n; i++)
 		free(real[i]);
 	free(real);

@@ -90,3 +90,38 @@ def test_writers_refuse_root_prefix(clean_env, tmp_path, cmd, root):
     assert 'the prefix is /' in err and '--in-tree' in err, err
     assert len(err.strip().splitlines()) == 1, err
     assert listing(tree) == before
+
+
+def test_counts_speak_singular_and_plural(clean_env, tmp_path):
+    """Item 6: one of a thing is not 'pycs', 'entries', 'files'."""
+    tree = tmp_path / 'tree'
+    tree.mkdir()
+    (tree / 'u.py').write_text('u = 1\n')
+    (tree / 'v.py').write_text('v = 1\n')
+    pfx = str(tmp_path / 'p')
+    run_tool(['compile', '--python', IT.exe, '--prefix', pfx,
+              '--invalidation-mode', 'unchecked-hash', str(tree)], clean_env,
+             check=0)
+    (tree / 'u.py').write_text('u = 2\n')
+    err = run_tool(['status', '--python', IT.exe, '--prefix', pfx,
+                    str(tree)], clean_env, check=0).stderr.decode()
+    assert '1 unchecked-hash pyc Python would run' in err, err
+    # Two of them: plural.
+    (tree / 'v.py').write_text('v = 2\n')
+    err = run_tool(['status', '--python', IT.exe, '--prefix', pfx,
+                    str(tree)], clean_env, check=0).stderr.decode()
+    assert '2 unchecked-hash pycs Python would run' in err, err
+    # doctor: one file whose tag is none, one entry on a sys.path.
+    d = tmp_path / 'd' / 'a'
+    d.mkdir(parents=True)
+    (d / 'm.pyc').write_bytes(b'\0' * 16)
+    out = run_tool(['doctor', '--python', IT.exe, '--prefix',
+                    str(tmp_path / 'd')], dict(clean_env, PYTHONPATH=''),
+                   ).stdout.decode()
+    assert '1 .pyc file (16 B) without an interpreter tag' in out, out
+    # prune: one file, one directory.
+    os.remove(d / 'm.pyc')
+    (d / ('gone.%s.pyc' % IT.tag)).write_bytes(b'\0' * 16)
+    err = run_tool(['prune', '-n', '--prefix', str(tmp_path / 'd')],
+                   clean_env, check=0).stderr.decode()
+    assert 'would have removed 1 file (16 B), 1 directory' in err, err
