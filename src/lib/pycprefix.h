@@ -834,6 +834,8 @@ struct pyc_tidy_event {
 	enum pyc_tidy_why why;
 	const char *path;
 	const char *to;        /* migrate: where it went */
+	/* what removing it freed: its size, or 0 for a name of a file
+	 * with several (hard links) but the last one to go */
 	uint64_t bytes;
 };
 
@@ -946,6 +948,8 @@ struct pyc_du_item {
 	uint64_t disk_bytes; /* allocated: st_blocks * 512 */
 	bool linked;         /* another name of this file came before: its
 				bytes are counted there (pyc_du() only) */
+	const struct stat *st; /* lstat() of it, valid during the call:
+				  st_dev and st_ino tell its names apart */
 };
 
 struct pyc_du_ops {

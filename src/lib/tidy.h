@@ -8,6 +8,7 @@
 #define PYC_TIDY_H
 
 #include "pycprefix.h"
+#include "internal.h"
 #include "tree.h"
 
 #include <limits.h>
@@ -26,6 +27,7 @@ struct pyc__tidy {
 	struct pyc_tidy_stats *st;
 	const char *cwd;          /* NULL when there is none */
 	time_t now;
+	struct pyc__inodes gone;  /* names removed of files with several */
 	char cwdbuf[PATH_MAX];
 };
 
@@ -35,6 +37,11 @@ void pyc__tidy_init(struct pyc__tidy *t, const struct pyc_tidy_opts *o,
 		    struct pyc_tidy_stats *st, const struct pyc__tree_ops *ops,
 		    unsigned tree_flags);
 void pyc__tidy_release(struct pyc__tidy *t);
+
+/* The bytes removing this name of a file frees (or would free): its
+ * size when it is the file's last name (st_nlink names gone in this
+ * run), else 0, so that a file with several names counts once. */
+uint64_t pyc__tidy_freed(struct pyc__tidy *t, const struct stat *st);
 
 /* Count a removal (or move) and tell o->event. */
 void pyc__tidy_event(struct pyc__tidy *t, enum pyc_tidy_why why,
