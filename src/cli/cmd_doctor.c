@@ -274,11 +274,10 @@ static void on_audit_error(const char *path, const char *message, void *arg)
 {
 	struct audit_ui *a = arg;
 
-	if (!a->errors++)
-	{
-		snprintf(a->first_path, sizeof(a->first_path), "%s", path);
-		snprintf(a->first_msg, sizeof(a->first_msg), "%s", message);
-	}
+	if (a->errors++)
+		return;
+	snprintf(a->first_path, sizeof(a->first_path), "%s", path);
+	snprintf(a->first_msg, sizeof(a->first_msg), "%s", message);
 }
 
 static void list_finding(struct doctor *d, enum level lv, const char *check,

@@ -740,7 +740,9 @@ int pyc_compile(const struct pyc_compile_opts *o, const char *const *roots,
  * unchecked-hash pyc whose source changed).  Then, in the part of the
  * cache that mirrors each root (the prefix's copy of the root directory,
  * or the __pycache__ folders inside it), every pyc whose source is gone is
- * an orphan.  Nothing is written and no interpreter is started.
+ * an orphan.  A source with no fresh pyc that the failure memo
+ * (memo_dir) says does not compile, the file unchanged since, is broken.
+ * Nothing is written and no interpreter is started.
  */
 enum pyc_status_state {
 	PYC_ST_FRESH,
