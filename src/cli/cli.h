@@ -49,9 +49,10 @@ enum {
 	/* ctx->prefix and ctx->origin (pyc_prefix_resolve(), made absolute);
 	 * NULL with --in-tree, which only commands that take it get */
 	NEEDS_PREFIX = 1 << 0,
-	/* refuse a prefix other users can change (cli_prefix_trust()); only
-	 * a warning with ctx->insecure (--force-insecure), no check with
-	 * ctx->dry_run */
+	/* for the commands that write into the prefix: refuse a prefix
+	 * that is '/' (dry runs too), and one other users can change
+	 * (cli_prefix_trust()); only a warning with ctx->insecure
+	 * (--force-insecure), no trust check with ctx->dry_run */
 	NEEDS_TRUST = 1 << 1,
 	/* warn of such a prefix (unless -q), never refuse */
 	NEEDS_TRUST_WARN = 1 << 2,

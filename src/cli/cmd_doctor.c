@@ -31,6 +31,99 @@ struct doctor {
 	struct json_writer checks;
 };
 
+/*
+ * Paths in messages: for people quoted as every message quotes its
+ * subject (cli_qsubject(): a newline or a byte that is not UTF-8 in
+ * escapes), in JSON in single quotes with their bytes as they are (the
+ * writer escapes them).  And for the shell, in a suggested command.
+ * Each string lives in a ring, valid for the next RING - 1 calls (one
+ * message), freed by ring_release().
+ */
+#define RING 8
+static char *ring[RING];
+static size_t ring_at;
+
+static const char *ring_keep(char *s)
+{
+	free(ring[ring_at]);
+	ring[ring_at] = s;
+	ring_at = (ring_at + 1) % RING;
+	return s ? s : "?";
+}
+
+static void ring_release(void)
+{
+	for (size_t i = 0; i < RING; i++) {
+		free(ring[i]);
+		ring[i] = NULL;
+	}
+}
+
+static const char *q(const struct doctor *d, const char *path)
+{
+	size_t n;
+	char *s;
+
+	if (!d->json)
+		return cli_qsubject(path);
+	n = strlen(path) + 3;
+	if ((s = malloc(n)))
+		snprintf(s, n, "'%s'", path);
+	return ring_keep(s);
+}
+
+/* s as one word for sh: bare when it holds nothing the shell reads,
+ * else in single quotes ('\'' for a quote); for people, a path that
+ * cli_qsubject() would escape is written so. */
+static const char *shq(const struct doctor *d, const char *s)
+{
+	size_t n = 3;
+	bool bare = s[0] != '\0';
+	char *out, *o;
+
+	for (const char *p = s; *p; p++) {
+		n += *p == '\'' ? 4 : 1;
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			    "0123456789/._-+,:@%=", *p))
+			bare = false;
+	}
+	if (bare)
+		return ring_keep(strdup(s));
+	if (!d->json && cli_path_needs_quotes(s))
+		return cli_qsubject(s); /* a line for people stays one line */
+	if (!(o = out = malloc(n)))
+		return ring_keep(NULL);
+	*o++ = '\'';
+	for (const char *p = s; *p; p++) {
+		if (*p == '\'') {
+			memcpy(o, "'\\''", 4);
+			o += 4;
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o++ = '\'';
+	*o = '\0';
+	return ring_keep(out);
+}
+
+/* " --prefix P" when the prefix came from --prefix, for the commands
+ * doctor suggests (so that they act on the prefix checked), else "". */
+static const char *prefix_arg(const struct doctor *d)
+{
+	const char *p = d->ctx->prefix;
+	size_t n;
+	char *s;
+
+	if (!d->ctx->prefix_opt || !p)
+		return "";
+	p = shq(d, p);
+	n = strlen(p) + 11;
+	if ((s = malloc(n)))
+		snprintf(s, n, " --prefix %s", p);
+	return ring_keep(s);
+}
+
 /* One check's outcome: a message and, unless OK, what to do. */
 static void say(struct doctor *d, enum level lv, const char *check,
 		const char *fix, const char *fmt, ...)
@@ -80,13 +173,13 @@ static void on_unsafe(const char *path, enum pyc_trust t,
 	char fix[PATH_MAX + 64];
 
 	if (t == PYC_TRUST_WRITABLE)
-		snprintf(fix, sizeof(fix), "chmod go-w '%s' (or chmod +t)",
-			 path);
+		snprintf(fix, sizeof(fix), "chmod go-w %s (or chmod +t)",
+			 shq(d, path));
 	else
 		snprintf(fix, sizeof(fix), "use a prefix of your own (now "
 			 "owned by %s)", pw ? pw->pw_name : "another user");
-	say(d, FAIL, "prefix.trust", fix, "'%s' is %s (owner %s, mode %04o): "
-	    "whoever can change it can plant code Python runs", path,
+	say(d, FAIL, "prefix.trust", fix, "%s is %s (owner %s, mode %04o): "
+	    "whoever can change it can plant code Python runs", q(d, path),
 	    pyc_trust_str(t), pw ? pw->pw_name : "?",
 	    (unsigned)(st->st_mode & 07777));
 }
@@ -144,7 +237,8 @@ struct audit_ui {
 	struct tag_count tags[32];
 	size_t ntags;
 	size_t errors;
-	char first_error[PATH_MAX + 128];
+	char first_path[PATH_MAX];
+	char first_msg[128];
 };
 
 static void on_finding(const struct pyc_audit_item *it, void *arg)
@@ -180,9 +274,10 @@ static void on_audit_error(const char *path, const char *message, void *arg)
 {
 	struct audit_ui *a = arg;
 
-	if (!a->errors++)
-		snprintf(a->first_error, sizeof(a->first_error), "'%s': %s",
-			 path, message);
+	if (a->errors++)
+		return;
+	snprintf(a->first_path, sizeof(a->first_path), "%s", path);
+	snprintf(a->first_msg, sizeof(a->first_msg), "%s", message);
 }
 
 static void list_finding(struct doctor *d, enum level lv, const char *check,
@@ -192,8 +287,9 @@ static void list_finding(struct doctor *d, enum level lv, const char *check,
 	size_t len = 0;
 
 	for (size_t i = 0; i < f->n && i < SHOW_MAX; i++) {
-		int w = snprintf(paths + len, sizeof(paths) - len, "%s'%s'",
-				 i ? ", " : "", f->show[i] ? f->show[i] : "?");
+		int w = snprintf(paths + len, sizeof(paths) - len, "%s%s",
+				 i ? ", " : "",
+				 f->show[i] ? q(d, f->show[i]) : "?");
 		if (w < 0 || (size_t)w >= sizeof(paths) - len)
 			break;
 		len += (size_t)w;
@@ -214,7 +310,8 @@ static bool tag_installed(const struct pyc_interp_list *list, const char *tag)
 static void check_tags(struct doctor *d, const struct audit_ui *a)
 {
 	struct pyc_interp_list list;
-	char size[32], fix[128];
+	struct tag_count other = { "", 0, 0 };
+	char size[32], fix[PATH_MAX + 128];
 
 	if (pyc_interp_discover(&list) < 0)
 		return;
@@ -222,20 +319,50 @@ static void check_tags(struct doctor *d, const struct audit_ui *a)
 		const struct tag_count *t = &a->tags[i];
 		cli_human_bytes(size, sizeof(size), t->bytes);
 		if (strcmp(t->tag, "?") == 0) {
-			say(d, NOTE, "prefix.tags", NULL, "%zu .pyc files (%s) "
-			    "without an interpreter tag", t->files, size);
+			say(d, NOTE, "prefix.tags", NULL, "%zu .pyc file%s (%s) "
+			    "without an interpreter tag", t->files,
+			    t->files == 1 ? "" : "s", size);
+		} else if (!pyc_cache_tag_is_real(t->tag)) {
+			other.files += t->files;
+			other.bytes += t->bytes;
 		} else if (tag_installed(&list, t->tag)) {
 			say(d, OK, "prefix.tags", NULL, "%s: %zu pyc%s (%s)",
 			    t->tag, t->files, t->files == 1 ? "" : "s", size);
 		} else {
-			snprintf(fix, sizeof(fix), "pycprefix prune --tags=%s",
-				 t->tag);
+			snprintf(fix, sizeof(fix), "pycprefix%s prune --tags=%s",
+				 prefix_arg(d), t->tag);
 			say(d, WARN, "prefix.tags", fix, "%s: %zu pyc%s (%s) of "
 			    "an interpreter not installed here", t->tag,
 			    t->files, t->files == 1 ? "" : "s", size);
 		}
 	}
+	/* m.foo.pyc, m.cpython-3x.pyc: no implementation's cache tag, so
+	 * nothing prune would ever take (nor Python write). */
+	if (other.files) {
+		cli_human_bytes(size, sizeof(size), other.bytes);
+		say(d, NOTE, "prefix.tags", NULL, "%zu .pyc file%s (%s) whose "
+		    "tag is no implementation's: not cache artifacts, left "
+		    "alone", other.files, other.files == 1 ? "" : "s", size);
+	}
 	pyc_interp_list_release(&list);
+}
+
+/* The prefix is '/' or holds what a cache never holds: one FAIL, and no
+ * advice about files that are not the cache's. */
+static void not_a_cache(struct doctor *d, const struct pyc_tidy_stats *st)
+{
+	const char *fix = "point --prefix or PYTHONPYCACHEPREFIX at a "
+			  "directory of its own (pycs beside the sources are "
+			  "--in-tree); prune, clean and migrate refuse this one";
+	const char *what = st->refused_path ? st->refused_path : "?";
+
+	if (st->refused == PYC_REFUSED_ROOT)
+		say(d, FAIL, "prefix.cache", fix, "this is not a cache: it is "
+		    "/ (its mirror of every tree is the tree itself)");
+	else
+		say(d, FAIL, "prefix.cache", fix, "this is not a cache: it "
+		    "holds %s (%s)", st->refused == PYC_REFUSED_SOURCE
+		    ? "sources" : "__pycache__ folders", q(d, what));
 }
 
 static void audit(struct doctor *d, const char *prefix)
@@ -244,20 +371,27 @@ static void audit(struct doctor *d, const char *prefix)
 	struct pyc_audit_ops ops = { on_finding, on_pyc, on_audit_error, &a };
 	struct pyc_tidy_stats st;
 	char size[32];
+	int r;
 
 	memset(&a, 0, sizeof(a));
-	if (pyc_audit(prefix, &ops, &st) < 0) {
+	r = pyc_audit(prefix, &ops, &st);
+	if (r == PYC_TIDY_REFUSED) {
+		not_a_cache(d, &st);
+		goto out;
+	}
+	if (r < 0) {
 		say(d, FAIL, "prefix.read", NULL, "cannot read the prefix: %s",
 		    strerror(errno));
-		return;
+		goto out;
 	}
 	cli_human_bytes(size, sizeof(size), st.bytes);
 	say(d, OK, "prefix.size", NULL, "%zu pyc%s, %s", st.kept,
 	    st.kept == 1 ? "" : "s", size);
 	if (a.errors)
 		say(d, WARN, "prefix.read", "make it readable, or remove it",
-		    "%zu entries could not be read, first %s", a.errors,
-		    a.first_error);
+		    "%zu entr%s could not be read, first %s: %s", a.errors,
+		    a.errors == 1 ? "y" : "ies", q(d, a.first_path),
+		    a.first_msg);
 	if (a.found[PYC_AUDIT_FOREIGN].n)
 		list_finding(d, FAIL, "prefix.owner", "remove them, or chown "
 			     "them to yourself", &a.found[PYC_AUDIT_FOREIGN],
@@ -273,8 +407,10 @@ static void audit(struct doctor *d, const char *prefix)
 			     &a.found[PYC_AUDIT_SYMLINK], "Symlinks, which "
 			     "Python follows when it writes (pycprefix never "
 			     "does)");
+	char fix[PATH_MAX + 32];
+	snprintf(fix, sizeof(fix), "pycprefix%s prune", prefix_arg(d));
 	if (a.found[PYC_AUDIT_TEMP].n)
-		list_finding(d, WARN, "prefix.temp", "pycprefix prune",
+		list_finding(d, WARN, "prefix.temp", fix,
 			     &a.found[PYC_AUDIT_TEMP],
 			     "Temporary files left by interrupted writers");
 	if (!a.found[PYC_AUDIT_FOREIGN].n && !a.found[PYC_AUDIT_OPEN_DIR].n &&
@@ -282,6 +418,8 @@ static void audit(struct doctor *d, const char *prefix)
 		say(d, OK, "prefix.contents", NULL, "everything inside is "
 		    "yours, with no symlink and no directory open to others");
 	check_tags(d, &a);
+out:
+	free(st.refused_path);
 	for (size_t k = 0; k <= PYC_AUDIT_TEMP; k++)
 		for (size_t i = 0; i < a.found[k].n && i < SHOW_MAX; i++)
 			free(a.found[k].show[i]);
@@ -297,13 +435,13 @@ static void check_prefix(struct doctor *d, const char *prefix,
 	int n;
 
 	section(d, "prefix");
-	say(d, OK, "prefix.where", NULL, "%s (from %s)", prefix, origin);
+	say(d, OK, "prefix.where", NULL, "%s (from %s)", q(d, prefix), origin);
 	if (setting && setting[0] != '/')
 		say(d, WARN, "prefix.relative", "set an absolute path, e.g. "
 		    "eval \"$(pycprefix env --prefix \"$PWD/...\")\"",
-		    "'%s' is relative: taken as '%s' here, but each Python "
+		    "%s is relative: taken as %s here, but each Python "
 		    "process resolves it against its own working directory",
-		    setting, prefix);
+		    q(d, setting), q(d, prefix));
 	if ((n = pyc_trust_path(prefix, geteuid(), on_unsafe, d)) == 0)
 		say(d, OK, "prefix.trust", NULL, "no other user can change it "
 		    "or the directories above it");
@@ -377,30 +515,31 @@ static void check_sys_path(struct doctor *d, const struct pyc_interp *in,
 			bad++;
 			say(d, WARN, "alias.sys_path", "normalise it where it "
 			    "is added (os.path.realpath)", "%s: sys.path entry "
-			    "'%s' is relative or has '.'/'..': modules are "
+			    "%s is relative or has '.'/'..': modules are "
 			    "cached under that spelling (and a symlink before "
 			    "'..' can make two sources share one pyc)",
-			    in->tag, v[i]);
+			    in->tag, q(d, v[i]));
 			continue;
 		}
 		for (size_t k = 0; k < i && real[i]; k++)
 			if (real[k] && strcmp(real[k], real[i]) == 0) {
 				bad++;
 				say(d, WARN, "alias.sys_path", "keep one of "
-				    "them on sys.path", "%s: '%s' and '%s' "
+				    "them on sys.path", "%s: %s and %s "
 				    "are the same directory: its modules can "
-				    "be cached twice", in->tag, v[k], v[i]);
+				    "be cached twice", in->tag, q(d, v[k]),
+				    q(d, v[i]));
 			}
 		if (real[i] && strcmp(real[i], v[i]) != 0)
-			say(d, NOTE, "alias.sys_path", NULL, "%s: '%s' is "
-			    "reached through a symlink ('%s'): its pycs are "
-			    "filed under the path as spelled", in->tag, v[i],
-			    real[i]);
+			say(d, NOTE, "alias.sys_path", NULL, "%s: %s is "
+			    "reached through a symlink (%s): its pycs are "
+			    "filed under the path as spelled", in->tag,
+			    q(d, v[i]), q(d, real[i]));
 	}
 	if (!bad)
 		say(d, OK, "alias.sys_path", NULL, "%s: no sys.path entry "
-		    "reaches the same sources twice (%zu entries)", in->tag,
-		    n);
+		    "reaches the same sources twice (%zu entr%s)", in->tag,
+		    n, n == 1 ? "y" : "ies");
 	for (size_t i = 0; real && i < n; i++)
 		free(real[i]);
 	free(real);
@@ -437,19 +576,19 @@ static void check_interp(struct doctor *d, const struct pyc_interp *in,
 	if (its && !same_prefix(its, prefix))
 		say(d, WARN, "python.prefix", "check PYTHONPYCACHEPREFIX and "
 		    "-X pycache_prefix where it runs", "%s (%s) writes its "
-		    "bytecode to '%s', not to '%s'", in->tag, in->path, its,
-		    prefix);
+		    "bytecode to %s, not to %s", in->tag, q(d, in->path),
+		    q(d, its), q(d, prefix));
 	else if (!its && env_set)
 		say(d, WARN, "python.prefix", "see its -E/-I flags or "
 		    "PYTHONPYCACHEPREFIX handling", "%s (%s) ignores "
-		    "PYTHONPYCACHEPREFIX", in->tag, in->path);
+		    "PYTHONPYCACHEPREFIX", in->tag, q(d, in->path));
 	else if (its)
 		say(d, OK, "python.prefix", NULL, "%s (%s) uses the prefix",
-		    in->tag, in->path);
+		    in->tag, q(d, in->path));
 	if (v[1][0] == '1' && !env_nonempty("PYTHONDONTWRITEBYTECODE"))
 		say(d, NOTE, "python.write", NULL, "%s (%s) does not write "
 		    "bytecode: only 'pycprefix compile' fills the prefix",
-		    in->tag, in->path);
+		    in->tag, q(d, in->path));
 	check_sys_path(d, in, v + 2, n - 2);
 	pyc_strv_free(v, n);
 }
@@ -461,25 +600,32 @@ static void check_env(struct doctor *d, const char *prefix,
 	const char *env = getenv("PYTHONPYCACHEPREFIX");
 	bool set = env && env[0];
 
+	bool dont_write = env_nonempty("PYTHONDONTWRITEBYTECODE");
+	char fix[PATH_MAX + 128];
+
 	section(d, "environment");
+	/* The command gives the prefix checked: --prefix's, if given. */
+	snprintf(fix, sizeof(fix), "eval \"$(pycprefix env%s)\" in your "
+		 "shell's startup file", prefix_arg(d));
 	if (!set)
-		say(d, WARN, "env.set", "eval \"$(pycprefix env)\" in your "
-		    "shell's startup file", "PYTHONPYCACHEPREFIX is not set "
-		    "in this shell: Python writes __pycache__ beside the "
-		    "sources");
+		say(d, WARN, "env.set", fix, "PYTHONPYCACHEPREFIX is not set "
+		    "in this shell: %s", dont_write
+		    ? "Python would write __pycache__ beside the sources, "
+		      "but writes no bytecode (PYTHONDONTWRITEBYTECODE is set)"
+		    : "Python writes __pycache__ beside the sources");
 	else if (!same_prefix(env, prefix))
-		say(d, WARN, "env.set", NULL, "PYTHONPYCACHEPREFIX is '%s' in "
+		say(d, WARN, "env.set", NULL, "PYTHONPYCACHEPREFIX is %s in "
 		    "this shell, not the prefix checked here (%s, from %s)",
-		    env, prefix, origin);
+		    q(d, env), q(d, prefix), origin);
 	else
 		say(d, OK, "env.set", NULL, "PYTHONPYCACHEPREFIX is set in "
 		    "this shell");
-	if (env_nonempty("PYTHONDONTWRITEBYTECODE"))
+	if (dont_write)
 		say(d, NOTE, "env.dont_write", NULL, "PYTHONDONTWRITEBYTECODE "
 		    "is set: Python adds nothing to the cache, only "
 		    "'pycprefix compile' fills it");
 	for (size_t i = 0; i < ninterps; i++)
-		check_interp(d, &interps[i], set ? env : prefix, set);
+		check_interp(d, &interps[i], prefix, set);
 }
 
 /* ---- aliasing inside the trees named ---- */
@@ -500,8 +646,8 @@ static void check_tree(struct doctor *d, const char *root)
 	struct finding links = { 0 };
 
 	if (pyc_tree_links(root, on_tree_link, &links) < 0) {
-		say(d, FAIL, "alias.tree", NULL, "cannot read '%s': %s", root,
-		    strerror(errno));
+		say(d, FAIL, "alias.tree", NULL, "cannot read %s: %s",
+		    q(d, root), strerror(errno));
 		goto out;
 	}
 	if (root[0] != '/' && pwd && getcwd(cwd, sizeof(cwd)) &&
@@ -510,10 +656,10 @@ static void check_tree(struct doctor *d, const char *root)
 		if (pwd_real && strcmp(pwd_real, cwd) == 0)
 			say(d, WARN, "alias.cwd", "run from the real "
 			    "directory, or give absolute real paths",
-			    "the current directory '%s' is a symlink to "
-			    "'%s': Python files relative paths under the "
+			    "the current directory %s is a symlink to "
+			    "%s: Python files relative paths under the "
 			    "second, absolute ones as spelled: two copies",
-			    pwd, cwd);
+			    q(d, pwd), q(d, cwd));
 		free(pwd_real);
 	}
 	if (links.n)
@@ -523,8 +669,8 @@ static void check_tree(struct doctor *d, const char *root)
 			     "tree, whose modules are compiled and cached "
 			     "twice");
 	else
-		say(d, OK, "alias.tree", NULL, "no symlink in '%s' leads back "
-		    "into it", root);
+		say(d, OK, "alias.tree", NULL, "no symlink in %s leads back "
+		    "into it", q(d, root));
 out:
 	for (size_t i = 0; i < links.n && i < SHOW_MAX; i++)
 		free(links.show[i]);
@@ -566,8 +712,10 @@ static int cmd_doctor(struct cli_ctx *ctx, void *opts)
 	for (int i = 0; i < ctx->nargs; i++)
 		check_tree(&d, ctx->args[i]);
 	if (d.json) {
-		if (print_json(&d) < 0)
+		if (print_json(&d) < 0) {
+			ring_release();
 			return -1;
+		}
 	} else if (!ctx->quiet) {
 		/* The report is the data; its verdict is the summary. */
 		if (d.failures || d.warnings)
@@ -576,6 +724,7 @@ static int cmd_doctor(struct cli_ctx *ctx, void *opts)
 		else
 			fprintf(stderr, "\nAll good.\n");
 	}
+	ring_release();
 	/* Warnings are to look at: only what is to fix fails the run. */
 	return d.broken ? EXIT_USAGE : d.failures ? EXIT_SOME : EXIT_OK;
 }

@@ -21,6 +21,7 @@ static const char *state_words(enum pyc_status_state st)
 struct status_ui {
 	struct cli_ctx *ctx;
 	bool multi;
+	bool lenient;             /* --sys-path without --strict */
 	size_t shown;
 };
 
@@ -51,7 +52,8 @@ static void on_entry(const struct pyc_status_entry *e, void *arg)
 	ui->shown++;
 	const char *col = e->state == PYC_ST_FRESH ? C_GREEN
 			  : e->state == PYC_ST_UNCHECKED_CHANGED ? C_RED
-			  : e->state == PYC_ST_ORPHAN ? C_DIM : C_YELLOW;
+			  : e->state == PYC_ST_ORPHAN ? C_DIM
+			  : e->state == PYC_ST_BROKEN ? C_RED : C_YELLOW;
 	printf("%s%-19s%s %s", color(ctx, col), state_words(e->state),
 	       color(ctx, C_RESET),
 	       cli_qpath(e->state == PYC_ST_ORPHAN ? e->cache : e->source));
@@ -102,10 +104,14 @@ static void summary(const struct cli_ctx *ctx, const struct status_ui *ui,
 	fprintf(stderr, "%zu fresh, %zu stale, %zu missing, %zu orphaned",
 		n->n[PYC_ST_FRESH], n->n[PYC_ST_STALE], n->n[PYC_ST_MISSING],
 		n->n[PYC_ST_ORPHAN]);
+	if (n->n[PYC_ST_BROKEN])
+		fprintf(stderr, ", %zu broken", n->n[PYC_ST_BROKEN]);
 	if (n->n[PYC_ST_UNCHECKED_CHANGED])
-		fprintf(stderr, ", %s%zu unchecked-hash pycs Python would run "
+		fprintf(stderr, ", %s%zu unchecked-hash pyc%s Python would run "
 			"with old code%s", color_e(ctx, C_RED),
-			n->n[PYC_ST_UNCHECKED_CHANGED], color_e(ctx, C_RESET));
+			n->n[PYC_ST_UNCHECKED_CHANGED],
+			n->n[PYC_ST_UNCHECKED_CHANGED] == 1 ? "" : "s",
+			color_e(ctx, C_RESET));
 	fputc('\n', stderr);
 	if (outdated)
 		fprintf(stderr, "run 'pycprefix compile' to bring %s up to "
@@ -113,6 +119,13 @@ static void summary(const struct cli_ctx *ctx, const struct status_ui *ui,
 	if (n->n[PYC_ST_ORPHAN])
 		fprintf(stderr, "run 'pycprefix prune' to remove the "
 			"orphan%s\n", n->n[PYC_ST_ORPHAN] == 1 ? "" : "s");
+	if (n->n[PYC_ST_BROKEN])
+		fprintf(stderr, "fix the source%s that do%s not compile "
+			"('pycprefix compile -v' shows the errors)%s\n",
+			n->n[PYC_ST_BROKEN] == 1 ? "" : "s",
+			n->n[PYC_ST_BROKEN] == 1 ? "es" : "",
+			ui->lenient ? "; --check ignores them under --sys-path "
+				      "unless --strict" : "");
 }
 
 /* --sys-path: each interpreter on its own sys.path, as compile does;
@@ -142,7 +155,7 @@ static int status_sys_path(struct pyc_status_opts *o,
 			total->errors++;
 			continue;
 		}
-		for (int s = 0; s <= PYC_ST_UNCHECKED_CHANGED; s++)
+		for (int s = 0; s <= PYC_ST_BROKEN; s++)
 			total->n[s] += n.n[s];
 		total->errors += n.errors;
 	}
@@ -151,7 +164,8 @@ static int status_sys_path(struct pyc_status_opts *o,
 
 struct status_args {
 	struct pyc_status_opts o;
-	bool check, sys_path;
+	bool check, sys_path, strict;
+	char *memo_dir;
 };
 
 static int parse_status(int argc, char **argv, struct cli_ctx *ctx,
@@ -161,6 +175,7 @@ static int parse_status(int argc, char **argv, struct cli_ctx *ctx,
 		{ "check", no_argument, NULL, 'c' },
 		{ "check-hash-based-pycs", required_argument, NULL, 'H' },
 		{ "follow-symlinks", no_argument, NULL, 'L' },
+		{ "strict", no_argument, NULL, 's' },
 		{ "sys-path", no_argument, NULL, 'S' },
 		{ 0 },
 	};
@@ -187,6 +202,9 @@ static int parse_status(int argc, char **argv, struct cli_ctx *ctx,
 		case 'S':
 			a->sys_path = true;
 			break;
+		case 's':
+			a->strict = true;
+			break;
 		default:
 			return cli_opt_stop(c);
 		}
@@ -204,7 +222,7 @@ static void print_json(struct json_writer *w,
 {
 	json_end(w);
 	json_object(w, "counts");
-	for (int s = 0; s <= PYC_ST_UNCHECKED_CHANGED; s++)
+	for (int s = 0; s <= PYC_ST_BROKEN; s++)
 		json_uint(w, pyc_status_name((enum pyc_status_state)s),
 			  n->n[s]);
 	json_end(w);
@@ -216,7 +234,8 @@ static int cmd_status(struct cli_ctx *ctx, void *opts)
 {
 	struct status_args *a = opts;
 	struct pyc_status_opts *o = &a->o;
-	struct status_ui ui = { .ctx = ctx, .multi = ctx->ninterps > 1 };
+	struct status_ui ui = { .ctx = ctx, .multi = ctx->ninterps > 1,
+				.lenient = a->sys_path && !a->strict };
 	struct pyc_status_counts n;
 	const char *dflt[] = { "." };
 	int ret = EXIT_OK, r;
@@ -226,6 +245,7 @@ static int cmd_status(struct cli_ctx *ctx, void *opts)
 	o->interps = ctx->interps;
 	o->ninterps = ctx->ninterps;
 	o->prefix = ctx->prefix;
+	o->memo_dir = a->memo_dir = pyc_failure_memo_dir(); /* NULL: none */
 	o->entry = on_entry;
 	o->error = on_error;
 	o->arg = &ui;
@@ -250,20 +270,29 @@ static int cmd_status(struct cli_ctx *ctx, void *opts)
 		ret = EXIT_SOME;
 	if (ret == EXIT_OK && a->check &&
 	    n.n[PYC_ST_STALE] + n.n[PYC_ST_MISSING] +
-	    n.n[PYC_ST_UNCHECKED_CHANGED])
+	    n.n[PYC_ST_UNCHECKED_CHANGED] +
+	    (ui.lenient ? 0 : n.n[PYC_ST_BROKEN]))
 		ret = EXIT_SOME;
 	return ret;
+}
+
+static void release_status(void *opts)
+{
+	struct status_args *a = opts;
+
+	free(a->memo_dir);
 }
 
 const struct cli_cmd cli_cmd_status = {
 	.name = "status",
 	.parse = parse_status,
 	.fn = cmd_status,
+	.release = release_status,
 	.opts_size = sizeof(struct status_args),
 	.takes = TAKES_PREFIX | TAKES_IN_TREE | TAKES_PYTHON | TAKES_JSON |
 		 TAKES_QUIET | TAKES_VERBOSE,
 	.needs = NEEDS_PREFIX | NEEDS_PYTHONS | NEEDS_LEVELS,
-	.usage = "[-O LEVEL]... [--check] [--sys-path | PATH...]",
+	.usage = "[-O LEVEL]... [--check] [--sys-path [--strict] | PATH...]",
 	.summary =
 	"Show which pycs Python would use, recompile, or never need again.",
 	.help =
@@ -273,12 +302,16 @@ const struct cli_cmd cli_cmd_status = {
 	"part of the cache that mirrors PATH, orphans whose source is gone.\n\n"
 	"Options:\n"
 	"  -O LEVEL           optimization level 0, 1 or 2; repeatable\n"
-	"      --check        exit 1 if anything is stale, missing or\n"
-	"                     unchecked-changed (for CI and pre-commit)\n"
+	"      --check        exit 1 if anything is stale, missing,\n"
+	"                     unchecked-changed or broken (for CI and\n"
+	"                     pre-commit); broken is a source compile\n"
+	"                     found not to compile, unchanged since (its\n"
+	"                     failure memo), not counted under --sys-path\n"
 	"      --check-hash-based-pycs MODE\n"
 	"                     default, always or never, as python's option\n"
 	"      --follow-symlinks descend into symlinked directories\n"
 	"      --sys-path     each interpreter's sys.path instead of PATHs,\n"
 	"                     as 'compile --sys-path' compiles it\n"
+	"      --strict       with --sys-path, --check counts broken too\n"
 	"  --python all       every interpreter 'pycprefix pythons' lists\n",
 };

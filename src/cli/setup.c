@@ -367,12 +367,30 @@ static int setup_pythons(struct cli_ctx *ctx, unsigned needs)
 	return named_interps(ctx, &ctx->interps, &ctx->ninterps);
 }
 
+/* A command that writes into the prefix (NEEDS_TRUST) refuses '/': its
+ * mirror of each tree is the tree itself, pycs beside the system's
+ * sources, which is --in-tree's job.  -1 after the error. */
+static int refuse_root_prefix(const struct cli_ctx *ctx)
+{
+	struct stat a, b;
+
+	if (stat(ctx->prefix, &a) < 0 || stat("/", &b) < 0 ||
+	    a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		return 0;
+	return cli_error("refusing to %s: the prefix is / (from %s), which "
+			 "would put pycs beside the sources; use --in-tree for "
+			 "that", ctx->cmd->name, ctx->origin);
+}
+
 int cli_setup(struct cli_ctx *ctx)
 {
 	unsigned needs = ctx->cmd->needs;
 
 	if ((needs & NEEDS_PREFIX) &&
 	    resolve_prefix(ctx, &ctx->prefix, &ctx->origin) < 0)
+		goto fail;
+	if ((needs & NEEDS_TRUST) && ctx->prefix &&
+	    refuse_root_prefix(ctx) < 0)
 		goto fail;
 	if ((needs & NEEDS_TRUST) && ctx->prefix && !ctx->dry_run &&
 	    cli_prefix_trust(ctx->prefix, ctx->insecure) < 0)

@@ -35,7 +35,7 @@ static const struct {
 	{ { "python", required_argument, NULL, OPT_PYTHON }, TAKES_PYTHON,
 	  "      --python PY    interpreter: a command, a path, a version such\n"
 	  "                     as 3.12, or 3 for the newest 3.x installed\n"
-	  "                     (default: python3); repeatable\n" },
+	  "                     (default: %s); repeatable\n" },
 	{ { "json", no_argument, NULL, OPT_JSON }, TAKES_JSON,
 	  "      --json         machine-readable output on stdout\n" },
 	{ { "quiet", no_argument, NULL, 'q' }, TAKES_QUIET,
@@ -299,13 +299,35 @@ const char *const *cli_paths(const struct cli_ctx *ctx, size_t *n)
 	return ctx->nargs ? (const char *const *)ctx->args : dot;
 }
 
+/* What --python means when it is not given: what cli_setup() does for
+ * the command's needs (NULL: for every command, at the top level). */
+static const char *python_default(const struct cli_cmd *cmd)
+{
+	if (!cmd)
+		return "python3; doctor: all found";
+	if (cmd->needs & NEEDS_PYTHONS_ALL)
+		return "all found";
+	if (cmd->needs & NEEDS_PYTHONS_GIVEN)
+		return "none";
+	return "python3";
+}
+
+/* One common option's help, the default of --python filled in. */
+static void common_help(FILE *f, size_t i, const struct cli_cmd *cmd)
+{
+	if (common[i].takes == TAKES_PYTHON)
+		fprintf(f, common[i].help, python_default(cmd));
+	else
+		fputs(common[i].help, f);
+}
+
 void cli_help(const struct cli_cmd *cmd)
 {
 	printf("usage: pycprefix %s %s\n\n%s\n\n%s\nCommon options:\n",
 	       cmd->name, cmd->usage, cmd->summary, cmd->help);
 	for (size_t i = 0; i < NCOMMON; i++)
 		if (!common[i].takes || (cmd->takes & common[i].takes))
-			fputs(common[i].help, stdout);
+			common_help(stdout, i, cmd);
 }
 
 const char *cli_common_name(unsigned take)
@@ -319,7 +341,7 @@ const char *cli_common_name(unsigned take)
 void cli_common_help(FILE *f)
 {
 	for (size_t i = 0; i < NCOMMON; i++)
-		fputs(common[i].help, f);
+		common_help(f, i, NULL);
 }
 
 void cli_human_bytes(char *out, size_t n, uint64_t b)

@@ -22,6 +22,20 @@ struct audit {
 	uid_t uid;
 };
 
+/* No cache after all (tidy.c's rule): say what showed it, walk no
+ * further. */
+static void audit_refuse(struct audit *a, enum pyc_tidy_refusal why,
+			 const char *path)
+{
+	struct pyc_tidy_stats *st = a->w.st;
+
+	st->refused = why;
+	free(st->refused_path);
+	if (!(st->refused_path = strdup(path)))
+		a->tree.oom = true;
+	a->tree.stop = true;
+}
+
 static void audit_report(struct audit *a, enum pyc_audit_kind kind,
 			 const char *path, const struct stat *st)
 {
@@ -36,7 +50,12 @@ static void audit_entry(struct pyc__tree *tree, const char *path,
 {
 	struct audit *a = pyc__container_of(tree, struct audit, tree);
 	const char *base = strrchr(path, '/');
+	enum pyc_tidy_refusal why = pyc__not_cache_entry(path, st);
 
+	if (why != PYC_REFUSED_NONE) {
+		audit_refuse(a, why, path);
+		return;
+	}
 	if (S_ISLNK(st->st_mode))
 		audit_report(a, PYC_AUDIT_SYMLINK, path, st);
 	if (st->st_uid != a->uid && st->st_uid != 0)
@@ -79,12 +98,21 @@ int pyc_audit(const char *prefix, const struct pyc_audit_ops *ops,
 	struct audit a = { .ops = ops, .uid = geteuid(),
 			   .w = { ops->pyc, ops->arg, strlen(prefix), NULL,
 				  st } };
-	int ret;
+	int ret = 0;
 
 	memset(st, 0, sizeof(*st));
 	pyc__tree_init(&a.tree, &audit_ops, 0);
-	ret = pyc__tree_walk(&a.tree, prefix);
+	if (pyc__is_root_dir(prefix))
+		audit_refuse(&a, PYC_REFUSED_ROOT, prefix);
+	else
+		ret = pyc__tree_walk(&a.tree, prefix);
+	if (a.tree.oom) {
+		errno = ENOMEM;
+		ret = -1;
+	}
 	pyc__tree_release(&a.tree);
+	if (ret == 0 && st->refused != PYC_REFUSED_NONE)
+		ret = PYC_TIDY_REFUSED;
 	return ret;
 }
 

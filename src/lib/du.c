@@ -147,6 +147,20 @@ int pyc__inodes_add(struct pyc__inodes *s, dev_t dev, ino_t ino)
 	return 1;
 }
 
+long pyc__inodes_count(struct pyc__inodes *s, dev_t dev, ino_t ino,
+		       int delta)
+{
+	size_t i;
+
+	if (pyc__inodes_add(s, dev, ino) < 0)
+		return -1;
+	i = slot_of(s, dev, ino);
+	if (delta < 0 && s->v[i].count == 0)
+		return 0;
+	s->v[i].count = delta < 0 ? s->v[i].count - 1 : s->v[i].count + 1;
+	return (long)s->v[i].count;
+}
+
 void pyc__inodes_release(struct pyc__inodes *s)
 {
 	free(s->v);
@@ -214,6 +228,7 @@ int pyc__du_file(struct pyc__du_walk *w, const char *name, const char *path,
 	it.dir = dir + 1;
 	it.bytes = (uint64_t)st->st_size;
 	it.disk_bytes = (uint64_t)st->st_blocks * 512;
+	it.st = st;
 	if (w->dus && pyc__du_note(w->dus, dir, st, &it.root, &it.linked) < 0)
 		return -1;
 	w->st->kept++;

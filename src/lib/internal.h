@@ -234,12 +234,23 @@ void pyc__helpers_stop(struct pyc_helpers *p);
 /* du.c: the root a pyc's space belongs to (rule in du.c) and hard links
  * counted once.  Zero-initialise; one walk at a time. */
 struct pyc__inodes {
-	struct pyc__inode { dev_t dev; ino_t ino; bool used; } *v;
+	struct pyc__inode {
+		dev_t dev;
+		ino_t ino;
+		bool used;
+		size_t count;  /* pyc__inodes_count()'s */
+	} *v;
 	size_t n, cap;
 };
 
 /* 1 when (dev, ino) is new (now remembered), 0 when seen, -1 (ENOMEM). */
 int pyc__inodes_add(struct pyc__inodes *s, dev_t dev, ino_t ino);
+
+/* Add delta (+1 or -1) to the count of (dev, ino), remembered with count
+ * 0 when new: the count after, or -1 (ENOMEM).  For the names of a file
+ * a tidy run removed (tidy.c) or keeps (prune.c). */
+long pyc__inodes_count(struct pyc__inodes *s, dev_t dev, ino_t ino,
+		       int delta);
 void pyc__inodes_release(struct pyc__inodes *s);
 
 /* The root of the pycs of absolute source directory `dir`, malloc'd. */

@@ -292,6 +292,19 @@ const struct pyc_memo_entry *pyc__memo_find(const struct pyc_memo *m,
 	return e;
 }
 
+const struct pyc_memo_entry *pyc__memo_find_file(const struct pyc_memo *m,
+						const char *source,
+						const struct pyc_memo_id *id,
+						unsigned levels)
+{
+	const struct pyc_memo_entry *e = pyc__memo_find(m, source, id, levels);
+
+	for (size_t i = 0; !e && i < m->n; i++) /* a memo holds a few */
+		if (id_eq(&m->v[i].id, id) && !(levels & ~m->v[i].levels))
+			e = &m->v[i];
+	return e;
+}
+
 int pyc__memo_carry(struct pyc_memo *to, const struct pyc_memo *from)
 {
 	for (size_t i = 0; i < from->n; i++) {

@@ -65,6 +65,14 @@ const struct pyc_memo_entry *pyc__memo_find(const struct pyc_memo *m,
 					   const struct pyc_memo_id *id,
 					   unsigned levels);
 
+/* pyc__memo_find(), or else the entry of the same file (identity) under
+ * another spelling of its path: for status, whose roots may be spelled
+ * otherwise than compile's were.  Read-only: any thread. */
+const struct pyc_memo_entry *pyc__memo_find_file(const struct pyc_memo *m,
+						const char *source,
+						const struct pyc_memo_id *id,
+						unsigned levels);
+
 /* The entry for `source`, whatever its identity, or NULL. */
 struct pyc_memo_entry *pyc__memo_lookup(const struct pyc_memo *m,
 				       const char *source);

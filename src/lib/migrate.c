@@ -83,7 +83,8 @@ int pyc_migrate(const struct pyc_tidy_opts *o, const char *const *roots,
 	pyc__tidy_init(&t, o, st, &migrate_ops, PYC__TREE_RMDIR_PYCACHE);
 	if (access(o->prefix, F_OK) == 0)
 		ret = pyc__tidy_check_cache(&t, NULL, &o->prefix, 1);
-	if (ret == 0 &&
+	/* A dry run makes nothing, not even the prefix. */
+	if (ret == 0 && !(o->flags & PYC_TIDY_DRY_RUN) &&
 	    pyc_prefix_prepare(o->prefix, (o->flags & PYC_TIDY_INSECURE)
 						  ? PYC_PREFIX_INSECURE : 0,
 			       NULL, NULL, NULL) < 0)

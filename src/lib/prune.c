@@ -171,18 +171,35 @@ static int evict_one(struct prune *p, int dfd, const struct kept *k)
 				p->t.o->flags & PYC_TIDY_DRY_RUN);
 }
 
+/* How the kept pycs' names of file k change by delta: the size the
+ * prefix holds changes by k's when the first comes or the last goes
+ * (a file with several names counts once, as du counts it). */
+static uint64_t kept_names(struct prune *p, struct pyc__inodes *names,
+			   const struct kept *k, int delta)
+{
+	long n;
+
+	if (k->st.st_nlink <= 1)
+		return (uint64_t)k->st.st_size;
+	n = pyc__inodes_count(names, k->st.st_dev, k->st.st_ino, delta);
+	if (n < 0)
+		p->t.tree.oom = true;
+	return n == (delta > 0 ? 1 : 0) ? (uint64_t)k->st.st_size : 0;
+}
+
 /* Evict least recently used pycs until the kept ones fit.  Each is
  * removed in its directory reached again through the walk's no-follow
  * chain, after checking it is the file measured (pyc__unlink_same()). */
 static void evict(struct prune *p)
 {
 	struct pyc__tidy *t = &p->t;
+	struct pyc__inodes names = { 0 };
 	uint64_t total = 0;
 	size_t dnode = PYC__NO_NODE;
 	int dfd = -1, r;
 
 	for (size_t i = 0; i < p->nkept; i++)
-		total += (uint64_t)p->kept[i].st.st_size;
+		total += kept_names(p, &names, &p->kept[i], 1);
 	qsort(p->kept, p->nkept, sizeof(*p->kept), kept_cmp);
 	for (size_t i = 0; i < p->nkept && total > t->o->max_size; i++) {
 		struct kept *k = &p->kept[i];
@@ -200,14 +217,15 @@ static void evict(struct prune *p)
 		}
 		if (r > 0)
 			continue;
-		total -= (uint64_t)k->st.st_size;
+		total -= kept_names(p, &names, k, -1);
 		t->st->kept--;
 		t->tree.nodes[k->node].removed++;
 		pyc__tidy_event(t, PYC_TIDY_SIZE, k->path, NULL,
-				(uint64_t)k->st.st_size);
+				pyc__tidy_freed(t, &k->st));
 	}
 	if (dfd >= 0)
 		close(dfd);
+	pyc__inodes_release(&names);
 }
 
 /* The directories prune walks: the prefix, or the mirror of each of
@@ -280,8 +298,10 @@ int pyc_prune(const struct pyc_tidy_opts *o, const char *const *dirs,
 
 	pyc__tidy_init(t, o, st, &prune_ops, PYC__TREE_RMDIR |
 		       (o->flags & PYC_TIDY_MAX_SIZE ? PYC__TREE_DEFER : 0));
+	/* A prefix not made yet holds nothing to prune, as du and status
+	 * see it. */
 	if (stat(o->prefix, &pst) < 0)
-		return -1;
+		return errno == ENOENT ? 0 : -1;
 	if (!S_ISDIR(pst.st_mode)) {
 		errno = ENOTDIR;
 		return -1;

@@ -740,7 +740,9 @@ int pyc_compile(const struct pyc_compile_opts *o, const char *const *roots,
  * unchecked-hash pyc whose source changed).  Then, in the part of the
  * cache that mirrors each root (the prefix's copy of the root directory,
  * or the __pycache__ folders inside it), every pyc whose source is gone is
- * an orphan.  Nothing is written and no interpreter is started.
+ * an orphan.  A source with no fresh pyc that the failure memo
+ * (memo_dir) says does not compile, the file unchanged since, is broken.
+ * Nothing is written and no interpreter is started.
  */
 enum pyc_status_state {
 	PYC_ST_FRESH,
@@ -748,6 +750,9 @@ enum pyc_status_state {
 	PYC_ST_MISSING,
 	PYC_ST_ORPHAN,
 	PYC_ST_UNCHECKED_CHANGED,
+	/* no pyc, or a stale one, because the source does not compile: the
+	 * failure memo (memo_dir) holds its error, for this very file */
+	PYC_ST_BROKEN,
 };
 
 PYC_API
@@ -771,13 +776,17 @@ struct pyc_status_opts {
 	int nlevels;
 	enum pyc_check_mode mode;      /* python --check-hash-based-pycs */
 	unsigned flags;                /* PYC_COMPILE_FOLLOW_SYMLINKS */
+	/* Optional: pyc_compile_opts.memo_dir, read (never written) so that
+	 * a source compile found not to compile, unchanged since, is
+	 * PYC_ST_BROKEN rather than missing or stale. */
+	const char *memo_dir;
 	void (*entry)(const struct pyc_status_entry *e, void *arg);
 	void (*error)(const char *path, const char *message, void *arg);
 	void *arg;
 };
 
 struct pyc_status_counts {
-	size_t n[PYC_ST_UNCHECKED_CHANGED + 1];
+	size_t n[PYC_ST_BROKEN + 1];
 	size_t errors;
 };
 
@@ -827,6 +836,8 @@ struct pyc_tidy_event {
 	enum pyc_tidy_why why;
 	const char *path;
 	const char *to;        /* migrate: where it went */
+	/* what removing it freed: its size, or 0 for a name of a file
+	 * with several (hard links) but the last one to go */
 	uint64_t bytes;
 };
 
@@ -901,6 +912,7 @@ struct pyc_tidy_stats {
  * and temporary files are removed.  --max-size eviction order: least
  * recently used first, the last use being the later of the access and
  * modification times in whole seconds; ties in byte order of the path.
+ * A prefix that does not exist yet holds nothing: 0, nothing done.
  * Returns 0, PYC_TIDY_REFUSED, or -1 (errno). */
 PYC_API
 int pyc_prune(const struct pyc_tidy_opts *o, const char *const *dirs,
@@ -938,6 +950,8 @@ struct pyc_du_item {
 	uint64_t disk_bytes; /* allocated: st_blocks * 512 */
 	bool linked;         /* another name of this file came before: its
 				bytes are counted there (pyc_du() only) */
+	const struct stat *st; /* lstat() of it, valid during the call:
+				  st_dev and st_ino tell its names apart */
 };
 
 struct pyc_du_ops {
@@ -983,7 +997,11 @@ struct pyc_audit_ops {
  * Walk the prefix (never following a link) and report, for the
  * effective user, what another user could use or what a killed writer
  * left; with ops->pyc, also every pyc as pyc_du() does (one walk for
- * both).  st->kept and st->bytes count the pycs.  Returns 0 or -1.
+ * both).  st->kept and st->bytes count the pycs.  A prefix that is '/'
+ * or holds a source or a __pycache__ folder is no cache: the walk stops
+ * there (what was reported until then means nothing) and it returns
+ * PYC_TIDY_REFUSED with st->refused and st->refused_path set, as
+ * prune does.  Returns 0, PYC_TIDY_REFUSED or -1.
  */
 PYC_API
 int pyc_audit(const char *prefix, const struct pyc_audit_ops *ops,

@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "compat.h"
 #include "internal.h"
+#include "memo.h"
 #include "tree.h"
 
 #include <errno.h>
@@ -27,6 +28,7 @@ static const char *const names[] = {
 	[PYC_ST_MISSING] = "missing",
 	[PYC_ST_ORPHAN] = "orphan",
 	[PYC_ST_UNCHECKED_CHANGED] = "unchecked_changed",
+	[PYC_ST_BROKEN] = "broken",
 };
 
 const char *pyc_status_name(enum pyc_status_state st)
@@ -145,6 +147,7 @@ struct st_run {
 	struct src *srcs;             /* of the root being walked */
 	size_t nsrcs, asrcs;
 	struct slot *slots;           /* nsrcs * ninterps * nlevels */
+	struct pyc_memo *memos;       /* one per interpreter, or NULL */
 	struct pyc_helpers helpers;
 };
 
@@ -200,9 +203,43 @@ static void explain_missing(const struct st_run *r, struct slot *out)
 		out->reason = out->reason_buf;
 }
 
+/* A source with no fresh pyc that compile found not to compile, the
+ * file unchanged since: broken, with the error compile gave. */
+static void explain_broken(const struct pyc_memo *memo, const struct src *s,
+			   int level, struct slot *out)
+{
+	const struct pyc_memo_entry *e;
+	struct pyc_memo_id id;
+	struct buf b = { 0 };
+	const char *colon;
+
+	if (!memo)
+		return;
+	pyc__memo_id_of(&id, &s->st);
+	if (!(e = pyc__memo_find_file(memo, s->path, &id, 1u << level)))
+		return;
+	/* "SyntaxError: '(' was never closed": the kind is enough here,
+	 * compile -v tells the rest */
+	colon = strchr(e->message, ':');
+	pyc__buf_addf(&b, "does not compile: %.*s",
+		      colon ? (int)(colon - e->message) : (int)strlen(e->message),
+		      e->message);
+	if (e->line && e->col)
+		pyc__buf_addf(&b, " at %u:%u", e->line, e->col);
+	else if (e->line)
+		pyc__buf_addf(&b, " at line %u", e->line);
+	pyc__buf_adds(&b, ", as compile found");
+	free(out->reason_buf);
+	if ((out->reason_buf = pyc__buf_detach(&b))) {
+		out->reason = out->reason_buf;
+		out->state = PYC_ST_BROKEN;
+	}
+}
+
 /* Judge one (source, interpreter, level) into its slot (any thread). */
 static void judge_one(const struct st_run *r, const struct pyc_interp *in,
-		      const struct src *s, int level, struct slot *out)
+		      const struct pyc_memo *memo, const struct src *s,
+		      int level, struct slot *out)
 {
 	struct pyc_error err = { { 0 } };
 	struct pyc_verdict v;
@@ -235,6 +272,8 @@ static void judge_one(const struct st_run *r, const struct pyc_interp *in,
 				      ? "" : pyc_reason_text(v.why);
 		if (out->state == PYC_ST_MISSING)
 			explain_missing(r, out);
+		if (out->state != PYC_ST_FRESH)
+			explain_broken(memo, s, level, out);
 	}
 }
 
@@ -261,8 +300,9 @@ static void *judge_slice(void *arg)
 			struct slot *out = &r->slots[i * per];
 			for (size_t k = 0; k < r->o->ninterps; k++)
 				for (int l = 0; l < r->o->nlevels; l++)
-					judge_one(r, &r->o->interps[k], s,
-						  r->o->levels[l], out++);
+					judge_one(r, &r->o->interps[k],
+						  r->memos ? &r->memos[k] : NULL,
+						  s, r->o->levels[l], out++);
 		}
 	return NULL;
 }
@@ -479,6 +519,30 @@ static int find_orphans(struct st_run *r, const char *root)
 	return ret;
 }
 
+/* The failure memo of each interpreter, when o->memo_dir is set; the
+ * memos are only read.  0, or -1 (ENOMEM). */
+static int open_memos(struct st_run *r)
+{
+	const struct pyc_status_opts *o = r->o;
+
+	if (!o->memo_dir || !o->ninterps)
+		return 0;
+	if (!(r->memos = calloc(o->ninterps, sizeof(*r->memos))))
+		return -1;
+	for (size_t k = 0; k < o->ninterps; k++)
+		if (pyc__memo_open(&r->memos[k], o->memo_dir,
+				   &o->interps[k]) < 0)
+			return -1;
+	return 0;
+}
+
+static void close_memos(struct st_run *r)
+{
+	for (size_t k = 0; r->memos && k < r->o->ninterps; k++)
+		pyc__memo_release(&r->memos[k]);
+	free(r->memos);
+}
+
 int pyc_status(const struct pyc_status_opts *o, const char *const *roots,
 	       size_t nroots, struct pyc_status_counts *counts)
 {
@@ -491,6 +555,8 @@ int pyc_status(const struct pyc_status_opts *o, const char *const *roots,
 
 	memset(counts, 0, sizeof(*counts));
 	r.cwd = getcwd(cwdbuf, sizeof(cwdbuf));
+	if (open_memos(&r) < 0)
+		r.oom = true;
 	for (size_t i = 0; i < nroots && ret == 0 && !r.oom; i++) {
 		ret = pyc__walk(roots[i], wflags, &ops);
 		if (ret == 0)
@@ -500,6 +566,7 @@ int pyc_status(const struct pyc_status_opts *o, const char *const *roots,
 			ret = find_orphans(&r, roots[i]);
 	}
 	pyc__helpers_stop(&r.helpers);
+	close_memos(&r);
 	free(r.srcs);
 	seen_release(&r.seen);
 	if (r.oom || ret) {

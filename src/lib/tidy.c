@@ -55,6 +55,18 @@ void pyc__tidy_init(struct pyc__tidy *t, const struct pyc_tidy_opts *o,
 void pyc__tidy_release(struct pyc__tidy *t)
 {
 	pyc__tree_release(&t->tree);
+	pyc__inodes_release(&t->gone);
+}
+
+uint64_t pyc__tidy_freed(struct pyc__tidy *t, const struct stat *st)
+{
+	long n;
+
+	if (st->st_nlink <= 1)
+		return (uint64_t)st->st_size;
+	if ((n = pyc__inodes_count(&t->gone, st->st_dev, st->st_ino, 1)) < 0)
+		t->tree.oom = true;
+	return n == (long)st->st_nlink ? (uint64_t)st->st_size : 0;
 }
 
 void pyc__tidy_event(struct pyc__tidy *t, enum pyc_tidy_why why,
@@ -98,7 +110,7 @@ void pyc__tidy_remove(struct pyc__tidy *t, int dfd, const char *name,
 		return;
 	}
 	pyc__tree_removed(&t->tree);
-	pyc__tidy_event(t, why, path, NULL, (uint64_t)st->st_size);
+	pyc__tidy_event(t, why, path, NULL, pyc__tidy_freed(t, st));
 }
 
 bool pyc__ends_with(const char *s, const char *suffix)
@@ -134,18 +146,25 @@ struct scan {
 	struct pyc__tidy *t;
 };
 
+enum pyc_tidy_refusal pyc__not_cache_entry(const char *path,
+					   const struct stat *st)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	if (S_ISREG(st->st_mode) && pyc__ends_with(base, ".py"))
+		return PYC_REFUSED_SOURCE;
+	if (S_ISDIR(st->st_mode) && !strcmp(base, "__pycache__"))
+		return PYC_REFUSED_PYCACHE;
+	return PYC_REFUSED_NONE;
+}
+
 static void scan_entry(struct pyc__tree *tree, const char *path,
 		       const struct stat *st)
 {
 	struct scan *s = pyc__container_of(tree, struct scan, tree);
-	const char *base = strrchr(path, '/');
-	enum pyc_tidy_refusal why = PYC_REFUSED_NONE;
+	enum pyc_tidy_refusal why = pyc__not_cache_entry(path, st);
 
-	base = base ? base + 1 : path;
-	if (S_ISREG(st->st_mode) && pyc__ends_with(base, ".py"))
-		why = PYC_REFUSED_SOURCE;
-	else if (S_ISDIR(st->st_mode) && !strcmp(base, "__pycache__"))
-		why = PYC_REFUSED_PYCACHE;
 	if (why == PYC_REFUSED_NONE)
 		return;
 	if (pyc__tidy_refuse(s->t, why, path) < 0)

@@ -8,6 +8,7 @@
 #define PYC_TIDY_H
 
 #include "pycprefix.h"
+#include "internal.h"
 #include "tree.h"
 
 #include <limits.h>
@@ -26,6 +27,7 @@ struct pyc__tidy {
 	struct pyc_tidy_stats *st;
 	const char *cwd;          /* NULL when there is none */
 	time_t now;
+	struct pyc__inodes gone;  /* names removed of files with several */
 	char cwdbuf[PATH_MAX];
 };
 
@@ -35,6 +37,11 @@ void pyc__tidy_init(struct pyc__tidy *t, const struct pyc_tidy_opts *o,
 		    struct pyc_tidy_stats *st, const struct pyc__tree_ops *ops,
 		    unsigned tree_flags);
 void pyc__tidy_release(struct pyc__tidy *t);
+
+/* The bytes removing this name of a file frees (or would free): its
+ * size when it is the file's last name (st_nlink names gone in this
+ * run), else 0, so that a file with several names counts once. */
+uint64_t pyc__tidy_freed(struct pyc__tidy *t, const struct stat *st);
 
 /* Count a removal (or move) and tell o->event. */
 void pyc__tidy_event(struct pyc__tidy *t, enum pyc_tidy_why why,
@@ -54,6 +61,12 @@ bool pyc__ends_with(const char *s, const char *suffix);
 
 /* Is dir the root directory? */
 bool pyc__is_root_dir(const char *dir);
+
+/* What an entry met in a tree shows that the tree is no cache (a
+ * source, a __pycache__ folder), or PYC_REFUSED_NONE: the one rule of
+ * prune, clean, migrate and doctor. */
+enum pyc_tidy_refusal pyc__not_cache_entry(const char *path,
+					   const struct stat *st);
 
 /* Refuse the run: st->refused and st->refused_path.  0, or -1 (ENOMEM). */
 int pyc__tidy_refuse(struct pyc__tidy *t, enum pyc_tidy_refusal why,

@@ -163,3 +163,76 @@ def test_du_default_view_shows_roots(tmp_path, clean_env):
     out = json.loads(du(clean_env, prefix, '--json', '-d', '2').stdout)
     assert {d['key'] for d in out['directories']} == {
         '/' + os.path.join(*str(tmp_path).strip('/').split('/')[:2])}
+
+
+def linked_prefix(tmp_path, clean_env):
+    """Three sources compiled at -O 0, 1 and 2 with --hardlink-dupes:
+    each source's three pycs are one file."""
+    proj = tmp_path / 'proj'
+    proj.mkdir()
+    for i in range(3):
+        (proj / ('m%d.py' % i)).write_text('X = %d\n' % i)
+    prefix = tmp_path / 'pfx'
+    compile_into(clean_env, prefix, '--hardlink-dupes', '-O', '0', '-O', '1',
+                 '-O', '2', str(proj))
+    inodes = {}
+    for p in pycs_in(prefix):
+        st = os.lstat(p)
+        inodes.setdefault((st.st_dev, st.st_ino), []).append(p)
+    assert len(inodes) == 3 and all(len(v) == 3 for v in inodes.values())
+    return prefix, inodes
+
+
+def test_du_levels_credit_a_linked_file_to_its_lowest_level(tmp_path,
+                                                            clean_env):
+    """Item 7 (second trial): a file with several names counts once, under
+    the lowest level among them (the pyc the others repeat); the other
+    levels' rows count their names as links, with no bytes."""
+    prefix, inodes = linked_prefix(tmp_path, clean_env)
+    size = sum(os.lstat(v[0]).st_size for v in inodes.values())
+    out = json.loads(du(clean_env, prefix, '--json').stdout)
+    levels = {t['key']: t for t in out['levels']}
+    assert out['bytes'] == size and out['linked'] == 6
+    assert levels['0']['bytes'] == size and levels['0']['linked'] == 0
+    for k in ('1', '2'):
+        assert levels[k]['bytes'] == 0 and levels[k]['disk_bytes'] == 0
+        assert levels[k]['files'] == 3 and levels[k]['linked'] == 3
+    tags = {t['key']: t for t in out['tags']}
+    assert tags[NEWEST.tag]['bytes'] == size
+    assert tags[NEWEST.tag]['files'] == 9
+    assert tags[NEWEST.tag]['linked'] == 6
+    human = du(clean_env, prefix).stdout.decode()
+    assert '6 of them hard links' in human, human
+    assert 'lowest level' in human
+
+
+def test_prune_counts_bytes_freed_once_per_file(tmp_path, clean_env):
+    """Item 7: prune's bytes are bytes freed: a file's size counts when
+    its last name goes, not once per name."""
+    prefix, inodes = linked_prefix(tmp_path, clean_env)
+    du_bytes = json.loads(du(clean_env, prefix, '--json').stdout)['bytes']
+    res = run_tool(['prune', '-n', '--json', '--max-size', '0', '--prefix',
+                    str(prefix)], clean_env, check=0)
+    out = json.loads(res.stdout)
+    files = [e for e in out['events'] if e['why'] != 'emptied directory']
+    assert len(files) == 9
+    assert out['bytes'] == du_bytes == sum(e['bytes'] for e in files)
+    # With room for some: only files whose every name goes are freed.
+    res = run_tool(['prune', '-n', '--json', '--max-size', '100',
+                    '--prefix', str(prefix)], clean_env, check=0)
+    out = json.loads(res.stdout)
+    gone = {e['path'] for e in out['events']}
+    freed = sum(os.lstat(v[0]).st_size for v in inodes.values()
+                if set(v) <= gone)
+    assert out['bytes'] == freed
+    assert du_bytes - freed <= 100
+    # A name outside the prefix keeps its file: nothing freed for it.
+    one = sorted(inodes.values())[0]
+    os.link(one[0], tmp_path / 'outside.pyc')
+    res = run_tool(['prune', '-n', '--json', '--max-size', '0', '--prefix',
+                    str(prefix)], clean_env, check=0)
+    out = json.loads(res.stdout)
+    assert out['bytes'] == du_bytes - os.lstat(one[0]).st_size
+    err = run_tool(['prune', '-n', '--max-size', '0', '--prefix',
+                    str(prefix)], clean_env, check=0).stderr.decode()
+    assert 'would have removed 9 files' in err

@@ -122,9 +122,11 @@ def test_prune_tags_max_size_older_than(clean_env, tmp_path):
 
 
 def test_prune_errors(clean_env, tmp_path):
-    res = run_tool(['prune', '--prefix', str(tmp_path / 'none')], clean_env,
+    # A prefix not made yet is empty (test_trial.py); a file is no prefix.
+    (tmp_path / 'file').write_text('')
+    res = run_tool(['prune', '--prefix', str(tmp_path / 'file')], clean_env,
                    check=2)
-    assert b'No such file or directory' in res.stderr
+    assert b'Not a directory' in res.stderr
     res = run_tool(['prune', '--in-tree'], clean_env, check=2)
     assert b'pycprefix clean' in res.stderr
     res = run_tool(['prune', '--max-size', 'lots', '--prefix', '/x'],

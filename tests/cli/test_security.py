@@ -225,10 +225,12 @@ def test_doctor_finds_what_is_wrong(clean_env, tmp_path):
     assert str(pfx / 'open') in by['prefix.modes'][0]['message']
     assert levels(by, 'prefix.symlinks') == ['warn']
     assert levels(by, 'prefix.temp') == ['warn']
-    assert by['prefix.temp'][0]['fix'] == 'pycprefix prune'
+    # The commands doctor suggests act on the prefix it checked.
+    assert by['prefix.temp'][0]['fix'] == 'pycprefix --prefix %s prune' % pfx
     dead = [c for c in by['prefix.tags'] if 'cpython-37' in c['message']]
     assert [c['level'] for c in dead] == ['warn']
-    assert dead[0]['fix'] == 'pycprefix prune --tags=cpython-37'
+    assert dead[0]['fix'] == ('pycprefix --prefix %s prune --tags=cpython-37'
+                              % pfx)
     assert levels(by, 'env.set') == ['warn']
     assert levels(by, 'alias.tree') == ['warn']
     assert str(src / 'again') in by['alias.tree'][0]['message']

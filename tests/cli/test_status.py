@@ -53,7 +53,8 @@ def test_status_reports_exactly_what_changed(clean_env, tmp_path):
     assert s['orphan'] == {'gone.%s.pyc' % it.tag}
     assert s['fresh'] == {'a.py', 'c.py', 'd.py'}
     assert out['counts'] == {'fresh': 3, 'stale': 1, 'missing': 1,
-                             'orphan': 1, 'unchecked_changed': 0}
+                             'orphan': 1, 'unchecked_changed': 0,
+                             'broken': 0}
     stale = [f for f in out['files'] if f['state'] == 'stale'][0]
     assert stale['reason'] == 'source size differs'
     # The counts are the summary: on stderr, as every command's.
@@ -113,3 +114,34 @@ def test_status_starts_no_interpreter(clean_env, tmp_path):
     before = log.read_text()
     run_tool(args, clean_env, check=0)
     assert log.read_text() == before
+
+
+def test_status_broken_source_for_paths(clean_env, tmp_path):
+    """A source compile could not compile is broken, not missing: the
+    fix is to the source; --check counts it for PATHs, as compile fails
+    on it.  Edited, it is missing again (compile may now succeed)."""
+    it = INTERPRETERS[-1]
+    tree = tmp_path / 'tree'
+    tree.mkdir()
+    (tree / 'ok.py').write_text('x = 1\n')
+    (tree / 'bad.py').write_text('x = (\n')
+    prefix = str(tmp_path / 'p')
+    run_tool(['compile', '--python', it.exe, '--prefix', prefix, str(tree)],
+             clean_env, check=1)
+    rc, out = status(it, prefix, str(tree), clean_env, '--check')
+    assert rc == 1
+    assert out['counts']['broken'] == 1 and out['counts']['missing'] == 0
+    assert by_state(out['files'])['broken'] == {'bad.py'}
+    res = run_tool(['status', '--python', it.exe, '--prefix', prefix,
+                    str(tree)], clean_env, check=0)
+    out_s, err = res.stdout.decode(), res.stderr.decode()
+    assert ('broken              %s (does not compile: SyntaxError at 1:5,'
+            ' as compile found)\n' % (tree / 'bad.py')) in out_s, out_s
+    assert '1 fresh, 0 stale, 0 missing, 0 orphaned, 1 broken' in err
+    assert "'pycprefix compile'" not in err
+    assert 'fix the source' in err
+    # Compile's memo is the only source of that knowledge: without it,
+    # or once the file changed, it is missing.
+    (tree / 'bad.py').write_text('x = (\n\n')
+    rc, out = status(it, prefix, str(tree), clean_env)
+    assert out['counts']['broken'] == 0 and out['counts']['missing'] == 1

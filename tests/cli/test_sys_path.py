@@ -6,6 +6,7 @@ unless --strict (item 10); status and prune take --python all and
 (item 11)."""
 import json
 import os
+import re
 
 import pytest
 
@@ -90,13 +91,31 @@ def test_status_sys_path_agrees_with_compile(built):
     assert rc == 0, out
     # Each pyc once, though lib/python3.X holds site-packages.
     assert c['fresh'] == made['compiled'] + made['fresh']
-    assert c['missing'] == made['failed']
-    assert c['stale'] == c['orphan'] == 0
+    # The sources that do not compile are broken, as compile found.
+    assert c['broken'] == made['failed'] == made['source_errors']
+    assert c['missing'] == c['stale'] == c['orphan'] == 0
     srcs = [f['source'] for f in out['files']]
     assert srcs.count(str(extra / 'good.py')) == 1
+    bad = [f for f in out['files'] if f['source'] == str(extra / 'bad.py')]
+    assert [f['state'] for f in bad] == ['broken']
+    assert 'does not compile' in bad[0]['reason']
+    # --check ignores them under --sys-path, as compile does; --strict
+    # counts them.
     rc, out = status_json(['--sys-path', '--check', '--python', OLDEST.exe,
                            '--prefix', prefix], env)
-    assert rc == 1  # the sources that do not compile have no pyc
+    assert rc == 0
+    rc, out = status_json(['--sys-path', '--check', '--strict', '--python',
+                           OLDEST.exe, '--prefix', prefix], env)
+    assert rc == 1
+    res = run_tool(['status', '-v', '--sys-path', '--python', OLDEST.exe,
+                    '--prefix', prefix], env, check=0)
+    err, out = res.stderr.decode(), res.stdout.decode()
+    line = [ln for ln in out.splitlines() if re.search(
+        r"bad\.py \(does not compile: SyntaxError at 1:\d+, as compile "
+        r"found\)$", ln)]
+    assert len(line) == 1 and line[0].startswith('broken'), out
+    assert '%d broken' % c['broken'] in err
+    assert "'pycprefix compile'" not in err and 'fix the source' in err
     res = run_tool(['status', '--sys-path', '--python', OLDEST.exe,
                     '--prefix', prefix, str(extra)], env, check=2)
     assert b'--sys-path takes no PATH' in res.stderr

@@ -83,6 +83,21 @@ static void test_inode_set(void **state)
 	pyc__inodes_release(&s);
 }
 
+static void test_inode_counts(void **state)
+{
+	struct pyc__inodes s = { 0 };
+
+	(void)state;
+	assert_int_equal(pyc__inodes_count(&s, 1, 5, -1), 0); /* never < 0 */
+	for (ino_t i = 1; i <= 300; i++)
+		for (long k = 1; k <= 3; k++)
+			assert_int_equal(pyc__inodes_count(&s, 1, i, 1), k);
+	assert_int_equal(pyc__inodes_count(&s, 1, 7, -1), 2);
+	assert_int_equal(pyc__inodes_count(&s, 2, 7, 1), 1);
+	assert_int_equal(pyc__inodes_add(&s, 1, 7), 0);
+	pyc__inodes_release(&s);
+}
+
 static void test_magic_series(void **state)
 {
 	(void)state;
@@ -109,6 +124,7 @@ int main(void)
 		cmocka_unit_test(test_library_roots),
 		cmocka_unit_test(test_package_roots),
 		cmocka_unit_test(test_inode_set),
+		cmocka_unit_test(test_inode_counts),
 		cmocka_unit_test(test_magic_series),
 	};
 
