@@ -291,6 +291,19 @@ static void test_dry_run(void **state)
 	assert_int_equal(st.files, dst.files);
 }
 
+/* A dry run writes nothing, not even the prefix. */
+static void test_dry_run_creates_no_prefix(void **state)
+{
+	struct pyc_tidy_stats st;
+	struct seen s;
+	struct sample x;
+
+	(void)state;
+	sample(&x);
+	assert_int_equal(migrate(PYC_TIDY_DRY_RUN, NULL, 0, &s, &st), 0);
+	assert_false(exists(pfx));
+}
+
 /* A prefix that holds sources is no cache: refused, nothing moved. */
 static void test_refused(void **state)
 {
@@ -315,6 +328,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_migrate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dry_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dry_run_creates_no_prefix,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
