@@ -24,11 +24,13 @@ static void on_stop_signal(int sig)
 }
 
 /* Stop cleanly on `sig`, unless it is ignored (nohup, or a background
- * job of a script): then it stays ignored. */
+ * job of a script): then it stays ignored.  No SA_RESTART: a wait that
+ * blocks (an open, a read, a write to a full pipe) ends with EINTR
+ * and the run sees the flag, instead of the signal being lost in a
+ * restarted call. */
 static void catch_stop_signal(int sig)
 {
-	struct sigaction sa = { .sa_handler = on_stop_signal,
-				.sa_flags = SA_RESTART }, old;
+	struct sigaction sa = { .sa_handler = on_stop_signal }, old;
 
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_IGN)

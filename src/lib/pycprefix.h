@@ -56,6 +56,7 @@
 #ifndef PYCPREFIX_H
 #define PYCPREFIX_H
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -76,6 +77,15 @@
 #else
 #define PYC_API
 #endif
+#endif
+
+/* errno of a read of a pyc (or of one of the library's own files) that
+ * is not a regular file: a FIFO, a device, a directory.  Never opened
+ * for reading (a FIFO would block the open), never taken for a pyc. */
+#ifdef EFTYPE
+#define PYC_ENOTREG EFTYPE
+#else
+#define PYC_ENOTREG EMEDIUMTYPE
 #endif
 
 /* One line describing a failure, for callers who want more than errno. */
@@ -458,6 +468,7 @@ enum pyc_reason {
 	PYC_WHY_MTIME,         /* stale: source mtime differs */
 	PYC_WHY_SIZE,          /* stale: source size differs */
 	PYC_WHY_HASH,          /* stale: source hash differs */
+	PYC_WHY_NOT_REGULAR,   /* missing: a FIFO, device or directory */
 };
 
 /* A short phrase for a reason: "source mtime differs". */
@@ -546,6 +557,10 @@ bool pyc_source_gone(const char *source);
  * CAP_FOWNER); where it refuses (EPERM: another user's pyc), a plain open,
  * whose read the kernel may then record as an access (under relatime:
  * when the access time is older than the modification time or a day).
+ * Opened with O_NONBLOCK (a FIFO in a pyc's place would block the open
+ * forever) and then checked: anything but a regular file is refused
+ * with errno PYC_ENOTREG, and pyc_judge_files() judges it missing
+ * (PYC_WHY_NOT_REGULAR), as it is no pyc Python can use.
  * Returns the descriptor, or -1 with errno.
  */
 PYC_API
