@@ -313,15 +313,17 @@ static int value_opt(const struct cli_ctx *ctx, int c,
 	switch (c) {
 	case 'j':
 		if (cli_parse_int(optarg, 0, 1024, &v) < 0)
-			return cli_usage_error(ctx, "-j takes a number of "
-					       "workers (0: one per core)");
+			return cli_usage_error(ctx, "-j takes 0 (one per "
+					       "core) to 1024, not '%s'",
+					       optarg);
 		if (v)
 			o->jobs = (int)v;
 		return 0;
 	case OPT_TIMEOUT:
 		if (cli_parse_int(optarg, 0, 86400, &v) < 0)
-			return cli_usage_error(ctx, "--timeout takes seconds "
-					       "(0: none)");
+			return cli_usage_error(ctx, "--timeout takes whole "
+					       "seconds 0 (none) to 86400, "
+					       "not '%s'", optarg);
 		o->timeout_ms = (int)v * 1000;
 		return 0;
 	default:
@@ -421,6 +423,10 @@ static int parse_compile(int argc, char **argv, struct cli_ctx *ctx,
 				       "two -O levels");
 	if (a->sys_path && optind < argc)
 		return cli_usage_error(ctx, "--sys-path takes no PATH");
+	if (a->strict && !a->sys_path)
+		return cli_usage_error(ctx, "--strict needs --sys-path (for "
+				       "PATHs a source that does not compile "
+				       "is always a failure)");
 	ctx->dry_run = a->o.flags & PYC_COMPILE_DRY_RUN;
 	ctx->insecure = a->o.flags & PYC_COMPILE_INSECURE;
 	return 0;
@@ -570,7 +576,8 @@ const struct cli_cmd cli_cmd_compile = {
 	"and, while the file is unchanged, its error is reported again without\n"
 	"compiling it; -f compiles it anyway.\n\n"
 	"Options:\n"
-	"  -j, --jobs N       worker processes per interpreter (default: cores)\n"
+	"  -j, --jobs N       worker processes per interpreter, 1 to 1024\n"
+	"                     (default and 0: one per core)\n"
 	"  -O LEVEL           optimization level 0, 1 or 2; repeatable\n"
 	"  -f, --force        rebuild even fresh pycs\n"
 	"      --invalidation-mode MODE\n"
@@ -591,7 +598,8 @@ const struct cli_cmd cli_cmd_compile = {
 	"  -n, --dry-run      list what would be compiled, write nothing\n"
 	"      --hardlink-dupes  equal pycs of several -O levels share a file\n"
 	"      --follow-symlinks descend into symlinked directories\n"
-	"      --timeout SEC  give up on one file after SEC (default 120)\n"
+	"      --timeout SEC  give up on one file after SEC whole seconds,\n"
+	"                     up to 86400; 0: never (default 120)\n"
 	"      --force-insecure  write even when other users can change\n"
 	"                     the prefix (refused by default)\n"
 	"  --python all       every interpreter 'pycprefix pythons' lists\n",

@@ -710,7 +710,9 @@ struct pyc_compile_opts {
 	 * are kept from run to run, so that a source that failed and has
 	 * not changed since (same inode, size, mtime and ctime) is reported
 	 * again without starting a worker.  pyc_failure_memo_dir() is the
-	 * usual place.  PYC_COMPILE_FORCE compiles such sources anyway. */
+	 * usual place.  PYC_COMPILE_FORCE compiles such sources anyway.
+	 * A dry run reads it (and reports those sources as failed, as the
+	 * real run would) but never writes it. */
 	const char *memo_dir;
 };
 

@@ -171,8 +171,8 @@ def test_python_full_version_and_tag(tmp_path, clean_env):
 @pytest.mark.parametrize('args,msg', [
     (['-j', '1025'], '-j takes 0 (one per core) to 1024'),
     (['-j', 'x'], '-j takes 0 (one per core) to 1024'),
-    (['--timeout', '1.5'], '--timeout takes whole seconds 0 to 86400'),
-    (['--timeout', '86401'], '--timeout takes whole seconds 0 to 86400'),
+    (['--timeout', '1.5'], '--timeout takes whole seconds 0 (none) to 86400'),
+    (['--timeout', '86401'], '--timeout takes whole seconds 0 (none) to 86400'),
     (['--strict'], '--strict needs --sys-path'),
 ])
 def test_option_ranges(tmp_path, clean_env, args, msg):
