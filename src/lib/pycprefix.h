@@ -135,8 +135,11 @@ static inline unsigned pyc_interp_hexversion(const struct pyc_interp *in)
  * Find the executable a --python value names: a path (anything with a '/'),
  * a bare version ("3.12": python3.12 on PATH, else the newest pyenv
  * installation of it), a bare major version ("3": the newest usable
- * interpreter of it pyc_interp_discover() finds), or a command looked up
- * on PATH.  pyenv shims are
+ * interpreter of it pyc_interp_discover() finds), a full version
+ * ("3.11.7", as 'pycprefix pythons' prints it: pyenv's installation of
+ * that name, else a discovered final release of exactly that version),
+ * a cache tag ("cpython-311": the newest discovered interpreter of that
+ * tag), or a command looked up on PATH.  pyenv shims are
  * resolved as pyenv would (PYENV_VERSION, .python-version files, the global
  * version file), without running pyenv.  Stores the malloc'd path in *out.
  * Returns 0, or -1 with errno (ENOENT: nothing of that name) and `err` set.
