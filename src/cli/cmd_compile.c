@@ -178,15 +178,14 @@ static void on_event(const struct pyc_event *ev, void *arg)
 			fprintf(stderr, "%s: %s%s\n", cli_qpath(ev->source),
 				ev->message, where);
 		break;
+	/* The files acted on are data: stdout, as prune's "removed". */
 	case PYC_EV_COMPILED:
-		if (ctx->verbose)
-			fprintf(stderr, "compiled %s%s\n",
-				cli_qpath(ev->source), where);
+		if (ctx->verbose && !ctx->json)
+			printf("compiled %s%s\n", cli_qpath(ev->source), where);
 		break;
 	case PYC_EV_FRESH:
-		if (ctx->verbose > 1)
-			fprintf(stderr, "fresh %s%s\n", cli_qpath(ev->source),
-				where);
+		if (ctx->verbose > 1 && !ctx->json)
+			printf("fresh %s%s\n", cli_qpath(ev->source), where);
 		break;
 	}
 	if (ctx->verbose && ev->nwarnings) {
@@ -442,6 +441,15 @@ static void compile_release(void *opts)
 	json_release(&a->ui.failures);
 }
 
+/* A progress bar redraws itself with \r and \033[K: only on a
+ * terminal that is not TERM=dumb (which has no such escapes). */
+static bool can_animate(int fd)
+{
+	const char *term = getenv("TERM");
+
+	return isatty(fd) && !(term && strcmp(term, "dumb") == 0);
+}
+
 /* The callbacks, the memo, the failures list, the signals. */
 static void start(struct cli_ctx *ctx, struct compile_args *a)
 {
@@ -457,7 +465,7 @@ static void start(struct cli_ctx *ctx, struct compile_args *a)
 	o->memo_dir = a->memo_dir = pyc_failure_memo_dir();
 	ui->multi = ctx->ninterps > 1;
 	ui->lenient = a->sys_path && !a->strict;
-	ui->tty = !ctx->quiet && !ctx->json && isatty(STDERR_FILENO);
+	ui->tty = !ctx->quiet && !ctx->json && can_animate(STDERR_FILENO);
 	if ((ui->json = ctx->json)) {
 		json_init(&ui->failures, NULL, 1);
 		json_lines(&ui->failures, NULL);

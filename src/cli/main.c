@@ -41,6 +41,8 @@ static void usage(FILE *f)
 	      "  -v                 also each file changed (compiled, removed,\n"
 	      "                     moved), compiler warnings, lists in full\n"
 	      "  -vv                also each pyc found fresh and left as it is\n"
+	      "  Files listed are data, on stdout; errors, warnings, progress\n"
+	      "  and the summary go to stderr.\n"
 	      "\nEnvironment:\n"
 	      "  PYTHONPYCACHEPREFIX  the prefix, when no --prefix (as CPython\n"
 	      "                     reads it: set and not empty)\n"
