@@ -233,7 +233,12 @@ static int named_interps(const struct cli_ctx *ctx, struct pyc_interp **v,
 char **cli_run_strv(const char *exe, const char *code, size_t *n)
 {
 	struct pyc_error err = { { 0 } };
-	char **v = pyc_interp_ask(exe, code, n, &err);
+	/* The user's own start-up, cached bytecode included: the query
+	 * is about what the user's Python sees, and compiling site and
+	 * the rest from source at each ask cost a warm run most of its
+	 * time.  -B still: nothing is written. */
+	char **v = pyc_interp_ask_flags(exe, code, PYC_ASK_READ_CACHE, n,
+					&err);
 
 	if (!v)
 		cli_error("%s", err.msg);

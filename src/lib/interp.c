@@ -385,11 +385,13 @@ static char **split_fields(const struct buf *b, size_t *n)
 #define ASK_FD 3
 #define ASK_FD_ARG "3"
 
-static int spawn_asked(const char *exe, const char *code, int awr, int ewr,
-		       pid_t *pid)
+static int spawn_asked(const char *exe, const char *code, unsigned flags,
+		       int awr, int ewr, pid_t *pid)
 {
 	char *argv[] = { (char *)exe, "-B", "-X", "pycache_prefix=/dev/null",
 			 "-c", (char *)code, ASK_FD_ARG, NULL };
+	char *cached[] = { (char *)exe, "-B", "-c", (char *)code, ASK_FD_ARG,
+			   NULL };
 	posix_spawn_file_actions_t fa;
 	int ret;
 
@@ -400,7 +402,8 @@ static int spawn_asked(const char *exe, const char *code, int awr, int ewr,
 	posix_spawn_file_actions_adddup2(&fa, awr, ASK_FD);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	ret = posix_spawn(pid, exe, &fa, NULL, argv, environ);
+	ret = posix_spawn(pid, exe, &fa, NULL,
+			  (flags & PYC_ASK_READ_CACHE) ? cached : argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	return ret;
 }
@@ -440,6 +443,12 @@ static int high_pipe(int fds[2])
 char **pyc_interp_ask(const char *exe, const char *code, size_t *n,
 		      struct pyc_error *err)
 {
+	return pyc_interp_ask_flags(exe, code, 0, n, err);
+}
+
+char **pyc_interp_ask_flags(const char *exe, const char *code,
+			    unsigned flags, size_t *n, struct pyc_error *err)
+{
 	struct asked a = { .afd = -1, .efd = -1 };
 	int ap[2] = { -1, -1 }, ep[2] = { -1, -1 }, status = 0, ret;
 	int timeout_ms = pyc_probe_timeout_ms();
@@ -457,7 +466,7 @@ char **pyc_interp_ask(const char *exe, const char *code, size_t *n,
 			   pyc__strerror(saved, eb, sizeof(eb)));
 		return NULL;
 	}
-	ret = spawn_asked(exe, code, ap[1], ep[1], &pid);
+	ret = spawn_asked(exe, code, flags, ap[1], ep[1], &pid);
 	close(ap[1]);
 	close(ep[1]);
 	a.afd = ap[0];

@@ -207,6 +207,22 @@ PYC_API
 char **pyc_interp_ask(const char *exe, const char *code, size_t *n,
 		      struct pyc_error *err);
 
+/* Flags for pyc_interp_ask_flags(). */
+enum {
+	/* Only -B: the interpreter reads the pycs the user's Python reads
+	 * (its PYTHONPYCACHEPREFIX, or __pycache__) and writes none, so
+	 * that start-up costs what it costs the user (the throw-away
+	 * prefix makes it compile site, os... from source at every ask).
+	 * Reading counts as a use of those pycs, as the user's start-up
+	 * does: for questions about the user's own set-up (sys.path). */
+	PYC_ASK_READ_CACHE = 1 << 0,
+};
+
+/* pyc_interp_ask() with `flags`: pyc_interp_ask() is flags 0. */
+PYC_API
+char **pyc_interp_ask_flags(const char *exe, const char *code,
+			    unsigned flags, size_t *n, struct pyc_error *err);
+
 /* Free a vector from pyc_interp_ask().  Safe on NULL. */
 PYC_API
 void pyc_strv_free(char **v, size_t n);
