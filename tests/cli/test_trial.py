@@ -289,7 +289,7 @@ def test_env_without_home(clean_env):
     res = run_tool(['env', '--json'], env, check=0)
     import pwd
     home = pwd.getpwuid(os.getuid()).pw_dir
-    assert json.loads(res.stdout)['prefix'] == os.path.join(
+    assert json.loads(res.stdout)['PYTHONPYCACHEPREFIX'] == os.path.join(
         home, '.cache', 'pycprefix'), res.stdout
 
 
