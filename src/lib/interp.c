@@ -635,6 +635,25 @@ static char *cache_file(const char *path)
 	return pyc__buf_detach(&b);
 }
 
+/* A probe cache another user could write into is no cache: a forged
+ * entry would change an interpreter's tag, and so where pycs go.  The
+ * directory and every one above it as pyc_trust_path() checks them. */
+static bool cache_dir_trusted(void)
+{
+	char *dir = pyc_probe_cache_dir();
+	bool ok = dir && pyc_trust_path(dir, geteuid(), NULL, NULL) == 0;
+
+	free(dir);
+	return ok;
+}
+
+/* An entry: ours (or root's), and no one else may write it. */
+static bool cache_entry_trusted(const struct stat *st)
+{
+	return (st->st_uid == geteuid() || st->st_uid == 0) &&
+	       !(st->st_mode & (S_IWGRP | S_IWOTH));
+}
+
 /* Fill `in` from the cache if it holds `path` with the same identity. */
 static int cache_read(const char *path, const char *real,
 		      const struct stat *st, struct pyc_interp *in)
@@ -642,10 +661,13 @@ static int cache_read(const char *path, const char *real,
 	char *file = cache_file(path), *data = NULL;
 	struct buf key = { 0 };
 	const char *p, *end, *f;
+	struct stat fst;
 	size_t len;
 	int ret = -1;
 
-	if (!file || !(data = pyc__read_file(file, &len)))
+	if (!file || !cache_dir_trusted() ||
+	    !(data = pyc__read_file_stat(file, &len, &fst)) ||
+	    !cache_entry_trusted(&fst))
 		goto out;
 	p = data;
 	end = data + len;
@@ -673,7 +695,8 @@ static void cache_write(const char *path, const char *real,
 
 	/* cache_file() is dir + "/" + name. */
 	if (!file || !dir || strncmp(file, dir, dlen) != 0 ||
-	    file[dlen] != '/' || pyc__mkdir_p(dir, 0700) < 0)
+	    file[dlen] != '/' || pyc__mkdir_p(dir, 0700) < 0 ||
+	    !cache_dir_trusted())
 		goto out;
 	pyc__buf_adds(&b, CACHE_MAGIC);
 	pyc__buf_addc(&b, '\0');

@@ -101,7 +101,10 @@ struct pyc_error {
  * (running the interpreter once) and the result is cached on disk under
  * pyc_probe_cache_dir(), keyed by the executable's identity (device, inode,
  * size, mtime, ctime), so a changed or reinstalled interpreter is probed
- * again and an unchanged one costs a stat and a small read.
+ * again and an unchanged one costs a stat and a small read.  A cache
+ * another user could write (a directory on its way that pyc_trust_path()
+ * finds unsafe, or an entry not ours or writable by group or others) is
+ * neither read nor written: the interpreter is probed again.
  */
 struct pyc_interp {
 	char *path;       /* the executable as resolved (a venv's python stays) */
@@ -616,7 +619,8 @@ typedef void pyc_trust_fn(const char *path, enum pyc_trust t,
 /*
  * Check '/' and every directory down to `dir` (relative to the current
  * directory when not absolute) that exists, as spelled and, when a
- * symlink is on the way, as resolved; fn() is called for each unsafe one.
+ * symlink is on the way, as resolved; fn() (unless NULL) is called for
+ * each unsafe one.
  * Returns the number of unsafe directories, or -1 (errno).
  */
 PYC_API
