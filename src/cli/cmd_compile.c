@@ -53,6 +53,8 @@ struct compile_ui {
 	pcre2_match_data *md;
 	const char **globs;
 	size_t nglobs;
+	const char *cwd;         /* for absolute --exclude patterns */
+	char cwdbuf[PATH_MAX];
 	struct timespec t0;
 	long last_draw_ms;
 	bool drawn;
@@ -103,12 +105,84 @@ static void on_progress(const struct pyc_progress *p, void *arg)
 	ui->drawn = true;
 }
 
-static bool on_exclude(const char *path, void *arg)
+/* path with "./" components and doubled slashes gone, as
+ * --exclude patterns spell paths: into out, false when it is too long. */
+static bool tidy_path(const char *cwd, const char *path, char *out,
+		      size_t cap)
+{
+	size_t n = 0;
+	char *tmp = NULL;
+
+	if (path[0] != '/' && cwd) {
+		size_t len = strlen(cwd) + strlen(path) + 2;
+		if (!(tmp = malloc(len)))
+			return false;
+		snprintf(tmp, len, "%s/%s", cwd, path);
+		path = tmp;
+	}
+	for (const char *p = path; *p;) {
+		size_t seg = strcspn(p, "/");
+		if (seg == 0 || (seg == 1 && p[0] == '.')) {
+			p += seg + (p[seg] == '/');
+			continue;
+		}
+		if (n + seg + 2 > cap) {
+			free(tmp);
+			return false;
+		}
+		out[n++] = '/';
+		memcpy(out + n, p, seg);
+		n += seg;
+		p += seg + (p[seg] == '/');
+	}
+	if (!n)
+		out[n++] = '/';
+	out[n] = '\0';
+	free(tmp);
+	return true;
+}
+
+/* One --exclude GLOB, as gitignore and rsync read one: without a '/'
+ * (a trailing one aside) against each name (every directory the walk
+ * enters is asked about, so its name is), with one against the path
+ * relative to the PATH it was found under (a leading "./" is that PATH)
+ * or, when absolute, against the absolute path; '*' stops at '/'. */
+static bool glob_excludes(const struct compile_ui *ui, const char *glob,
+			  const char *root, const char *path)
+{
+	char pat[PATH_MAX], abs[PATH_MAX];
+	size_t len = strlen(glob), rl = strlen(root);
+	const char *base = strrchr(path, '/'), *rel;
+
+	while (len > 1 && glob[len - 1] == '/')
+		len--;
+	if (len >= sizeof(pat))
+		return false;
+	memcpy(pat, glob, len);
+	pat[len] = '\0';
+	if (!strchr(pat, '/'))
+		return fnmatch(pat, base ? base + 1 : path, 0) == 0;
+	if (pat[0] == '/')
+		return tidy_path(ui->cwd, path, abs, sizeof(abs)) &&
+		       fnmatch(pat, abs, FNM_PATHNAME) == 0;
+	if (strncmp(path, root, rl) != 0)
+		return false;
+	rel = path + rl;
+	while (*rel == '/')
+		rel++;
+	if (!*rel)
+		return false; /* the PATH itself */
+	const char *p = pat;
+	while (p[0] == '.' && p[1] == '/')
+		for (p += 2; *p == '/'; p++)
+			;
+	return fnmatch(p, rel, FNM_PATHNAME) == 0;
+}
+
+static bool on_exclude(const char *root, const char *path, void *arg)
 {
 	struct compile_ui *ui = arg;
-	const char *base = strrchr(path, '/');
 
-	base = base ? base + 1 : path;
 	/* compileall: re.search(rx, fullname) in compile_file(), so on
 	 * sources only, never on the directories it descends into. */
 	for (size_t i = 0; i < ui->nrx && cli_ends_with(path, ".py"); i++)
@@ -116,8 +190,7 @@ static bool on_exclude(const char *path, void *arg)
 				ui->md, NULL) >= 0)
 			return true;
 	for (size_t i = 0; i < ui->nglobs; i++)
-		if (fnmatch(ui->globs[i], path, 0) == 0 ||
-		    fnmatch(ui->globs[i], base, 0) == 0)
+		if (glob_excludes(ui, ui->globs[i], root, path))
 			return true;
 	return false;
 }
@@ -457,7 +530,8 @@ static void start(struct cli_ctx *ctx, struct compile_args *a)
 	struct compile_ui *ui = &a->ui;
 
 	o->prefix = ctx->prefix;
-	o->exclude = on_exclude;
+	o->exclude_in = on_exclude;
+	ui->cwd = getcwd(ui->cwdbuf, sizeof(ui->cwdbuf));
 	o->event = on_event;
 	o->progress = on_progress;
 	o->arg = ui;
@@ -595,7 +669,12 @@ const struct cli_cmd cli_cmd_compile = {
 	"  -x REGEX           skip sources whose path, as the walk spells it,\n"
 	"                     matches REGEX (Python's re syntax, searched as\n"
 	"                     compileall -x does); repeatable, each applies\n"
-	"      --exclude GLOB skip paths or names matching GLOB; repeatable\n"
+	"      --exclude GLOB skip files and directories matching GLOB, as\n"
+	"                     gitignore and rsync match: without '/', any\n"
+	"                     name (\"tests\", \"*_pb2.py\"); with one, the path\n"
+	"                     relative to the PATH it is under (\"sub/*\",\n"
+	"                     \"./sub\"), or absolute (\"/srv/app/sub\"); '*'\n"
+	"                     stops at '/'; repeatable\n"
 	"      --sys-path     compile every directory on the interpreter's\n"
 	"                     sys.path instead of PATHs; there a source the\n"
 	"                     interpreter cannot compile (every stdlib ships\n"

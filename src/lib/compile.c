@@ -50,6 +50,7 @@ struct task {
 
 struct run {
 	const struct pyc_compile_opts *o;
+	const char *root;          /* the root being walked, for exclude_in */
 	struct pyc_compile_stats *stats;
 	struct source *srcs;
 	size_t nsrcs, asrcs;
@@ -262,7 +263,9 @@ static bool on_exclude(const char *path, void *arg)
 {
 	struct run *r = arg;
 
-	return r->o->exclude && r->o->exclude(path, r->o->arg);
+	return (r->o->exclude && r->o->exclude(path, r->o->arg)) ||
+	       (r->o->exclude_in &&
+		r->o->exclude_in(r->root, path, r->o->arg));
 }
 
 /* ---- judging ---- */
@@ -819,9 +822,11 @@ int pyc_compile(const struct pyc_compile_opts *o, const char *const *roots,
 
 	memset(stats, 0, sizeof(*stats));
 	r.cwd = getcwd(cwdbuf, sizeof(cwdbuf));
-	for (size_t i = 0; i < nroots && ret == 0; i++)
+	for (size_t i = 0; i < nroots && ret == 0; i++) {
+		r.root = roots[i];
 		if (pyc__walk(roots[i], wflags, &wops) < 0)
 			ret = -1;
+	}
 	/* One root cannot list a source twice. */
 	if (ret == 0 && nroots > 1 && r.nsrcs && o->ninterps &&
 	    dedupe_sources(&r) < 0)

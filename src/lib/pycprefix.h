@@ -737,6 +737,10 @@ struct pyc_compile_opts {
 	 * A dry run reads it (and reports those sources as failed, as the
 	 * real run would) but never writes it. */
 	const char *memo_dir;
+	/* Optional, as exclude, with the root (one of pyc_compile()'s
+	 * `roots`, as given) under which the walk found `path`: for
+	 * patterns relative to it (gitignore's and rsync's way). */
+	bool (*exclude_in)(const char *root, const char *path, void *arg);
 };
 
 /* ${XDG_CACHE_HOME:-~/.cache}/pycprefix-failures, malloc'd; NULL with
