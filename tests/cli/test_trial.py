@@ -181,6 +181,16 @@ def test_option_ranges(tmp_path, clean_env, args, msg):
     assert msg.encode() in res.stderr, res.stderr
 
 
+def test_prune_age_range_is_told(tmp_path, clean_env):
+    (tmp_path / 'p').mkdir()
+    res = run_tool(['--prefix', str(tmp_path / 'p'), 'prune', '-n',
+                    '--older-than', '106751991167301d'], clean_env, check=2)
+    assert b'at most 106751991167300d' in res.stderr, res.stderr
+    res = run_tool(['--prefix', str(tmp_path / 'p'), 'prune', '-n',
+                    '--older-than', '106751991167300d'], clean_env)
+    assert res.returncode == 0, res.stderr
+
+
 # ---- 6. streams ----
 
 def test_compile_verbose_listing_on_stdout(tmp_path, clean_env):
