@@ -215,7 +215,10 @@ static void on_event(const struct pyc_event *ev, void *arg)
 	const struct cli_ctx *ctx = ui->ctx;
 	char where[64] = "";
 
-	if (ev->kind == PYC_EV_FRESH && ctx->verbose < 2)
+	/* Stopped: what is left of the run is abandoned, and its lines
+	 * would block again on the output that may have held it (a full
+	 * pipe). */
+	if (interrupted || (ev->kind == PYC_EV_FRESH && ctx->verbose < 2))
 		return;
 	if (ui->multi && ev->in)
 		snprintf(where, sizeof(where), " [%s]", ev->in->tag);

@@ -91,6 +91,39 @@ def test_fifo_pyc_show(tmp_path, clean_env):
     assert res.returncode != 0
 
 
+def test_sigterm_ends_a_compile_blocked_on_its_output(tmp_path, clean_env):
+    """A compile whose stdout nobody reads blocks in write(); SIGTERM
+    must end it (with SA_RESTART the write resumed and it hung)."""
+    import signal
+    import time
+    tree = tmp_path / 'tree'
+    tree.mkdir()
+    for i in range(3000):
+        (tree / ('module_with_a_long_enough_name_%04d.py' % i)).write_text('')
+    with open(tmp_path / 'err', 'wb') as err:
+        proc = subprocess.Popen([BINARY, '--prefix', str(tmp_path / 'p'),
+                                 '--python', IT.exe, 'compile', '-n',
+                                 str(tree)], env=clean_env,
+                                stdout=subprocess.PIPE, stderr=err)
+        # Wait until it sleeps in the kernel with the pipe full.
+        for _ in range(600):
+            with open('/proc/%d/stat' % proc.pid) as f:
+                if f.read().rsplit(')', 1)[1].split()[0] == 'S':
+                    break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        try:
+            rc = proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            pytest.fail('compile ignored SIGTERM while blocked')
+        finally:
+            proc.stdout.close()
+    assert rc == 143
+    assert b'interrupted by SIGTERM' in (tmp_path / 'err').read_bytes()
+
+
 # ---- 2. the failure memo in a dry run ----
 
 def test_dry_run_reports_remembered_failures(tmp_path, clean_env):
