@@ -383,9 +383,10 @@ int pyc_interp_find(const char *spec, char **out, struct pyc_error *err)
 		exe = find_discovered(spec, SPEC_MAJOR);
 	} else if (is_full_version(spec)) {
 		exe = find_full_version(spec);
-	} else if (is_cache_tag(spec) &&
-		   (exe = find_discovered(spec, SPEC_TAG))) {
-		;
+	} else if (is_cache_tag(spec)) {
+		/* else a command of that name, as before tags were taken */
+		if (!(exe = find_discovered(spec, SPEC_TAG)))
+			exe = unshim(path_search(spec, false));
 	} else {
 		exe = unshim(path_search(spec, false));
 	}
