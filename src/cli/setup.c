@@ -214,8 +214,9 @@ static int named_interps(const struct cli_ctx *ctx, struct pyc_interp **v,
 			if (!dup && one_per_tag &&
 			    strcmp(arr[k].tag, arr[got].tag) == 0) {
 				dup = true;
-				cli_warn("warning: '%s' shares the cache tag %s "
-					 "with '%s': the same pycs; using '%s'",
+				cli_warn("warning: '%s' shares the cache tag "
+					 "%s with '%s': the same pycs; using "
+					 "'%s'",
 					 arr[got].path, arr[got].tag,
 					 arr[k].path, arr[k].path);
 			}

@@ -403,7 +403,8 @@ static int spawn_asked(const char *exe, const char *code, unsigned flags,
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	ret = posix_spawn(pid, exe, &fa, NULL,
-			  (flags & PYC_ASK_READ_CACHE) ? cached : argv, environ);
+			  (flags & PYC_ASK_READ_CACHE) ? cached : argv,
+			  environ);
 	posix_spawn_file_actions_destroy(&fa);
 	return ret;
 }
