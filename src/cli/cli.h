@@ -224,8 +224,9 @@ char **cli_sys_path(const struct pyc_interp *in, size_t *n);
 int cli_sys_path_dirs(const struct cli_ctx *ctx, char ***dirs,
 		      size_t *ndirs);
 
-/* pyc_interp_ask(): run `code` in `exe` as the user runs it (environment
- * and site included, nothing written or read from a cache); `code` writes
+/* pyc_interp_ask_flags(PYC_ASK_READ_CACHE): run `code` in `exe` as the
+ * user runs it (environment, site and the user's cached bytecode
+ * included, nothing written); `code` writes
  * NUL-separated fields to the descriptor numbered sys.argv[1].  A
  * NULL-terminated vector of *n strings (cli_strv_free()), or NULL after
  * printing why (one line). */

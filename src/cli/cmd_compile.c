@@ -24,11 +24,13 @@ static void on_stop_signal(int sig)
 }
 
 /* Stop cleanly on `sig`, unless it is ignored (nohup, or a background
- * job of a script): then it stays ignored. */
+ * job of a script): then it stays ignored.  No SA_RESTART: a wait that
+ * blocks (an open, a read, a write to a full pipe) ends with EINTR
+ * and the run sees the flag, instead of the signal being lost in a
+ * restarted call. */
 static void catch_stop_signal(int sig)
 {
-	struct sigaction sa = { .sa_handler = on_stop_signal,
-				.sa_flags = SA_RESTART }, old;
+	struct sigaction sa = { .sa_handler = on_stop_signal }, old;
 
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_IGN)
@@ -51,6 +53,8 @@ struct compile_ui {
 	pcre2_match_data *md;
 	const char **globs;
 	size_t nglobs;
+	const char *cwd;         /* for absolute --exclude patterns */
+	char cwdbuf[PATH_MAX];
 	struct timespec t0;
 	long last_draw_ms;
 	bool drawn;
@@ -101,12 +105,84 @@ static void on_progress(const struct pyc_progress *p, void *arg)
 	ui->drawn = true;
 }
 
-static bool on_exclude(const char *path, void *arg)
+/* path with "./" components and doubled slashes gone, as
+ * --exclude patterns spell paths: into out, false when it is too long. */
+static bool tidy_path(const char *cwd, const char *path, char *out,
+		      size_t cap)
+{
+	size_t n = 0;
+	char *tmp = NULL;
+
+	if (path[0] != '/' && cwd) {
+		size_t len = strlen(cwd) + strlen(path) + 2;
+		if (!(tmp = malloc(len)))
+			return false;
+		snprintf(tmp, len, "%s/%s", cwd, path);
+		path = tmp;
+	}
+	for (const char *p = path; *p;) {
+		size_t seg = strcspn(p, "/");
+		if (seg == 0 || (seg == 1 && p[0] == '.')) {
+			p += seg + (p[seg] == '/');
+			continue;
+		}
+		if (n + seg + 2 > cap) {
+			free(tmp);
+			return false;
+		}
+		out[n++] = '/';
+		memcpy(out + n, p, seg);
+		n += seg;
+		p += seg + (p[seg] == '/');
+	}
+	if (!n)
+		out[n++] = '/';
+	out[n] = '\0';
+	free(tmp);
+	return true;
+}
+
+/* One --exclude GLOB, as gitignore and rsync read one: without a '/'
+ * (a trailing one aside) against each name (every directory the walk
+ * enters is asked about, so its name is), with one against the path
+ * relative to the PATH it was found under (a leading "./" is that PATH)
+ * or, when absolute, against the absolute path; '*' stops at '/'. */
+static bool glob_excludes(const struct compile_ui *ui, const char *glob,
+			  const char *root, const char *path)
+{
+	char pat[PATH_MAX], abs[PATH_MAX];
+	size_t len = strlen(glob), rl = strlen(root);
+	const char *base = strrchr(path, '/'), *rel;
+
+	while (len > 1 && glob[len - 1] == '/')
+		len--;
+	if (len >= sizeof(pat))
+		return false;
+	memcpy(pat, glob, len);
+	pat[len] = '\0';
+	if (!strchr(pat, '/'))
+		return fnmatch(pat, base ? base + 1 : path, 0) == 0;
+	if (pat[0] == '/')
+		return tidy_path(ui->cwd, path, abs, sizeof(abs)) &&
+		       fnmatch(pat, abs, FNM_PATHNAME) == 0;
+	if (strncmp(path, root, rl) != 0)
+		return false;
+	rel = path + rl;
+	while (*rel == '/')
+		rel++;
+	if (!*rel)
+		return false; /* the PATH itself */
+	const char *p = pat;
+	while (p[0] == '.' && p[1] == '/')
+		for (p += 2; *p == '/'; p++)
+			;
+	return fnmatch(p, rel, FNM_PATHNAME) == 0;
+}
+
+static bool on_exclude(const char *root, const char *path, void *arg)
 {
 	struct compile_ui *ui = arg;
-	const char *base = strrchr(path, '/');
 
-	base = base ? base + 1 : path;
 	/* compileall: re.search(rx, fullname) in compile_file(), so on
 	 * sources only, never on the directories it descends into. */
 	for (size_t i = 0; i < ui->nrx && cli_ends_with(path, ".py"); i++)
@@ -114,8 +190,7 @@ static bool on_exclude(const char *path, void *arg)
 				ui->md, NULL) >= 0)
 			return true;
 	for (size_t i = 0; i < ui->nglobs; i++)
-		if (fnmatch(ui->globs[i], path, 0) == 0 ||
-		    fnmatch(ui->globs[i], base, 0) == 0)
+		if (glob_excludes(ui, ui->globs[i], root, path))
 			return true;
 	return false;
 }
@@ -140,7 +215,10 @@ static void on_event(const struct pyc_event *ev, void *arg)
 	const struct cli_ctx *ctx = ui->ctx;
 	char where[64] = "";
 
-	if (ev->kind == PYC_EV_FRESH && ctx->verbose < 2)
+	/* Stopped: what is left of the run is abandoned, and its lines
+	 * would block again on the output that may have held it (a full
+	 * pipe). */
+	if (interrupted || (ev->kind == PYC_EV_FRESH && ctx->verbose < 2))
 		return;
 	if (ui->multi && ev->in)
 		snprintf(where, sizeof(where), " [%s]", ev->in->tag);
@@ -176,15 +254,14 @@ static void on_event(const struct pyc_event *ev, void *arg)
 			fprintf(stderr, "%s: %s%s\n", cli_qpath(ev->source),
 				ev->message, where);
 		break;
+	/* The files acted on are data: stdout, as prune's "removed". */
 	case PYC_EV_COMPILED:
-		if (ctx->verbose)
-			fprintf(stderr, "compiled %s%s\n",
-				cli_qpath(ev->source), where);
+		if (ctx->verbose && !ctx->json)
+			printf("compiled %s%s\n", cli_qpath(ev->source), where);
 		break;
 	case PYC_EV_FRESH:
-		if (ctx->verbose > 1)
-			fprintf(stderr, "fresh %s%s\n", cli_qpath(ev->source),
-				where);
+		if (ctx->verbose > 1 && !ctx->json)
+			printf("fresh %s%s\n", cli_qpath(ev->source), where);
 		break;
 	}
 	if (ctx->verbose && ev->nwarnings) {
@@ -311,15 +388,17 @@ static int value_opt(const struct cli_ctx *ctx, int c,
 	switch (c) {
 	case 'j':
 		if (cli_parse_int(optarg, 0, 1024, &v) < 0)
-			return cli_usage_error(ctx, "-j takes a number of "
-					       "workers (0: one per core)");
+			return cli_usage_error(ctx, "-j takes 0 (one per "
+					       "core) to 1024, not '%s'",
+					       optarg);
 		if (v)
 			o->jobs = (int)v;
 		return 0;
 	case OPT_TIMEOUT:
 		if (cli_parse_int(optarg, 0, 86400, &v) < 0)
-			return cli_usage_error(ctx, "--timeout takes seconds "
-					       "(0: none)");
+			return cli_usage_error(ctx, "--timeout takes whole "
+					       "seconds 0 (none) to 86400, "
+					       "not '%s'", optarg);
 		o->timeout_ms = (int)v * 1000;
 		return 0;
 	default:
@@ -419,6 +498,10 @@ static int parse_compile(int argc, char **argv, struct cli_ctx *ctx,
 				       "two -O levels");
 	if (a->sys_path && optind < argc)
 		return cli_usage_error(ctx, "--sys-path takes no PATH");
+	if (a->strict && !a->sys_path)
+		return cli_usage_error(ctx, "--strict needs --sys-path (for "
+				       "PATHs a source that does not compile "
+				       "is always a failure)");
 	ctx->dry_run = a->o.flags & PYC_COMPILE_DRY_RUN;
 	ctx->insecure = a->o.flags & PYC_COMPILE_INSECURE;
 	return 0;
@@ -434,6 +517,15 @@ static void compile_release(void *opts)
 	json_release(&a->ui.failures);
 }
 
+/* A progress bar redraws itself with \r and \033[K: only on a
+ * terminal that is not TERM=dumb (which has no such escapes). */
+static bool can_animate(int fd)
+{
+	const char *term = getenv("TERM");
+
+	return isatty(fd) && !(term && strcmp(term, "dumb") == 0);
+}
+
 /* The callbacks, the memo, the failures list, the signals. */
 static void start(struct cli_ctx *ctx, struct compile_args *a)
 {
@@ -441,7 +533,8 @@ static void start(struct cli_ctx *ctx, struct compile_args *a)
 	struct compile_ui *ui = &a->ui;
 
 	o->prefix = ctx->prefix;
-	o->exclude = on_exclude;
+	o->exclude_in = on_exclude;
+	ui->cwd = getcwd(ui->cwdbuf, sizeof(ui->cwdbuf));
 	o->event = on_event;
 	o->progress = on_progress;
 	o->arg = ui;
@@ -449,7 +542,7 @@ static void start(struct cli_ctx *ctx, struct compile_args *a)
 	o->memo_dir = a->memo_dir = pyc_failure_memo_dir();
 	ui->multi = ctx->ninterps > 1;
 	ui->lenient = a->sys_path && !a->strict;
-	ui->tty = !ctx->quiet && !ctx->json && isatty(STDERR_FILENO);
+	ui->tty = !ctx->quiet && !ctx->json && can_animate(STDERR_FILENO);
 	if ((ui->json = ctx->json)) {
 		json_init(&ui->failures, NULL, 1);
 		json_lines(&ui->failures, NULL);
@@ -568,7 +661,8 @@ const struct cli_cmd cli_cmd_compile = {
 	"and, while the file is unchanged, its error is reported again without\n"
 	"compiling it; -f compiles it anyway.\n\n"
 	"Options:\n"
-	"  -j, --jobs N       worker processes per interpreter (default: cores)\n"
+	"  -j, --jobs N       worker processes per interpreter, 1 to 1024\n"
+	"                     (default and 0: one per core)\n"
 	"  -O LEVEL           optimization level 0, 1 or 2; repeatable\n"
 	"  -f, --force        rebuild even fresh pycs\n"
 	"      --invalidation-mode MODE\n"
@@ -578,7 +672,12 @@ const struct cli_cmd cli_cmd_compile = {
 	"  -x REGEX           skip sources whose path, as the walk spells it,\n"
 	"                     matches REGEX (Python's re syntax, searched as\n"
 	"                     compileall -x does); repeatable, each applies\n"
-	"      --exclude GLOB skip paths or names matching GLOB; repeatable\n"
+	"      --exclude GLOB skip files and directories matching GLOB, as\n"
+	"                     gitignore and rsync match: without '/', any\n"
+	"                     name (\"tests\", \"*_pb2.py\"); with one, the\n"
+	"                     path relative to the PATH it is under\n"
+	"                     (\"sub/*\", \"./sub\"), or absolute\n"
+	"                     (\"/srv/app/sub\"); '*' stops at '/'; repeatable\n"
 	"      --sys-path     compile every directory on the interpreter's\n"
 	"                     sys.path instead of PATHs; there a source the\n"
 	"                     interpreter cannot compile (every stdlib ships\n"
@@ -589,7 +688,8 @@ const struct cli_cmd cli_cmd_compile = {
 	"  -n, --dry-run      list what would be compiled, write nothing\n"
 	"      --hardlink-dupes  equal pycs of several -O levels share a file\n"
 	"      --follow-symlinks descend into symlinked directories\n"
-	"      --timeout SEC  give up on one file after SEC (default 120)\n"
+	"      --timeout SEC  give up on one file after SEC whole seconds,\n"
+	"                     up to 86400; 0: never (default 120)\n"
 	"      --force-insecure  write even when other users can change\n"
 	"                     the prefix (refused by default)\n"
 	"  --python all       every interpreter 'pycprefix pythons' lists\n",

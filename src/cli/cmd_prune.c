@@ -201,8 +201,8 @@ static int limit_arg(const struct cli_ctx *ctx, int c, struct pyc_tidy_opts *o)
 		return 0;
 	}
 	if ((r = parse_age(optarg, &o->older_than)) == -2)
-		return cli_usage_error(ctx, "--older-than '%s' is out of range",
-				       optarg);
+		return cli_usage_error(ctx, "--older-than '%s' is out of range "
+				       "(at most 106751991167300d)", optarg);
 	if (r < 0)
 		return cli_usage_error(ctx, "--older-than takes an age such as "
 				       "30d, 12h or 45m");

@@ -360,7 +360,8 @@ static int show_one(const struct cli_ctx *ctx, const char *arg,
 	s.pyc = s.pyc_buf ? s.pyc_buf : arg;
 	if (read_header(&s) < 0) {
 		int e = errno;
-		cli_warn("cannot read %s: %s", cli_qsubject(arg), strerror(e));
+		cli_warn("cannot read %s: %s", cli_qsubject(arg),
+			 e == PYC_ENOTREG ? "not a regular file" : strerror(e));
 		shown_release(&s);
 		return EXIT_SOME;
 	}

@@ -178,6 +178,9 @@ static int all_interps(const struct cli_ctx *ctx, struct pyc_interp **v,
 static int named_interps(const struct cli_ctx *ctx, struct pyc_interp **v,
 		       size_t *n)
 {
+	/* compile, status, migrate: the pycs of a prefix or tree */
+	bool one_per_tag = ctx->cmd &&
+			   (ctx->cmd->needs & (NEEDS_LEVELS | NEEDS_TRUST));
 	static const char *const dflt[] = { "python3" };
 	const char *const *specs = ctx->npythons ? ctx->pythons : dflt;
 	size_t count = ctx->npythons ? ctx->npythons : 1;
@@ -202,9 +205,22 @@ static int named_interps(const struct cli_ctx *ctx, struct pyc_interp **v,
 			return -1;
 		}
 		/* The same interpreter named twice ("3.12" and its path)
-		 * is used once. */
-		for (size_t k = 0; k < got; k++)
-			dup |= strcmp(arr[k].real, arr[got].real) == 0;
+		 * is used once; so is a second one of a tag already named
+		 * where the cache is the target (both would write the very
+		 * same pycs, the last writer winning), as --python all
+		 * keeps one per tag. */
+		for (size_t k = 0; k < got && !dup; k++) {
+			dup = strcmp(arr[k].real, arr[got].real) == 0;
+			if (!dup && one_per_tag &&
+			    strcmp(arr[k].tag, arr[got].tag) == 0) {
+				dup = true;
+				cli_warn("warning: '%s' shares the cache tag "
+					 "%s with '%s': the same pycs; using "
+					 "'%s'",
+					 arr[got].path, arr[got].tag,
+					 arr[k].path, arr[k].path);
+			}
+		}
 		if (dup)
 			pyc_interp_release(&arr[got]);
 		else
@@ -218,7 +234,12 @@ static int named_interps(const struct cli_ctx *ctx, struct pyc_interp **v,
 char **cli_run_strv(const char *exe, const char *code, size_t *n)
 {
 	struct pyc_error err = { { 0 } };
-	char **v = pyc_interp_ask(exe, code, n, &err);
+	/* The user's own start-up, cached bytecode included: the query
+	 * is about what the user's Python sees, and compiling site and
+	 * the rest from source at each ask cost a warm run most of its
+	 * time.  -B still: nothing is written. */
+	char **v = pyc_interp_ask_flags(exe, code, PYC_ASK_READ_CACHE, n,
+					&err);
 
 	if (!v)
 		cli_error("%s", err.msg);

@@ -34,7 +34,8 @@ static const struct {
 	  "      --in-tree      no prefix: __pycache__ beside the sources\n" },
 	{ { "python", required_argument, NULL, OPT_PYTHON }, TAKES_PYTHON,
 	  "      --python PY    interpreter: a command, a path, a version such\n"
-	  "                     as 3.12, or 3 for the newest 3.x installed\n"
+	  "                     as 3.12 or 3.11.7, 3 for the newest 3.x\n"
+	  "                     installed, or a cache tag such as cpython-311\n"
 	  "                     (default: %s); repeatable\n" },
 	{ { "json", no_argument, NULL, OPT_JSON }, TAKES_JSON,
 	  "      --json         machine-readable output on stdout\n" },

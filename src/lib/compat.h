@@ -7,6 +7,8 @@
 #ifndef PYC_COMPAT_H
 #define PYC_COMPAT_H
 
+#include "pycprefix.h"
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -84,6 +86,8 @@ static inline int pyc__set_nonblock(int fd)
  */
 static inline const char *pyc__strerror(int errnum, char *buf, size_t size)
 {
+	if (errnum == PYC_ENOTREG)
+		return "not a regular file";
 #if defined(__GLIBC__) && defined(_GNU_SOURCE)
 	return strerror_r(errnum, buf, size);
 #else

@@ -50,6 +50,7 @@ struct task {
 
 struct run {
 	const struct pyc_compile_opts *o;
+	const char *root;          /* the root being walked, for exclude_in */
 	struct pyc_compile_stats *stats;
 	struct source *srcs;
 	size_t nsrcs, asrcs;
@@ -58,7 +59,7 @@ struct run {
 	size_t ntasks, next, done, total_done, total;
 	uint64_t bytes_done, bytes_total; /* of the sources, for progress */
 	const char *cwd;
-	bool memo;                 /* o->memo_dir, and not a dry run */
+	bool memo;                 /* o->memo_dir (a dry run reads it only) */
 	struct pyc_memo last, now; /* compile errors: last run's, this run's */
 	struct pyc_helpers helpers;   /* threads for the stat and plan passes */
 	char **links;              /* symlinks in the prefix refused so far */
@@ -262,7 +263,9 @@ static bool on_exclude(const char *path, void *arg)
 {
 	struct run *r = arg;
 
-	return r->o->exclude && r->o->exclude(path, r->o->arg);
+	return (r->o->exclude && r->o->exclude(path, r->o->arg)) ||
+	       (r->o->exclude_in &&
+		r->o->exclude_in(r->root, path, r->o->arg));
 }
 
 /* ---- judging ---- */
@@ -757,7 +760,9 @@ static int run_interp(struct run *r, struct pyc_error *err)
 	int ret = 0;
 
 	r->ntasks = r->next = 0;
-	r->memo = r->o->memo_dir && !(r->o->flags & PYC_COMPILE_DRY_RUN) &&
+	/* A dry run reads the memo too, to say what the real run would:
+	 * a remembered failure is reported, not listed as to compile. */
+	r->memo = r->o->memo_dir &&
 		  pyc__memo_open(&r->last, r->o->memo_dir, r->in) == 0 &&
 		  pyc__memo_init(&r->now, r->o->memo_dir, r->in) == 0;
 	if (plan_all(r) < 0) {
@@ -795,6 +800,7 @@ static int run_interp(struct run *r, struct pyc_error *err)
 		task_release(&r->tasks[i]);
 	/* A cache: failing to keep it is no error. */
 	if (r->memo && ret == 0 && !(r->o->stop && *r->o->stop) &&
+	    !(r->o->flags & PYC_COMPILE_DRY_RUN) &&
 	    pyc__memo_carry(&r->now, &r->last) == 0)
 		pyc__memo_save(&r->now);
 	pyc__memo_release(&r->last);
@@ -816,9 +822,11 @@ int pyc_compile(const struct pyc_compile_opts *o, const char *const *roots,
 
 	memset(stats, 0, sizeof(*stats));
 	r.cwd = getcwd(cwdbuf, sizeof(cwdbuf));
-	for (size_t i = 0; i < nroots && ret == 0; i++)
+	for (size_t i = 0; i < nroots && ret == 0; i++) {
+		r.root = roots[i];
 		if (pyc__walk(roots[i], wflags, &wops) < 0)
 			ret = -1;
+	}
 	/* One root cannot list a source twice. */
 	if (ret == 0 && nroots > 1 && r.nsrcs && o->ninterps &&
 	    dedupe_sources(&r) < 0)

@@ -56,15 +56,16 @@ bool pyc__is_pyenv_shim(const char *path)
 char *pyc__pyenv_root(void)
 {
 	const char *env = getenv("PYENV_ROOT");
-	const char *home = getenv("HOME");
 	struct buf b = { 0 };
+	char *home;
 
 	if (env && env[0])
 		return strdup(env);
-	if (!home || !home[0])
+	if (!(home = pyc__home_dir()))
 		return NULL;
 	pyc__buf_adds(&b, home);
 	pyc__buf_adds(&b, "/.pyenv");
+	free(home);
 	return pyc__buf_detach(&b);
 }
 
@@ -258,7 +259,7 @@ static int sort_list(struct pyc_interp_list *list)
 int pyc_interp_discover(struct pyc_interp_list *list)
 {
 	const char *path = getenv("PATH");
-	const char *home = getenv("HOME");
+	char *home = pyc__home_dir();
 	struct buf b = { 0 };
 	char *root = pyc__pyenv_root();
 	int ret = 0;
@@ -286,6 +287,7 @@ int pyc_interp_discover(struct pyc_interp_list *list)
 		ret = b.oom ? -1 : scan_children(list, b.s, "bin");
 	}
 	free(root);
+	free(home);
 	pyc__buf_release(&b);
 	if (ret == 0)
 		ret = sort_list(list);

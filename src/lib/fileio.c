@@ -12,17 +12,41 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* A descriptor that must be of a regular file: kept, or closed with
+ * errno PYC_ENOTREG. */
+static int regular_only(int fd)
+{
+	struct stat st;
+	int err;
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0)
+		err = errno;
+	else if (!S_ISREG(st.st_mode))
+		err = PYC_ENOTREG;
+	else
+		return fd;
+	close(fd);
+	errno = err;
+	return -1;
+}
+
 /* pycprefix's looks at a pyc must not pass for use (prune's
  * --older-than and --max-size read access times): O_NOATIME, which the
  * kernel grants the file's owner and CAP_FOWNER only; for anyone else
- * (EPERM) the plain open is still better than no look at all. */
+ * (EPERM) the plain open is still better than no look at all.
+ * O_NONBLOCK: a FIFO planted at a pyc's path would otherwise block the
+ * open until a writer comes, forever; on a regular file the flag
+ * changes nothing, and anything else is refused. */
 int pyc__open_noatime(int dfd, const char *path, int flags)
 {
-	int fd = openat(dfd, path, flags | O_RDONLY | O_CLOEXEC | O_NOATIME);
+	int fl = flags | O_RDONLY | O_CLOEXEC | O_NONBLOCK;
+	int fd = openat(dfd, path, fl | O_NOATIME);
 
 	if (fd < 0 && errno == EPERM && O_NOATIME)
-		fd = openat(dfd, path, flags | O_RDONLY | O_CLOEXEC);
-	return fd;
+		fd = openat(dfd, path, fl);
+	return regular_only(fd);
 }
 
 int pyc_open_pyc(const char *path)
@@ -57,7 +81,9 @@ char *pyc__read_file(const char *path, size_t *len)
 
 char *pyc__read_file_stat(const char *path, size_t *len, struct stat *stp)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Only regular files (probe cache, memo, version files, sources):
+	 * a FIFO in their place must not block the run. */
+	int fd = regular_only(open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK));
 	struct stat st;
 	char *data = NULL;
 	size_t cap, got = 0;

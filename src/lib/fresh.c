@@ -42,6 +42,7 @@ static const char *const reason_texts[] = {
 	[PYC_WHY_MTIME] = "source mtime differs",
 	[PYC_WHY_SIZE] = "source size differs",
 	[PYC_WHY_HASH] = "source hash differs",
+	[PYC_WHY_NOT_REGULAR] = "not a regular file",
 };
 
 const char *pyc_reason_text(enum pyc_reason why)
@@ -189,6 +190,11 @@ int pyc_judge_files(const struct pyc_interp *in, enum pyc_check_mode mode,
 		src = &own;
 	}
 	len = read_head(dfd, pyc, head);
+	if (len < 0 && errno == PYC_ENOTREG) {
+		*v = (struct pyc_verdict){ .state = PYC_MISSING,
+					   .why = PYC_WHY_NOT_REGULAR };
+		return 0;
+	}
 	*v = pyc_judge_header(in->magic, mode, len < 0 ? NULL : head,
 			      len < 0 ? 0 : (size_t)len, src, flags);
 	if (v->state != PYC_NEED_HASH)

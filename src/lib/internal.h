@@ -60,6 +60,10 @@ int pyc__error(struct pyc_error *err, int errnum, const char *fmt, ...)
 int pyc__version_cmp(const char *a, const char *b);
 
 /* ${XDG_CACHE_HOME:-$HOME/.cache}/<leaf>, malloc'd; NULL with errno. */
+/* $HOME, or (unset or empty) the password database's home directory of
+ * the real user, as Python's os.path.expanduser() finds it: malloc'd,
+ * or NULL (ENOENT, ENOMEM). */
+char *pyc__home_dir(void);
 char *pyc__cache_home_path(const char *leaf);
 
 /* mkdir -p: create dir and its missing parents with `mode`.  0 or -1. */

@@ -385,11 +385,13 @@ static char **split_fields(const struct buf *b, size_t *n)
 #define ASK_FD 3
 #define ASK_FD_ARG "3"
 
-static int spawn_asked(const char *exe, const char *code, int awr, int ewr,
-		       pid_t *pid)
+static int spawn_asked(const char *exe, const char *code, unsigned flags,
+		       int awr, int ewr, pid_t *pid)
 {
 	char *argv[] = { (char *)exe, "-B", "-X", "pycache_prefix=/dev/null",
 			 "-c", (char *)code, ASK_FD_ARG, NULL };
+	char *cached[] = { (char *)exe, "-B", "-c", (char *)code, ASK_FD_ARG,
+			   NULL };
 	posix_spawn_file_actions_t fa;
 	int ret;
 
@@ -400,7 +402,9 @@ static int spawn_asked(const char *exe, const char *code, int awr, int ewr,
 	posix_spawn_file_actions_adddup2(&fa, awr, ASK_FD);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	ret = posix_spawn(pid, exe, &fa, NULL, argv, environ);
+	ret = posix_spawn(pid, exe, &fa, NULL,
+			  (flags & PYC_ASK_READ_CACHE) ? cached : argv,
+			  environ);
 	posix_spawn_file_actions_destroy(&fa);
 	return ret;
 }
@@ -440,6 +444,12 @@ static int high_pipe(int fds[2])
 char **pyc_interp_ask(const char *exe, const char *code, size_t *n,
 		      struct pyc_error *err)
 {
+	return pyc_interp_ask_flags(exe, code, 0, n, err);
+}
+
+char **pyc_interp_ask_flags(const char *exe, const char *code,
+			    unsigned flags, size_t *n, struct pyc_error *err)
+{
 	struct asked a = { .afd = -1, .efd = -1 };
 	int ap[2] = { -1, -1 }, ep[2] = { -1, -1 }, status = 0, ret;
 	int timeout_ms = pyc_probe_timeout_ms();
@@ -457,7 +467,7 @@ char **pyc_interp_ask(const char *exe, const char *code, size_t *n,
 			   pyc__strerror(saved, eb, sizeof(eb)));
 		return NULL;
 	}
-	ret = spawn_asked(exe, code, ap[1], ep[1], &pid);
+	ret = spawn_asked(exe, code, flags, ap[1], ep[1], &pid);
 	close(ap[1]);
 	close(ep[1]);
 	a.afd = ap[0];
@@ -626,6 +636,25 @@ static char *cache_file(const char *path)
 	return pyc__buf_detach(&b);
 }
 
+/* A probe cache another user could write into is no cache: a forged
+ * entry would change an interpreter's tag, and so where pycs go.  The
+ * directory and every one above it as pyc_trust_path() checks them. */
+static bool cache_dir_trusted(void)
+{
+	char *dir = pyc_probe_cache_dir();
+	bool ok = dir && pyc_trust_path(dir, geteuid(), NULL, NULL) == 0;
+
+	free(dir);
+	return ok;
+}
+
+/* An entry: ours (or root's), and no one else may write it. */
+static bool cache_entry_trusted(const struct stat *st)
+{
+	return (st->st_uid == geteuid() || st->st_uid == 0) &&
+	       !(st->st_mode & (S_IWGRP | S_IWOTH));
+}
+
 /* Fill `in` from the cache if it holds `path` with the same identity. */
 static int cache_read(const char *path, const char *real,
 		      const struct stat *st, struct pyc_interp *in)
@@ -633,10 +662,13 @@ static int cache_read(const char *path, const char *real,
 	char *file = cache_file(path), *data = NULL;
 	struct buf key = { 0 };
 	const char *p, *end, *f;
+	struct stat fst;
 	size_t len;
 	int ret = -1;
 
-	if (!file || !(data = pyc__read_file(file, &len)))
+	if (!file || !cache_dir_trusted() ||
+	    !(data = pyc__read_file_stat(file, &len, &fst)) ||
+	    !cache_entry_trusted(&fst))
 		goto out;
 	p = data;
 	end = data + len;
@@ -664,7 +696,8 @@ static void cache_write(const char *path, const char *real,
 
 	/* cache_file() is dir + "/" + name. */
 	if (!file || !dir || strncmp(file, dir, dlen) != 0 ||
-	    file[dlen] != '/' || pyc__mkdir_p(dir, 0700) < 0)
+	    file[dlen] != '/' || pyc__mkdir_p(dir, 0700) < 0 ||
+	    !cache_dir_trusted())
 		goto out;
 	pyc__buf_adds(&b, CACHE_MAGIC);
 	pyc__buf_addc(&b, '\0');

@@ -7,27 +7,47 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+char *pyc__home_dir(void)
+{
+	const char *home = getenv("HOME");
+	struct passwd pw, *found = NULL;
+	char buf[4096];
+
+	if (home && home[0])
+		return strdup(home);
+	/* As Python's os.path.expanduser() without HOME: the password
+	 * database's entry of the real user. */
+	if (getpwuid_r(getuid(), &pw, buf, sizeof(buf), &found) != 0 ||
+	    !found || !pw.pw_dir || pw.pw_dir[0] != '/') {
+		errno = ENOENT;
+		return NULL;
+	}
+	return strdup(pw.pw_dir);
+}
+
 /* ${XDG_CACHE_HOME:-$HOME/.cache}/<leaf>, or NULL (ENOENT, ENOMEM).  An
- * empty or relative XDG_CACHE_HOME is ignored, as the XDG spec says. */
+ * empty or relative XDG_CACHE_HOME is ignored, as the XDG spec says;
+ * without HOME, the home directory is the password database's. */
 char *pyc__cache_home_path(const char *leaf)
 {
 	const char *xdg = getenv("XDG_CACHE_HOME");
-	const char *home = getenv("HOME");
 	struct buf b = { 0 };
+	char *home = NULL;
 
 	if (xdg && xdg[0] == '/') {
 		pyc__buf_adds(&b, xdg);
-	} else if (home && home[0]) {
+	} else if ((home = pyc__home_dir())) {
 		pyc__buf_adds(&b, home);
 		pyc__buf_adds(&b, "/.cache");
+		free(home);
 	} else {
-		errno = ENOENT;
 		return NULL;
 	}
 	pyc__buf_addc(&b, '/');

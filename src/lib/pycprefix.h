@@ -56,6 +56,7 @@
 #ifndef PYCPREFIX_H
 #define PYCPREFIX_H
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -78,6 +79,15 @@
 #endif
 #endif
 
+/* errno of a read of a pyc (or of one of the library's own files) that
+ * is not a regular file: a FIFO, a device, a directory.  Never opened
+ * for reading (a FIFO would block the open), never taken for a pyc. */
+#ifdef EFTYPE
+#define PYC_ENOTREG EFTYPE
+#else
+#define PYC_ENOTREG EMEDIUMTYPE
+#endif
+
 /* One line describing a failure, for callers who want more than errno. */
 struct pyc_error {
 	char msg[512];
@@ -91,7 +101,10 @@ struct pyc_error {
  * (running the interpreter once) and the result is cached on disk under
  * pyc_probe_cache_dir(), keyed by the executable's identity (device, inode,
  * size, mtime, ctime), so a changed or reinstalled interpreter is probed
- * again and an unchanged one costs a stat and a small read.
+ * again and an unchanged one costs a stat and a small read.  A cache
+ * another user could write (a directory on its way that pyc_trust_path()
+ * finds unsafe, or an entry not ours or writable by group or others) is
+ * neither read nor written: the interpreter is probed again.
  */
 struct pyc_interp {
 	char *path;       /* the executable as resolved (a venv's python stays) */
@@ -125,8 +138,11 @@ static inline unsigned pyc_interp_hexversion(const struct pyc_interp *in)
  * Find the executable a --python value names: a path (anything with a '/'),
  * a bare version ("3.12": python3.12 on PATH, else the newest pyenv
  * installation of it), a bare major version ("3": the newest usable
- * interpreter of it pyc_interp_discover() finds), or a command looked up
- * on PATH.  pyenv shims are
+ * interpreter of it pyc_interp_discover() finds), a full version
+ * ("3.11.7", as 'pycprefix pythons' prints it: pyenv's installation of
+ * that name, else a discovered final release of exactly that version),
+ * a cache tag ("cpython-311": the newest discovered interpreter of that
+ * tag), or a command looked up on PATH.  pyenv shims are
  * resolved as pyenv would (PYENV_VERSION, .python-version files, the global
  * version file), without running pyenv.  Stores the malloc'd path in *out.
  * Returns 0, or -1 with errno (ENOENT: nothing of that name) and `err` set.
@@ -193,6 +209,22 @@ int pyc_probe_timeout_ms(void);
 PYC_API
 char **pyc_interp_ask(const char *exe, const char *code, size_t *n,
 		      struct pyc_error *err);
+
+/* Flags for pyc_interp_ask_flags(). */
+enum {
+	/* Only -B: the interpreter reads the pycs the user's Python reads
+	 * (its PYTHONPYCACHEPREFIX, or __pycache__) and writes none, so
+	 * that start-up costs what it costs the user (the throw-away
+	 * prefix makes it compile site, os... from source at every ask).
+	 * Reading counts as a use of those pycs, as the user's start-up
+	 * does: for questions about the user's own set-up (sys.path). */
+	PYC_ASK_READ_CACHE = 1 << 0,
+};
+
+/* pyc_interp_ask() with `flags`: pyc_interp_ask() is flags 0. */
+PYC_API
+char **pyc_interp_ask_flags(const char *exe, const char *code,
+			    unsigned flags, size_t *n, struct pyc_error *err);
 
 /* Free a vector from pyc_interp_ask().  Safe on NULL. */
 PYC_API
@@ -458,6 +490,7 @@ enum pyc_reason {
 	PYC_WHY_MTIME,         /* stale: source mtime differs */
 	PYC_WHY_SIZE,          /* stale: source size differs */
 	PYC_WHY_HASH,          /* stale: source hash differs */
+	PYC_WHY_NOT_REGULAR,   /* missing: a FIFO, device or directory */
 };
 
 /* A short phrase for a reason: "source mtime differs". */
@@ -546,6 +579,10 @@ bool pyc_source_gone(const char *source);
  * CAP_FOWNER); where it refuses (EPERM: another user's pyc), a plain open,
  * whose read the kernel may then record as an access (under relatime:
  * when the access time is older than the modification time or a day).
+ * Opened with O_NONBLOCK (a FIFO in a pyc's place would block the open
+ * forever) and then checked: anything but a regular file is refused
+ * with errno PYC_ENOTREG, and pyc_judge_files() judges it missing
+ * (PYC_WHY_NOT_REGULAR), as it is no pyc Python can use.
  * Returns the descriptor, or -1 with errno.
  */
 PYC_API
@@ -582,7 +619,8 @@ typedef void pyc_trust_fn(const char *path, enum pyc_trust t,
 /*
  * Check '/' and every directory down to `dir` (relative to the current
  * directory when not absolute) that exists, as spelled and, when a
- * symlink is on the way, as resolved; fn() is called for each unsafe one.
+ * symlink is on the way, as resolved; fn() (unless NULL) is called for
+ * each unsafe one.
  * Returns the number of unsafe directories, or -1 (errno).
  */
 PYC_API
@@ -695,8 +733,14 @@ struct pyc_compile_opts {
 	 * are kept from run to run, so that a source that failed and has
 	 * not changed since (same inode, size, mtime and ctime) is reported
 	 * again without starting a worker.  pyc_failure_memo_dir() is the
-	 * usual place.  PYC_COMPILE_FORCE compiles such sources anyway. */
+	 * usual place.  PYC_COMPILE_FORCE compiles such sources anyway.
+	 * A dry run reads it (and reports those sources as failed, as the
+	 * real run would) but never writes it. */
 	const char *memo_dir;
+	/* Optional, as exclude, with the root (one of pyc_compile()'s
+	 * `roots`, as given) under which the walk found `path`: for
+	 * patterns relative to it (gitignore's and rsync's way). */
+	bool (*exclude_in)(const char *root, const char *path, void *arg);
 };
 
 /* ${XDG_CACHE_HOME:-~/.cache}/pycprefix-failures, malloc'd; NULL with

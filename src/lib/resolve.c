@@ -286,21 +286,80 @@ static char *find_version(const char *v)
 	return exe;
 }
 
-/* A bare major version ("3"): the newest usable interpreter of it that
+/* X.Y.Z, as 'pycprefix pythons' prints a release. */
+static bool is_full_version(const char *s)
+{
+	for (int part = 0; part < 3; part++) {
+		size_t n = strspn(s, "0123456789");
+		if (!n || s[n] != (part < 2 ? '.' : '\0'))
+			return false;
+		s += n + (part < 2);
+	}
+	return true;
+}
+
+/* A cache tag: letters, '-', digits ("cpython-311"). */
+static bool is_cache_tag(const char *s)
+{
+	size_t a = strspn(s, "abcdefghijklmnopqrstuvwxyz");
+
+	return a && s[a] == '-' && s[a + 1] &&
+	       strspn(s + a + 1, "0123456789") == strlen(s + a + 1);
+}
+
+enum spec_kind { SPEC_MAJOR, SPEC_FULL, SPEC_TAG };
+
+static bool spec_matches(const struct pyc_interp *in, enum spec_kind kind,
+			 const char *spec)
+{
+	char v[64];
+
+	switch (kind) {
+	case SPEC_MAJOR:
+		return in->major == atoi(spec);
+	case SPEC_FULL:
+		snprintf(v, sizeof(v), "%d.%d.%d", in->major, in->minor,
+			 in->micro);
+		return strcmp(v, spec) == 0 && strcmp(in->level, "final") == 0;
+	default:
+		return in->tag && strcmp(in->tag, spec) == 0;
+	}
+}
+
+/* A bare major version ("3"), a full version ("3.11.7") or a cache tag
+ * ("cpython-311"): the newest usable interpreter of it that
  * pyc_interp_discover() finds (its list is sorted newest first). */
-static char *find_newest(const char *major)
+static char *find_discovered(const char *spec, enum spec_kind kind)
 {
 	struct pyc_interp_list list;
 	char *exe = NULL;
-	int want = atoi(major);
 
 	if (pyc_interp_discover(&list) < 0)
 		return NULL;
 	for (size_t i = 0; i < list.n && !exe; i++)
-		if (!list.rejected[i] && list.v[i].major == want)
+		if (!list.rejected[i] && spec_matches(&list.v[i], kind, spec))
 			exe = strdup(list.v[i].path);
 	pyc_interp_list_release(&list);
 	return exe;
+}
+
+/* A full version: pyenv's installation of that name (found without
+ * running anything), else what discovery finds of that version. */
+static char *find_full_version(const char *v)
+{
+	struct buf b = { 0 };
+	char *root = pyc__pyenv_root(), *exe = NULL;
+	size_t mm = strcspn(v, ".") + 1;
+
+	mm += strcspn(v + mm, ".");
+	if (root)
+		pyc__buf_addf(&b, "%s/versions/%s/bin/python%.*s", root, v,
+			      (int)mm, v);
+	if (b.len && !b.oom && pyc__is_executable(b.s))
+		exe = pyc__buf_detach(&b);
+	pyc__buf_release(&b);
+	free(root);
+	return exe ? exe : find_discovered(v, SPEC_FULL);
 }
 
 int pyc_interp_find(const char *spec, char **out, struct pyc_error *err)
@@ -321,7 +380,13 @@ int pyc_interp_find(const char *spec, char **out, struct pyc_error *err)
 	} else if (is_bare_version(spec)) {
 		exe = find_version(spec);
 	} else if (strspn(spec, "0123456789") == strlen(spec)) {
-		exe = find_newest(spec);
+		exe = find_discovered(spec, SPEC_MAJOR);
+	} else if (is_full_version(spec)) {
+		exe = find_full_version(spec);
+	} else if (is_cache_tag(spec)) {
+		/* else a command of that name, as before tags were taken */
+		if (!(exe = find_discovered(spec, SPEC_TAG)))
+			exe = unshim(path_search(spec, false));
 	} else {
 		exe = unshim(path_search(spec, false));
 	}

@@ -107,7 +107,8 @@ struct chain {
 static void report(struct chain *c, const char *path, enum pyc_trust t,
 		   const struct stat *st)
 {
-	c->fn(path, t, st, c->arg);
+	if (c->fn)
+		c->fn(path, t, st, c->arg);
 	c->problems++;
 }
 

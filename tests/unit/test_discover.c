@@ -164,12 +164,50 @@ static void test_shims(void **state)
 	check("root/shims/python3.99", "root/versions/3.99.2/bin/python3.99");
 }
 
+/* A full version, as 'pycprefix pythons' prints it: pyenv's
+ * installation of that name, found without running anything. */
+static void test_full_version(void **state)
+{
+	char root[512];
+
+	(void)state;
+	set_path("noexec", NULL);
+	snprintf(root, sizeof(root), "%s/root", dir);
+	setenv("PYENV_ROOT", root, 1);
+	check("3.99.2", "root/versions/3.99.2/bin/python3.99");
+	check("3.99.10", "root/versions/3.99.10/bin/python3.99");
+	check("3.98.1", "root/versions/3.98.1/bin/python3.98");
+}
+
+/* A cache tag: the newest interpreter discovery finds of that tag.
+ * It has to answer the probe: a wrapper of a real 3.11.7, newer than
+ * any other 3.11 discovery may find here (pyenv's is hidden). */
+#define REAL311 "/root/.pyenv/versions/3.11.7/bin/python3.11"
+static void test_cache_tag(void **state)
+{
+	char root[512];
+
+	(void)state;
+	if (access(REAL311, X_OK) != 0)
+		skip();
+	put("real/python3.11", "#!/bin/sh\nexec " REAL311 " \"$@\"\n", 0755);
+	set_path("real", NULL);
+	snprintf(root, sizeof(root), "%s/root", dir);
+	setenv("PYENV_ROOT", root, 1);
+	check("cpython-311", "real/python3.11");
+	check("3.11.7", "real/python3.11");
+	check("cpython-399", NULL);
+	assert_int_equal(errno, ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_path),
 		cmocka_unit_test(test_pyenv_versions),
 		cmocka_unit_test(test_shims),
+		cmocka_unit_test(test_full_version),
+		cmocka_unit_test(test_cache_tag),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
