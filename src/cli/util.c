@@ -59,26 +59,30 @@ static unsigned offered(const struct cli_parser *p)
 	return p->ctx->cmd ? p->ctx->cmd->takes : ~0u;
 }
 
+/* "pycprefix: " + the message + newline on stderr. */
+static void vmessage(const char *fmt, va_list ap)
+{
+	fputs("pycprefix: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void cli_warn(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("pycprefix: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmessage(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 int cli_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("pycprefix: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmessage(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return -1;
 }
 
@@ -87,11 +91,10 @@ int cli_usage_error(const struct cli_ctx *ctx, const char *fmt, ...)
 	va_list ap;
 	const char *name = ctx->cmd ? ctx->cmd->name : NULL;
 
-	fputs("pycprefix: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmessage(fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'pycprefix %s%s--help' for more information.\n",
+	fprintf(stderr, "Try 'pycprefix %s%s--help' for more information.\n",
 		name ? name : "", name ? " " : "");
 	return -1;
 }

@@ -483,6 +483,13 @@ bool pyc_source_gone(const char *source)
 	return stat(source, &st) < 0 && (errno == ENOENT || errno == ENOTDIR);
 }
 
+bool pyc__ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
 bool pyc__cache_artifact(const char *prefix, const char *pyc, char **source,
 			 struct pyc_cache_name *cn)
 {

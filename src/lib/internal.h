@@ -149,6 +149,9 @@ struct pyc_cache_name;
 bool pyc__cache_artifact(const char *prefix, const char *pyc, char **source,
 			 struct pyc_cache_name *cn);
 
+/* Does s end with suffix? */
+bool pyc__ends_with(const char *s, const char *suffix);
+
 /* Is `path` inside the prefix?  Then what follows the prefix and its
  * separator ("/p", "/p/w/a.pyc": "w/a.pyc"; "/": all of an absolute
  * path), with *len the prefix's length without trailing slashes (1 for

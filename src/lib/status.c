@@ -402,13 +402,6 @@ static void on_walk_error(const char *path, int errnum, void *arg)
 
 /* ---- orphans ---- */
 
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
 /* A pyc in the cache: orphan when it names a source that is gone. */
 static void check_pyc(struct st_run *r, const char *pyc, bool in_tree)
 {
@@ -463,7 +456,7 @@ static void orphan_file(struct pyc__tree *t, int dfd, const char *name,
 	struct orphan_walk *w = pyc__container_of(t, struct orphan_walk, tree);
 
 	(void)dfd, (void)st;
-	if (ends_with(name, ".pyc") && (!w->in_tree || in_pycache(t)))
+	if (pyc__ends_with(name, ".pyc") && (!w->in_tree || in_pycache(t)))
 		check_pyc(w->r, path, w->in_tree);
 	if (w->r->oom)
 		t->stop = true;

@@ -113,12 +113,6 @@ void pyc__tidy_remove(struct pyc__tidy *t, int dfd, const char *name,
 	pyc__tidy_event(t, why, path, NULL, pyc__tidy_freed(t, st));
 }
 
-bool pyc__ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && strcmp(s + n - m, suffix) == 0;
-}
 
 /* ---- is it a cache? ---- */
 

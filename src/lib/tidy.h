@@ -56,8 +56,6 @@ void pyc__tidy_remove(struct pyc__tidy *t, int dfd, const char *name,
 		      const char *path, const struct stat *st,
 		      enum pyc_tidy_why why);
 
-/* Does s end with suffix? */
-bool pyc__ends_with(const char *s, const char *suffix);
 
 /* Is dir the root directory? */
 bool pyc__is_root_dir(const char *dir);
