@@ -438,10 +438,13 @@ static void test_refusals(void **state)
 	free(st.refused_path);
 	assert_int_equal(s.n, 0);
 
+	/* A prefix not made yet holds nothing to prune, as du and status
+	 * see it. */
 	o.prefix = at(p, "absent");
-	errno = 0;
-	assert_int_equal(pyc_prune(&o, NULL, 0, &st), -1);
-	assert_int_equal(errno, ENOENT);
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(pyc_prune(&o, NULL, 0, &st), 0);
+	assert_int_equal(st.files, 0);
+	assert_false(exists(at(p, "absent")));
 	put("afile", "");
 	o.prefix = at(p, "afile");
 	errno = 0;
