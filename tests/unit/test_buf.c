@@ -2,45 +2,37 @@
  * Unit tests of buf.c: growth, detach, reset, the sticky out-of-memory
  * flag and pyc__array_grow().
  *
- * realloc() is replaced in this program (the library, linked statically,
- * calls ours): it can fail, as when memory runs out, for the next n
- * calls.  Otherwise it is the next realloc() (libc's, or a sanitizer's
- * or valgrind's, whose memory it must be).
+ * buf.c is compiled into this program with its realloc() calls routed to
+ * faulty_realloc(), which can fail, as when memory runs out, for the next n
+ * calls.  No allocator symbol is replaced, so the test means the same
+ * under ASan, TSan and valgrind, whose allocators take over realloc().
  */
 #include "unit.h"
-#include "buf.h"
 
-#include <dlfcn.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
-
-extern void *__libc_realloc(void *p, size_t n);
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static int fail_reallocs;  /* fail this many coming realloc() calls */
 static size_t reallocs;    /* realloc() calls made */
 
-void *realloc(void *p, size_t n)
+static void *faulty_realloc(void *p, size_t n)
 {
-	static void *(*next)(void *, size_t);
-	static bool resolving;
-
-	if (!next) {
-		if (resolving)  /* dlsym() itself reallocating */
-			return __libc_realloc(p, n);
-		resolving = true;
-		*(void **)&next = dlsym(RTLD_NEXT, "realloc");
-		resolving = false;
-		if (!next)
-			abort();
-	}
 	reallocs++;
 	if (fail_reallocs > 0) {
 		fail_reallocs--;
 		errno = ENOMEM;
 		return NULL;
 	}
-	return next(p, n);
+	return realloc(p, n);
 }
+
+#define realloc faulty_realloc
+#include "buf.c"
+#undef realloc
 
 static int setup(void **state)
 {
