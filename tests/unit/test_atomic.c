@@ -1,5 +1,6 @@
 /* Unit tests of atomic.c and walk.c on a scratch directory. */
 #include "unit.h"
+#include "scratch.h"
 #include "engine.h"
 
 #include <errno.h>
@@ -8,71 +9,71 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char dir[] = "/tmp/pyc-atomic-XXXXXX";
 
 static int setup(void **state)
 {
 	(void)state;
-	return mkdtemp(dir) ? 0 : -1;
+	return scratch_make("atomic", 0);
 }
 
-static void path_of(char *out, size_t n, const char *rel)
+static int teardown(void **state)
 {
-	snprintf(out, n, "%s/%s", dir, rel);
+	(void)state;
+	return scratch_remove();
 }
 
 static void test_write_creates_dirs_and_mode(void **state)
 {
-	char p[256];
+	char p[PATH_MAX];
 	struct stat st;
 	char data[6] = { 0 };
 	FILE *f;
 
 	(void)state;
 	umask(022);
-	assert_int_equal(pyc__write_atomic(dir, "a/b/x.pyc", "hello", 5, 0644, 0), 0);
-	path_of(p, sizeof(p), "a/b/x.pyc");
+	assert_int_equal(pyc__write_atomic(base, "a/b/x.pyc", "hello", 5, 0644, 0), 0);
+	at(p, "a/b/x.pyc");
 	assert_int_equal(stat(p, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0644);
 	f = fopen(p, "rb");
 	assert_int_equal(fread(data, 1, 5, f), 5);
 	fclose(f);
 	assert_string_equal(data, "hello");
-	path_of(p, sizeof(p), "a/b");
+	at(p, "a/b");
 	stat(p, &st);
 	assert_int_equal(st.st_mode & 0777, 0755);
 	/* Replaced whole. */
-	assert_int_equal(pyc__write_atomic(dir, "a/b/x.pyc", "hi", 2, 0600, 0), 0);
-	path_of(p, sizeof(p), "a/b/x.pyc");
+	assert_int_equal(pyc__write_atomic(base, "a/b/x.pyc", "hi", 2, 0600, 0), 0);
+	at(p, "a/b/x.pyc");
 	stat(p, &st);
 	assert_int_equal(st.st_size, 2);
 }
 
 static void test_refuses_symlinked_dir(void **state)
 {
-	char p[256], target[256];
+	char p[PATH_MAX], target[PATH_MAX];
 
 	(void)state;
-	path_of(target, sizeof(target), "elsewhere");
+	at(target, "elsewhere");
 	mkdir(target, 0755);
-	path_of(p, sizeof(p), "link");
+	at(p, "link");
 	assert_int_equal(symlink(target, p), 0);
-	assert_int_equal(pyc__write_atomic(dir, "link/x.pyc", "x", 1, 0644, 0), -1);
+	assert_int_equal(pyc__write_atomic(base, "link/x.pyc", "x", 1, 0644, 0), -1);
 	assert_int_equal(errno, ENOTDIR);
-	path_of(p, sizeof(p), "elsewhere/x.pyc");
+	at(p, "elsewhere/x.pyc");
 	assert_int_equal(access(p, F_OK), -1);
 }
 
 static void test_link(void **state)
 {
-	char a[256], b[256];
+	char a[PATH_MAX], b[PATH_MAX];
 	struct stat x, y;
 
 	(void)state;
-	assert_int_equal(pyc__write_atomic(dir, "l/one.pyc", "1", 1, 0644, 0), 0);
-	assert_int_equal(pyc__link_atomic(dir, "l/one.pyc", "l/two.pyc", 0), 0);
-	path_of(a, sizeof(a), "l/one.pyc");
-	path_of(b, sizeof(b), "l/two.pyc");
+	assert_int_equal(pyc__write_atomic(base, "l/one.pyc", "1", 1, 0644, 0), 0);
+	assert_int_equal(pyc__link_atomic(base, "l/one.pyc", "l/two.pyc", 0), 0);
+	at(a, "l/one.pyc");
+	at(b, "l/two.pyc");
 	stat(a, &x);
 	stat(b, &y);
 	assert_int_equal(x.st_ino, y.st_ino);
@@ -80,31 +81,31 @@ static void test_link(void **state)
 
 static void test_strict_refuses_others_dirs(void **state)
 {
-	char p[256];
+	char p[PATH_MAX];
 
 	(void)state;
 	/* A directory anyone may write into: planted code could go there. */
-	path_of(p, sizeof(p), "open");
+	at(p, "open");
 	assert_int_equal(mkdir(p, 0755), 0);
 	assert_int_equal(chmod(p, 0777), 0);
-	assert_int_equal(pyc__write_atomic(dir, "open/x.pyc", "x", 1, 0644,
+	assert_int_equal(pyc__write_atomic(base, "open/x.pyc", "x", 1, 0644,
 					  PYC_WRITE_STRICT), -1);
 	assert_int_equal(errno, EPERM);
-	path_of(p, sizeof(p), "open/x.pyc");
+	at(p, "open/x.pyc");
 	assert_int_equal(access(p, F_OK), -1);
-	assert_int_equal(pyc__write_atomic(dir, "open/x.pyc", "x", 1, 0644, 0),
+	assert_int_equal(pyc__write_atomic(base, "open/x.pyc", "x", 1, 0644, 0),
 			 0);
 	/* The sticky bit makes it safe, as for /tmp. */
-	path_of(p, sizeof(p), "open");
+	at(p, "open");
 	assert_int_equal(chmod(p, 01777), 0);
-	assert_int_equal(pyc__write_atomic(dir, "open/y.pyc", "y", 1, 0644,
+	assert_int_equal(pyc__write_atomic(base, "open/y.pyc", "y", 1, 0644,
 					  PYC_WRITE_STRICT), 0);
 	/* Another user's directory (root can make one). */
 	if (geteuid() == 0) {
-		path_of(p, sizeof(p), "theirs");
+		at(p, "theirs");
 		assert_int_equal(mkdir(p, 0755), 0);
 		assert_int_equal(chown(p, 65534, 65534), 0);
-		assert_int_equal(pyc__write_atomic(dir, "theirs/x.pyc", "x", 1,
+		assert_int_equal(pyc__write_atomic(base, "theirs/x.pyc", "x", 1,
 						  0644, PYC_WRITE_STRICT), -1);
 		assert_int_equal(errno, EPERM);
 	}
@@ -131,17 +132,17 @@ static void on_unsafe(const char *path, enum pyc_trust t,
 
 static void test_trust_path(void **state)
 {
-	char p[256], q[256], link[256];
+	char p[PATH_MAX], q[PATH_MAX], link[PATH_MAX];
 	struct unsafe u = { .n = 0 };
 
 	(void)state;
-	path_of(p, sizeof(p), "t");
+	at(p, "t");
 	assert_int_equal(mkdir(p, 0755), 0);
-	path_of(p, sizeof(p), "t/open");
+	at(p, "t/open");
 	assert_int_equal(mkdir(p, 0755), 0);
 	assert_int_equal(chmod(p, 0757), 0);
 	/* Missing directories below are fine: we would create them. */
-	path_of(q, sizeof(q), "t/open/not/yet");
+	at(q, "t/open/not/yet");
 	assert_int_equal(pyc_trust_path(q, geteuid(), on_unsafe, &u), 1);
 	assert_string_equal(u.path[0], p);
 	assert_int_equal(u.why[0], PYC_TRUST_WRITABLE);
@@ -150,15 +151,15 @@ static void test_trust_path(void **state)
 	 * resolves links as the kernel does instead of checking the path
 	 * as spelled and again as resolved). */
 	u.n = 0;
-	path_of(link, sizeof(link), "t/alias");
+	at(link, "t/alias");
 	assert_int_equal(symlink(p, link), 0);
-	path_of(q, sizeof(q), "t/alias/pfx");
+	at(q, "t/alias/pfx");
 	assert_int_equal(pyc_trust_path(q, geteuid(), on_unsafe, &u), 1);
 	assert_string_equal(u.path[0], p);
 	assert_int_equal(u.why[0], PYC_TRUST_WRITABLE);
 	/* A safe chain has no finding. */
 	u.n = 0;
-	path_of(q, sizeof(q), "t");
+	at(q, "t");
 	assert_int_equal(pyc_trust_path(q, geteuid(), on_unsafe, &u), 0);
 	assert_int_equal(u.n, 0);
 	/* Group write is fine only for the owner's private group. */
@@ -207,22 +208,22 @@ static void test_walk_order_and_skips(void **state)
 {
 	struct seen s = { .n = 0 };
 	const struct pyc_walk_ops ops = { collect, NULL, NULL, &s };
-	char root[256], p[256];
+	char root[PATH_MAX], p[PATH_MAX];
 	static const char *const files[] = { "w/b.py", "w/a.py", "w/c.txt",
 					     "w/__pycache__/z.py", "w/d/e.py" };
 
 	(void)state;
-	path_of(root, sizeof(root), "w");
+	at(root, "w");
 	mkdir(root, 0755);
-	path_of(p, sizeof(p), "w/__pycache__");
+	at(p, "w/__pycache__");
 	mkdir(p, 0755);
-	path_of(p, sizeof(p), "w/d");
+	at(p, "w/d");
 	mkdir(p, 0755);
 	for (size_t i = 0; i < 5; i++) {
-		path_of(p, sizeof(p), files[i]);
+		at(p, files[i]);
 		fclose(fopen(p, "w"));
 	}
-	path_of(p, sizeof(p), "w/dlink");
+	at(p, "w/dlink");
 	symlink("d", p);
 	assert_int_equal(pyc__walk(root, 0, &ops), 0);
 	assert_int_equal(s.n, 3);
@@ -245,5 +246,5 @@ int main(void)
 		cmocka_unit_test(test_temp_names),
 		cmocka_unit_test(test_walk_order_and_skips),
 	};
-	return cmocka_run_group_tests(tests, setup, NULL);
+	return cmocka_run_group_tests(tests, setup, teardown);
 }

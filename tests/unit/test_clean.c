@@ -5,6 +5,7 @@
  * asked), what stays, emptied folders, symlinks, a dry run, '/'.
  */
 #include "unit.h"
+#include "scratch.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -12,42 +13,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char base[PATH_MAX];
-
-static char *pathf(char *out, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static char *pathf(char *out, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(out, PATH_MAX, fmt, ap);
-	va_end(ap);
-	assert_true(n >= 0 && n < PATH_MAX);
-	return out;
-}
 
 static int setup(void **state)
 {
 	(void)state;
-	pathf(base, "/tmp/pyc-clean-XXXXXX");
-	return mkdtemp(base) ? 0 : -1;
+	return scratch_make("clean", 0);
 }
 
 static int teardown(void **state)
 {
-	char cmd[PATH_MAX + 16];
-
 	(void)state;
-	pathf(cmd, "rm -rf '%s'", base);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static char *at(char *out, const char *rel)
-{
-	return pathf(out, "%s/%s", base, rel);
+	return scratch_remove();
 }
 
 static void put(const char *rel, const char *data)

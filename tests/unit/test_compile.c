@@ -6,6 +6,7 @@
  * and it imports what was compiled without writing anything again.
  */
 #include "unit.h"
+#include "scratch.h"
 #include "compat.h"
 #include "internal.h"
 
@@ -15,25 +16,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char base[PATH_MAX];
 static struct pyc_interp py;
 static const char *in_tree;            /* compile() in-tree, no prefix */
 static enum pyc_invalidation inv_mode;  /* compile()'s mode */
-
-static char *pathf(char *out, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static char *pathf(char *out, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(out, PATH_MAX, fmt, ap);
-	va_end(ap);
-	assert_true(n >= 0 && n < PATH_MAX);
-	return out;
-}
 
 /* A real CPython, probed (not cached). */
 static int find_interp(void **state)
@@ -74,22 +59,13 @@ static int setup(void **state)
 	(void)state;
 	in_tree = NULL;
 	inv_mode = PYC_INV_TIMESTAMP;
-	pathf(base, "/tmp/pyc-compile-XXXXXX");
-	return mkdtemp(base) ? 0 : -1;
+	return scratch_make("compile", 0);
 }
 
 static int teardown(void **state)
 {
-	char cmd[PATH_MAX + 16];
-
 	(void)state;
-	pathf(cmd, "rm -rf '%s'", base);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static char *at(char *out, const char *rel)
-{
-	return pathf(out, "%s/%s", base, rel);
+	return scratch_remove();
 }
 
 static void put(const char *rel, const char *data)

@@ -4,6 +4,7 @@
  * reading in full from a pipe, and mkdir -p.
  */
 #include "unit.h"
+#include "scratch.h"
 #include "compat.h"
 #include "internal.h"
 
@@ -14,47 +15,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char base[PATH_MAX];
-
-static char *pathf(char *out, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static char *pathf(char *out, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(out, PATH_MAX, fmt, ap);
-	va_end(ap);
-	assert_true(n >= 0 && n < PATH_MAX);
-	return out;
-}
 
 static int setup(void **state)
 {
 	(void)state;
-	pathf(base, "/tmp/pyc-fileio-XXXXXX");
-	if (!mkdtemp(base))
-		return -1;
-	return chmod(base, 0755);
+	return scratch_make("fileio", 0755);
 }
 
 static int teardown(void **state)
 {
-	char cmd[PATH_MAX + 16];
-
 	(void)state;
-	/* A test that failed as another user leaves the next as root. */
-	if (getuid() == 0 && geteuid() != 0 && seteuid(0) < 0)
-		return -1;
-	pathf(cmd, "rm -rf '%s'", base);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static char *at(char *out, const char *rel)
-{
-	return pathf(out, "%s/%s", base, rel);
+	return scratch_remove();
 }
 
 static void put(const char *rel, const void *data, size_t len)

@@ -1,6 +1,7 @@
 /* Unit tests of interp.c and discover.c that need no real interpreter:
  * finding executables, the probe protocol with fake interpreters. */
 #include "unit.h"
+#include "scratch.h"
 #include "internal.h"
 #include "spawn_check.h"
 
@@ -12,14 +13,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char dir[] = "/tmp/pyc-interp-XXXXXX";
 
 static void write_exec(const char *name, const char *body)
 {
-	char path[128];
+	char path[PATH_MAX];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	pathf(path, "%s/%s", base, name);
 	f = fopen(path, "w");
 	fputs(body, f);
 	fclose(f);
@@ -28,15 +28,21 @@ static void write_exec(const char *name, const char *body)
 
 static int setup(void **state)
 {
-	char cache[128];
+	char cache[PATH_MAX];
 
 	(void)state;
-	if (!mkdtemp(dir))
+	if (scratch_make("interp", 0) < 0)
 		return -1;
-	snprintf(cache, sizeof(cache), "%s/cache", dir);
+	pathf(cache, "%s/cache", base);
 	setenv("PYCPREFIX_PROBE_CACHE", cache, 1);
-	setenv("PATH", dir, 1);
+	setenv("PATH", base, 1);
 	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return scratch_remove();
 }
 
 static void test_find_on_path(void **state)
@@ -61,15 +67,15 @@ static void test_probe_answers(void **state)
 {
 	struct pyc_interp in;
 	struct pyc_error err;
-	char path[128];
+	char path[PATH_MAX];
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/fail", dir);
+	pathf(path, "%s/fail", base);
 	write_exec("fail", "#!/bin/sh\necho 'Fatal: boom' >&2\nexit 3\n");
 	assert_int_equal(pyc_interp_probe(path, 0, &in, &err), -1);
 	assert_non_null(strstr(err.msg, "exit 3"));
 	assert_non_null(strstr(err.msg, "Fatal: boom"));
-	snprintf(path, sizeof(path), "%s/old", dir);
+	pathf(path, "%s/old", base);
 	write_exec("old", "#!/bin/sh\nprintf 'pycprefix-probe-1\\000cpython"
 		   "\\0003 7 1 final 0\\000'\n");
 	assert_int_equal(pyc_interp_probe(path, 0, &in, &err), -1);
@@ -119,11 +125,11 @@ static void test_probe_pipe_not_inherited(void **state)
 {
 	struct pyc_interp in;
 	struct pyc_error err;
-	char path[128];
+	char path[PATH_MAX];
 	size_t n;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/fail", dir);
+	pathf(path, "%s/fail", base);
 	write_exec("fail", "#!/bin/sh\nexit 3\n");
 	spawn_check_start();
 	assert_int_equal(pyc_interp_probe(path, PYC_PROBE_NO_CACHE, &in,
@@ -144,12 +150,12 @@ static int open_fds(void)
 /* Names in the probe cache directory other than `keep`. */
 static int cache_others(void)
 {
-	char cache[128];
+	char cache[PATH_MAX];
 	struct dirent *e;
 	DIR *d;
 	int n = 0;
 
-	snprintf(cache, sizeof(cache), "%s/cache", dir);
+	pathf(cache, "%s/cache", base);
 	if (!(d = opendir(cache)))
 		return 0;
 	while ((e = readdir(d)))
@@ -167,11 +173,11 @@ static void test_probe_cache_short_write(void **state)
 	struct rlimit old, small = { 16, 16 };
 	struct pyc_interp in;
 	struct pyc_error err;
-	char path[128];
+	char path[PATH_MAX];
 	int before;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/old2", dir);
+	pathf(path, "%s/old2", base);
 	write_exec("old2", "#!/bin/sh\nprintf 'pycprefix-probe-1\\000cpython"
 		   "\\0003 7 1 final 0\\000'\n");
 	signal(SIGXFSZ, SIG_IGN);
@@ -196,25 +202,25 @@ static void test_probe_cache_short_write(void **state)
 static void test_ask_time_out_and_status(void **state)
 {
 	struct pyc_error err;
-	char path[128];
+	char path[PATH_MAX];
 	size_t n;
 	char **v;
 
 	(void)state;
-	snprintf(path, sizeof(path), "%s/hangs", dir);
+	pathf(path, "%s/hangs", base);
 	write_exec("hangs", "#!/bin/sh\nexec /bin/sleep 60\n");
 	setenv("PYCPREFIX_PROBE_TIMEOUT", "1", 1);
 	assert_null(pyc_interp_ask(path, "", &n, &err));
 	assert_int_equal(errno, ETIMEDOUT);
 	assert_non_null(strstr(err.msg, "did not answer within 1 s"));
 	unsetenv("PYCPREFIX_PROBE_TIMEOUT");
-	snprintf(path, sizeof(path), "%s/answers-then-fails", dir);
+	pathf(path, "%s/answers-then-fails", base);
 	write_exec("answers-then-fails", "#!/bin/sh\nprintf 'a\\000b' >&3\n"
 		   "echo 'RuntimeError: no' >&2\nexit 4\n");
 	assert_null(pyc_interp_ask(path, "", &n, &err));
 	assert_non_null(strstr(err.msg, "exit 4"));
 	assert_non_null(strstr(err.msg, "RuntimeError: no"));
-	snprintf(path, sizeof(path), "%s/answers", dir);
+	pathf(path, "%s/answers", base);
 	write_exec("answers", "#!/bin/sh\nprintf 'a\\000b' >&3\n");
 	v = pyc_interp_ask(path, "", &n, &err);
 	assert_non_null(v);
@@ -250,5 +256,5 @@ int main(void)
 		cmocka_unit_test(test_ask_time_out_and_status),
 		cmocka_unit_test(test_probe_timeout_setting),
 	};
-	return cmocka_run_group_tests(tests, setup, NULL);
+	return cmocka_run_group_tests(tests, setup, teardown);
 }

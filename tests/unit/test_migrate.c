@@ -7,6 +7,7 @@
  * (test_tidy.c has the moves across file systems.)
  */
 #include "unit.h"
+#include "scratch.h"
 #include "compat.h"
 #include "internal.h"
 
@@ -15,28 +16,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char base[PATH_MAX], pfx[PATH_MAX];
-
-static char *pathf(char *out, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static char *pathf(char *out, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(out, PATH_MAX, fmt, ap);
-	va_end(ap);
-	assert_true(n >= 0 && n < PATH_MAX);
-	return out;
-}
+static char pfx[PATH_MAX];
 
 static int setup(void **state)
 {
 	(void)state;
-	pathf(base, "/tmp/pyc-migrate-XXXXXX");
-	if (!mkdtemp(base))
+	if (scratch_make("migrate", 0) < 0)
 		return -1;
 	pathf(pfx, "%s/pfx", base);
 	return 0;
@@ -44,29 +29,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[PATH_MAX + 16];
-
 	(void)state;
-	pathf(cmd, "rm -rf '%s'", base);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static char *at(char *out, const char *rel)
-{
-	return pathf(out, "%s/%s", base, rel);
-}
-
-static void write_path(const char *p, const void *data, size_t len)
-{
-	char dir[PATH_MAX];
-	FILE *f;
-
-	pathf(dir, "%s", p);
-	*strrchr(dir, '/') = '\0';
-	assert_int_equal(pyc__mkdir_p(dir, 0755), 0);
-	assert_non_null(f = fopen(p, "wb"));
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
+	return scratch_remove();
 }
 
 static void put(const char *rel, const char *data)

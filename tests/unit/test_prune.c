@@ -7,6 +7,7 @@
  * the prefixes it refuses.  (test_tidy.c has eviction's faults.)
  */
 #include "unit.h"
+#include "scratch.h"
 #include "compat.h"
 #include "internal.h"
 
@@ -17,31 +18,15 @@
 #include <time.h>
 #include <unistd.h>
 
-static char base[PATH_MAX], pfx[PATH_MAX];
+static char pfx[PATH_MAX];
 static struct pyc_interp py;
-
-static char *pathf(char *out, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static char *pathf(char *out, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(out, PATH_MAX, fmt, ap);
-	va_end(ap);
-	assert_true(n >= 0 && n < PATH_MAX);
-	return out;
-}
 
 static int setup(void **state)
 {
 	(void)state;
 	if (pyc_interp_from_tag("cpython-312", &py) < 0)
 		return -1;
-	pathf(base, "/tmp/pyc-prune-XXXXXX");
-	if (!mkdtemp(base))
+	if (scratch_make("prune", 0) < 0)
 		return -1;
 	pathf(pfx, "%s/pfx", base);
 	return mkdir(pfx, 0755);
@@ -49,36 +34,15 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[PATH_MAX + 16];
-
 	(void)state;
 	pyc_interp_release(&py);
-	pathf(cmd, "rm -rf '%s'", base);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static char *at(char *out, const char *rel)
-{
-	return pathf(out, "%s/%s", base, rel);
+	return scratch_remove();
 }
 
 /* The mirror of base/rel in the prefix. */
 static char *in_pfx(char *out, const char *rel)
 {
 	return pathf(out, "%s%s/%s", pfx, base, rel);
-}
-
-static void write_path(const char *p, const void *data, size_t len)
-{
-	char dir[PATH_MAX];
-	FILE *f;
-
-	pathf(dir, "%s", p);
-	*strrchr(dir, '/') = '\0';
-	assert_int_equal(pyc__mkdir_p(dir, 0755), 0);
-	assert_non_null(f = fopen(p, "wb"));
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
 }
 
 static void put(const char *rel, const char *data)

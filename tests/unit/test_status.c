@@ -5,6 +5,7 @@
  * unchecked-hash pycs whose source changed, with a prefix and in-tree.
  */
 #include "unit.h"
+#include "scratch.h"
 #include "compat.h"
 #include "internal.h"
 
@@ -13,64 +14,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char base[PATH_MAX];
 static struct pyc_interp py;
-
-static char *pathf(char *out, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static char *pathf(char *out, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(out, PATH_MAX, fmt, ap);
-	va_end(ap);
-	assert_true(n >= 0 && n < PATH_MAX);
-	return out;
-}
 
 static int setup(void **state)
 {
 	(void)state;
 	if (pyc_interp_from_tag("cpython-312", &py) < 0)
 		return -1;
-	pathf(base, "/tmp/pyc-status-XXXXXX");
-	if (!mkdtemp(base))
-		return -1;
-	return chmod(base, 0755);
+	return scratch_make("status", 0755);
 }
 
 static int teardown(void **state)
 {
-	char cmd[PATH_MAX + 16];
-
 	(void)state;
-	/* A test that failed as another user leaves the next as root. */
-	if (getuid() == 0 && geteuid() != 0 && seteuid(0) < 0)
-		return -1;
 	pyc_interp_release(&py);
-	pathf(cmd, "rm -rf '%s'", base);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static char *at(char *out, const char *rel)
-{
-	return pathf(out, "%s/%s", base, rel);
-}
-
-static void write_path(const char *p, const void *data, size_t len)
-{
-	char dir[PATH_MAX];
-	FILE *f;
-
-	pathf(dir, "%s", p);
-	*strrchr(dir, '/') = '\0';
-	assert_int_equal(pyc__mkdir_p(dir, 0755), 0);
-	assert_non_null(f = fopen(p, "wb"));
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
+	return scratch_remove();
 }
 
 static void put(const char *rel, const char *data)

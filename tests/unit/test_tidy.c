@@ -9,6 +9,7 @@
  *   when memory runs out while a directory is listed.
  */
 #include "unit.h"
+#include "scratch.h"
 #include "compat.h"
 #include "internal.h"
 
@@ -20,21 +21,6 @@
 #include <unistd.h>
 
 /* A path of at most PATH_MAX bytes into out. */
-static char *pathf(char *out, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static char *pathf(char *out, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(out, PATH_MAX, fmt, ap);
-	va_end(ap);
-	assert_true(n >= 0 && n < PATH_MAX);
-	return out;
-}
-
 /* ---- the faults ---- */
 
 static struct {
@@ -89,32 +75,22 @@ char *strdup(const char *s)
 
 /* ---- scratch trees ---- */
 
-static char base[PATH_MAX];
 
 static int setup(void **state)
 {
 	(void)state;
 	memset(&fault, 0, sizeof(fault));
-	pathf(base, "/tmp/pyc-tidy-XXXXXX");
-	return mkdtemp(base) ? 0 : -1;
+	return scratch_make("tidy", 0);
 }
 
 static int teardown(void **state)
 {
-	char cmd[PATH_MAX + 16];
-
 	(void)state;
 	memset(&fault, 0, sizeof(fault));
-	pathf(cmd, "rm -rf '%s'", base);
-	return system(cmd) == 0 ? 0 : -1;
+	return scratch_remove();
 }
 
 /* base/rel, into out. */
-static char *at(char *out, const char *rel)
-{
-	return pathf(out, "%s/%s", base, rel);
-}
-
 static void mkdirs(const char *rel)
 {
 	char p[PATH_MAX];

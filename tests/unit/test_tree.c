@@ -1,5 +1,6 @@
 /* Unit tests of tree.c, the one walker, and of pyc_tree_links(). */
 #include "unit.h"
+#include "scratch.h"
 #include "internal.h"
 #include "tree.h"
 
@@ -9,27 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char base[PATH_MAX];
-
-static char *pathf(char *out, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static char *pathf(char *out, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(out, PATH_MAX, fmt, ap);
-	va_end(ap);
-	assert_true(n >= 0 && n < PATH_MAX);
-	return out;
-}
-
-static char *at(char *out, const char *rel)
-{
-	return pathf(out, "%s/%s", base, rel);
-}
 
 static void mkdirs(const char *rel)
 {
@@ -66,17 +46,13 @@ static bool exists(const char *rel)
 static int setup(void **state)
 {
 	(void)state;
-	pathf(base, "/tmp/pyc-tree-XXXXXX");
-	return mkdtemp(base) ? 0 : -1;
+	return scratch_make("tree", 0);
 }
 
 static int teardown(void **state)
 {
-	char cmd[PATH_MAX + 16];
-
 	(void)state;
-	pathf(cmd, "rm -rf '%s'", base);
-	return system(cmd) == 0 ? 0 : -1;
+	return scratch_remove();
 }
 
 /* What a walk saw: "F rel" for files, "E rel" for entries, "X rel errno"

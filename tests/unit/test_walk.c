@@ -10,6 +10,7 @@
  * that do not fill d_type do.
  */
 #include "unit.h"
+#include "scratch.h"
 #include "engine.h"
 #include "internal.h"
 
@@ -43,50 +44,20 @@ struct dirent *readdir(DIR *d)
 
 /* ---- scratch trees ---- */
 
-static char base[PATH_MAX];
-
-static char *pathf(char *out, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static char *pathf(char *out, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(out, PATH_MAX, fmt, ap);
-	va_end(ap);
-	assert_true(n >= 0 && n < PATH_MAX);
-	return out;
-}
 
 static int setup(void **state)
 {
 	(void)state;
 	no_d_type = false;
-	pathf(base, "/tmp/pyc-walk-XXXXXX");
-	if (!mkdtemp(base))
-		return -1;
 	/* Searchable by the unprivileged user of test_unreadable_dir. */
-	return chmod(base, 0755);
+	return scratch_make("walk", 0755);
 }
 
 static int teardown(void **state)
 {
-	char cmd[PATH_MAX + 16];
-
 	(void)state;
-	/* A test that failed as another user leaves the next as root. */
-	if (getuid() == 0 && geteuid() != 0 && seteuid(0) < 0)
-		return -1;
 	no_d_type = false;
-	pathf(cmd, "chmod -R u+rwx '%s'; rm -rf '%s'", base, base);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static char *at(char *out, const char *rel)
-{
-	return pathf(out, "%s/%s", base, rel);
+	return scratch_remove();
 }
 
 static void mkdirs(const char *rel)
