@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install what the build and the tests need on Debian, through apt-get,
 # when missing: PCRE2 (the build: compile -x), cmocka (C unit tests),
-# pytest and hypothesis (driven by Debian's python3);
+# pytest and hypothesis (driven by Debian's python3), zsh, fish and
+# bash-completion (the completion tests);
 # with the argument 'build', only what `make` needs (the README's first
 # set-up command); with 'fuzz', clang and its libFuzzer runtime too; with
 # 'clang', clang and its sanitizer runtimes (make check-tsan).
@@ -15,6 +16,10 @@ if [ "$1" != build ]; then
 	[ -f /usr/include/cmocka.h ] || need="$need libcmocka-dev"
 	/usr/bin/python3 -c 'import pytest' 2>/dev/null || need="$need python3-pytest"
 	/usr/bin/python3 -c 'import hypothesis' 2>/dev/null || need="$need python3-hypothesis"
+	# tests/cli/test_completions.py asks the real shells.
+	command -v zsh >/dev/null 2>&1 || need="$need zsh"
+	command -v fish >/dev/null 2>&1 || need="$need fish"
+	[ -f /usr/share/bash-completion/bash_completion ] || need="$need bash-completion"
 fi
 # make fuzz: clang with its libFuzzer runtime.
 if [ "$1" = fuzz ] || [ "$1" = clang ]; then
