@@ -58,7 +58,7 @@ _pycprefix_options()
 _pycprefix_bin()
 {
 	local bin=${COMP_WORDS[0]}
-	[[ $bin == '~/'* ]] && bin=$HOME/${bin#'~/'}
+	[[ $bin == \~/* ]] && bin=$HOME/${bin#\~/}
 	type -P -- "$bin" >/dev/null 2>&1 || bin=pycprefix
 	printf '%s\n' "$bin"
 }
@@ -77,28 +77,27 @@ _pycprefix_prefix_opt()
 			value=${w#--prefix=}
 		fi
 	done
-	[[ $value == '~/'* ]] && value=$HOME/${value#'~/'}
+	[[ $value == \~/* ]] && value=$HOME/${value#\~/}
 	printf '%s\n' "$value"
 }
 
 _pycprefix_words()
 {
-	COMPREPLY=($(compgen -W "$1" -- "$cur"))
+	mapfile -t COMPREPLY < <(compgen -W "$1" -- "$cur")
 }
 
 # Paths: directories with $1 = -d, else files and directories.
 _pycprefix_paths()
 {
 	if declare -F _filedir >/dev/null; then
-		_filedir $1
+		_filedir "$@"
 		return
 	fi
 	compopt -o filenames 2>/dev/null
-	local IFS=$'\n'
-	if [[ $1 == -d ]]; then
-		COMPREPLY=($(compgen -d -- "$cur"))
+	if [[ ${1-} == -d ]]; then
+		mapfile -t COMPREPLY < <(compgen -d -- "$cur")
 	else
-		COMPREPLY=($(compgen -f -- "$cur"))
+		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 	fi
 }
 
@@ -122,8 +121,8 @@ _pycprefix_pythons()
 # those already listed (comma-separated).
 _pycprefix_tags()
 {
-	local json before= last=$cur tags=
-	local prefix=$(_pycprefix_prefix_opt "${words[@]:1:cword-1}")
+	local json prefix before='' last=$cur tags=''
+	prefix=$(_pycprefix_prefix_opt "${words[@]:1:cword-1}")
 	json=$("$(_pycprefix_bin)" ${prefix:+--prefix "$prefix"} du --json \
 	       2>/dev/null)
 	[[ $json == *'"tags": ['* ]] || return
@@ -138,7 +137,7 @@ _pycprefix_tags()
 			tags+=" ${BASH_REMATCH[1]}"
 		json=${json#*"${BASH_REMATCH[0]}"}
 	done
-	COMPREPLY=($(compgen -P "$before" -W "$tags" -- "$last"))
+	mapfile -t COMPREPLY < <(compgen -P "$before" -W "$tags" -- "$last")
 }
 
 # The value of option $2 of command $1 into COMPREPLY; 1 when $2 takes no
@@ -232,7 +231,7 @@ _pycprefix()
 	fi
 
 	# The command: the first word that is no option nor an option's value.
-	local i cmd= at=0
+	local i cmd='' at=0
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
 		--prefix | --python) ((i++)) ;;
@@ -251,12 +250,13 @@ _pycprefix()
 	fi
 	if [[ $cmd == run ]]; then
 		# From COMMAND on, the line is COMMAND's.
-		local j=$(_pycprefix_run_offset)
+		local j
+		j=$(_pycprefix_run_offset)
 		if ((j)); then
 			if declare -F _command_offset >/dev/null; then
-				_command_offset $j
+				_command_offset "$j"
 			elif ((j == COMP_CWORD)); then
-				COMPREPLY=($(compgen -c -- "$cur"))
+				mapfile -t COMPREPLY < <(compgen -c -- "$cur")
 			else
 				_pycprefix_paths
 			fi
@@ -274,7 +274,7 @@ _pycprefix()
 	case $cmd in
 	'') _pycprefix_words "$_pycprefix_commands help" ;;
 	du | pythons | env) ;;
-	run) COMPREPLY=($(compgen -c -- "$cur")) ;;
+	run) mapfile -t COMPREPLY < <(compgen -c -- "$cur") ;;
 	*) _pycprefix_paths ;;
 	esac
 }

@@ -138,7 +138,7 @@ complete -c pycprefix -n "__pycprefix_using '' compile compileall status prune m
 complete -c pycprefix -n "__pycprefix_using '' compile status prune clean migrate du doctor path show pythons env" -l json -d 'Machine-readable output on stdout'
 complete -c pycprefix -n "__pycprefix_using '' compile status prune clean migrate doctor pythons env run" -s q -l quiet -d 'Only the data and the errors'
 complete -c pycprefix -n "__pycprefix_using '' compile status prune clean migrate" -s v -l verbose -d 'Also each file changed; -vv: each pyc'
-complete -c pycprefix -n "not __pycprefix_using compileall help" -s h -l help -d 'The help'
+complete -c pycprefix -n "__pycprefix_using '' compile status prune clean migrate du doctor path show pythons env run" -s h -l help -d 'The help'
 complete -c pycprefix -n "__pycprefix_using ''" -s V -l version -d 'The version'
 
 # compile

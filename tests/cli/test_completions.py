@@ -382,12 +382,18 @@ def test_python_offers_all_and_what_pythons_lists(shell, world):
     assert set(offered(shell, 'pycprefix --python ')) == want
     assert set(offered(shell, 'pycprefix status --python ')) == want
     assert set(offered(shell, 'pycprefix compileall --python ')) == want
+    tag = world.interps[0].tag
+    assert values(offered(shell, 'pycprefix --python=%s' % tag[:-1]),
+                  '--python') == {w for w in want if w.startswith(tag[:-1])}
 
 
 @pytest.mark.parametrize('cmd', ['compile', 'compileall'])
 def test_invalidation_mode_values(shell, cmd):
     assert set(offered(shell, 'pycprefix %s --invalidation-mode ' % cmd)) \
         == {'timestamp', 'checked-hash', 'unchecked-hash'}
+    line = 'pycprefix %s --invalidation-mode=un' % cmd
+    assert values(offered(shell, line), '--invalidation-mode') == {
+        'unchecked-hash'}
 
 
 @pytest.mark.parametrize('cmd', ['status', 'show'])
@@ -472,8 +478,11 @@ def test_run_completes_a_command_then_its_arguments(shell):
         assert values(offered(shell, 'pycprefix run fakecmd so')) == {
             'somedir', 'some.py'}
     else:
-        assert set(offered(shell, 'pycprefix run fakecmd --co')) == {
+        # COMMAND's options, none of pycprefix's.
+        assert option_set(offered(shell, 'pycprefix run fakecmd -')) == {
             '--colour', '--count'}
+        assert option_set(offered(shell, 'pycprefix run -q -- fakecmd -')) \
+            == {'--colour', '--count'}
 
 
 @pytest.mark.parametrize('cmd', ['du', 'pythons', 'env'])
