@@ -12,9 +12,10 @@
 
 set -l __pycprefix_commands compile compileall status prune clean migrate du doctor path show pythons env run help
 
-# The command on the line: the first word that is no option nor the value
-# of --prefix or --python; "run:" once run's COMMAND is there too.
-function __pycprefix_command
+# The line as pycprefix reads it: the command (the first word that is no
+# option nor the value of --prefix or --python), or "run:" once run's
+# COMMAND is there, followed by COMMAND and its words.
+function __pycprefix_parse
     set -l words (commandline -opc)
     set -e words[1]
     set -l cmd
@@ -23,10 +24,17 @@ function __pycprefix_command
             case --prefix --python
                 set -e words[1]
             case --
-                test "$cmd" = run; and echo run:; and return 0
+                if test "$cmd" = run
+                    set -e words[1]
+                    printf '%s\n' run: $words
+                    return
+                end
             case '-*'
             case '*'
-                test "$cmd" = run; and echo run:; and return 0
+                if test "$cmd" = run
+                    printf '%s\n' run: $words
+                    return
+                end
                 set cmd $words[1]
                 test "$cmd" = run; or break
         end
@@ -35,24 +43,15 @@ function __pycprefix_command
     echo $cmd
 end
 
+function __pycprefix_command
+    set -l parsed (__pycprefix_parse)
+    echo $parsed[1]
+end
+
 # run's COMMAND and its arguments, completed as that command's.
 function __pycprefix_run_args
-    set -l words (commandline -opc)
+    set -l words (__pycprefix_parse)
     set -e words[1]
-    set -l seen
-    while set -q words[1]
-        switch $words[1]
-            case --prefix
-                set -e words[1]
-            case --
-                test -n "$seen"; and set -e words[1]; and break
-            case '-*'
-            case '*'
-                test -n "$seen"; and break
-                set seen 1
-        end
-        set -e words[1]
-    end
     if not set -q words[1]
         __fish_complete_command (commandline -ct)
     else

@@ -353,7 +353,11 @@ def test_global_options_are_the_ones_help_lists(shell):
 def test_each_commands_options_are_the_ones_its_help_lists(shell, cmd):
     want = help_options(cmd)
     assert '--help' in want
-    assert option_set(offered(shell, 'pycprefix %s -' % cmd)) == want
+    got = option_set(offered(shell, 'pycprefix %s -' % cmd))
+    assert got == want, (
+        "%s completes %s's options unlike its --help: missing %s, extra %s"
+        " (completions/pycprefix.bash, _pycprefix, pycprefix.fish)" % (
+            shell.name, cmd, sorted(want - got), sorted(got - want)))
 
 
 def test_the_options_of_compile(shell):
