@@ -65,17 +65,18 @@ function __pycprefix_using
     contains -- "$cmd" $argv
 end
 
-# The command typed, to ask it (pycprefix when it is not one).
+# The command typed, to ask it (pycprefix when it is not one); false when
+# neither is there.
 function __pycprefix_bin
     set -l bin (commandline -opc)[1]
     command -q -- $bin; or set bin pycprefix
-    echo $bin
+    command -q -- $bin; and echo $bin
 end
 
 # --python: all, and each version and cache tag 'pycprefix pythons' lists.
 function __pycprefix_pythons
     printf '%s\t%s\n' all 'every interpreter pycprefix pythons lists'
-    set -l bin (__pycprefix_bin)
+    set -l bin (__pycprefix_bin); or return
     command $bin pythons -q 2>/dev/null | while read -l ver tag magic exe
         printf '%s\t%s\n' $ver $exe $tag $exe
     end
@@ -99,7 +100,7 @@ function __pycprefix_tags
     end
     set -l opt
     test -n "$prefix"; and set opt --prefix (string replace -r '^~/' ~/ -- $prefix)
-    set -l bin (__pycprefix_bin)
+    set -l bin (__pycprefix_bin); or return
     set -l json (command $bin $opt du --json 2>/dev/null)
     string match -q -- '*"tags": [*' "$json"; or return 1
     set -l tags (string replace -r '.*?"tags": \[([^]]*)\].*' '$1' -- "$json" |

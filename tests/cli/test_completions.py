@@ -506,3 +506,12 @@ def test_bash_runs_with_and_without_bash_completion(world, name):
     with open(mode) as f:
         assert f.read().strip() == ('with' if name == 'bash-completion'
                                     else 'without')
+
+
+def test_fish_without_pycprefix_on_path_is_quiet(world):
+    env = dict(world.env, PATH='/usr/bin:/bin')
+    assert shutil.which('pycprefix', path=env['PATH']) is None
+    fish = Fish(env, world.cwd)  # its complete() checks stderr is empty
+    assert fish.complete('pycprefix --python ') == ['all']
+    assert fish.complete('pycprefix --prefix %s prune --tags=' %
+                         world.prefix) == []
