@@ -515,3 +515,11 @@ def test_fish_without_pycprefix_on_path_is_quiet(world):
     assert fish.complete('pycprefix --python ') == ['all']
     assert fish.complete('pycprefix --prefix %s prune --tags=' %
                          world.prefix) == []
+
+
+def test_tags_of_the_prefix_pythonpycacheprefix_names(world):
+    # The prefix as pycprefix resolves it: here from the environment.
+    fish = Fish(dict(world.env, PYTHONPYCACHEPREFIX=world.prefix),
+                world.cwd)
+    assert values(fish.complete('pycprefix prune --tags='), '--tags') == \
+        set(world.tags)
