@@ -36,7 +36,8 @@ CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-# The man pages: doc/NAME.1.scd -> build/man/NAME.1 with scdoc.  `make`
+# The man pages: doc/NAME.1.scd -> build/man/NAME.1 with scdoc, then
+# doc/tidy.awk (drops the empty paragraphs mandoc -Tlint reports).  `make`
 # builds them when scdoc is installed and skips them when it is not (the
 # README's first command needs only a compiler); `make man` and `make
 # check` need it.
@@ -49,9 +50,12 @@ all: $(BUILD)/pycprefix $(BUILD)/libpycprefix.a $(if $(HAVE_SCDOC),man)
 
 man: $(MAN_PAGES)
 
-$(BUILD)/man/%: doc/%.scd
+$(BUILD)/man/%: doc/%.scd doc/tidy.awk
 	@mkdir -p $(dir $@)
-	$(SCDOC) < $< > $@.tmp && mv $@.tmp $@ || { rm -f $@.tmp; exit 1; }
+	@rm -f $@.roff $@.tmp
+	$(SCDOC) < $< > $@.roff && awk -f doc/tidy.awk $@.roff > $@.tmp && \
+		mv $@.tmp $@ || { rm -f $@.roff $@.tmp; exit 1; }
+	@rm -f $@.roff
 
 $(BUILD)/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
