@@ -6,7 +6,8 @@
 #   an indent moves after it, where groff and mandoc both show it);
 # - break text lines longer than 80 bytes at a space (in filled text a
 #   newline is a space), never in a literal block (.nf to .fi), never
-#   before a '.' or a "'" (a request), never at an escaped space.
+#   before a '.' or a "'" (a request), never at an escaped space;
+# - no hyphenation (.nh again after .TH).
 # The Makefile runs scdoc < doc/X.scd, then awk -f doc/tidy.awk.
 function opens(l)  { return l ~ /^\.(TH|SH|SS|P|PP|RS)( |$)/ }
 function closes(l) { return l ~ /^\.(SH|SS|P|PP|RE)( |$)/ }
@@ -45,4 +46,8 @@ function emit(l,    i, cut) {
 		emit(".P")
 	held = 0
 	emit($0)
+	# No hyphenation (scdoc's .nh comes before .TH, which undoes it in
+	# groff): a command name is not to be split across lines.
+	if ($0 ~ /^\.TH /)
+		emit(".nh")
 }
