@@ -476,3 +476,24 @@ def test_prune_missing_path(clean_env, tmp_path):
     assert b'nosuch' in res.stderr
     assert b'No such file or directory' in res.stderr
     assert tree_files(prefix) == before
+
+
+def test_max_size_with_no_pyc_left(tmp_path, clean_env):
+    """--max-size when nothing is kept (every pyc an orphan, or an empty
+    prefix): the eviction sorted a NULL array (UBSan, in the sanitizer
+    run: 'null pointer passed as argument 1')."""
+    it = INTERPRETERS[-1]
+    tree = make_tree(tmp_path)
+    prefix = str(tmp_path / 'p')
+    compile_tree(it, tree, prefix, clean_env)
+    shutil.rmtree(str(tree))
+    res = run_tool(['prune', '--json', '--prefix', prefix, '--max-size',
+                    '0'], clean_env, check=0)
+    assert json.loads(res.stdout)['files'] == 4
+    assert res.stderr == b''
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    res = run_tool(['prune', '--json', '--prefix', str(empty),
+                    '--max-size', '0'], clean_env, check=0)
+    assert json.loads(res.stdout)['files'] == 0
+    assert res.stderr == b''
