@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import INTERPRETERS, run_tool
+from conftest import INTERPRETERS, preload_shim, run_tool
 
 IT = INTERPRETERS[-1]
 SIGNATURE = b'Signature: 8a477f597d28d172789f06886806bc55'
@@ -259,16 +259,7 @@ int mkdir(const char *path, mode_t mode)
 
 @pytest.fixture
 def shim_env(tmp_path, clean_env):
-    src = tmp_path / 'shim.c'
-    lib = tmp_path / 'shim.so'
-    src.write_text(SHIM)
-    subprocess.run(['cc', '-shared', '-fPIC', '-o', str(lib), str(src),
-                    '-ldl'], check=True)
-    env = dict(clean_env)
-    env['LD_PRELOAD'] = str(lib)
-    env['ASAN_OPTIONS'] = 'verify_asan_link_order=0:' + env.get(
-        'ASAN_OPTIONS', '')
-    return env
+    return preload_shim(tmp_path, clean_env, SHIM)
 
 
 def test_a_kill_while_tagging_leaves_no_torn_tag(tmp_path, shim_env,
