@@ -767,8 +767,9 @@ const struct cli_cmd cli_cmd_doctor = {
 	.help =
 	"The prefix: that no other user can change it or a directory above\n"
 	"it (as ssh's StrictModes), nothing inside owned by another user,\n"
-	"no symlinks, temporary leftovers, free space, and pycs of\n"
-	"interpreters no longer installed.  The environment: whether\n"
+	"no symlinks, temporary leftovers, free space, pycs of\n"
+	"interpreters no longer installed, and a CACHEDIR.TAG (backups\n"
+	"skip a tagged cache).  The environment: whether\n"
 	"PYTHONPYCACHEPREFIX is set in this shell and each interpreter\n"
 	"(--python, default: all found) writes where it should.  Aliasing:\n"
 	"sys.path entries with '..' or reaching one directory twice, and,\n"
