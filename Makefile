@@ -1,6 +1,8 @@
 # pycprefix - build, test, install.
 #
-#   make                 build/pycprefix and build/libpycprefix.a
+#   make                 build/pycprefix and build/libpycprefix.a (and the
+#                        man pages, build/man/*.1, when scdoc is installed)
+#   make man             the man pages from doc/*.scd (needs scdoc)
 #   make check           every test suite (installs test deps on Debian, see tests/deps.sh)
 #   make check-sanitize  the same suites against an ASan+UBSan build
 #   make bench           benchmarks against python -m compileall
@@ -34,7 +36,26 @@ CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-all: $(BUILD)/pycprefix $(BUILD)/libpycprefix.a
+# The man pages: doc/NAME.1.scd -> build/man/NAME.1 with scdoc, then
+# doc/tidy.awk (drops the empty paragraphs mandoc -Tlint reports).  `make`
+# builds them when scdoc is installed and skips them when it is not (the
+# README's first command needs only a compiler); `make man` and `make
+# check` need it.
+SCDOC   ?= scdoc
+MAN_SRC  = $(wildcard doc/*.scd)
+MAN_PAGES = $(MAN_SRC:doc/%.scd=$(BUILD)/man/%)
+HAVE_SCDOC := $(shell command -v $(SCDOC) 2>/dev/null)
+
+all: $(BUILD)/pycprefix $(BUILD)/libpycprefix.a $(if $(HAVE_SCDOC),man)
+
+man: $(MAN_PAGES)
+
+$(BUILD)/man/%: doc/%.scd doc/tidy.awk
+	@mkdir -p $(dir $@)
+	@rm -f $@.roff $@.tmp
+	$(SCDOC) < $< > $@.roff && awk -f doc/tidy.awk $@.roff > $@.tmp && \
+		mv $@.tmp $@ || { rm -f $@.roff $@.tmp; exit 1; }
+	@rm -f $@.roff
 
 $(BUILD)/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
@@ -89,7 +110,7 @@ unit: $(UNIT_BIN) $(BUILD)/tests/libcheck $(REPLAY_BIN)
 # SANITIZE=1, again with ASan+UBSan.
 check:
 	@sh tests/deps.sh
-	$(MAKE) all unit
+	$(MAKE) all man unit
 	PYCPREFIX_BUILD=$(abspath $(BUILD)) $(TEST_PY) -m pytest -q tests
 	@if [ -n "$$CI" ] || [ -n "$$SANITIZE" ]; then \
 		$(MAKE) check-sanitize && $(MAKE) check-tsan; fi
@@ -176,6 +197,6 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all unit check check-sanitize check-tsan check-valgrind bench fuzz install clean
+.PHONY: all man unit check check-sanitize check-tsan check-valgrind bench fuzz install clean
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

@@ -118,6 +118,22 @@ def clean_env(tmp_path):
     return env
 
 
+def preload_shim(tmp_path, env, source):
+    """env with LD_PRELOAD set to the C `source` built as a shared object
+    in tmp_path (functions the tool calls, replaced for a fault)."""
+    src = tmp_path / 'shim.c'
+    lib = tmp_path / 'shim.so'
+    src.write_text(source)
+    subprocess.run(['cc', '-shared', '-fPIC', '-o', str(lib), str(src),
+                    '-ldl'], check=True)
+    env = dict(env)
+    env['LD_PRELOAD'] = str(lib)
+    # A sanitizer build wants its runtime first; a shim is harmless.
+    env['ASAN_OPTIONS'] = 'verify_asan_link_order=0:' + env.get(
+        'ASAN_OPTIONS', '')
+    return env
+
+
 def run_tool(args, env, cwd=None, input=None, check=None):
     """Run the binary; returns CompletedProcess with bytes output."""
     res = subprocess.run([BINARY, *args], capture_output=True, env=env,

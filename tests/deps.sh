@@ -2,7 +2,8 @@
 # Install what the build and the tests need on Debian, through apt-get,
 # when missing: PCRE2 (the build: compile -x), cmocka (C unit tests),
 # pytest and hypothesis (driven by Debian's python3), zsh, fish and
-# bash-completion (the completion tests);
+# bash-completion (the completion tests), scdoc (the man pages: make
+# check builds them) and mandoc (their lint);
 # with the argument 'build', only what `make` needs (the README's first
 # set-up command); with 'fuzz', clang and its libFuzzer runtime too; with
 # 'clang', clang and its sanitizer runtimes (make check-tsan).
@@ -20,6 +21,8 @@ if [ "$1" != build ]; then
 	command -v zsh >/dev/null 2>&1 || need="$need zsh"
 	command -v fish >/dev/null 2>&1 || need="$need fish"
 	[ -f /usr/share/bash-completion/bash_completion ] || need="$need bash-completion"
+	command -v scdoc >/dev/null 2>&1 || need="$need scdoc"
+	command -v mandoc >/dev/null 2>&1 || need="$need mandoc"
 fi
 # make fuzz: clang with its libFuzzer runtime.
 if [ "$1" = fuzz ] || [ "$1" = clang ]; then

@@ -365,6 +365,31 @@ static void not_a_cache(struct doctor *d, const struct pyc_tidy_stats *st)
 		    ? "sources" : "__pycache__ folders", q(d, what));
 }
 
+/* Backups skip a tagged prefix (tar --exclude-caches, borg, restic).
+ * pycprefix tags the prefixes it makes, not one that existed before it
+ * (which may hold more than the cache): say how to tag that one. */
+static void check_cachedir_tag(struct doctor *d, const char *prefix)
+{
+	char fix[PATH_MAX + 128];
+	size_t n = strlen(prefix) + sizeof("/" PYC_CACHEDIR_TAG_NAME);
+	char *tag = malloc(n);
+
+	if (pyc_prefix_tagged(prefix)) {
+		say(d, OK, "prefix.cachedir", NULL, "it holds a %s: backups "
+		    "that honour it skip the cache", PYC_CACHEDIR_TAG_NAME);
+		goto out;
+	}
+	if (tag)
+		snprintf(tag, n, "%s/" PYC_CACHEDIR_TAG_NAME, prefix);
+	snprintf(fix, sizeof(fix), "echo '" PYC_CACHEDIR_TAG_SIGNATURE
+		 "' > %s", tag ? shq(d, tag) : PYC_CACHEDIR_TAG_NAME);
+	say(d, NOTE, "prefix.cachedir", fix, "no %s: backups (tar "
+	    "--exclude-caches, borg, restic) save the cache with the rest",
+	    PYC_CACHEDIR_TAG_NAME);
+out:
+	free(tag);
+}
+
 static void audit(struct doctor *d, const char *prefix)
 {
 	struct audit_ui a;
@@ -418,6 +443,7 @@ static void audit(struct doctor *d, const char *prefix)
 		say(d, OK, "prefix.contents", NULL, "everything inside is "
 		    "yours, with no symlink and no directory open to others");
 	check_tags(d, &a);
+	check_cachedir_tag(d, prefix);
 out:
 	free(st.refused_path);
 	for (size_t k = 0; k <= PYC_AUDIT_TEMP; k++)
@@ -741,8 +767,9 @@ const struct cli_cmd cli_cmd_doctor = {
 	.help =
 	"The prefix: that no other user can change it or a directory above\n"
 	"it (as ssh's StrictModes), nothing inside owned by another user,\n"
-	"no symlinks, temporary leftovers, free space, and pycs of\n"
-	"interpreters no longer installed.  The environment: whether\n"
+	"no symlinks, temporary leftovers, free space, pycs of\n"
+	"interpreters no longer installed, and a CACHEDIR.TAG (backups\n"
+	"skip a tagged cache).  The environment: whether\n"
 	"PYTHONPYCACHEPREFIX is set in this shell and each interpreter\n"
 	"(--python, default: all found) writes where it should.  Aliasing:\n"
 	"sys.path entries with '..' or reaching one directory twice, and,\n"

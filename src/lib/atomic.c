@@ -155,9 +155,23 @@ static int open_root(const char *dir)
 	return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
+/* Put the complete temporary file in place: renamed over `name`, or
+ * with PYC_WRITE_NOREPLACE linked as `name` only if nothing has it yet
+ * (EEXIST otherwise) and then unlinked (a portable no-clobber rename). */
+static int publish(int pfd, const char *tmp, const char *name,
+		   unsigned flags)
+{
+	if (!(flags & PYC_WRITE_NOREPLACE))
+		return renameat(pfd, tmp, pfd, name);
+	if (linkat(pfd, tmp, pfd, name, 0) < 0)
+		return -1;
+	unlinkat(pfd, tmp, 0);
+	return 0;
+}
+
 /* Write data as `name` in the open directory pfd, atomically. */
 static int write_in(int pfd, const char *name, const void *data, size_t len,
-		    unsigned mode)
+		    unsigned mode, unsigned flags)
 {
 	char tmp[512];
 	int fd, saved;
@@ -169,7 +183,7 @@ static int write_in(int pfd, const char *name, const void *data, size_t len,
 		close(fd);
 		goto fail;
 	}
-	if (close(fd) < 0 || renameat(pfd, tmp, pfd, name) < 0) {
+	if (close(fd) < 0 || publish(pfd, tmp, name, flags) < 0) {
 		saved = errno;
 		goto fail;
 	}
@@ -189,7 +203,7 @@ int pyc__write_atomic(const char *dir, const char *rel, const void *data,
 	if (root < 0)
 		return -1;
 	if ((pfd = open_parent(root, rel, &name, flags)) >= 0) {
-		ret = write_in(pfd, name, data, len, mode);
+		ret = write_in(pfd, name, data, len, mode, flags);
 		saved = errno;
 		close(pfd);
 		errno = saved;
@@ -252,7 +266,8 @@ int pyc__move_atomic(int src_dfd, const char *src_name, const char *dir,
 	 * stays. */
 	if (!(data = read_at(src_dfd, src_name, &len, &st)))
 		goto out;
-	ret = write_in(pfd, name, data, len, (unsigned)(st.st_mode & 0666));
+	ret = write_in(pfd, name, data, len, (unsigned)(st.st_mode & 0666),
+		       0);
 	free(data);
 	if (ret == 0 && pyc__unlink_same(src_dfd, src_name, &st, false) < 0)
 		ret = -1;

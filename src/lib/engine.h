@@ -85,6 +85,9 @@ enum {
 	/* Refuse (EPERM) to go through a directory below `dir` that
 	 * pyc_trust_stat() does not call safe: for prefixes. */
 	PYC_WRITE_STRICT = 1 << 0,
+	/* Never replace: fail with EEXIST when the final name exists
+	 * (the temporary is linked to it, then removed). */
+	PYC_WRITE_NOREPLACE = 1 << 1,
 };
 
 int pyc__write_atomic(const char *dir, const char *rel, const void *data,

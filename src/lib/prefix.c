@@ -105,16 +105,52 @@ static void note_unsafe(const char *path, enum pyc_trust t,
 		u->fn(path, t, st, u->arg);
 }
 
+bool pyc_prefix_tagged(const char *prefix)
+{
+	static const char sig[] = PYC_CACHEDIR_TAG_SIGNATURE;
+	char got[sizeof(sig) - 1];
+	struct stat st;
+	int dfd, fd;
+	bool yes = false;
+
+	if ((dfd = open(prefix, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return false;
+	/* O_NONBLOCK: a FIFO of that name does not hang us. */
+	fd = openat(dfd, PYC_CACHEDIR_TAG_NAME,
+		    O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	close(dfd);
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    pyc__read_full(fd, got, sizeof(got)) == (ssize_t)sizeof(got))
+		yes = memcmp(got, sig, sizeof(got)) == 0;
+	close(fd);
+	return yes;
+}
+
+/* The tag of a prefix just made: atomic, never over a file of its name
+ * (the user's, or another run's that made the prefix at the same time).
+ * Best effort: a prefix without one still works, and doctor says so. */
+static void tag_new_prefix(const char *prefix)
+{
+	static const char tag[] = PYC_CACHEDIR_TAG;
+
+	(void)pyc__write_atomic(prefix, PYC_CACHEDIR_TAG_NAME, tag,
+				sizeof(tag) - 1, 0644, PYC_WRITE_NOREPLACE);
+}
+
 int pyc_prefix_prepare(const char *prefix, unsigned flags, pyc_trust_fn *fn,
 		       void *arg, struct pyc_error *err)
 {
 	struct first_unsafe u = { fn, arg, err, 0 };
 	struct stat st;
+	bool made;
 
 	if (stat(prefix, &st) == 0 && !S_ISDIR(st.st_mode)) {
 		errno = ENOTDIR;
 		goto fail;
 	}
+	made = lstat(prefix, &st) < 0 && errno == ENOENT;
 	if (pyc_trust_path(prefix, geteuid(), note_unsafe, &u) < 0)
 		goto fail;
 	if (u.n && !(flags & PYC_PREFIX_INSECURE)) {
@@ -125,8 +161,11 @@ int pyc_prefix_prepare(const char *prefix, unsigned flags, pyc_trust_fn *fn,
 		goto fail;
 	/* One line for a prefix we cannot write (read-only, another
 	 * user's), not one failure per file. */
-	if (faccessat(AT_FDCWD, prefix, W_OK | X_OK, AT_EACCESS) == 0)
+	if (faccessat(AT_FDCWD, prefix, W_OK | X_OK, AT_EACCESS) == 0) {
+		if (made)
+			tag_new_prefix(prefix);
 		return 0;
+	}
 	pyc__set_error(err, "cannot write into the prefix '%s': %s", prefix,
 		       strerror(errno));
 	return -1;

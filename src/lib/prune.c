@@ -200,7 +200,8 @@ static void evict(struct prune *p)
 
 	for (size_t i = 0; i < p->nkept; i++)
 		total += kept_names(p, &names, &p->kept[i], 1);
-	qsort(p->kept, p->nkept, sizeof(*p->kept), kept_cmp);
+	if (p->nkept) /* NULL when none: qsort() must not see it */
+		qsort(p->kept, p->nkept, sizeof(*p->kept), kept_cmp);
 	for (size_t i = 0; i < p->nkept && total > t->o->max_size; i++) {
 		struct kept *k = &p->kept[i];
 

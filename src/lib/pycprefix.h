@@ -1088,7 +1088,11 @@ enum {
  * Make the prefix ready to be written: check that no other user can
  * change it (pyc_trust_path() for the effective user; fn, if not NULL, is
  * called for each unsafe directory), then create it and its missing
- * parents (mode 0755 before the umask: writable by the owner only).
+ * parents (mode 0755 before the umask: writable by the owner only).  A
+ * prefix this call creates gets a CACHEDIR.TAG (see below), written
+ * atomically and never over a file of that name; one that existed
+ * before is left as it is (it may be a directory holding more than the
+ * cache), and a tag that cannot be written is no error.
  * Returns 0, or -1 with errno and err: EPERM when a directory is unsafe
  * (unless PYC_PREFIX_INSECURE), ENOTDIR, what mkdir() said, or (EACCES,
  * EROFS) that the effective user cannot write into the prefix.
@@ -1096,5 +1100,29 @@ enum {
 PYC_API
 int pyc_prefix_prepare(const char *prefix, unsigned flags, pyc_trust_fn *fn,
 		       void *arg, struct pyc_error *err);
+
+/*
+ * The Cache Directory Tagging Specification (https://bford.info/cachedir/),
+ * honoured by tar --exclude-caches, borg and restic: a directory holding
+ * a file PYC_CACHEDIR_TAG_NAME that begins with the 43 bytes of
+ * PYC_CACHEDIR_TAG_SIGNATURE is a cache, and backups skip what it holds.
+ * PYC_CACHEDIR_TAG is the whole file pycprefix writes.
+ */
+#define PYC_CACHEDIR_TAG_NAME "CACHEDIR.TAG"
+#define PYC_CACHEDIR_TAG_SIGNATURE \
+	"Signature: 8a477f597d28d172789f06886806bc55"
+#define PYC_CACHEDIR_TAG \
+	PYC_CACHEDIR_TAG_SIGNATURE "\n" \
+	"# This file is a cache directory tag created by pycprefix.\n" \
+	"# For information about cache directory tags, see:\n" \
+	"#\thttps://bford.info/cachedir/\n"
+
+/*
+ * Does `prefix` hold a cache directory tag: a regular file (reached as
+ * tar reaches it, a symlink followed) named PYC_CACHEDIR_TAG_NAME that
+ * begins with the signature?  false when not, or when it cannot be read.
+ */
+PYC_API
+bool pyc_prefix_tagged(const char *prefix);
 
 #endif /* PYCPREFIX_H */

@@ -25,8 +25,10 @@ def listed(res):
 
 
 def written(prefix):
+    """The files compile wrote into the prefix, but for its CACHEDIR.TAG
+    (tests/cli/test_cachedir_tag.py)."""
     return sorted(os.path.join(d, f) for d, _, fs in os.walk(prefix)
-                  for f in fs)
+                  for f in fs if (d, f) != (str(prefix), 'CACHEDIR.TAG'))
 
 
 def cache_from_source(it, prefix, cwd, source, level=0):

@@ -40,7 +40,9 @@ def tree_with(tmp_path, names):
 
 
 def pycs(prefix):
-    return sorted(f for _, _, fs in os.walk(prefix) for f in fs)
+    """What compile wrote, but for the prefix's CACHEDIR.TAG."""
+    return sorted(f for d, _, fs in os.walk(prefix) for f in fs
+                  if (d, f) != (str(prefix), 'CACHEDIR.TAG'))
 
 
 def test_dead_and_hung_workers_are_reported_and_replaced(clean_env,

@@ -2,12 +2,10 @@
 document still comes, whole (it used to be human output from doctor, and
 compile's failures went missing)."""
 import json
-import os
-import subprocess
 
 import pytest
 
-from conftest import run_tool
+from conftest import preload_shim, run_tool
 
 SHIM = r"""
 #define _GNU_SOURCE
@@ -26,17 +24,7 @@ FILE *open_memstream(char **p, size_t *n)
 @pytest.fixture
 def no_memstream(tmp_path, clean_env):
     """clean_env with every open_memstream() failing (ENOMEM)."""
-    src = tmp_path / "shim.c"
-    lib = tmp_path / "shim.so"
-    src.write_text(SHIM)
-    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(lib), str(src)],
-                   check=True)
-    env = dict(clean_env)
-    env["LD_PRELOAD"] = str(lib)
-    # A sanitizer build wants its runtime first; this one is harmless.
-    env["ASAN_OPTIONS"] = "verify_asan_link_order=0:" + env.get(
-        "ASAN_OPTIONS", "")
-    return env
+    return preload_shim(tmp_path, clean_env, SHIM)
 
 
 def test_doctor_json_without_memstream(tmp_path, no_memstream, interp):

@@ -188,7 +188,7 @@ def lru_tree(tmp_path, it, env):
     prefix = str(tmp_path / 'p')
     compile_tree(it, tree, prefix, env)
     pycs = sorted(os.path.join(d, f) for d, _, fs in os.walk(prefix)
-                  for f in fs)
+                  for f in fs if f.endswith('.pyc'))
     assert len(pycs) == 6
     t = int(time.time()) - 100
     for p in pycs:
@@ -242,7 +242,7 @@ def test_max_size_zero_empties_the_prefix_and_its_directories(clean_env,
     real = prune(prefix, clean_env, '--max-size', '0')
     assert removed(dry) == removed(real)
     assert real['files'] == 6
-    assert os.listdir(prefix) == []
+    assert os.listdir(prefix) == ['CACHEDIR.TAG']
 
 
 # ---- item 2: sizes and ages ----
@@ -476,3 +476,24 @@ def test_prune_missing_path(clean_env, tmp_path):
     assert b'nosuch' in res.stderr
     assert b'No such file or directory' in res.stderr
     assert tree_files(prefix) == before
+
+
+def test_max_size_with_no_pyc_left(tmp_path, clean_env):
+    """--max-size when nothing is kept (every pyc an orphan, or an empty
+    prefix): the eviction sorted a NULL array (UBSan, in the sanitizer
+    run: 'null pointer passed as argument 1')."""
+    it = INTERPRETERS[-1]
+    tree = make_tree(tmp_path)
+    prefix = str(tmp_path / 'p')
+    compile_tree(it, tree, prefix, clean_env)
+    shutil.rmtree(str(tree))
+    res = run_tool(['prune', '--json', '--prefix', prefix, '--max-size',
+                    '0'], clean_env, check=0)
+    assert json.loads(res.stdout)['files'] == 4
+    assert res.stderr == b''
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    res = run_tool(['prune', '--json', '--prefix', str(empty),
+                    '--max-size', '0'], clean_env, check=0)
+    assert json.loads(res.stdout)['files'] == 0
+    assert res.stderr == b''

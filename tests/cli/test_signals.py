@@ -42,7 +42,9 @@ def workers(log):
 
 
 def pycs(prefix):
-    return [f for _, _, fs in os.walk(prefix) for f in fs]
+    """What compile wrote, but for the prefix's CACHEDIR.TAG."""
+    return [f for d, _, fs in os.walk(prefix) for f in fs
+            if (d, f) != (str(prefix), 'CACHEDIR.TAG')]
 
 
 def alive(pid):

@@ -134,7 +134,9 @@ def test_kill9_during_prune(clean_env, tmp_path, rng):
     victim = str(outside / ('victim.%s.pyc' % it.tag))
     with open(victim, 'wb') as f:
         f.write(sample)
-    decoys = [victim]
+    # The prefix's CACHEDIR.TAG, made by compile: never removed either.
+    decoys = [victim, os.path.join(prefix, 'CACHEDIR.TAG')]
+    assert os.path.isfile(decoys[1])
     for k, d in enumerate([mirror, os.path.join(mirror, 'email'),
                            os.path.join(mirror, 'xml', 'dom')]):
         for name, data in (('README.txt', b'mine'),

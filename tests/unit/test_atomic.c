@@ -3,6 +3,7 @@
 #include "scratch.h"
 #include "engine.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -47,6 +48,47 @@ static void test_write_creates_dirs_and_mode(void **state)
 	at(p, "a/b/x.pyc");
 	stat(p, &st);
 	assert_int_equal(st.st_size, 2);
+}
+
+/* PYC_WRITE_NOREPLACE: written whole where nothing was, EEXIST where a
+ * file (or a dangling symlink) already is, which stays as it was; no
+ * temporary is left either way. */
+static void test_noreplace(void **state)
+{
+	char p[PATH_MAX], data[8] = { 0 };
+	DIR *d;
+	struct dirent *e;
+	int n = 0;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(pyc__write_atomic(base, "n/tag", "new", 3, 0644,
+					   PYC_WRITE_NOREPLACE), 0);
+	at(p, "n/tag");
+	assert_non_null(f = fopen(p, "rb"));
+	assert_int_equal(fread(data, 1, sizeof(data), f), 3);
+	fclose(f);
+	assert_string_equal(data, "new");
+	errno = 0;
+	assert_int_equal(pyc__write_atomic(base, "n/tag", "other", 5, 0644,
+					   PYC_WRITE_NOREPLACE), -1);
+	assert_int_equal(errno, EEXIST);
+	assert_non_null(f = fopen(p, "rb"));
+	assert_int_equal(fread(data, 1, sizeof(data), f), 3);
+	fclose(f);
+	at(p, "n/dangling");
+	assert_int_equal(symlink("nowhere", p), 0);
+	assert_int_equal(pyc__write_atomic(base, "n/dangling", "x", 1, 0644,
+					   PYC_WRITE_NOREPLACE), -1);
+	assert_int_equal(errno, EEXIST);
+	at(p, "n/nowhere");
+	assert_int_equal(access(p, F_OK), -1);
+	at(p, "n");
+	assert_non_null(d = opendir(p));
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	assert_int_equal(n, 2);
 }
 
 static void test_refuses_symlinked_dir(void **state)
@@ -239,6 +281,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_write_creates_dirs_and_mode),
+		cmocka_unit_test(test_noreplace),
 		cmocka_unit_test(test_refuses_symlinked_dir),
 		cmocka_unit_test(test_link),
 		cmocka_unit_test(test_strict_refuses_others_dirs),

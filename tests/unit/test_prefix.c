@@ -160,12 +160,84 @@ static void test_prepare(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+static bool read_all(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	if (!f)
+		return false;
+	n = fread(buf, 1, size - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return true;
+}
+
+/*
+ * A prefix pyc_prefix_prepare() creates gets PYC_CACHEDIR_TAG, which
+ * pyc_prefix_tagged() recognises; one that existed does not; a tag is
+ * never rewritten; a file of that name without the signature is no tag.
+ */
+static void test_cachedir_tag(void **state)
+{
+	char base[] = "/tmp/pyc-prefix-XXXXXX", p[PATH_MAX], tag[PATH_MAX];
+	char buf[512], cmd[PATH_MAX];
+	struct pyc_error err = { "" };
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(base));
+	assert_int_equal(chmod(base, 0755), 0);
+	snprintf(p, sizeof(p), "%s/new/pfx", base);
+	assert_false(pyc_prefix_tagged(p));
+	assert_int_equal(pyc_prefix_prepare(p, 0, NULL, NULL, &err), 0);
+	snprintf(tag, sizeof(tag), "%s/new/pfx/" PYC_CACHEDIR_TAG_NAME, base);
+	assert_true(read_all(tag, buf, sizeof(buf)));
+	assert_string_equal(buf, PYC_CACHEDIR_TAG);
+	assert_int_equal(strncmp(buf, "Signature: 8a477f597d28d172789f06886806bc55",
+				 43), 0);
+	assert_true(pyc_prefix_tagged(p));
+	/* Only the prefix, not the parents made on the way. */
+	snprintf(tag, sizeof(tag), "%s/new/" PYC_CACHEDIR_TAG_NAME, base);
+	assert_int_equal(access(tag, F_OK), -1);
+
+	/* An existing prefix is left as it is, tag or not. */
+	snprintf(p, sizeof(p), "%s/old", base);
+	assert_int_equal(mkdir(p, 0755), 0);
+	assert_int_equal(pyc_prefix_prepare(p, 0, NULL, NULL, &err), 0);
+	assert_false(pyc_prefix_tagged(p));
+	snprintf(tag, sizeof(tag), "%s/old/" PYC_CACHEDIR_TAG_NAME, base);
+	assert_int_equal(access(tag, F_OK), -1);
+	assert_non_null(f = fopen(tag, "w"));
+	fputs("Signature: 8a477f597d28d172789f06886806bc5", f); /* short */
+	fclose(f);
+	assert_false(pyc_prefix_tagged(p));
+	assert_non_null(f = fopen(tag, "w"));
+	fputs("Signature: 8a477f597d28d172789f06886806bc55", f);
+	fclose(f);
+	assert_true(pyc_prefix_tagged(p));
+	assert_int_equal(pyc_prefix_prepare(p, 0, NULL, NULL, &err), 0);
+	assert_true(read_all(tag, buf, sizeof(buf)));
+	assert_string_equal(buf, "Signature: 8a477f597d28d172789f06886806bc55");
+
+	/* A directory of that name is no tag. */
+	snprintf(p, sizeof(p), "%s/dir", base);
+	snprintf(tag, sizeof(tag), "%s/dir/" PYC_CACHEDIR_TAG_NAME, base);
+	assert_int_equal(mkdir(p, 0755), 0);
+	assert_int_equal(mkdir(tag, 0755), 0);
+	assert_false(pyc_prefix_tagged(p));
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_buf),
 		cmocka_unit_test(test_prepare),
+		cmocka_unit_test(test_cachedir_tag),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
