@@ -1,7 +1,10 @@
 #!/bin/sh
 # Install what the build and the tests need on Debian, through apt-get,
 # when missing: PCRE2 (the build: compile -x), cmocka (C unit tests),
-# pytest and hypothesis (driven by Debian's python3);
+# pytest and hypothesis (driven by Debian's python3); for the packaging
+# tests (tests/packaging) python3-build, setuptools and wheel (the
+# wheel's build), venv and pip with Debian's wheels of pip, setuptools and
+# wheel (offline installs), pipx, pkg-config and git (make dist);
 # with the argument 'build', only what `make` needs (the README's first
 # set-up command); with 'fuzz', clang and its libFuzzer runtime too; with
 # 'clang', clang and its sanitizer runtimes (make check-tsan).
@@ -15,6 +18,17 @@ if [ "$1" != build ]; then
 	[ -f /usr/include/cmocka.h ] || need="$need libcmocka-dev"
 	/usr/bin/python3 -c 'import pytest' 2>/dev/null || need="$need python3-pytest"
 	/usr/bin/python3 -c 'import hypothesis' 2>/dev/null || need="$need python3-hypothesis"
+	/usr/bin/python3 -c 'import build' 2>/dev/null || need="$need python3-build"
+	/usr/bin/python3 -c 'import setuptools' 2>/dev/null || need="$need python3-setuptools"
+	/usr/bin/python3 -c 'import wheel' 2>/dev/null || need="$need python3-wheel"
+	/usr/bin/python3 -c 'import ensurepip' 2>/dev/null || need="$need python3-venv"
+	/usr/bin/python3 -m pip --version >/dev/null 2>&1 || need="$need python3-pip"
+	ls /usr/share/python-wheels/pip-*.whl >/dev/null 2>&1 || need="$need python3-pip-whl"
+	ls /usr/share/python-wheels/setuptools-*.whl >/dev/null 2>&1 || need="$need python3-setuptools-whl"
+	ls /usr/share/python-wheels/wheel-*.whl >/dev/null 2>&1 || need="$need python3-wheel-whl"
+	command -v pipx >/dev/null 2>&1 || need="$need pipx"
+	command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
+	command -v git >/dev/null 2>&1 || need="$need git"
 fi
 # make fuzz: clang with its libFuzzer runtime.
 if [ "$1" = fuzz ] || [ "$1" = clang ]; then
