@@ -215,29 +215,27 @@ def test_python_m_runs_in_the_same_process(venv, tmp_path):
     assert out.decode().strip() == str(p.pid)
 
 
-def test_pip_uninstall_removes_the_command(wheel, tmp_path):
+# py3-none: one wheel for every CPython 3; the oldest and the newest here
+# stand for the range (each one's own venv and pip, from pyenv or the
+# system).
+ENDS = sorted({INTERPRETERS[0], INTERPRETERS[-1]}, key=lambda i: i.version)
+
+
+@pytest.mark.parametrize('it', ENDS, ids=repr)
+def test_wheel_installs_and_uninstalls(it, wheel, tmp_path):
     env = offline_env(tmp_path)
-    bindir = make_venv('/usr/bin/python3', tmp_path / 'venv', env)
+    bindir = make_venv(it.exe, tmp_path / 'venv', env)
     before = set(os.listdir(str(bindir)))
     run([bindir / 'python', '-m', 'pip', 'install', '--no-index', wheel], env)
     assert set(os.listdir(str(bindir))) == before | {'pycprefix'}
+    installed_binary_checks(bindir, wheel)
+    out = run([bindir / 'python', '-m', 'pycprefix', '--version'], env)
+    assert out.stdout.decode().splitlines()[0] == 'pycprefix ' + VERSION
     run([bindir / 'python', '-m', 'pip', 'uninstall', '-y', 'pycprefix'], env)
     assert set(os.listdir(str(bindir))) == before
     res = subprocess.run([str(bindir / 'python'), '-c', 'import pycprefix'],
                          capture_output=True, env=env)
     assert res.returncode == 1 and b'ModuleNotFoundError' in res.stderr
-
-
-@pytest.mark.parametrize('it', INTERPRETERS, ids=repr)
-def test_wheel_installs_on_every_python(it, wheel, tmp_path):
-    """py3-none: one wheel for every CPython 3 (each one's own venv and
-    pip, from pyenv or the system)."""
-    env = offline_env(tmp_path)
-    bindir = make_venv(it.exe, tmp_path / 'venv', env)
-    run([bindir / 'python', '-m', 'pip', 'install', '--no-index', wheel], env)
-    installed_binary_checks(bindir, wheel)
-    out = run([bindir / 'python', '-m', 'pycprefix', '--version'], env)
-    assert out.stdout.decode().splitlines()[0] == 'pycprefix ' + VERSION
 
 
 def pyenv_311():
