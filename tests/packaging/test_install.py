@@ -272,15 +272,54 @@ def test_dist_is_reproducible(tarball, tmp_path):
     assert again.read_bytes() == tarball.read_bytes()
 
 
-def test_dist_tarball_builds_and_passes_unit(tarball, tmp_path):
+@pytest.fixture(scope='module')
+def unpacked(tarball, tmp_path_factory):
+    """The tarball unpacked and built."""
+    where = tmp_path_factory.mktemp('unpacked')
     with tarfile.open(str(tarball)) as t:
-        t.extractall(str(tmp_path))
-    tree = tmp_path / ('pycprefix-%s' % VERSION)
+        t.extractall(str(where))
+    tree = where / ('pycprefix-%s' % VERSION)
     make('-j2', 'all', cwd=tree)
-    out = make('unit', cwd=tree)
+    return tree
+
+
+def test_dist_tarball_builds_and_passes_unit(tarball, unpacked, tmp_path):
+    out = make('unit', cwd=unpacked)
     assert 'exports: ' in out and 'nothing else' in out
-    version = run([tree / 'build' / 'pycprefix', '--version'])
+    version = run([unpacked / 'build' / 'pycprefix', '--version'])
     assert version.splitlines()[0] == 'pycprefix ' + VERSION
     # The unpacked tree makes the same tarball again.
-    make('dist', 'DISTDIR=%s' % tmp_path, cwd=tree)
+    make('dist', 'DISTDIR=%s' % tmp_path, cwd=unpacked)
     assert (tmp_path / tarball.name).read_bytes() == tarball.read_bytes()
+
+
+def test_install_takes_every_man_page_and_completion(unpacked, tmp_path):
+    """Whatever pages `make man` left in build/man and every completion
+    file present go where man and each shell look, and uninstall takes
+    them back (a copy of the built tree, given one more page and the
+    three completions)."""
+    tree = tmp_path / 'tree'
+    run(['cp', '-a', unpacked, tree])
+    (tree / 'build' / 'man').mkdir(exist_ok=True)
+    (tree / 'build' / 'man' / 'pycprefix-testpage.1').write_text(
+        '.TH PYCPREFIX-TESTPAGE 1\n')
+    (tree / 'completions').mkdir(exist_ok=True)
+    for src in COMPLETIONS:
+        (tree / src).write_text('# %s\n' % src)
+    dest = tmp_path / 'dest'
+    make('install', 'PREFIX=' + PREFIX, 'DESTDIR=%s' % dest, cwd=tree)
+    got = tree_entries(dest)
+    p = PREFIX.lstrip('/') + '/'
+    pages = [p + 'share/man/man1/' + os.path.basename(f)
+             for f in glob.glob(str(tree / 'build' / 'man' / '*.1'))]
+    assert p + 'share/man/man1/pycprefix-testpage.1' in pages
+    extras = pages + [p + dst for dst in COMPLETIONS.values()]
+    for path in extras:
+        assert stat.S_IMODE(got[path].st_mode) == 0o644, path
+    for src, dst in COMPLETIONS.items():
+        assert (dest / p / dst).read_text() == '# %s\n' % src
+    # The binary, the archive, the library and its two links, the
+    # header, the .pc: 7 files, and the extras.
+    assert len(got) == 7 + len(extras)
+    make('uninstall', 'PREFIX=' + PREFIX, 'DESTDIR=%s' % dest, cwd=tree)
+    assert tree_entries(dest) == {}
