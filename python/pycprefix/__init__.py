@@ -11,49 +11,50 @@ import sys
 __all__ = ['binary', 'main']
 
 
-def _record_binary(pkg_dir):
-    """The `pycprefix` the installer recorded for this package's
-    distribution (its dist-info beside the package), or None."""
-    site = os.path.dirname(pkg_dir)
+def _recorded(site):
+    """(path, size) of the pycprefix binary in the RECORD of this
+    package's distribution (its dist-info beside the package): the path
+    relative to site, ../../../bin/pycprefix in a venv."""
     try:
-        names = os.listdir(site)
+        names = sorted(os.listdir(site))
     except OSError:
         return None
-    for name in sorted(names):
+    for name in names:
         if not (name.startswith('pycprefix-') and name.endswith('.dist-info')):
             continue
         try:
             with open(os.path.join(site, name, 'RECORD'),
                       encoding='utf-8') as f:
-                rows = [line.split(',', 1)[0] for line in f]
+                rows = [line.rstrip('\n').split(',') for line in f]
         except OSError:
             continue
         for row in rows:
-            parts = row.split('/')
-            # The binary lives outside the package, in the scripts
-            # directory: ../../../bin/pycprefix in a venv.
-            if parts[-1] == 'pycprefix' and parts[0] == '..':
-                path = os.path.normpath(os.path.join(site, row))
-                if os.access(path, os.X_OK):
-                    return path
+            if (len(row) == 3 and row[0].startswith('../')
+                    and row[0].rsplit('/', 1)[-1] == 'pycprefix'
+                    and row[2].isdigit()):
+                return row[0], int(row[2])
     return None
 
 
 def binary():
-    """The path of the pycprefix binary this package was installed with."""
-    pkg_dir = os.path.dirname(os.path.abspath(__file__))
-    found = _record_binary(pkg_dir)
-    if found is None:
-        # An installer that keeps no RECORD: the scheme's scripts directory.
-        import sysconfig
-        for scheme in sysconfig.get_scheme_names():
-            paths = sysconfig.get_paths(scheme)
-            if os.path.dirname(pkg_dir) in (paths.get('purelib'),
-                                            paths.get('platlib')):
-                path = os.path.join(paths['scripts'], 'pycprefix')
-                if os.access(path, os.X_OK):
-                    return path
-    return found
+    """The path of the pycprefix binary this package was installed with,
+    or None.  Where the installer recorded it; else, for pip install
+    --target (whose RECORD names the scripts directory it had before it
+    moved the files), bin/ beside the package; either checked against
+    the size recorded, so that another pycprefix is never taken for it."""
+    site = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    rec = _recorded(site)
+    if rec is None:
+        return None
+    path, size = rec
+    for cand in (os.path.normpath(os.path.join(site, path)),
+                 os.path.join(site, 'bin', 'pycprefix')):
+        try:
+            if os.path.getsize(cand) == size and os.access(cand, os.X_OK):
+                return cand
+        except OSError:
+            continue
+    return None
 
 
 def main(argv=None):
@@ -68,4 +69,4 @@ def main(argv=None):
     except OSError as e:
         sys.stderr.write("pycprefix: cannot run '%s': %s\n"
                          % (exe, e.strerror))
-        return 2
+    return 2

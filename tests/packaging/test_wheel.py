@@ -294,3 +294,36 @@ def test_pipx_install_offline(wheel, tmp_path):
     assert out.splitlines()[0] == 'pycprefix ' + VERSION
     run([shutil.which('pipx'), 'uninstall', 'pycprefix'], env)
     assert not os.path.lexists(str(link))
+
+
+def test_python_m_finds_the_binary_of_a_target_install(venv, wheel, tmp_path):
+    """pip install --target: the RECORD names the scripts directory pip
+    had before it moved the files into the target; python -m pycprefix
+    still runs the binary in TARGET/bin."""
+    env = offline_env(tmp_path)
+    target = tmp_path / 'target'
+    run([venv / 'python', '-m', 'pip', 'install', '--no-index', '--target',
+         target, wheel], env)
+    assert (target / 'bin' / 'pycprefix').read_bytes()[:4] == ELF
+    env['PYTHONPATH'] = str(target)
+    out = run(['/usr/bin/python3', '-m', 'pycprefix', '--version'], env)
+    assert out.stdout.decode().splitlines()[0] == 'pycprefix ' + VERSION
+
+
+def test_python_m_without_its_binary_is_an_environment_error(venv, tmp_path):
+    """A package whose binary was removed: exit 2, and a message."""
+    env = offline_env(tmp_path)
+    site = run([venv / 'python', '-c',
+                'import os, pycprefix; '
+                'print(os.path.dirname(os.path.dirname(pycprefix.__file__)))'],
+               env).stdout.decode().strip()
+    copy = tmp_path / 'site'
+    copy.mkdir()
+    run(['cp', '-a', os.path.join(site, 'pycprefix'),
+         os.path.join(site, 'pycprefix-%s.dist-info' % VERSION), copy], env)
+    env['PYTHONPATH'] = str(copy)
+    res = subprocess.run(['/usr/bin/python3', '-m', 'pycprefix', '--version'],
+                         capture_output=True, env=env)
+    assert res.returncode == 2
+    assert res.stderr == (b"pycprefix: cannot find the 'pycprefix' binary "
+                          b"installed with this package\n")
