@@ -6,13 +6,21 @@
 #   make check           every test suite (installs test deps on Debian, see tests/deps.sh)
 #   make check-sanitize  the same suites against an ASan+UBSan build
 #   make bench           benchmarks against python -m compileall
-#   make install         PREFIX=/usr/local DESTDIR=
+#   make install         PREFIX=/usr/local DESTDIR= (make uninstall undoes it)
+#   make dist            pycprefix-VERSION.tar.gz of the tracked files
+#   make distcheck       that tarball's own make && make check pass
 
 CC      ?= cc
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 LIBDIR  ?= $(PREFIX)/lib
 INCDIR  ?= $(PREFIX)/include
+DATADIR ?= $(PREFIX)/share
+MANDIR  ?= $(DATADIR)/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+BASHCOMPDIR  ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR   ?= $(DATADIR)/zsh/site-functions
+FISHCOMPDIR  ?= $(DATADIR)/fish/vendor_completions.d
 BUILD   ?= build
 # The Python that runs pytest: Debian's, where apt installs pytest.
 TEST_PY ?= /usr/bin/python3
@@ -36,6 +44,14 @@ CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
+# The version's one source of truth is the public header.
+VERSION := $(shell sed -n 's/^\#define PYC_VERSION_STRING "\(.*\)"$$/\1/p' src/lib/pycprefix.h)
+# The shared library's ABI version (its soname), bumped on an
+# incompatible change of the public API, whatever the release number.
+SOVERSION = 0
+SONAME  = libpycprefix.so.$(SOVERSION)
+SHLIB   = libpycprefix.so.$(VERSION)
+
 # The man pages: doc/NAME.1.scd -> build/man/NAME.1 with scdoc, then
 # doc/tidy.awk (drops the empty paragraphs mandoc -Tlint reports).  `make`
 # builds them when scdoc is installed and skips them when it is not (the
@@ -46,7 +62,7 @@ MAN_SRC  = $(wildcard doc/*.scd)
 MAN_PAGES = $(MAN_SRC:doc/%.scd=$(BUILD)/man/%)
 HAVE_SCDOC := $(shell command -v $(SCDOC) 2>/dev/null)
 
-all: $(BUILD)/pycprefix $(BUILD)/libpycprefix.a $(if $(HAVE_SCDOC),man)
+all: $(BUILD)/pycprefix $(BUILD)/libpycprefix.a $(BUILD)/$(SHLIB) $(if $(HAVE_SCDOC),man)
 
 man: $(MAN_PAGES)
 
@@ -62,11 +78,15 @@ $(BUILD)/src/%.o: src/%.c
 	$(CC) $(ALL_CFLAGS) $(BANNED) -c -o $@ $<
 
 # The library exports only what pycprefix.h marks PYC_API (for a shared
-# build; tests/tools/exports.sh checks it).
-$(LIB_OBJ): ALL_CFLAGS += -fvisibility=hidden
+# build; tests/tools/exports.sh checks it).  Position-independent, for
+# libpycprefix.so; the static library and the binary share the objects.
+$(LIB_OBJ): ALL_CFLAGS += -fvisibility=hidden -fPIC
 
 $(BUILD)/libpycprefix.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
+
+$(BUILD)/$(SHLIB): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,$(SONAME) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/pycprefix: $(CLI_OBJ) $(BUILD)/libpycprefix.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libpycprefix.a $(LDLIBS) $(CLI_LIBS)
@@ -96,10 +116,12 @@ $(BUILD)/tests/libcheck: tests/tools/libcheck.c $(BUILD)/libpycprefix.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libpycprefix.a $(LDLIBS)
 
-unit: $(UNIT_BIN) $(BUILD)/tests/libcheck $(REPLAY_BIN)
+unit: $(UNIT_BIN) $(BUILD)/tests/libcheck $(REPLAY_BIN) $(BUILD)/$(SHLIB)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 	@sh tests/tools/exports.sh $(BUILD)/tests/exports.o src/lib/pycprefix.h \
 		$(LIB_OBJ)
+	@sh tests/tools/exports.sh $(BUILD)/tests/exports-so src/lib/pycprefix.h \
+		$(BUILD)/$(SHLIB)
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		$(BUILD)/tests/fuzz_$$t fuzz/seeds/$$t/*; done
 
@@ -107,13 +129,15 @@ unit: $(UNIT_BIN) $(BUILD)/tests/libcheck $(REPLAY_BIN)
 # hypothesis through apt-get when they are missing (CI runs on a fresh
 # Debian); then the unit tests, and the pytest suites against every
 # CPython >= 3.8 found, with the normal build and, under CI or
-# SANITIZE=1, again with ASan+UBSan.
+# SANITIZE=1, again with ASan+UBSan and TSan; under CI, last, make
+# distcheck (about 5 minutes: the release tarball's own make check).
 check:
 	@sh tests/deps.sh
 	$(MAKE) all man unit
 	PYCPREFIX_BUILD=$(abspath $(BUILD)) $(TEST_PY) -m pytest -q tests
 	@if [ -n "$$CI" ] || [ -n "$$SANITIZE" ]; then \
 		$(MAKE) check-sanitize && $(MAKE) check-tsan; fi
+	@if [ -n "$$CI" ]; then $(MAKE) distcheck; fi
 
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=all
@@ -188,15 +212,72 @@ fuzz:
 		grep -E 'stat::number_of_executed_units' $(BUILD)/fuzz/$$t.log; \
 	done
 
-install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)
+# Completions present in the tree: source and where each shell looks.
+COMPLETIONS = completions/pycprefix.bash $(BASHCOMPDIR)/pycprefix \
+              completions/_pycprefix $(ZSHCOMPDIR)/_pycprefix \
+              completions/pycprefix.fish $(FISHCOMPDIR)/pycprefix.fish
+
+# pycprefix.pc: libdir and includedir relative to ${prefix} where they
+# are below it, so that pkg-config --define-prefix can relocate them.
+PC_SUBST = -e 's|@PREFIX@|$(PREFIX)|' \
+           -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
+           -e 's|@INCDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCDIR))|' \
+           -e 's|@VERSION@|$(VERSION)|'
+
+install: all man
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) \
+		$(DESTDIR)$(PKGCONFIGDIR)
 	install -m 755 $(BUILD)/pycprefix $(DESTDIR)$(BINDIR)/pycprefix
 	install -m 644 $(BUILD)/libpycprefix.a $(DESTDIR)$(LIBDIR)/libpycprefix.a
+	install -m 644 $(BUILD)/$(SHLIB) $(DESTDIR)$(LIBDIR)/$(SHLIB)
+	ln -sf $(SHLIB) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libpycprefix.so
 	install -m 644 src/lib/pycprefix.h $(DESTDIR)$(INCDIR)/pycprefix.h
+	sed $(PC_SUBST) pycprefix.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/pycprefix.pc
+	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/pycprefix.pc
+	@set -e; for f in $(BUILD)/man/*.1; do [ -f "$$f" ] || continue; \
+		install -d $(DESTDIR)$(MANDIR)/man1; \
+		echo "install -m 644 $$f $(DESTDIR)$(MANDIR)/man1/"; \
+		install -m 644 "$$f" $(DESTDIR)$(MANDIR)/man1/; done
+	@set -e; set -- $(COMPLETIONS); while [ $$# -gt 0 ]; do \
+		if [ -f "$$1" ]; then install -d "$(DESTDIR)$$(dirname "$$2")"; \
+			echo "install -m 644 $$1 $(DESTDIR)$$2"; \
+			install -m 644 "$$1" "$(DESTDIR)$$2"; fi; shift 2; done
+
+# Exactly what install put, whatever else is there (directories stay:
+# they may hold other packages' files).
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/pycprefix $(DESTDIR)$(LIBDIR)/libpycprefix.a \
+		$(DESTDIR)$(LIBDIR)/$(SHLIB) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+		$(DESTDIR)$(LIBDIR)/libpycprefix.so $(DESTDIR)$(INCDIR)/pycprefix.h \
+		$(DESTDIR)$(PKGCONFIGDIR)/pycprefix.pc
+	@set -e; for f in $(notdir $(MAN_PAGES)); do \
+		echo "rm -f $(DESTDIR)$(MANDIR)/man1/$$f"; \
+		rm -f "$(DESTDIR)$(MANDIR)/man1/$$f"; done
+	@set -e; set -- $(COMPLETIONS); while [ $$# -gt 0 ]; do \
+		if [ -f "$$1" ]; then echo "rm -f $(DESTDIR)$$2"; \
+			rm -f "$(DESTDIR)$$2"; fi; shift 2; done
+
+# The release tarball: the tracked files (tools/dist.sh), reproducible.
+DIST    = pycprefix-$(VERSION)
+DISTDIR ?= .
+
+dist:
+	sh tools/dist.sh $(DIST) $(DISTDIR)/$(DIST).tar.gz
+
+# The tarball's own `make && make check`, in a scratch directory, with
+# CI and SANITIZE unset: the normal build only, no recursion.
+distcheck: dist
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	tar -xzf $(DISTDIR)/$(DIST).tar.gz -C "$$tmp"; \
+	cd "$$tmp/$(DIST)"; \
+	env -u CI -u SANITIZE $(MAKE) && env -u CI -u SANITIZE $(MAKE) check; \
+	echo "distcheck: $(DIST).tar.gz builds and passes make check"
 
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all man unit check check-sanitize check-tsan check-valgrind bench fuzz install clean
+.PHONY: all unit check check-sanitize check-tsan check-valgrind bench fuzz \
+	man install uninstall dist distcheck clean
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

@@ -3,7 +3,10 @@
 # when missing: PCRE2 (the build: compile -x), cmocka (C unit tests),
 # pytest and hypothesis (driven by Debian's python3), zsh, fish and
 # bash-completion (the completion tests), scdoc (the man pages: make
-# check builds them) and mandoc (their lint);
+# check builds them) and mandoc (their lint); for the packaging
+# tests (tests/packaging) python3-build, setuptools and wheel (the
+# wheel's build), venv and pip with Debian's wheels of pip, setuptools and
+# wheel (offline installs), pipx, pkg-config and git (make dist);
 # with the argument 'build', only what `make` needs (the README's first
 # set-up command); with 'fuzz', clang and its libFuzzer runtime too; with
 # 'clang', clang and its sanitizer runtimes (make check-tsan).
@@ -23,6 +26,17 @@ if [ "$1" != build ]; then
 	[ -f /usr/share/bash-completion/bash_completion ] || need="$need bash-completion"
 	command -v scdoc >/dev/null 2>&1 || need="$need scdoc"
 	command -v mandoc >/dev/null 2>&1 || need="$need mandoc"
+	/usr/bin/python3 -c 'import build' 2>/dev/null || need="$need python3-build"
+	/usr/bin/python3 -c 'import setuptools' 2>/dev/null || need="$need python3-setuptools"
+	/usr/bin/python3 -c 'import wheel' 2>/dev/null || need="$need python3-wheel"
+	/usr/bin/python3 -c 'import ensurepip' 2>/dev/null || need="$need python3-venv"
+	/usr/bin/python3 -m pip --version >/dev/null 2>&1 || need="$need python3-pip"
+	ls /usr/share/python-wheels/pip-*.whl >/dev/null 2>&1 || need="$need python3-pip-whl"
+	ls /usr/share/python-wheels/setuptools-*.whl >/dev/null 2>&1 || need="$need python3-setuptools-whl"
+	ls /usr/share/python-wheels/wheel-*.whl >/dev/null 2>&1 || need="$need python3-wheel-whl"
+	command -v pipx >/dev/null 2>&1 || need="$need pipx"
+	command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
+	command -v git >/dev/null 2>&1 || need="$need git"
 fi
 # make fuzz: clang with its libFuzzer runtime.
 if [ "$1" = fuzz ] || [ "$1" = clang ]; then

@@ -8,6 +8,8 @@
 # the functions HEADER declares with PYC_API; and every function HEADER
 # declares carries PYC_API, alone on the line above (a declaration
 # without it would be hidden).
+# Given one shared library (NAME.so*) instead, its dynamic symbol table
+# is what it exports.
 # `make unit` runs it; it exits non-zero with the difference.
 set -eu
 out=$1
@@ -15,9 +17,16 @@ header=$2
 shift 2
 
 status=0
-ld -r -o "$out" "$@"
-objcopy --localize-hidden "$out"
-nm -g --defined-only "$out" | awk '{ print $NF }' | sort -u >"$out.exported"
+case $# in 1) case $1 in *.so|*.so.*) shared=$1 ;; esac ;; esac
+if [ -n "${shared-}" ]; then
+	nm -D --defined-only "$shared" | awk '{ print $NF }' |
+		sort -u >"$out.exported"
+else
+	ld -r -o "$out" "$@"
+	objcopy --localize-hidden "$out"
+	nm -g --defined-only "$out" | awk '{ print $NF }' |
+		sort -u >"$out.exported"
+fi
 # A declaration starts at column 0 and has PYC_API alone on the line
 # above it.
 awk '/^PYC_API$/ { api = 1; next }
