@@ -235,7 +235,7 @@ install: all man
 	install -m 644 src/lib/pycprefix.h $(DESTDIR)$(INCDIR)/pycprefix.h
 	sed $(PC_SUBST) pycprefix.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/pycprefix.pc
 	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/pycprefix.pc
-	@set -e; for f in $(BUILD)/man/*.1; do [ -f "$$f" ] || continue; \
+	@set -e; for f in $(MAN_PAGES); do \
 		install -d $(DESTDIR)$(MANDIR)/man1; \
 		echo "install -m 644 $$f $(DESTDIR)$(MANDIR)/man1/"; \
 		install -m 644 "$$f" $(DESTDIR)$(MANDIR)/man1/; done

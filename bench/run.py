@@ -13,7 +13,9 @@ and measures, in one run, with the same interpreter and a prefix each:
   environment   compile --sys-path of the installed interpreter with the
                 largest sys.path (its stdlib and site-packages, in place,
                 into a scratch prefix), cold and warm, against compileall
-                -j0 and serial compileall given the same sys.path entries
+                -j0 and serial compileall given the same sys.path entries;
+                and `pycprefix compileall -q -j0 DIRS` against
+                `python -m compileall -q -j0 DIRS`, cold and warm
 
 Each timing is the best of --repeat runs (cold runs start from an empty
 prefix each time).  Ratios, not absolute times, are the result: they are
@@ -148,6 +150,13 @@ def environment_case(work, repeat):
     w_ours = best(repeat, lambda: timed(cmd_ours, e_ours, work)[0])
     w_par = best(repeat, lambda: timed(par, e_theirs, work)[0])
     w_ser = best(repeat, lambda: timed(ser, e_theirs, work)[0])
+    # The drop-in, given compileall's own command line: the prefix comes
+    # from PYTHONPYCACHEPREFIX, as it does for the peer.
+    p_drop = os.path.join(work, 'env3')
+    e_drop = env_for(p_drop)
+    drop = [TOOL, 'compileall', '--python', py, '-q', '-j0', *dirs]
+    c_drop = best(repeat, lambda: cold(drop, e_drop, p_drop))
+    w_drop = best(repeat, lambda: timed(drop, e_drop, work)[0])
     pycs = sum(len(f) for _, _, f in os.walk(p_ours))
     print()
     print('environment: %s, %d distinct sources on sys.path (%d entries), '
@@ -157,7 +166,9 @@ def environment_case(work, repeat):
     for name, o, t, peer in [
             ('sys.path cold', c_ours, c_theirs, 'compileall -j0'),
             ('sys.path warm', w_ours, w_par, 'compileall -j0'),
-            ('sys.path warm', w_ours, w_ser, 'serial compileall')]:
+            ('sys.path warm', w_ours, w_ser, 'serial compileall'),
+            ('compileall drop-in cold', c_drop, c_theirs, 'compileall -j0'),
+            ('compileall drop-in warm', w_drop, w_par, 'compileall -j0')]:
         print('| %s | %.3f s | %.3f s | %s | %.2fx faster |'
               % (name, o, t, peer, t / o))
 

@@ -294,15 +294,14 @@ def test_dist_tarball_builds_and_passes_unit(tarball, unpacked, tmp_path):
 
 
 def test_install_takes_every_man_page_and_completion(unpacked, tmp_path):
-    """Whatever pages `make man` left in build/man and every completion
+    """Every page of doc/*.scd (built by `make man`) and every completion
     file present go where man and each shell look, and uninstall takes
-    them back (a copy of the built tree, given one more page and the
-    three completions)."""
+    them back (a copy of the built tree, given one more page source and
+    the three completions)."""
     tree = tmp_path / 'tree'
     run(['cp', '-a', unpacked, tree])
-    (tree / 'build' / 'man').mkdir(exist_ok=True)
-    (tree / 'build' / 'man' / 'pycprefix-testpage.1').write_text(
-        '.TH PYCPREFIX-TESTPAGE 1\n')
+    (tree / 'doc' / 'pycprefix-testpage.1.scd').write_text(
+        'pycprefix-testpage(1)\n\n# NAME\n\npycprefix-testpage - a test\n')
     (tree / 'completions').mkdir(exist_ok=True)
     for src in COMPLETIONS:
         (tree / src).write_text('# %s\n' % src)
