@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install what the build and the tests need on Debian, through apt-get,
 # when missing: PCRE2 (the build: compile -x), cmocka (C unit tests),
-# pytest and hypothesis (driven by Debian's python3);
+# pytest and hypothesis (driven by Debian's python3), and the recipes'
+# tools (git, pre-commit, PyYAML, fish);
 # with the argument 'build', only what `make` needs (the README's first
 # set-up command); with 'fuzz', clang and its libFuzzer runtime too; with
 # 'clang', clang and its sanitizer runtimes (make check-tsan).
@@ -15,6 +16,12 @@ if [ "$1" != build ]; then
 	[ -f /usr/include/cmocka.h ] || need="$need libcmocka-dev"
 	/usr/bin/python3 -c 'import pytest' 2>/dev/null || need="$need python3-pytest"
 	/usr/bin/python3 -c 'import hypothesis' 2>/dev/null || need="$need python3-hypothesis"
+	# tests/recipes: the pre-commit hooks (git, pre-commit, which brings
+	# PyYAML, also read for the CI recipe), the venv recipe (fish).
+	command -v git >/dev/null 2>&1 || need="$need git"
+	command -v pre-commit >/dev/null 2>&1 || need="$need pre-commit"
+	/usr/bin/python3 -c 'import yaml' 2>/dev/null || need="$need python3-yaml"
+	command -v fish >/dev/null 2>&1 || need="$need fish"
 fi
 # make fuzz: clang with its libFuzzer runtime.
 if [ "$1" = fuzz ] || [ "$1" = clang ]; then
