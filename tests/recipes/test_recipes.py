@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import zipfile
 
@@ -34,6 +35,25 @@ def write_tree(top, files):
         os.makedirs(os.path.dirname(p), exist_ok=True)
         with open(p, 'w') as f:
             f.write(text)
+
+
+def set_mtimes(top, t):
+    """Every file under top as new as t (a fresh copy, clone or install)."""
+    for d, _, files in os.walk(str(top)):
+        for n in files:
+            os.utime(os.path.join(d, n), (t, t))
+
+
+def read_pycs(top):
+    """{path relative to top: bytes} of every pyc under top."""
+    pycs = {}
+    for d, _, files in os.walk(str(top)):
+        for n in files:
+            if n.endswith('.pyc'):
+                p = os.path.join(d, n)
+                with open(p, 'rb') as f:
+                    pycs[os.path.relpath(p, str(top))] = f.read()
+    return pycs
 
 
 def cache_path(interp, source, prefix=None):
@@ -85,7 +105,10 @@ def test_readonly_image(interp, variant, tmp_path, clean_env):
     suffix = '' if variant == 'prefix' else '-in-tree'
     try:
         sh(recipe('readonly-build' + suffix), env)
-        assert not os.access(app / 'app', os.W_OK) or os.getuid() == 0
+        frozen = snapshot(*((app, pycache) if variant == 'prefix' else
+                            (app,)))
+        assert frozen and all(not stat.S_IMODE(mode) & 0o222
+                              for mode, *_ in frozen.values())
         # Python as root writes through a-w: a stale pyc would show as a
         # change in the snapshot, and -v says which pyc each import read.
         env['PYTHONVERBOSE'] = '1'
@@ -207,10 +230,7 @@ class Runner:
                 shutil.rmtree(checkout, ignore_errors=True)
                 shutil.copytree(source, checkout)
                 # A clone's files are as new as the clone.
-                t = 1700000000 + 1000 * self.jobs
-                for d, _, files in os.walk(checkout):
-                    for n in files:
-                        os.utime(os.path.join(d, n), (t, t))
+                set_mtimes(checkout, 1700000000 + 1000 * self.jobs)
             elif uses.startswith('actions/cache@'):
                 key = self.expand(step['with']['key'], checkout)
                 paths = self.paths(step['with']['path'])
@@ -314,8 +334,7 @@ def test_venv_activation(tmp_path, clean_env):
     make_project(proj)
     env = recipe_env(clean_env, tmp_path, os.path.dirname(ONE.exe))
     prefix = os.path.join(env['XDG_CACHE_HOME'], 'pycprefix')
-    assert os.path.basename(ONE.exe) != 'python3' and os.path.exists(
-        os.path.join(os.path.dirname(ONE.exe), 'python3'))
+    assert os.path.exists(os.path.join(os.path.dirname(ONE.exe), 'python3'))
     sh(recipe('venv'), env, cwd=proj)
     activated = '. .venv/bin/activate && '
     res = sh(activated + 'printf %s "$PYTHONPYCACHEPREFIX"', env, cwd=proj)
@@ -333,8 +352,7 @@ def test_venv_activation(tmp_path, clean_env):
              cwd=proj)
     assert snapshot(prefix, proj) == before
     for mod in ('__init__.py', 'util.py'):
-        pyc = prefix + os.path.join(site, mod)[:-3] + '.' + ONE.tag + \
-            '.pyc'
+        pyc = cache_path(ONE, os.path.join(site, mod), prefix)
         assert read_from_pyc(res.stderr, pyc), (mod, res.stderr)
     assert not os.path.exists(os.path.join(site, '__pycache__'))
 
@@ -361,9 +379,7 @@ def packaging_build(interp, tmp_path, clean_env, build, epoch):
     destdir = tmp_path / build / 'destdir'
     staged = str(destdir) + SITELIB
     write_tree(staged, PKG)
-    for d, _, files in os.walk(staged):
-        for n in files:
-            os.utime(os.path.join(d, n), (epoch, epoch))
+    set_mtimes(staged, epoch)
     bin_dir = tmp_path / build / 'bin'
     bin_dir.mkdir()
     os.symlink(interp.exe, bin_dir / 'python3')
@@ -372,14 +388,7 @@ def packaging_build(interp, tmp_path, clean_env, build, epoch):
     if epoch % 2:
         env['SOURCE_DATE_EPOCH'] = str(epoch)
     sh(recipe('packagers'), env, cwd=tmp_path / build)
-    pycs = {}
-    for d, _, files in os.walk(staged):
-        for n in files:
-            if n.endswith('.pyc'):
-                p = os.path.join(d, n)
-                with open(p, 'rb') as f:
-                    pycs[os.path.relpath(p, staged)] = f.read()
-    return pycs
+    return read_pycs(staged)
 
 
 def test_packagers_reproducible(interp, tmp_path, clean_env):
@@ -415,19 +424,10 @@ def test_packagers_compile_in_tree(interp, tmp_path, clean_env, request):
     for epoch in (1700000001, 1700050000):
         shutil.rmtree(tree, ignore_errors=True)
         write_tree(tree, PKG)
-        for d, _, files in os.walk(tree):
-            for n in files:
-                os.utime(os.path.join(d, n), (epoch, epoch))
+        set_mtimes(tree, epoch)
         run_tool(['--in-tree', 'compile', '-q', '--python', interp.exe,
                   str(tree)], env, check=0)
-        pycs = {}
-        for d, _, files in os.walk(tree):
-            for n in files:
-                if n.endswith('.pyc'):
-                    with open(os.path.join(d, n), 'rb') as f:
-                        pycs[os.path.relpath(os.path.join(d, n), tree)] = \
-                            f.read()
-        builds.append(pycs)
+        builds.append(read_pycs(tree))
     assert len(builds[0]) == len(PKG)
     assert builds[0] == builds[1]
 
