@@ -184,20 +184,81 @@ def make_project(top):
 
 
 # ---------------------------------------------------------------------
-# CI caching: the GitHub Actions steps, run by a small runner
+# CI caching: the GitHub Actions steps and the GitLab CI job, each run by
+# a small runner
 
 class Runner:
-    """Runs the recipe's steps as a fresh GitHub-hosted runner would:
-    checkout (new mtimes), actions/cache (restore on a key hit, save at
-    the end of a job that missed), `run:` in bash -e.  The interpreter
-    stands for setup-python's: its site-packages is emptied of the
-    project's requirements before each job, as on a new machine."""
+    """What both CI services do around a recipe's commands, as on a fresh
+    machine: a checkout (every file new), a cache restored when its key
+    was saved before, the commands in bash -e.  The interpreter stands for
+    the machine's (setup-python's, the image's): its site-packages loses
+    the project's requirements before each job."""
 
-    def __init__(self, steps, env, site):
-        self.steps, self.env, self.site = steps, env, site
+    def __init__(self, env, site):
+        self.env, self.site = env, site
         self.store = {}
         self.jobs = 0
         self.restored = None
+        self.job_env = env
+
+    def new_job(self):
+        self.jobs += 1
+        self.restored = None
+        self.job_env = self.env
+        shutil.rmtree(os.path.join(self.env['HOME'], '.cache'),
+                      ignore_errors=True)
+        for name in ('mypkg', 'mypkg-1.0.dist-info'):
+            shutil.rmtree(os.path.join(self.site, name), ignore_errors=True)
+
+    def checkout(self, source, dest):
+        shutil.rmtree(dest, ignore_errors=True)
+        shutil.copytree(source, dest)
+        # A clone's files are as new as the clone.
+        set_mtimes(dest, 1700000000 + 1000 * self.jobs)
+
+    def restore(self, key, paths):
+        """Restore paths from the cache saved under key; True on a hit."""
+        if key not in self.store:
+            return False
+        for p, saved in zip(paths, self.store[key]):
+            if saved is not None:
+                shutil.copytree(saved, p, symlinks=True,
+                                copy_function=shutil.copy2)
+        self.restored = snapshot(paths[0])
+        return True
+
+    def save(self, key, paths):
+        kept = []
+        for i, p in enumerate(paths):
+            dst = os.path.join(self.env['HOME'], '..', 'store',
+                               '%d-%d' % (self.jobs, i))
+            if os.path.exists(p):
+                shutil.copytree(p, dst, symlinks=True,
+                                copy_function=shutil.copy2)
+                kept.append(dst)
+            else:
+                kept.append(None)
+        self.store[key] = kept
+
+    def run(self, command, cwd, env=None):
+        res = sh(command, env or self.env, cwd=cwd, check=None)
+        assert res.returncode == 0, (command, res.stdout, res.stderr)
+        return command, res
+
+
+def lock_hash(checkout, name):
+    with open(os.path.join(checkout, name), 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+class GitHubRunner(Runner):
+    """actions/checkout, actions/cache (saved at the end of a job whose
+    key missed, as its post step does), `run:` steps."""
+
+    def __init__(self, recipe_text, env, site):
+        super().__init__(env, site)
+        self.steps = yaml.safe_load(recipe_text)['steps']
+        self.commands = [s['run'] for s in self.steps if 'run' in s]
 
     def expand(self, text, checkout):
         def one(m):
@@ -206,123 +267,139 @@ class Runner:
                 return 'Linux'
             h = re.fullmatch(r"hashFiles\('([^']+)'\)", expr)
             assert h, 'expression the runner does not know: ' + expr
-            with open(os.path.join(checkout, h.group(1)), 'rb') as f:
-                return hashlib.sha256(f.read()).hexdigest()
+            return lock_hash(checkout, h.group(1))
         return re.sub(r'\$\{\{(.*?)\}\}', one, text)
 
-    def paths(self, spec):
-        home = self.env['HOME']
-        return [re.sub(r'^~', home, p.strip())
-                for p in spec.splitlines() if p.strip()]
-
     def job(self, source, checkout):
-        """One job; returns [(run text, CompletedProcess)]."""
-        self.jobs += 1
-        shutil.rmtree(os.path.join(self.env['HOME'], '.cache'),
-                      ignore_errors=True)
-        for name in ('mypkg', 'mypkg-1.0.dist-info'):
-            shutil.rmtree(os.path.join(self.site, name), ignore_errors=True)
+        """One job; returns {command: CompletedProcess}."""
+        self.new_job()
         save, results = None, []
-        self.restored = None
         for step in self.steps:
             uses = step.get('uses', '')
             if uses.startswith('actions/checkout@'):
-                shutil.rmtree(checkout, ignore_errors=True)
-                shutil.copytree(source, checkout)
-                # A clone's files are as new as the clone.
-                set_mtimes(checkout, 1700000000 + 1000 * self.jobs)
+                self.checkout(source, checkout)
             elif uses.startswith('actions/cache@'):
                 key = self.expand(step['with']['key'], checkout)
-                paths = self.paths(step['with']['path'])
-                if key in self.store:
-                    for p, saved in zip(paths, self.store[key]):
-                        if saved is not None:
-                            shutil.copytree(saved, p, symlinks=True,
-                                            copy_function=shutil.copy2)
-                    self.restored = snapshot(paths[0])
-                else:
+                paths = [re.sub(r'^~', self.env['HOME'], p.strip())
+                         for p in step['with']['path'].splitlines()
+                         if p.strip()]
+                if not self.restore(key, paths):
                     save = (key, paths)
             else:
                 assert set(step) == {'run'}, step
-                res = sh(step["run"], self.env, cwd=checkout, check=None)
-                results.append((step['run'], res))
-                assert res.returncode == 0, (step['run'], res.stdout,
-                                             res.stderr)
+                results.append(self.run(step['run'], checkout))
         if save:
-            key, paths = save
-            kept = []
-            for i, p in enumerate(paths):
-                dst = os.path.join(self.env['HOME'], '..', 'store',
-                                   '%d-%d' % (self.jobs, i))
-                if os.path.exists(p):
-                    shutil.copytree(p, dst, symlinks=True,
-                                    copy_function=shutil.copy2)
-                    kept.append(dst)
-                else:
-                    kept.append(None)
-            self.store[key] = kept
+            self.save(*save)
+        return dict(results)
+
+
+class GitLabRunner(Runner):
+    """A job's variables ($CI_PROJECT_DIR expanded), its cache (key from
+    the files' hash, paths in the project directory, saved at the end of
+    every job: pull-push) and its script, after a fresh clone."""
+
+    def __init__(self, recipe_text, env, site):
+        super().__init__(env, site)
+        (self.name, self.spec), = yaml.safe_load(recipe_text).items()
+        self.commands = self.spec['script']
+
+    def job(self, source, project_dir):
+        self.new_job()
+        self.checkout(source, project_dir)
+        env = self.job_env = dict(self.env, CI_PROJECT_DIR=project_dir)
+        for name, value in self.spec.get('variables', {}).items():
+            env[name] = re.sub(r'\$CI_PROJECT_DIR', project_dir, value)
+        cache = self.spec['cache']
+        key = '-'.join(lock_hash(project_dir, f)
+                       for f in cache['key']['files'])
+        paths = [os.path.join(project_dir, p) for p in cache['paths']]
+        self.restore(key, paths)
+        results = dict(self.run(c, project_dir, env)
+                       for c in self.commands)
+        self.save(key, paths)
         return results
 
 
-def compiled_count(interp_exe, env, cwd, *args):
+def compiled_count(env, cwd, *args):
     res = subprocess.run(['pycprefix', '--json', 'compile', '-n',
-                          '--python', interp_exe, *args], env=env, cwd=cwd,
+                          '--python', 'python', *args], env=env, cwd=cwd,
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     return json.loads(res.stdout)['would_compile']
 
 
-def test_ci_cache_github(tmp_path, clean_env):
-    steps = yaml.safe_load(recipe('ci-github'))['steps']
+def ci_machine(tmp_path, clean_env):
+    """The machine's interpreter (a venv of ONE, with pip) and the
+    environment: HOME in tmp_path, the default prefix."""
     venv = tmp_path / 'hostedtoolcache' / 'python'
     subprocess.run([ONE.exe, '-m', 'venv', str(venv)], check=True,
                    timeout=300)
     env = recipe_env(clean_env, tmp_path, str(venv / 'bin'))
     env.pop('XDG_CACHE_HOME')        # the default prefix, ~/.cache/pycprefix
-    prefix = os.path.join(env['HOME'], '.cache', 'pycprefix')
-    source, checkout = tmp_path / 'origin', str(tmp_path / 'work' / 'proj')
-    make_project(source)
     site = subprocess.run([str(venv / 'bin' / 'python'), '-c', 'import '
                            'sysconfig; print(sysconfig.get_path("purelib"))'],
                           capture_output=True, text=True, check=True,
                           timeout=60).stdout.strip()
-    runner = Runner(steps, env, site)
-    sys_step, tree_step = [s['run'] for s in steps
-                           if 'status --check' in s.get('run', '')]
+    source = tmp_path / 'origin'
+    make_project(source)
+    return env, site, source
 
-    def ran_compile(results, step):
-        out = dict(results)[step]
-        return ' compiled, ' in out.stderr, out
+
+def ci_scenarios(runner, source, checkout, other, prefix_of):
+    """Cold, warm at one path, a changed source, another path.
+    prefix_of(checkout) is where that job's prefix is."""
+    sys_step, tree_step = [c for c in runner.commands
+                           if 'status --check' in c]
+
+    def compiled(results, step):
+        return ' compiled, ' in results[step].stderr
 
     # Cold: nothing cached, both checks fail, both compiles run.
     results = runner.job(source, checkout)
-    assert ran_compile(results, sys_step)[0]
-    compiled, out = ran_compile(results, tree_step)
-    assert compiled and 'missing' in out.stdout
+    assert compiled(results, sys_step) and compiled(results, tree_step)
+    assert 'missing' in results[tree_step].stdout
     # Same path, same lock file: the restored cache is fresh as it is,
-    # though every file of the checkout and the install is new.
+    # though every file of the checkout and the install is new; the
+    # tests wrote nothing into it.
     results = runner.job(source, checkout)
-    assert not ran_compile(results, sys_step)[0]
-    assert not ran_compile(results, tree_step)[0]
-    assert runner.restored and snapshot(prefix) == runner.restored
-    assert compiled_count('python', env, checkout, '--sys-path',
-                          '--invalidation-mode', 'checked-hash') == 0
-    assert compiled_count('python', env, checkout,
-                          '--invalidation-mode', 'checked-hash') == 0
+    assert not compiled(results, sys_step)
+    assert not compiled(results, tree_step)
+    assert runner.restored and snapshot(prefix_of(checkout)) == \
+        runner.restored
+    env = runner.job_env
+    assert compiled_count(env, checkout, '--sys-path', '--invalidation-mode',
+                          'checked-hash') == 0
+    assert compiled_count(env, checkout, '--invalidation-mode',
+                          'checked-hash', '.') == 0
     # A changed source: its check fails and names it, compile fixes it.
     with open(source / 'proj' / '__init__.py', 'a') as f:
         f.write('FIVE = 5\n')
     results = runner.job(source, checkout)
-    assert not ran_compile(results, sys_step)[0]
-    compiled, out = ran_compile(results, tree_step)
-    assert compiled and 'proj/__init__.py' in out.stdout
+    assert not compiled(results, sys_step)
+    assert compiled(results, tree_step)
+    assert 'proj/__init__.py' in results[tree_step].stdout
     sh('pycprefix status --check', env, cwd=checkout)
-    # Another checkout path: the cache does not apply to it.
-    other = str(tmp_path / 'work' / 'elsewhere')
+    # Another checkout path: the project's part of the cache does not
+    # apply to it.
     results = runner.job(source, other)
-    compiled, out = ran_compile(results, tree_step)
-    assert compiled and 'missing' in out.stdout
-    assert not ran_compile(results, sys_step)[0]
+    assert compiled(results, tree_step)
+    assert 'missing' in results[tree_step].stdout
+
+
+def test_ci_cache_github(tmp_path, clean_env):
+    env, site, source = ci_machine(tmp_path, clean_env)
+    runner = GitHubRunner(recipe('ci-github'), env, site)
+    prefix = os.path.join(env['HOME'], '.cache', 'pycprefix')
+    ci_scenarios(runner, source, str(tmp_path / 'work' / 'proj' / 'proj'),
+                 str(tmp_path / 'work' / 'elsewhere'), lambda c: prefix)
+
+
+def test_ci_cache_gitlab(tmp_path, clean_env):
+    env, site, source = ci_machine(tmp_path, clean_env)
+    runner = GitLabRunner(recipe('ci-gitlab'), env, site)
+    ci_scenarios(runner, source, str(tmp_path / 'builds' / 'group' / 'proj'),
+                 str(tmp_path / 'builds' / '0' / 'group' / 'proj'),
+                 lambda c: os.path.join(c, '.cache', 'pycprefix'))
 
 
 # ---------------------------------------------------------------------
@@ -443,7 +520,8 @@ def test_recipes_are_marked():
     names = set(recipes())
     assert names == {'readonly-build', 'readonly-run',
                      'readonly-build-in-tree', 'readonly-run-in-tree',
-                     'ci-github', 'venv', 'packagers', 'pre-commit-config'}
+                     'ci-github', 'ci-gitlab', 'venv', 'packagers',
+                     'pre-commit-config'}
 
 
 def test_readme_carries_the_recipes():
