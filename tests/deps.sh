@@ -6,7 +6,8 @@
 # check builds them) and mandoc (their lint); for the packaging
 # tests (tests/packaging) python3-build, setuptools and wheel (the
 # wheel's build), venv and pip with Debian's wheels of pip, setuptools and
-# wheel (offline installs), pipx, pkg-config and git (make dist);
+# wheel (offline installs), pipx, pkg-config and git (make dist); the
+# recipes' tools (pre-commit, PyYAML);
 # with the argument 'build', only what `make` needs (the README's first
 # set-up command); with 'fuzz', clang and its libFuzzer runtime too; with
 # 'clang', clang and its sanitizer runtimes (make check-tsan).
@@ -37,6 +38,9 @@ if [ "$1" != build ]; then
 	command -v pipx >/dev/null 2>&1 || need="$need pipx"
 	command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
 	command -v git >/dev/null 2>&1 || need="$need git"
+	# tests/recipes: the pre-commit hooks, PyYAML (the CI recipe).
+	command -v pre-commit >/dev/null 2>&1 || need="$need pre-commit"
+	/usr/bin/python3 -c 'import yaml' 2>/dev/null || need="$need python3-yaml"
 fi
 # make fuzz: clang with its libFuzzer runtime.
 if [ "$1" = fuzz ] || [ "$1" = clang ]; then
