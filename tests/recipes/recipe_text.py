@@ -1,7 +1,6 @@
 """The README's recipes as the tests read them, and what the tests share.
 
-doc/recipes.md holds the README's "Recipes" section word for word (the
-README carries it: test_readme_carries_the_recipes); each runnable block
+The README's "Recipes" section is their one text: each runnable block
 follows a line `<!-- recipe: NAME -->`.  The tests run these blocks, never
 a copy of them.
 """
@@ -12,8 +11,8 @@ import subprocess
 
 from conftest import BINARY, ROOT
 
-RECIPES = os.path.join(ROOT, 'doc', 'recipes.md')
 README = os.path.join(ROOT, 'README.md')
+RECIPES = README
 
 _BLOCK = re.compile(r'^<!-- recipe: ([\w-]+) -->\n```\w*\n(.*?)^```$',
                     re.M | re.S)

@@ -1,4 +1,4 @@
-"""The README's recipes (doc/recipes.md), each run as it is written.
+"""The README's recipes, each run as it is written.
 
 Each test sets the variables a recipe names to scratch directories, runs
 the recipe's block in bash -e, and checks what the recipe promises: a
@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from conftest import INTERPRETERS, run_tool
-from recipe_text import (README, RECIPES, make_writable, need, recipe,
+from recipe_text import (make_writable, need, recipe,
                          recipe_env, recipes, sh, snapshot)
 
 # One interpreter for the recipes that compile a whole sys.path: the
@@ -522,14 +522,3 @@ def test_recipes_are_marked():
                      'readonly-build-in-tree', 'readonly-run-in-tree',
                      'ci-github', 'ci-gitlab', 'venv', 'packagers',
                      'pre-commit-config'}
-
-
-def test_readme_carries_the_recipes():
-    with open(RECIPES, encoding='utf-8') as f:
-        section = f.read()
-    with open(README, encoding='utf-8') as f:
-        readme = f.read()
-    assert section.startswith('## Recipes\n')
-    assert section in readme, (
-        'README.md must carry doc/recipes.md word for word (the tested '
-        'recipes): paste it as the "Recipes" section')
