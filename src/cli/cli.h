@@ -246,6 +246,7 @@ const char *color_e(const struct cli_ctx *ctx, const char *esc);
 
 extern const struct cli_cmd cli_cmd_compile, cli_cmd_status, cli_cmd_prune,
 	cli_cmd_clean, cli_cmd_migrate, cli_cmd_du, cli_cmd_doctor,
-	cli_cmd_path, cli_cmd_show, cli_cmd_pythons, cli_cmd_env, cli_cmd_run;
+	cli_cmd_path, cli_cmd_show, cli_cmd_pythons, cli_cmd_env, cli_cmd_run,
+	cli_cmd_compileall;
 
 #endif

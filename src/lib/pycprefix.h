@@ -226,6 +226,16 @@ PYC_API
 char **pyc_interp_ask_flags(const char *exe, const char *code,
 			    unsigned flags, size_t *n, struct pyc_error *err);
 
+/* pyc_interp_ask_flags() with the interpreter options pyflags[0..nflags)
+ * ("-O", "-E", "-Xpycache_prefix=DIR": one argument each) placed after
+ * the library's own and before "-c", so the answer is what the
+ * interpreter says when the user runs it so (with PYC_ASK_READ_CACHE,
+ * a -X pycache_prefix among them is the one it sees). */
+PYC_API
+char **pyc_interp_ask_argv(const char *exe, const char *const *pyflags,
+			   size_t nflags, const char *code, unsigned flags,
+			   size_t *n, struct pyc_error *err);
+
 /* Free a vector from pyc_interp_ask().  Safe on NULL. */
 PYC_API
 void pyc_strv_free(char **v, size_t n);
