@@ -47,6 +47,9 @@ struct src {
 	int nlevels;
 	int levels[PYC_MAX_LEVELS];
 	char *pyc[PYC_MAX_LEVELS];
+	size_t dup_of;     /* SIZE_MAX, or the earlier source of its pycs */
+	dev_t dev;         /* the source's, to find those */
+	ino_t ino;
 	/* the result */
 	bool done;
 	enum pyc_list_outcome out;
@@ -70,6 +73,7 @@ struct run {
 	size_t nrecs, arecs;
 	struct src *srcs;
 	size_t nsrcs, asrcs;
+	size_t *map;              /* pyc_compile_list()'s index: source */
 	/* a Python exception compileall does not catch: the run ends with
 	 * its traceback's last line on stderr, exit 1 */
 	char *uncaught;
@@ -363,7 +367,13 @@ static void add_source(struct run *r, const char *full, char *dfile,
 		r->asrcs = na;
 	}
 	s = &r->srcs[r->nsrcs];
-	*s = (struct src){ .source = strdup(full), .name = dfile };
+	*s = (struct src){ .source = strdup(full), .name = dfile,
+			   .dup_of = SIZE_MAX };
+	struct stat st;
+	if (stat(full, &st) == 0) {
+		s->dev = st.st_dev;
+		s->ino = st.st_ino;
+	}
 	for (int k = 0; k < nlevels && k < PYC_MAX_LEVELS; k++) {
 		int lvl = levels[k] < 0 ? r->o->cfg.optimize : levels[k];
 		s->pyc[k] = cfile_of(r, full, levels[k]);
@@ -554,7 +564,7 @@ static char *failed_path(const char *pyc, int e)
 static void on_event(const struct pyc_list_event *ev, void *arg)
 {
 	struct run *r = arg;
-	struct src *s = &r->srcs[ev->index];
+	struct src *s = &r->srcs[r->map[ev->index]];
 	char *p = NULL;
 
 	s->done = true;
@@ -562,7 +572,22 @@ static void on_event(const struct pyc_list_event *ev, void *arg)
 	s->errnum = ev->errnum;
 	switch (ev->outcome) {
 	case PYC_LIST_FRESH:
+		break;
 	case PYC_LIST_COMPILED:
+		/* -b --hardlink-dupes: compileall finds x.pyc equal to
+		 * itself, unlinks it and links the name it just removed */
+		for (int k = 1; k < s->nlevels && r->a->hardlink; k++)
+			if (strcmp(s->pyc[k], s->pyc[k - 1]) == 0) {
+				char *q = repr(s->pyc[k]);
+				s->out = PYC_LIST_WRITE_ERROR;
+				if (!q || asprintf(&s->msg, "FileNotFoundError: "
+						   "[Errno 2] No such file or "
+						   "directory: %s -> %s", q,
+						   q) < 0)
+					s->msg = NULL;
+				free(q);
+				break;
+			}
 		break;
 	case PYC_LIST_SOURCE_ERROR:
 		s->msg = strdup(ev->message);
@@ -663,6 +688,64 @@ static void batch_release(struct run *r)
 	r->nrecs = r->arecs = r->nsrcs = r->asrcs = 0;
 }
 
+/*
+ * A source reached twice in one run (a FILE operand and its DIR, two
+ * spellings): compileall compiles it the first time and finds it fresh
+ * the second, unless that first compile failed (then it fails again) or
+ * -f.  So it is compiled once and the later ones take its result.
+ */
+static const struct src *dupes_base;
+
+static int dup_cmp(const void *x, const void *y)
+{
+	const struct src *a = &dupes_base[*(const size_t *)x];
+	const struct src *b = &dupes_base[*(const size_t *)y];
+	int c;
+
+	if (a->dev != b->dev)
+		return a->dev < b->dev ? -1 : 1;
+	if (a->ino != b->ino)
+		return a->ino < b->ino ? -1 : 1;
+	if (a->pyc[0] && b->pyc[0] && (c = strcmp(a->pyc[0], b->pyc[0])))
+		return c;
+	return *(const size_t *)x < *(const size_t *)y ? -1 : 1;
+}
+
+static void find_dupes(struct run *r)
+{
+	size_t *ix = r->nsrcs > 1 ? calloc(r->nsrcs, sizeof(*ix)) : NULL;
+
+	if (!ix)
+		return; /* each compiled on its own: no harm */
+	for (size_t i = 0; i < r->nsrcs; i++)
+		ix[i] = i;
+	dupes_base = r->srcs;
+	qsort(ix, r->nsrcs, sizeof(*ix), dup_cmp);
+	for (size_t k = 1; k < r->nsrcs; k++) {
+		struct src *a = &r->srcs[ix[k - 1]], *b = &r->srcs[ix[k]];
+		if (a->dev == b->dev && a->ino == b->ino && a->ino &&
+		    a->pyc[0] && b->pyc[0] && !strcmp(a->pyc[0], b->pyc[0]))
+			b->dup_of = a->dup_of != SIZE_MAX ? a->dup_of : ix[k - 1];
+	}
+	free(ix);
+}
+
+static void copy_dupes(struct run *r)
+{
+	for (size_t i = 0; i < r->nsrcs; i++) {
+		struct src *s = &r->srcs[i];
+		const struct src *f;
+		if (s->dup_of == SIZE_MAX)
+			continue;
+		f = &r->srcs[s->dup_of];
+		s->done = f->done;
+		s->out = f->out == PYC_LIST_COMPILED && !r->a->force
+				 ? PYC_LIST_FRESH : f->out;
+		if (f->msg && !(s->msg = strdup(f->msg)))
+			r->oom = true;
+	}
+}
+
 static atomic_int interrupted;
 
 static void on_sigint(int sig)
@@ -693,25 +776,31 @@ static int run_batch(struct run *r, bool *ok)
 
 	if (r->oom)
 		return cli_error("out of memory");
-	if (r->nsrcs && !(items = calloc(r->nsrcs, sizeof(*items))))
+	find_dupes(r);
+	if (r->nsrcs && (!(items = calloc(r->nsrcs, sizeof(*items))) ||
+			 !(r->map = calloc(r->nsrcs, sizeof(*r->map))))) {
+		free(items);
 		return cli_error("out of memory");
+	}
 	for (size_t i = 0; i < r->nsrcs; i++) {
 		struct src *s = &r->srcs[i];
-		if (s->nlevels < 1 || !s->pyc[s->nlevels - 1])
-			continue; /* an uncaught error: never compiled */
+		if (s->nlevels < 1 || !s->pyc[s->nlevels - 1] ||
+		    s->dup_of != SIZE_MAX)
+			continue; /* a duplicate, or never compiled */
 		items[n] = (struct pyc_list_item){ .source = s->source,
 						   .name = s->name,
 						   .nlevels = s->nlevels };
 		memcpy(items[n].levels, s->levels, sizeof(s->levels));
 		memcpy(items[n].pyc, s->pyc, sizeof(s->pyc));
-		n++;
+		r->map[n++] = i;
 	}
-	/* index i of items is source i while no source was left out,
-	 * which only an uncaught error (the run's end) does */
 	if (n && pyc_compile_list(&lo, items, n, &err) < 0) {
 		ret = errno == EINTR ? -2 : cli_error("%s", err.msg);
 	}
 	free(items);
+	free(r->map);
+	r->map = NULL;
+	copy_dupes(r);
 	if (ret == 0 || ret == -2) {
 		if (!print_batch(r))
 			*ok = false;

@@ -168,7 +168,9 @@ static bool same_dir(const char *a, const char *b)
 }
 
 /* Level j of the task: a link to level j - 1 when the code is equal and
- * both live in one directory, else a new file. */
+ * both live in one directory, else a new file.  Returns 0, 1 when the
+ * code was found equal to the previous level's (a link, or nothing to
+ * do when both levels share the path), or -1 (errno). */
 static int write_one(const struct lrun *r, const struct ltask *t, int j,
 		     const struct pyc_result *res, const unsigned char *hash)
 {
@@ -185,7 +187,7 @@ static int write_one(const struct lrun *r, const struct ltask *t, int j,
 	    memcmp(res->code[j], res->code[j - 1], res->code_len[j]) == 0) {
 		const char *prev = it->pyc[t->stale[j - 1]];
 		if (strcmp(prev, pyc) == 0)
-			return 0;
+			return 1;
 		if (same_dir(prev, pyc)) {
 			const char *s = strrchr(pyc, '/');
 			pyc__buf_add(&dir, pyc, s ? (size_t)(s - pyc) : 0);
@@ -196,7 +198,7 @@ static int write_one(const struct lrun *r, const struct ltask *t, int j,
 				ret = pyc__link_atomic(dir.s, pb ? pb + 1 : prev,
 						       s ? s + 1 : pyc, 0);
 			pyc__buf_release(&dir);
-			return ret;
+			return ret < 0 ? -1 : 1;
 		}
 	}
 	pyc_header_build(head, r->o->in->magic, r->o->mode,
@@ -235,13 +237,14 @@ static void job_done(void *arg, struct pyc_job *job,
 		goto report;
 	}
 	pyc_source_hash(r->o->in->magic, job->src, job->len, hash);
-	for (int j = 0; j < t->nstale; j++)
+	for (int j = 0; j < t->nstale; j++) {
 		if (write_one(r, t, j, res, hash) < 0) {
 			ev.outcome = PYC_LIST_WRITE_ERROR;
 			ev.errnum = errno;
 			ev.pyc = it->pyc[t->stale[j]];
 			break;
 		}
+	}
 report:
 	emit(r, &ev);
 	free(t->bytes);
