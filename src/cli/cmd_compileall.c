@@ -127,19 +127,6 @@ static void uncaught(struct run *r, const char *fmt, const char *arg)
 		r->uncaught = NULL, r->oom = true;
 }
 
-/* os.path.join(a, b) */
-static char *path_join(const char *a, const char *b)
-{
-	char *out;
-	size_t la = strlen(a);
-
-	if (b[0] == '/' || !la)
-		return strdup(b);
-	if (asprintf(&out, "%s%s%s", a, a[la - 1] == '/' ? "" : "/", b) < 0)
-		return NULL;
-	return out;
-}
-
 static bool is_file(const char *p)
 {
 	struct stat st;
@@ -159,47 +146,6 @@ static bool is_link(const char *p)
 	struct stat st;
 
 	return lstat(p, &st) == 0 && S_ISLNK(st.st_mode);
-}
-
-/* pathlib's resolve() (not strict): realpath() of the longest part that
- * exists, the rest appended. */
-static char *resolve(const char *p)
-{
-	char *abs = cli_absolute(p), *res = NULL, *slash, *head;
-
-	if (!abs)
-		return NULL;
-	if ((res = realpath(abs, NULL)) || !(slash = strrchr(abs, '/')) ||
-	    slash == abs) {
-		if (!res)
-			res = strdup(abs);
-		free(abs);
-		return res;
-	}
-	*slash = '\0';
-	if ((head = resolve(abs)))
-		res = path_join(head, slash + 1);
-	free(head);
-	free(abs);
-	return res;
-}
-
-/* -e: is a symlinked file's real path below the real DIR? */
-static bool outside_limit(const char *limit, const char *file)
-{
-	char *l = resolve(limit), *f = resolve(file);
-	size_t n = l ? strlen(l) : 0;
-	bool out = true;
-
-	if (l && f) {
-		if (n == 1 && l[0] == '/')
-			out = strcmp(f, "/") == 0;
-		else
-			out = !(strncmp(f, l, n) == 0 && f[n] == '/');
-	}
-	free(l);
-	free(f);
-	return out;
 }
 
 /* str.split('/') of s: a vector of n parts (each malloc'd). */
@@ -228,7 +174,7 @@ static char *join_parts(char **parts, size_t from, size_t n)
 	char *out = NULL;
 
 	for (size_t i = from; i < n; i++) {
-		char *j = out ? path_join(out, parts[i]) : strdup(parts[i]);
+		char *j = out ? cli_path_join(out, parts[i]) : strdup(parts[i]);
 		free(out);
 		if (!(out = j))
 			return NULL;
@@ -310,7 +256,7 @@ static char *dfile_of(struct run *r, const char *full, const char *ddir,
 
 	base = base ? base + 1 : full;
 	if (ddir)
-		dfile = path_join(ddir, base);
+		dfile = cli_path_join(ddir, base);
 	if (strip && (s = strip_dir(r, full, strip, &keep))) {
 		free(dfile);
 		dfile = s;
@@ -319,7 +265,7 @@ static char *dfile_of(struct run *r, const char *full, const char *ddir,
 		dfile = NULL;
 	}
 	if (prepend) {
-		s = path_join(prepend, dfile ? dfile : full);
+		s = cli_path_join(prepend, dfile ? dfile : full);
 		free(dfile);
 		dfile = s;
 	}
@@ -414,7 +360,7 @@ static void compile_file(struct run *r, const char *full,
 	blen = strlen(base);
 	if ((!fc->path_mode && rx_search(r, full)) ||
 	    (!fc->path_mode && a->limit && a->limit[0] && r->o->hex >= 0x309 &&
-	     is_link(full) && outside_limit(a->limit, full)) ||
+	     is_link(full) && cli_link_outside(full, a->limit)) ||
 	    !is_file(full) || blen < 3 || strcmp(base + blen - 3, ".py")) {
 		free(dfile);
 		return;
@@ -461,13 +407,13 @@ static void walk_dir(struct run *r, const char *dir, long maxlevels,
 		char *full, *sub = NULL;
 		if (strcmp(name, "__pycache__") == 0)
 			continue;
-		if (!(full = path_join(dir, name))) {
+		if (!(full = cli_path_join(dir, name))) {
 			r->oom = true;
 			break;
 		}
 		struct file_ctx here = *fc;
 		if (r->o->hex < 0x309 && fc->ddir &&
-		    !(sub = path_join(fc->ddir, name)))
+		    !(sub = cli_path_join(fc->ddir, name)))
 			r->oom = true;
 		if (!is_dir(full)) {
 			compile_file(r, full, fc);
@@ -817,49 +763,17 @@ static int run_batch(struct run *r, bool *ok)
 
 /* ---- the command ---- */
 
-/* -i: line.strip() of every line of FILE (or stdin), universal
- * newlines, appended to the operands. */
+/* -i: the lines of FILE (or stdin) appended to the operands. */
 static int read_flist(struct ca_args *a)
 {
-	FILE *f = strcmp(a->flist, "-") == 0 ? stdin : fopen(a->flist, "re");
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	const char *ws = " \t\n\v\f\r\x1c\x1d\x1e\x1f";
+	size_t n;
+	char **v = cli_read_lines(a->flist, &n);
 
-	if (!f)
+	if (!v)
 		return -1;
-	while ((len = getdelim(&line, &cap, '\n', f)) >= 0) {
-		char *s = line, *end = line + len;
-		/* universal newlines: a lone \r ends a line too */
-		for (char *cr; (cr = memchr(s, '\r', (size_t)(end - s)));) {
-			*cr = '\0';
-			char *t = s + strspn(s, ws), *e = cr;
-			while (e > t && strchr(ws, e[-1]))
-				e--;
-			ca_strv_push(&a->dests, t, (size_t)(e - t));
-			s = cr + 1;
-			if (s < end && *s == '\n')
-				s++;
-			if (s >= end)
-				break;
-		}
-		if (s >= end)
-			continue;
-		char *t = s, *e = end;
-		while (t < e && strchr(ws, *t) && *t)
-			t++;
-		while (e > t && strchr(ws, e[-1]))
-			e--;
-		ca_strv_push(&a->dests, t, (size_t)(e - t));
-	}
-	free(line);
-	if (ferror(f) && f != stdin) {
-		fclose(f);
-		return -1;
-	}
-	if (f != stdin)
-		fclose(f);
+	for (size_t i = 0; i < n; i++)
+		ca_strv_push(&a->dests, v[i], strlen(v[i]));
+	cli_strv_free(v, n);
 	return 0;
 }
 

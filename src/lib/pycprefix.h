@@ -763,6 +763,12 @@ struct pyc_compile_opts {
 	 * `roots`, as given) under which the walk found `path`: for
 	 * patterns relative to it (gitignore's and rsync's way). */
 	bool (*exclude_in)(const char *root, const char *path, void *arg);
+	/* Optional: the filename compiled into the code of `path`, found
+	 * under `root` (co_filename, what tracebacks show: compileall's
+	 * -d/-s/-p), malloc'd; NULL keeps `path`.  Called in the caller's
+	 * thread when the source is sent to a worker.  A pyc found fresh
+	 * is kept whatever filename it was compiled with. */
+	char *(*name_of)(const char *root, const char *path, void *arg);
 };
 
 /* ${XDG_CACHE_HOME:-~/.cache}/pycprefix-failures, malloc'd; NULL with
