@@ -80,6 +80,21 @@ struct run {
 	bool oom;
 };
 
+/* Room in *v (alloc elements of size) for element n: 0, or -1. */
+static int grow(void **v, size_t *alloc, size_t n, size_t size)
+{
+	size_t na = *alloc ? 2 * *alloc : 64;
+	void *nv;
+
+	if (n < *alloc)
+		return 0;
+	if (!(nv = realloc(*v, na * size)))
+		return -1;
+	*v = nv;
+	*alloc = na;
+	return 0;
+}
+
 static char *repr(const char *s)
 {
 	return pyc_py_repr(s, strlen(s), NULL);
@@ -87,16 +102,10 @@ static char *repr(const char *s)
 
 static void add_rec(struct run *r, char *line, size_t item)
 {
-	if (r->nrecs == r->arecs) {
-		size_t na = r->arecs ? 2 * r->arecs : 64;
-		struct rec *v = realloc(r->recs, na * sizeof(*v));
-		if (!v) {
-			free(line);
-			r->oom = true;
-			return;
-		}
-		r->recs = v;
-		r->arecs = na;
+	if (grow((void **)&r->recs, &r->arecs, r->nrecs, sizeof(*r->recs))) {
+		free(line);
+		r->oom = true;
+		return;
 	}
 	r->recs[r->nrecs++] = (struct rec){ line, item };
 }
@@ -301,16 +310,10 @@ static void add_source(struct run *r, const char *full, char *dfile,
 {
 	struct src *s;
 
-	if (r->nsrcs == r->asrcs) {
-		size_t na = r->asrcs ? 2 * r->asrcs : 64;
-		struct src *v = realloc(r->srcs, na * sizeof(*v));
-		if (!v) {
-			free(dfile);
-			r->oom = true;
-			return;
-		}
-		r->srcs = v;
-		r->asrcs = na;
+	if (grow((void **)&r->srcs, &r->asrcs, r->nsrcs, sizeof(*r->srcs))) {
+		free(dfile);
+		r->oom = true;
+		return;
 	}
 	s = &r->srcs[r->nsrcs];
 	*s = (struct src){ .source = strdup(full), .name = dfile,
@@ -1040,7 +1043,7 @@ const struct cli_cmd cli_cmd_compileall = {
 	"                     operands\n"
 	"  -e DIR             skip symlinked files whose target is outside\n"
 	"                     DIR (3.9 on)\n"
-	"  -j N, --workers N  N worker processes (0: one per core)\n"
+	"  -j, --workers N    N worker processes (0: one per core)\n"
 	"  -o LEVEL           optimization level -1 (PY's own), 0, 1 or 2;\n"
 	"                     repeatable (3.9 on)\n"
 	"      --invalidation-mode MODE\n"
