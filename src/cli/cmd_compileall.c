@@ -510,6 +510,67 @@ static char *failed_path(const char *pyc, int e)
 	return best ? best : strdup(pyc);
 }
 
+/* Line `n` of `file`, str.strip()ped, into out; false when none
+ * (linecache.getline()'s "": the file is gone, or shorter). */
+static bool source_line(const char *file, unsigned n, char *out, size_t size)
+{
+	FILE *f = fopen(file, "re");
+	char *line = NULL, *s, *e;
+	size_t cap = 0;
+	ssize_t len = -1;
+
+	if (!f)
+		return false;
+	for (unsigned i = 0; i < n && (len = getline(&line, &cap, f)) >= 0;)
+		i++;
+	fclose(f);
+	if (len < 0) {
+		free(line);
+		return false;
+	}
+	s = line;
+	e = line + len;
+	while (s < e && strchr(" \t\n\r\v\f", *s))
+		s++;
+	while (e > s && strchr(" \t\n\r\v\f", e[-1]))
+		e--;
+	snprintf(out, size, "%.*s", (int)(e - s), s);
+	free(line);
+	return true;
+}
+
+/*
+ * The compiler's warnings as the compileall process shows them: its
+ * default filters ignore DeprecationWarning, PendingDeprecationWarning,
+ * ImportWarning and ResourceWarning (outside __main__); the others go to
+ * stderr as warnings.showwarning() formats them, "FILE:LINE: Category:
+ * message" and the source line.
+ */
+static void print_warnings(const char *file, const struct pyc_list_event *ev)
+{
+	static const char *const quiet[] = {
+		"DeprecationWarning:", "PendingDeprecationWarning:",
+		"ImportWarning:", "ResourceWarning:",
+	};
+	const char *w = ev->warnings;
+	char text[1024];
+
+	for (unsigned i = 0; w && i < ev->nwarnings; i++, w += strlen(w) + 1) {
+		const char *cat = strstr(w, ": ");
+		unsigned line = (unsigned)strtoul(w, NULL, 10);
+		bool shown = true;
+		if (!cat)
+			continue;
+		for (size_t k = 0; k < sizeof(quiet) / sizeof(*quiet); k++)
+			shown &= strncmp(cat + 2, quiet[k], strlen(quiet[k])) != 0;
+		if (!shown)
+			continue;
+		fprintf(stderr, "%s:%s\n", file, w);
+		if (line && source_line(file, line, text, sizeof(text)) && text[0])
+			fprintf(stderr, "  %s\n", text);
+	}
+}
+
 static void on_event(const struct pyc_list_event *ev, void *arg)
 {
 	struct run *r = arg;
@@ -573,16 +634,7 @@ static void on_event(const struct pyc_list_event *ev, void *arg)
 	free(p);
 	if (ev->outcome > PYC_LIST_COMPILED && !s->msg)
 		r->oom = true;
-	/* what py_compile lets the warnings module print */
-	for (const char *w = ev->warnings; w && ev->nwarnings; ) {
-		unsigned n = ev->nwarnings;
-		for (unsigned i = 0; i < n; i++) {
-			fprintf(stderr, "%s:%s\n", s->name ? s->name : s->source,
-				w);
-			w += strlen(w) + 1;
-		}
-		break;
-	}
+	print_warnings(s->name ? s->name : s->source, ev);
 }
 
 /* Print the batch in walk order: true when every source succeeded. */

@@ -434,3 +434,15 @@ def test_warm_run_starts_no_interpreter(it, tmp_path):
     after = {p: os.stat(p) for p in root.rglob('*.pyc')}
     assert {p: (s.st_ino, s.st_mtime_ns) for p, s in before.items()} == \
         {p: (s.st_ino, s.st_mtime_ns) for p, s in after.items()}
+
+
+def test_compiler_warnings(it, tmp_path):
+    """The compiler's warnings on stderr as the compileall process shows
+    them (its default filters, showwarning()'s format and source line)."""
+    def build(root):
+        write(root, 'w/a.py', "x = '\\d'\nif x is 'a':\n    pass\n")
+        write(root, 'w/b.py', 'def f():\n    return\n    yield\n')
+    res = run_pair(it, tmp_path, build, ['-q', 'w'])
+    check_same(it, tmp_path, res)
+    assert res['ours'].stderr == res['real'].stderr
+    assert res['real'].stderr  # the test means something
