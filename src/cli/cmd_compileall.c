@@ -1010,7 +1010,7 @@ static int parse_compileall(int argc, char **argv, struct cli_ctx *ctx,
 	int ret;
 
 	if (!py)
-		py = ctx->npythons ? ctx->pythons[0] : "python3";
+		py = "python3";
 	if (pyc_interp_resolve(py, 0, &o->in, &err) < 0)
 		return cli_error("%s", err.msg);
 	o->hex = hexversion(&o->in);
@@ -1041,7 +1041,7 @@ const struct cli_cmd cli_cmd_compileall = {
 	.fn = cmd_compileall,
 	.release = release_compileall,
 	.opts_size = sizeof(struct ca_opts),
-	.takes = TAKES_PYTHON,
+	.takes = 0,
 	.needs = 0,
 	.usage = "[--python PY] [--python-flag FLAG]... [-l] [-r N] [-f] "
 		 "[-q] [-b]\n"
@@ -1068,9 +1068,10 @@ const struct cli_cmd cli_cmd_compileall = {
 	"started when all is fresh (except to read sys.path when no FILE or\n"
 	"DIR is given).\n\n"
 	"Options:\n"
-	"      --python PY    the interpreter whose compileall to be\n"
-	"                     (default python3); as 'pycprefix pythons'\n"
-	"                     names them\n"
+	"      --python PY    the interpreter whose compileall this is\n"
+	"                     (default python3): a command, a path, a\n"
+	"                     version such as 3.12 or 3.11.7, or a cache tag\n"
+	"                     such as cpython-311; one\n"
 	"      --python-flag FLAG\n"
 	"                     an interpreter option, as PY would see it\n"
 	"                     before -m: -O, -OO, -E, -I, -P, -s, -S, -B,\n"
@@ -1104,6 +1105,5 @@ const struct cli_cmd cli_cmd_compileall = {
 	"                     set, else timestamp)\n"
 	"      --hardlink-dupes\n"
 	"                     with several -o, a level whose pyc equals the\n"
-	"                     previous level's is a hard link to it (3.9 on)\n"
-	"  -h, --help         this help\n",
+	"                     previous level's is a hard link to it (3.9 on)\n",
 };

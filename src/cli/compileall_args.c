@@ -341,7 +341,11 @@ static int consume_optional(struct parser *p, int *i)
 				(*i)++;
 				return apply(p, d, NULL);
 			}
-			if (*i + 1 >= p->argc || p->type[*i + 1] != 'A')
+			/* ours take the next word whatever it looks like
+			 * ("--python-flag -O"); argparse's the next operand */
+			bool ours = d->id == O_PY || d->id == O_PYFLAG;
+			if (*i + 1 >= p->argc ||
+			    (!ours && p->type[*i + 1] != 'A'))
 				return perror_usage("argument %s: expected one "
 						    "argument", d->name);
 			*i += 2;

@@ -446,3 +446,17 @@ def test_compiler_warnings(it, tmp_path):
     check_same(it, tmp_path, res)
     assert res['ours'].stderr == res['real'].stderr
     assert res['real'].stderr  # the test means something
+
+
+def test_python_flag_takes_the_next_word(it, tmp_path):
+    """--python-flag -O: our options take the next word even when it looks
+    like an option (argparse's would not)."""
+    root = tmp_path / 'f'
+    root.mkdir()
+    write(str(root), 'p/a.py', 'x = 1\n')
+    r = subprocess.run([BINARY, 'compileall', '--python', it.exe,
+                        '--python-flag', '-OO', '-q', 'p'], cwd=root,
+                       env=env_for(tmp_path), capture_output=True)
+    assert r.returncode == 0, r.stderr
+    assert os.listdir(root / 'p/__pycache__') == [
+        'a.%s.opt-2.pyc' % it.tag]
