@@ -200,6 +200,30 @@ char *cli_absolute(const char *path);
  * ignored)? */
 bool cli_under(const char *path, const char *dir);
 
+/* os.path.join(a, b): b if absolute, else a, a '/' unless a ends with
+ * one (or is empty), b.  malloc'd or NULL. */
+char *cli_path_join(const char *a, const char *b);
+
+/* pathlib's Path(p).resolve() (not strict): realpath() of the longest
+ * leading part that exists, the rest appended.  malloc'd or NULL. */
+char *cli_resolve(const char *p);
+
+/* compileall -e: is the real path of `file` outside the real `dir`
+ * (Path(dir).resolve() not among Path(file).resolve().parents)? */
+bool cli_link_outside(const char *file, const char *dir);
+
+/* compileall -i: the lines of `file` ("-": stdin), universal newlines,
+ * each str.strip()ped, as *n strings (cli_strv_free()); NULL with errno
+ * when it cannot be read. */
+char **cli_read_lines(const char *file, size_t *n);
+
+/* The compiled filename of `path` for -s/-p: `strip` taken off the
+ * front when it is a leading run of path's '/'-parts (else path kept),
+ * then `prepend` (NULL: none) joined before it, as os.path.join does.
+ * malloc'd or NULL. */
+char *cli_strip_prepend(const char *path, const char *strip,
+			const char *prepend);
+
 /* A PYC operand as show and path --reverse take it (malloc'd, NULL when
  * out of memory): a relative path whose absolute form lies inside the
  * prefix becomes that absolute path; any other is kept as given. */
@@ -246,6 +270,7 @@ const char *color_e(const struct cli_ctx *ctx, const char *esc);
 
 extern const struct cli_cmd cli_cmd_compile, cli_cmd_status, cli_cmd_prune,
 	cli_cmd_clean, cli_cmd_migrate, cli_cmd_du, cli_cmd_doctor,
-	cli_cmd_path, cli_cmd_show, cli_cmd_pythons, cli_cmd_env, cli_cmd_run;
+	cli_cmd_path, cli_cmd_show, cli_cmd_pythons, cli_cmd_env, cli_cmd_run,
+	cli_cmd_compileall;
 
 #endif

@@ -4,11 +4,13 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fnmatch.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -64,6 +66,9 @@ struct compile_ui {
 	/* --sys-path without --strict: sources the interpreter cannot
 	 * compile are noted, not failures (listed with -v). */
 	bool lenient;
+	/* compileall's -d, -s, -p (the compiled filename), -e, -l/-r */
+	const char *ddir, *strip, *prepend, *limit;
+	long maxdepth;           /* -1: no limit; -r wins over -l */
 };
 
 static long elapsed_ms(const struct compile_ui *ui)
@@ -179,9 +184,62 @@ static bool glob_excludes(const struct compile_ui *ui, const char *glob,
 	return fnmatch(p, rel, FNM_PATHNAME) == 0;
 }
 
+/* How many levels below root `path` (spelled from it) is: 1 for an
+ * entry of root itself. */
+static long depth_below(const char *root, const char *path)
+{
+	size_t n = strlen(root);
+	long d = 1;
+
+	if (strncmp(path, root, n))
+		return 0;
+	for (const char *p = path + n + (path[n] == '/'); *p; p++)
+		d += *p == '/' && p[1];
+	return d;
+}
+
+/* -l, -r N: a directory deeper than N below its PATH is not entered;
+ * -e DIR: a symlinked source whose target is outside DIR is skipped. */
+static bool compileall_excludes(const struct compile_ui *ui, const char *root,
+				const char *path)
+{
+	struct stat st;
+
+	if (ui->maxdepth >= 0 && depth_below(root, path) > ui->maxdepth &&
+	    stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return true;
+	return ui->limit && cli_ends_with(path, ".py") &&
+	       lstat(path, &st) == 0 && S_ISLNK(st.st_mode) &&
+	       cli_link_outside(path, ui->limit);
+}
+
+/* -d, -s, -p: the filename compiled into the code (NULL: the path). */
+static char *name_of(const char *root, const char *path, void *arg)
+{
+	const struct compile_ui *ui = arg;
+	size_t n = strlen(root);
+	const char *rel;
+
+	if (ui->ddir) {
+		if (strcmp(path, root) == 0)
+			rel = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+		else if (strncmp(path, root, n) == 0)
+			rel = path + n + (path[n] == '/');
+		else
+			rel = path;
+		return cli_path_join(ui->ddir, rel);
+	}
+	if (ui->strip || ui->prepend)
+		return cli_strip_prepend(path, ui->strip, ui->prepend);
+	return NULL;
+}
+
 static bool on_exclude(const char *root, const char *path, void *arg)
 {
 	struct compile_ui *ui = arg;
+
+	if (compileall_excludes(ui, root, path))
+		return true;
 
 	/* compileall: re.search(rx, fullname) in compile_file(), so on
 	 * sources only, never on the directories it descends into. */
@@ -368,7 +426,7 @@ static void rx_release(struct compile_ui *ui)
 }
 
 enum {
-	OPT_INV = 2000, OPT_EXCLUDE, OPT_SYS_PATH, OPT_DRY_RUN, OPT_HARDLINK,
+	OPT_INV = 2000, OPT_NONE, OPT_EXCLUDE, OPT_SYS_PATH, OPT_DRY_RUN, OPT_HARDLINK,
 	OPT_FOLLOW, OPT_TIMEOUT, OPT_INSECURE, OPT_STRICT,
 };
 
@@ -376,6 +434,7 @@ struct compile_args {
 	struct pyc_compile_opts o;
 	struct compile_ui ui;    /* -x and --exclude, from parse() */
 	bool sys_path, strict;
+	const char *flist;       /* -i */
 	char *memo_dir;
 };
 
@@ -453,6 +512,23 @@ static int compile_opt(const struct cli_ctx *ctx, int c,
 	case OPT_SYS_PATH:
 		a->sys_path = true;
 		return 0;
+	case 'i': a->flist = optarg; return 0;
+	case 'd': a->ui.ddir = optarg; return 0;
+	case 's': a->ui.strip = optarg; return 0;
+	case 'p': a->ui.prepend = optarg; return 0;
+	case 'e': a->ui.limit = optarg[0] ? optarg : NULL; return 0;
+	case 'l':
+		if (a->ui.maxdepth < 0)
+			a->ui.maxdepth = 0;
+		return 0;
+	case 'r': {
+		long v;
+		if (cli_parse_int(optarg, 0, LONG_MAX, &v) < 0)
+			return cli_usage_error(ctx, "-r takes a number of "
+					       "levels, not '%s'", optarg);
+		a->ui.maxdepth = v;
+		return 0;
+	}
 	case OPT_STRICT:
 		a->strict = true;
 		return 0;
@@ -479,12 +555,14 @@ static int parse_compile(int argc, char **argv, struct cli_ctx *ctx,
 		{ 0 },
 	};
 	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
-				.shortopts = "j:fx:n", .longopts = longopts };
+				.shortopts = "j:fx:ni:d:s:p:e:lr:",
+				.longopts = longopts };
 	struct compile_args *a = opts;
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
 	int c, r;
 
 	a->ui.ctx = ctx;
+	a->ui.maxdepth = -1;
 	a->o.timeout_ms = 120000;
 	a->o.mode = sde && sde[0] ? PYC_INV_CHECKED_HASH : PYC_INV_TIMESTAMP;
 	a->o.jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -496,8 +574,10 @@ static int parse_compile(int argc, char **argv, struct cli_ctx *ctx,
 	if ((a->o.flags & PYC_COMPILE_HARDLINK_DUPES) && a->o.nlevels < 2)
 		return cli_usage_error(ctx, "--hardlink-dupes needs at least "
 				       "two -O levels");
-	if (a->sys_path && optind < argc)
-		return cli_usage_error(ctx, "--sys-path takes no PATH");
+	if (a->sys_path && (optind < argc || a->flist))
+		return cli_usage_error(ctx, "--sys-path takes no PATH (nor -i)");
+	if (a->ui.ddir && (a->ui.strip || a->ui.prepend))
+		return cli_usage_error(ctx, "-d cannot be used with -s or -p");
 	if (a->strict && !a->sys_path)
 		return cli_usage_error(ctx, "--strict needs --sys-path (for "
 				       "PATHs a source that does not compile "
@@ -534,6 +614,8 @@ static void start(struct cli_ctx *ctx, struct compile_args *a)
 
 	o->prefix = ctx->prefix;
 	o->exclude_in = on_exclude;
+	if (ui->ddir || ui->strip || ui->prepend)
+		o->name_of = name_of;
 	ui->cwd = getcwd(ui->cwdbuf, sizeof(ui->cwdbuf));
 	o->event = on_event;
 	o->progress = on_progress;
@@ -571,6 +653,33 @@ static int compile_roots(struct compile_args *a, const char *const *roots,
 	return ret;
 }
 
+/* -i FILE: the PATHs, then FILE's lines (no "." when both are empty). */
+static int compile_listed(struct cli_ctx *ctx, struct compile_args *a,
+			  struct pyc_compile_stats *total)
+{
+	size_t n, k = 0;
+	char **lines = cli_read_lines(a->flist, &n);
+	const char **all;
+	int ret;
+
+	if (!lines)
+		return cli_error("cannot read '%s': %s", a->flist,
+				 strerror(errno));
+	if (!(all = calloc(n + (size_t)ctx->nargs + 1, sizeof(*all)))) {
+		cli_strv_free(lines, n);
+		return cli_error("out of memory");
+	}
+	for (int i = 0; i < ctx->nargs; i++)
+		all[k++] = ctx->args[i];
+	for (size_t i = 0; i < n; i++)
+		if (lines[i][0])
+			all[k++] = lines[i];
+	ret = k ? compile_roots(a, all, k, total) : 0;
+	free(all);
+	cli_strv_free(lines, n);
+	return ret;
+}
+
 /* The PATHs with every interpreter, or (--sys-path) each interpreter
  * with its own sys.path: 0, or -1 after an error. */
 static int compile_all(struct cli_ctx *ctx, struct compile_args *a,
@@ -583,6 +692,8 @@ static int compile_all(struct cli_ctx *ctx, struct compile_args *a,
 	if (!a->sys_path) {
 		a->o.interps = ctx->interps;
 		a->o.ninterps = ctx->ninterps;
+		if (a->flist)
+			return compile_listed(ctx, a, total);
 		paths = cli_paths(ctx, &n);
 		return compile_roots(a, paths, n, total);
 	}
@@ -648,7 +759,9 @@ const struct cli_cmd cli_cmd_compile = {
 	.takes = TAKES_PREFIX | TAKES_IN_TREE | TAKES_PYTHON | TAKES_JSON |
 		 TAKES_QUIET | TAKES_VERBOSE,
 	.needs = NEEDS_PREFIX | NEEDS_TRUST | NEEDS_PYTHONS | NEEDS_LEVELS,
-	.usage = "[-j N] [-O LEVEL]... [-f] [-n] [--sys-path | PATH...]",
+	.usage = "[-j N] [-O LEVEL]... [-f] [-n] [-l | -r N] [-e DIR]\n"
+		 "       [-d DIR | [-s DIR] [-p DIR]] [-x REGEX]... "
+		 "[--sys-path | [-i FILE] PATH...]",
 	.summary =
 	"Precompile sources into the prefix (or __pycache__ with --in-tree).",
 	.help =
@@ -678,6 +791,24 @@ const struct cli_cmd cli_cmd_compile = {
 	"                     path relative to the PATH it is under\n"
 	"                     (\"sub/*\", \"./sub\"), or absolute\n"
 	"                     (\"/srv/app/sub\"); '*' stops at '/'; repeatable\n"
+	"  -i FILE            also compile the files and directories FILE\n"
+	"                     lists, one a line (- for stdin; blank lines\n"
+	"                     ignored; with -i no PATH means none, not .)\n"
+	"  -l                 don't descend into subdirectories of a PATH\n"
+	"  -r N               descend at most N levels below each PATH\n"
+	"                     (wins over -l)\n"
+	"  -d DIR             the filename compiled into the code (shown in\n"
+	"                     tracebacks) is DIR joined to the path below\n"
+	"                     its PATH (a FILE PATH: its name), as\n"
+	"                     compileall -d\n"
+	"  -s DIR             ...with DIR taken off the front of the path\n"
+	"                     when it is a leading part of it (compileall -s)\n"
+	"  -p DIR             ...with DIR put before it, after -s\n"
+	"                     (compileall -p; -d excludes -s and -p).  A\n"
+	"                     pyc found fresh is kept whatever filename it\n"
+	"                     holds: -f rewrites it\n"
+	"  -e DIR             skip symlinked sources whose target is not\n"
+	"                     below DIR (compileall -e)\n"
 	"      --sys-path     compile every directory on the interpreter's\n"
 	"                     sys.path instead of PATHs; there a source the\n"
 	"                     interpreter cannot compile (every stdlib ships\n"

@@ -13,7 +13,7 @@
 
 /* The command list, in the order 'pycprefix --help' shows it. */
 static const struct cli_cmd *const commands[] = {
-	&cli_cmd_compile, &cli_cmd_status, &cli_cmd_prune, &cli_cmd_clean,
+	&cli_cmd_compile, &cli_cmd_compileall, &cli_cmd_status, &cli_cmd_prune, &cli_cmd_clean,
 	&cli_cmd_migrate, &cli_cmd_du, &cli_cmd_doctor, &cli_cmd_path,
 	&cli_cmd_show, &cli_cmd_pythons, &cli_cmd_env, &cli_cmd_run,
 };

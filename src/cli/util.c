@@ -432,3 +432,142 @@ const char *color_e(const struct cli_ctx *ctx, const char *esc)
 	return ctx->color_err ? esc : "";
 }
 
+
+char *cli_path_join(const char *a, const char *b)
+{
+	char *out;
+	size_t la = strlen(a);
+
+	if (b[0] == '/' || !la)
+		return strdup(b);
+	if (asprintf(&out, "%s%s%s", a, a[la - 1] == '/' ? "" : "/", b) < 0)
+		return NULL;
+	return out;
+}
+
+char *cli_resolve(const char *p)
+{
+	char *abs = cli_absolute(p), *res = NULL, *slash, *head;
+
+	if (!abs)
+		return NULL;
+	if ((res = realpath(abs, NULL)) || !(slash = strrchr(abs, '/')) ||
+	    slash == abs) {
+		if (!res)
+			res = strdup(abs);
+		free(abs);
+		return res;
+	}
+	*slash = '\0';
+	if ((head = cli_resolve(abs)))
+		res = cli_path_join(head, slash + 1);
+	free(head);
+	free(abs);
+	return res;
+}
+
+bool cli_link_outside(const char *file, const char *dir)
+{
+	char *l = cli_resolve(dir), *f = cli_resolve(file);
+	size_t n = l ? strlen(l) : 0;
+	bool out = true;
+
+	if (l && f) {
+		if (n == 1 && l[0] == '/')
+			out = strcmp(f, "/") == 0;
+		else
+			out = !(strncmp(f, l, n) == 0 && f[n] == '/');
+	}
+	free(l);
+	free(f);
+	return out;
+}
+
+/* Python's str.strip() of [s, e) for ASCII whitespace. */
+static void strip_span(const char **s, const char **e)
+{
+	static const char ws[] = " \t\n\v\f\r\x1c\x1d\x1e\x1f";
+
+	while (*s < *e && memchr(ws, **s, sizeof(ws) - 1))
+		(*s)++;
+	while (*e > *s && memchr(ws, (*e)[-1], sizeof(ws) - 1))
+		(*e)--;
+}
+
+static int push_line(char ***v, size_t *n, const char *s, const char *e)
+{
+	char **nv = realloc(*v, (*n + 2) * sizeof(*nv));
+
+	if (!nv)
+		return -1;
+	*v = nv;
+	strip_span(&s, &e);
+	if (!(nv[*n] = strndup(s, (size_t)(e - s))))
+		return -1;
+	nv[++*n] = NULL;
+	return 0;
+}
+
+char **cli_read_lines(const char *file, size_t *n)
+{
+	FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "re");
+	char *buf = NULL, **v = calloc(1, sizeof(*v));
+	size_t cap = 0, len = 0;
+	int fail = !f || !v;
+
+	*n = 0;
+	while (!fail && !feof(f)) {
+		if (len + 4096 > cap) {
+			char *nb = realloc(buf, cap = 2 * cap + 8192);
+			if (!(fail = !nb))
+				buf = nb;
+			else
+				break;
+		}
+		len += fread(buf + len, 1, cap - len, f);
+		fail = ferror(f);
+	}
+	/* universal newlines: \n, \r\n and \r end a line */
+	for (size_t i = 0, start = 0; !fail && i <= len; i++) {
+		if (i < len && buf[i] != '\n' && buf[i] != '\r')
+			continue;
+		if (i < len || start < len)
+			fail = push_line(&v, n, buf + start, buf + i) < 0;
+		if (i + 1 < len && buf[i] == '\r' && buf[i + 1] == '\n')
+			i++;
+		start = i + 1;
+	}
+	if (f && f != stdin)
+		fclose(f);
+	free(buf);
+	if (fail) {
+		int e = errno;
+		cli_strv_free(v, *n);
+		*n = 0;
+		errno = e;
+		return NULL;
+	}
+	return v;
+}
+
+char *cli_strip_prepend(const char *path, const char *strip,
+			const char *prepend)
+{
+	size_t n = strip ? strlen(strip) : 0;
+	const char *rest = path;
+	char *out;
+
+	/* str.split('/') part-wise prefix: "a/b" strips "a/b/c", not "a/bc" */
+	while (n > 1 && strip[n - 1] == '/')
+		n--;
+	if (strip && strncmp(path, strip, n) == 0 &&
+	    (path[n] == '/' || (n == 1 && strip[0] == '/'))) {
+		rest = path + n + (path[n] == '/');
+		if (!*rest)
+			rest = path;
+	}
+	if (!prepend)
+		return strdup(rest);
+	out = cli_path_join(prepend, rest);
+	return out;
+}

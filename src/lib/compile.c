@@ -27,6 +27,7 @@
 
 struct source {
 	char *path;
+	const char *root;           /* the root the walk found it under */
 	off_t size;
 	struct pyc_source_stat st;  /* from the walk, for freshness */
 	struct pyc_memo_id id;      /* from the walk, for the memo */
@@ -45,6 +46,7 @@ struct task {
 	int nlevels;               /* stale: to compile */
 	int nfresh;                /* levels found fresh */
 	unsigned char *bytes;     /* while in flight */
+	char *name;               /* o->name_of's, while in flight */
 	struct stat st;
 };
 
@@ -116,7 +118,8 @@ static int on_source(const char *path, const struct stat *st, void *arg)
 	if (r->nsrcs + 1 == PYC_PASS_MIN_FILES)
 		pyc__helpers_start(&r->helpers); /* placed while we walk on */
 	struct source *s = &r->srcs[r->nsrcs];
-	*s = (struct source){ .path = strdup(path), .lazy = !st };
+	*s = (struct source){ .path = strdup(path), .root = r->root,
+			      .lazy = !st };
 	if (!s->path)
 		return -1;
 	if (st)
@@ -317,6 +320,7 @@ static void task_release(struct task *t)
 	for (int i = 0; i < t->nlevels; i++)
 		free(t->pyc[i]);
 	free(t->bytes);
+	free(t->name);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -576,6 +580,9 @@ static int next_job(void *arg, struct pyc_job *job)
 			continue;
 		}
 		job->path = t->src->path;
+		job->name = t->name = r->o->name_of
+			? r->o->name_of(t->src->root, t->src->path, r->o->arg)
+			: NULL;
 		job->src = t->bytes;
 		job->len = len;
 		job->nlevels = t->nlevels;
@@ -737,6 +744,8 @@ report:
 out:
 	free(t->bytes);
 	t->bytes = NULL;
+	free(t->name);
+	t->name = NULL;
 	progress(r, t);
 }
 
@@ -748,6 +757,8 @@ static void job_failed(void *arg, struct pyc_job *job, const char *why)
 	emit(r, PYC_EV_FAILED, t->src->path, NULL, why, (size_t)t->nlevels);
 	free(t->bytes);
 	t->bytes = NULL;
+	free(t->name);
+	t->name = NULL;
 	progress(r, t);
 }
 

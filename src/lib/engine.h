@@ -118,23 +118,37 @@ bool pyc__is_temp_name(const char *name);
  *
  *   hello    = "H" u32(1)                           ; worker -> parent
  *   request  = "C" u8(n) n*u8(level) u32(len) path u32(len) source
+ *              u32(len) name u8(flags)
+ *   name     = the file name compiled into the code (co_filename, what
+ *              tracebacks and the SyntaxError show); empty: path
+ *   flags    = bit 0: the error message is py_compile's
+ *              (PyCompileError(type, exc, name).msg, made by the worker's
+ *              own py_compile, so each version's text), else
+ *              "Type: message"
  *   response = "R" u32(nwarn) nwarn*warning result
  *   warning  = u32(line) u32(len) text              ; "Category: message"
  *   result   = "K" u32(n) n*(u32(len) marshalled-code)  ; one per level
  *            / "E" u32(line) u32(col) u32(len) message
  *
- * The worker compiles as importlib does: compile(source_bytes, path,
+ * The worker compiles as importlib does: compile(source_bytes, name,
  * 'exec', dont_inherit=True, optimize=level), so encoding declarations and
  * BOMs are honoured; warnings are recorded, not printed.
  */
 
 struct pyc_job {
 	const char *path;          /* the source, as spelled */
+	const char *name;          /* compiled filename; NULL: path */
+	unsigned flags;            /* PYC_JOB_* */
 	const unsigned char *src;  /* its bytes */
 	size_t len;
 	int levels[PYC_MAX_LEVELS];
 	int nlevels;
 	void *user;                /* the caller's */
+};
+
+enum {
+	/* The failure message is py_compile.PyCompileError's msg. */
+	PYC_JOB_PYCOMPILE_MSG = 1 << 0,
 };
 
 struct pyc_result {

@@ -385,16 +385,28 @@ static char **split_fields(const struct buf *b, size_t *n)
 #define ASK_FD 3
 #define ASK_FD_ARG "3"
 
-static int spawn_asked(const char *exe, const char *code, unsigned flags,
+static int spawn_asked(const char *exe, const char *const *pyflags,
+		       size_t nflags, const char *code, unsigned flags,
 		       int awr, int ewr, pid_t *pid)
 {
-	char *argv[] = { (char *)exe, "-B", "-X", "pycache_prefix=/dev/null",
-			 "-c", (char *)code, ASK_FD_ARG, NULL };
-	char *cached[] = { (char *)exe, "-B", "-c", (char *)code, ASK_FD_ARG,
-			   NULL };
+	char **argv = calloc(nflags + 8, sizeof(*argv));
 	posix_spawn_file_actions_t fa;
+	size_t k = 0;
 	int ret;
 
+	if (!argv)
+		return ENOMEM;
+	argv[k++] = (char *)exe;
+	argv[k++] = "-B";
+	if (!(flags & PYC_ASK_READ_CACHE)) {
+		argv[k++] = "-X";
+		argv[k++] = "pycache_prefix=/dev/null";
+	}
+	for (size_t i = 0; i < nflags; i++)
+		argv[k++] = (char *)pyflags[i];
+	argv[k++] = "-c";
+	argv[k++] = (char *)code;
+	argv[k++] = ASK_FD_ARG;
 	/* awr and ewr are above ASK_FD (see pyc_interp_ask), so these
 	 * dup2s never meet their own source. */
 	posix_spawn_file_actions_init(&fa);
@@ -402,10 +414,9 @@ static int spawn_asked(const char *exe, const char *code, unsigned flags,
 	posix_spawn_file_actions_adddup2(&fa, awr, ASK_FD);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	ret = posix_spawn(pid, exe, &fa, NULL,
-			  (flags & PYC_ASK_READ_CACHE) ? cached : argv,
-			  environ);
+	ret = posix_spawn(pid, exe, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
+	free(argv);
 	return ret;
 }
 
@@ -450,6 +461,13 @@ char **pyc_interp_ask(const char *exe, const char *code, size_t *n,
 char **pyc_interp_ask_flags(const char *exe, const char *code,
 			    unsigned flags, size_t *n, struct pyc_error *err)
 {
+	return pyc_interp_ask_argv(exe, NULL, 0, code, flags, n, err);
+}
+
+char **pyc_interp_ask_argv(const char *exe, const char *const *pyflags,
+			   size_t nflags, const char *code, unsigned flags,
+			   size_t *n, struct pyc_error *err)
+{
 	struct asked a = { .afd = -1, .efd = -1 };
 	int ap[2] = { -1, -1 }, ep[2] = { -1, -1 }, status = 0, ret;
 	int timeout_ms = pyc_probe_timeout_ms();
@@ -467,7 +485,8 @@ char **pyc_interp_ask_flags(const char *exe, const char *code,
 			   pyc__strerror(saved, eb, sizeof(eb)));
 		return NULL;
 	}
-	ret = spawn_asked(exe, code, flags, ap[1], ep[1], &pid);
+	ret = spawn_asked(exe, pyflags, nflags, code, flags, ap[1], ep[1],
+			  &pid);
 	close(ap[1]);
 	close(ep[1]);
 	a.afd = ap[0];

@@ -57,12 +57,14 @@ static const char worker_py[] =
 	"    levels = list(read(read(1)[0]))\n"
 	"    path = os.fsdecode(blob())\n"
 	"    src = blob()\n"
+	"    name = os.fsdecode(blob()) or path\n"
+	"    pyc_msg = read(1)[0] & 1\n"
 	"    codes, warned, err = [], [], None\n"
 	"    for i, level in enumerate(levels):\n"
 	"        with warnings.catch_warnings(record=True) as ws:\n"
 	"            warnings.simplefilter('always')\n"
 	"            try:\n"
-	"                code = compile(src, path, 'exec', dont_inherit=True,\n"
+	"                code = compile(src, name, 'exec', dont_inherit=True,\n"
 	"                               optimize=level)\n"
 	"                codes.append(marshal.dumps(code))\n"
 	"            except Exception as e:\n"
@@ -84,6 +86,9 @@ static const char worker_py[] =
 	"        msg = getattr(err, 'msg', None) if isinstance(err, SyntaxError)"
 	" else None\n"
 	"        msg = '%s: %s' % (type(err).__name__, msg or err)\n"
+	"        if pyc_msg:\n"
+	"            import py_compile\n"
+	"            msg = py_compile.PyCompileError(type(err), err, name).msg\n"
 	"        out += [b'E', p32(max(line, 0)), p32(max(col, 0)), text(msg)]\n"
 	"    wr.write(b''.join(out))\n"
 	"    wr.flush()\n";
@@ -293,6 +298,7 @@ static int send_job(struct worker *w)
 {
 	struct buf *b = &w->wbuf;
 	size_t plen = strlen(w->job.path);
+	size_t nlen = w->job.name ? strlen(w->job.name) : 0;
 
 	pyc__buf_reset(b);
 	w->woff = 0;
@@ -306,6 +312,11 @@ static int send_job(struct worker *w)
 	if (put_u32(b, w->job.len) < 0)
 		return -1;
 	pyc__buf_add(b, w->job.src, w->job.len);
+	if (put_u32(b, nlen) < 0)
+		return -1;
+	if (nlen)
+		pyc__buf_add(b, w->job.name, nlen);
+	pyc__buf_addc(b, (char)(w->job.flags & PYC_JOB_PYCOMPILE_MSG));
 	if (b->oom) {
 		errno = ENOMEM;
 		return -1;

@@ -226,6 +226,16 @@ PYC_API
 char **pyc_interp_ask_flags(const char *exe, const char *code,
 			    unsigned flags, size_t *n, struct pyc_error *err);
 
+/* pyc_interp_ask_flags() with the interpreter options pyflags[0..nflags)
+ * ("-O", "-E", "-Xpycache_prefix=DIR": one argument each) placed after
+ * the library's own and before "-c", so the answer is what the
+ * interpreter says when the user runs it so (with PYC_ASK_READ_CACHE,
+ * a -X pycache_prefix among them is the one it sees). */
+PYC_API
+char **pyc_interp_ask_argv(const char *exe, const char *const *pyflags,
+			   size_t nflags, const char *code, unsigned flags,
+			   size_t *n, struct pyc_error *err);
+
 /* Free a vector from pyc_interp_ask().  Safe on NULL. */
 PYC_API
 void pyc_strv_free(char **v, size_t n);
@@ -331,6 +341,18 @@ enum pyc_path_error pyc_source_of_cache(const char *prefix, const char *pyc,
  */
 PYC_API
 bool pyc_str_isalnum(const char *s, size_t len, const char *unidata);
+
+/*
+ * Python's repr() of the str a file name s[0..len) decodes to (UTF-8 with
+ * surrogateescape, as CPython decodes file names), under Unicode version
+ * `unidata` (NULL: the newest known): quoted as repr() quotes, escapes
+ * for the quote, backslash, \t \n \r, and \xNN, \uNNNN, \UNNNNNNNN for
+ * what str.isprintable() refuses (a byte of an invalid sequence is the
+ * lone surrogate \udcNN); printable characters kept, in UTF-8.  What
+ * compileall prints as {!r}.  Malloc'd, or NULL (ENOMEM).
+ */
+PYC_API
+char *pyc_py_repr(const char *s, size_t len, const char *unidata);
 
 /* ------------------------------------------------------------------------
  * The pyc header (PEP 552)
@@ -741,6 +763,12 @@ struct pyc_compile_opts {
 	 * `roots`, as given) under which the walk found `path`: for
 	 * patterns relative to it (gitignore's and rsync's way). */
 	bool (*exclude_in)(const char *root, const char *path, void *arg);
+	/* Optional: the filename compiled into the code of `path`, found
+	 * under `root` (co_filename, what tracebacks show: compileall's
+	 * -d/-s/-p), malloc'd; NULL keeps `path`.  Called in the caller's
+	 * thread when the source is sent to a worker.  A pyc found fresh
+	 * is kept whatever filename it was compiled with. */
+	char *(*name_of)(const char *root, const char *path, void *arg);
 };
 
 /* ${XDG_CACHE_HOME:-~/.cache}/pycprefix-failures, malloc'd; NULL with
@@ -775,6 +803,102 @@ PYC_API
 int pyc_compile(const struct pyc_compile_opts *o, const char *const *roots,
 		size_t nroots, struct pyc_compile_stats *stats,
 		struct pyc_error *err);
+
+/* ------------------------------------------------------------------------
+ * Compiling an explicit list: the engine under a compileall front end
+ *
+ * pyc_compile_list() compiles sources the caller chose, in the caller's
+ * order, each with the pyc path of each of its levels spelled out (so
+ * that a front end decides where pycs go: __pycache__, a prefix, legacy
+ * "x.pyc" beside the source) and the filename compiled into its code
+ * (compileall's -d/-s/-p).  It walks nothing and decides nothing about
+ * which files are sources: that is the caller's.  What it does is the
+ * rest of pyc_compile(): each (source, level) whose pyc
+ * pyc_judge_files() finds fresh is left alone, unless PYC_COMPILE_FORCE
+ * (fresh means: the pyc is of the kind asked for, or a timestamp pyc,
+ * which compileall keeps whatever mode it is asked for, with an
+ * unchecked-hash pyc whose source changed counted stale); the others are
+ * compiled by workers of `in` (none started when nothing is stale) and
+ * written by the one atomic writer, through no symlink below the
+ * deepest directory of the pyc's path that exists.  Levels are
+ * compiled and written in the item's order, so two levels sharing one
+ * path leave the last one's code there (compileall -b with several -o).
+ *
+ * Every item gets exactly one event, in the caller's thread, in the
+ * order the work finishes (not the list's: workers run in parallel);
+ * the event carries the item's index so the caller can put its output
+ * back in list order.  The event and its pointers are valid during the
+ * call only.
+ */
+
+/* The filename compiled into an item's code is `name`, or its source. */
+struct pyc_list_item {
+	const char *source;                /* the path to read, as spelled */
+	const char *name;                  /* co_filename; NULL: source */
+	int nlevels;                       /* 1 to PYC_MAX_LEVELS */
+	int levels[PYC_MAX_LEVELS];        /* 0, 1, 2 (repeats allowed) */
+	const char *pyc[PYC_MAX_LEVELS];   /* where each level goes */
+};
+
+enum pyc_list_outcome {
+	PYC_LIST_FRESH,        /* every level's pyc fresh: nothing written */
+	PYC_LIST_COMPILED,     /* the stale levels written */
+	PYC_LIST_SOURCE_ERROR, /* the compiler refused it: message */
+	PYC_LIST_READ_ERROR,   /* the source could not be read: errnum */
+	PYC_LIST_WRITE_ERROR,  /* `pyc` could not be written: errnum */
+	/* PYC_LIST_REFUSE_SPECIAL: `pyc` is a symlink, or exists and is no
+	 * regular file (py_compile refuses both with FileExistsError) */
+	PYC_LIST_PYC_SYMLINK,
+	PYC_LIST_PYC_NOT_REGULAR,
+	PYC_LIST_WORKER_ERROR, /* the worker died or timed out: message */
+};
+
+struct pyc_list_event {
+	size_t index;                  /* into the caller's items */
+	enum pyc_list_outcome outcome;
+	int errnum;                    /* read and write errors */
+	const char *pyc;               /* write errors, refusals */
+	const char *message;           /* source and worker errors */
+	unsigned line, col;            /* source errors, 0 when not known */
+	unsigned nwarnings;
+	const char *warnings;          /* NUL-separated "line: text" */
+};
+
+enum {
+	/* the source error message as py_compile words it
+	 * (PyCompileError.msg: the SyntaxError's traceback text with the
+	 * compiled filename, "Sorry: TypeName: message" for others), as
+	 * the interpreter's own py_compile makes it */
+	PYC_LIST_PYCOMPILE_MSG = 1 << 8,
+	/* refuse, as py_compile does, to replace a pyc path that is a
+	 * symlink or another non-regular file (checked before the source
+	 * is read or compiled) */
+	PYC_LIST_REFUSE_SPECIAL = 1 << 9,
+};
+
+struct pyc_list_opts {
+	const struct pyc_interp *in;
+	enum pyc_invalidation mode;
+	/* PYC_COMPILE_FORCE, PYC_COMPILE_HARDLINK_DUPES (a level whose code
+	 * equals the previous level's, both paths in one directory, is a
+	 * hard link to it), PYC_LIST_* */
+	unsigned flags;
+	int jobs;                      /* workers; < 1: one */
+	int timeout_ms;                /* one file's compile; 0 none */
+	void (*event)(const struct pyc_list_event *ev, void *arg);
+	void *arg;
+	atomic_int *stop;              /* optional, as in pyc_compile() */
+};
+
+/*
+ * Compile `items[0..n)`.  Returns 0 when it ran to the end (failures
+ * are events), or -1 with errno and err: ENOMEM, EINTR (*stop was set),
+ * or no worker could start (err says why).
+ */
+PYC_API
+int pyc_compile_list(const struct pyc_list_opts *o,
+		     const struct pyc_list_item *items, size_t n,
+		     struct pyc_error *err);
 
 /* ------------------------------------------------------------------------
  * Status: what Python would do with the cache of a tree

@@ -9,13 +9,16 @@
  * in the interpreter's Unicode version.
  */
 #include "pycprefix.h"
+#include "buf.h"
 #include "internal.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "unialnum_table.h"
+#include "uniprint_table.h"
 
 #define NVERSIONS (sizeof(unialnum_versions) / sizeof(unialnum_versions[0]))
 #define NRANGES (sizeof(unialnum_ranges) / sizeof(unialnum_ranges[0]))
@@ -103,4 +106,87 @@ bool pyc_str_isalnum(const char *s, size_t len, const char *unidata)
 		len -= n;
 	}
 	return true;
+}
+
+/* ---- repr() ---- */
+
+static int print_cmp(const void *key, const void *elem)
+{
+	uint32_t cp = *(const uint32_t *)key;
+	const struct uniprint_range *r = elem;
+
+	if (cp < r->lo)
+		return -1;
+	return cp > r->hi;
+}
+
+static bool cp_isprintable(uint32_t cp, const char *unidata)
+{
+	const size_t nv = sizeof(uniprint_versions) / sizeof(*uniprint_versions);
+	unsigned vidx = 0;
+	const struct uniprint_range *r;
+
+	for (unsigned i = 0; i < nv; i++)
+		if (!unidata || pyc__version_cmp(uniprint_versions[i],
+						 unidata) <= 0)
+			vidx = i;
+	r = bsearch(&cp, uniprint_ranges,
+		    sizeof(uniprint_ranges) / sizeof(*uniprint_ranges),
+		    sizeof(*r), print_cmp);
+	return r && r->since <= vidx;
+}
+
+static void repr_char(struct buf *b, uint32_t cp, char quote,
+		      const unsigned char *raw, size_t n, const char *unidata)
+{
+	if (cp == (uint32_t)quote || cp == '\\') {
+		pyc__buf_addc(b, '\\');
+		pyc__buf_addc(b, (char)cp);
+	} else if (cp == '\t') {
+		pyc__buf_adds(b, "\\t");
+	} else if (cp == '\n') {
+		pyc__buf_adds(b, "\\n");
+	} else if (cp == '\r') {
+		pyc__buf_adds(b, "\\r");
+	} else if (cp < ' ' || cp == 0x7f) {
+		pyc__buf_addf(b, "\\x%02x", cp);
+	} else if (cp < 0x7f) {
+		pyc__buf_addc(b, (char)cp);
+	} else if (raw && cp_isprintable(cp, unidata)) {
+		pyc__buf_add(b, raw, n);
+	} else if (cp <= 0xff) {
+		pyc__buf_addf(b, "\\x%02x", cp);
+	} else if (cp <= 0xffff) {
+		pyc__buf_addf(b, "\\u%04x", cp);
+	} else {
+		pyc__buf_addf(b, "\\U%08x", cp);
+	}
+}
+
+char *pyc_py_repr(const char *s, size_t len, const char *unidata)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	struct buf b = { 0 };
+	char quote = memchr(s, '\'', len) && !memchr(s, '"', len) ? '"' : '\'';
+
+	pyc__buf_addc(&b, quote);
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t n = utf8_decode(p + i, len - i, &cp);
+
+		if (n) {
+			repr_char(&b, cp, quote, p + i, n, unidata);
+			i += n;
+		} else { /* surrogateescape: a lone surrogate, never printable */
+			repr_char(&b, 0xDC00u + p[i], quote, NULL, 0, unidata);
+			i++;
+		}
+	}
+	pyc__buf_addc(&b, quote);
+	if (b.oom) {
+		pyc__buf_release(&b);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return pyc__buf_detach(&b);
 }

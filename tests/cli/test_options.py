@@ -26,7 +26,8 @@ VALUES = {'--invalidation-mode': 'timestamp',
           '--python': NEWEST.exe}
 METAVARS = {'N': '1', 'LEVEL': '0', 'SEC': '10', 'SIZE': '1M', 'AGE': '1d',
             'REGEX': 'x', 'GLOB': 'x', 'DIR': '/tmp/pycprefix-opt-test',
-            'PY': NEWEST.exe, 'SHELL': 'sh', 'MODE': 'default'}
+            'PY': NEWEST.exe, 'SHELL': 'sh', 'MODE': 'default',
+            'FILE': '/dev/null'}
 
 # "  -j, --jobs N   ..." / "      --tags[=LIST]  ..." at the start of a line
 OPTION_LINE = re.compile(r'^  (?:(-\w)(?:, )?)?\s*(--[\w-]+)?(\[=\w+\])?'
