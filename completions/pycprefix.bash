@@ -27,7 +27,8 @@ _pycprefix_options()
 	'') echo "$prefix $tree $python $json $quiet $verbose $help" \
 		 '-V --version' ;;
 	compile) echo '-j --jobs -O -f --force --invalidation-mode -x' \
-		      '--exclude --sys-path --strict -n --dry-run' \
+		      '--exclude -i -l -r -d -s -p -e' \
+		      '--sys-path --strict -n --dry-run' \
 		      '--hardlink-dupes --follow-symlinks --timeout' \
 		      "--force-insecure $prefix $tree $python $json $quiet" \
 		      "$verbose $help" ;;
@@ -145,8 +146,8 @@ _pycprefix_tags()
 _pycprefix_value()
 {
 	case $1:$2 in
-	*:--prefix | compileall:-[dspe]) _pycprefix_paths -d ;;
-	compileall:-i) _pycprefix_paths ;;
+	*:--prefix | compileall:-[dspe] | compile:-[dspe]) _pycprefix_paths -d ;;
+	compileall:-i | compile:-i) _pycprefix_paths ;;
 	*:--python) _pycprefix_pythons ;;
 	compile:-O | status:-O | path:-O | compileall:-o)
 		_pycprefix_words '0 1 2' ;;
@@ -159,7 +160,7 @@ _pycprefix_value()
 		_pycprefix_words '-B -E -I -O -OO -P -R -S -s -u -X' ;;
 	prune:--tags) $split && _pycprefix_tags || return 1 ;;
 	compile:-j | compile:--jobs | compile:-x | compile:--exclude | \
-	compile:--timeout | prune:--max-size | prune:--older-than | \
+	compile:--timeout | compile:-r | prune:--max-size | prune:--older-than | \
 	du:-d | du:--depth | compileall:-[rjx] | compileall:--workers)
 		;; # a number, a pattern, a size: nothing to offer
 	*) return 1 ;;

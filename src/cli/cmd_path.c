@@ -124,8 +124,7 @@ const struct cli_cmd cli_cmd_path = {
 	.needs = NEEDS_PREFIX | NEEDS_PYTHONS,
 	.usage = "[-O LEVEL] [--reverse] [-z] FILE...",
 	.summary =
-	"Print where the interpreter reads and writes each source's "
-	"bytecode.",
+	"Print where the interpreter reads and writes each source's pyc.",
 	.help =
 	"Each FILE is taken as CPython takes it: relative to the current\n"
 	"directory, never normalised, symlinks not resolved; with\n"

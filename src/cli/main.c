@@ -29,7 +29,7 @@ static void usage(FILE *f)
 	      "Owns CPython's bytecode cache prefix (PYTHONPYCACHEPREFIX).\n\n"
 	      "Commands:\n", f);
 	for (size_t i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %-9s %s\n", commands[i]->name, commands[i]->summary);
+		fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
 	fputs("\nGlobal options, before or after COMMAND, for the commands "
 	      "that take them\n(each command's --help lists its own; any "
 	      "other is refused):\n", f);

@@ -32,9 +32,6 @@ from conftest import BINARY, BUILD, INTERPRETERS, ROOT, run_tool
 
 COMPLETIONS = os.path.join(ROOT, 'completions')
 BASH_COMPLETION = '/usr/share/bash-completion/bash_completion'
-# Commands whose completions are written before the command is merged
-# (their options are checked once `pycprefix --help` lists them).
-PENDING = {'compileall'}
 SHELLS = ['bash', 'bash-completion', 'zsh', 'fish']
 
 
@@ -334,7 +331,7 @@ def values(words, opt=None):
 def test_command_names_are_the_commands_help_lists(shell):
     listed = help_commands()
     assert 'compile' in listed and 'run' in listed
-    assert set(offered(shell, 'pycprefix ')) == listed | {'help'} | PENDING
+    assert set(offered(shell, 'pycprefix ')) == listed | {'help'}
     assert set(offered(shell, 'pycprefix help ')) >= listed
 
 

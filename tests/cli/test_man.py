@@ -15,11 +15,6 @@ from conftest import BUILD, ROOT, run_tool
 DOC = os.path.join(ROOT, 'doc')
 SECTIONS = ['NAME', 'SYNOPSIS', 'DESCRIPTION', 'OPTIONS', 'EXIT STATUS',
             'FILES', 'EXAMPLES', 'SEE ALSO']
-# Pages written ahead of their command (issue 13: compileall is being
-# written on another branch).  Once the command is in `pycprefix --help`,
-# test_pending_pages_are_not_commands_yet fails: remove it from here, and
-# its page is then checked as every other.
-PENDING = {'compileall'}
 
 
 def commands(env):
@@ -146,14 +141,8 @@ def test_a_page_per_command(env):
     assert 'compile' in cmds and 'run' in cmds
     pages = set(command_pages(env))
     assert set(cmds) - pages == set(), 'commands without a page'
-    assert pages - set(cmds) - PENDING == set(), 'pages of no command'
+    assert pages - set(cmds) == set(), 'pages of no command'
     assert 'pycprefix' in page_names()
-
-
-def test_pending_pages_are_not_commands_yet(env):
-    now = PENDING & set(commands(env))
-    assert not now, ('%s now a command: remove it from PENDING in '
-                     'test_man.py, so that its page is checked' % now)
 
 
 def checked_commands():
@@ -186,22 +175,10 @@ def test_global_options_match_help(env):
         assert paged[opt] == args, (opt, 'its argument')
 
 
-def test_compileall_page_has_the_agreed_options():
-    """Until the command is merged its page is held to the options agreed
-    in issue 13: compileall's, plus --python and --python-flag."""
-    assert page_options('pycprefix-compileall') == {
-        '-l': set(), '-r': {'N'}, '-f': set(), '-q': set(), '-b': set(),
-        '-d': {'DESTDIR'}, '-s': {'STRIPDIR'}, '-p': {'PREPENDDIR'},
-        '-x': {'REGEX'}, '-i': {'FILE'}, '-e': {'DIR'}, '-j': {'N'},
-        '--workers': {'N'}, '-o': {'LEVEL'}, '--invalidation-mode': {'MODE'},
-        '--hardlink-dupes': set(), '-h': set(), '--help': set(),
-        '--python': {'PY'}, '--python-flag': {'FLAG'}}
-
-
 def test_top_page_lists_every_command(env):
     listed = re.findall(r'^\*([a-z]+)\*$', page_section('pycprefix',
                                                          'COMMANDS'), re.M)
-    assert set(commands(env)) | PENDING == set(listed)
+    assert set(commands(env)) == set(listed)
 
 
 @pytest.mark.parametrize('name', page_names())
