@@ -105,7 +105,9 @@ bool pyc__is_temp_name(const char *name);
  * The worker pool: real interpreters compile
  *
  * pyc__pool_run() starts `jobs` worker processes of one interpreter
- * (`python -I -S -c WORKER`), feeds them over pipes and calls back.  The
+ * (`python -s -S -B -c WORKER`, the PYTHON* variables but PYTHONHASHSEED
+ * removed from its environment, that one set to 0 when unset), feeds them
+ * over pipes and calls back.  The
  * pool asks ops->next() for a job whenever a worker is idle, reports each
  * result with ops->done(), and a job whose worker died or ran past the
  * time-out with ops->failed() (the worker is replaced, the run goes on).

@@ -34,9 +34,27 @@
 
 extern char **environ;
 
-/* The worker, valid Python 3.8 onwards. */
+/*
+ * The worker, valid Python 3.8 onwards.  It runs without -E (so that the
+ * PYTHONHASHSEED of its environment holds) in an environment without any
+ * other PYTHON* variable (see worker_env()), and first takes the current
+ * directory ('' for -c) off sys.path, as -I would, before importing
+ * anything.
+ *
+ * Its bytes are a function of the source alone: the hash seed is fixed
+ * (set and frozenset constants are marshalled in hash order), and each
+ * code object is compiled and marshalled inside a function, so nothing of
+ * one job is alive while the next one compiles (marshal marks an object
+ * shared, FLAG_REF, when its reference count is above one: a string kept
+ * alive by the previous job's code changed the next job's bytes); for the
+ * same reason py_compile, which words compileall's errors, is imported
+ * before the first job, not at the first error.
+ */
 static const char worker_py[] =
-	"import os, sys, signal, marshal, warnings\n"
+	"import sys\n"
+	"if sys.path and sys.path[0] == '':\n"
+	"    del sys.path[0]\n"
+	"import os, signal, marshal, warnings, py_compile\n"
 	"signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
 	"rd, wr = sys.stdin.buffer, sys.stdout.buffer\n"
 	"def p32(n):\n"
@@ -48,6 +66,9 @@ static const char worker_py[] =
 	"    return b\n"
 	"def blob():\n"
 	"    return read(int.from_bytes(read(4), 'little'))\n"
+	"def dump(src, path, level):\n"
+	"    return marshal.dumps(compile(src, path, 'exec', dont_inherit=True,\n"
+	"                                 optimize=level))\n"
 	"def text(s):\n"
 	"    b = str(s).encode('utf-8', 'backslashreplace')\n"
 	"    return p32(len(b)) + b\n"
@@ -64,9 +85,7 @@ static const char worker_py[] =
 	"        with warnings.catch_warnings(record=True) as ws:\n"
 	"            warnings.simplefilter('always')\n"
 	"            try:\n"
-	"                code = compile(src, name, 'exec', dont_inherit=True,\n"
-	"                               optimize=level)\n"
-	"                codes.append(marshal.dumps(code))\n"
+	"                codes.append(dump(src, name, level))\n"
 	"            except Exception as e:\n"
 	"                err = e\n"
 	"        if i == 0:\n"
@@ -87,7 +106,6 @@ static const char worker_py[] =
 	" else None\n"
 	"        msg = '%s: %s' % (type(err).__name__, msg or err)\n"
 	"        if pyc_msg:\n"
-	"            import py_compile\n"
 	"            msg = py_compile.PyCompileError(type(err), err, name).msg\n"
 	"        out += [b'E', p32(max(line, 0)), p32(max(col, 0)), text(msg)]\n"
 	"    wr.write(b''.join(out))\n"
@@ -111,6 +129,7 @@ struct worker {
 
 struct pool {
 	const struct pyc_interp *in;
+	char **envp;          /* the workers' environment (worker_env()) */
 	const struct pyc_pool_ops *ops;
 	struct worker *w;
 	int n, timeout_ms, start_failures;
@@ -156,10 +175,45 @@ fail:;
 	return -1;
 }
 
+/*
+ * The workers' environment: the caller's without the PYTHON* variables
+ * (as -E would ignore them: PYTHONPATH, PYTHONWARNINGS, PYTHONOPTIMIZE...
+ * must not change what a worker compiles), with PYTHONHASHSEED kept, or
+ * set to 0 when the caller has none, so that two runs write the same
+ * bytes (reproducible builds; importlib's pycs differ from run to run
+ * only in that order).  One allocation, the strings are the caller's;
+ * NULL with errno.
+ */
+static char **worker_env(void)
+{
+	static char seed0[] = "PYTHONHASHSEED=0";
+	size_t n = 0, k = 0;
+	bool seeded = false;
+
+	while (environ[n])
+		n++;
+	char **envp = malloc((n + 2) * sizeof(*envp));
+	if (!envp)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (!strncmp(environ[i], "PYTHONHASHSEED=", 15))
+			seeded = true;
+		else if (!strncmp(environ[i], "PYTHON", 6))
+			continue;
+		envp[k++] = environ[i];
+	}
+	if (!seeded)
+		envp[k++] = seed0;
+	envp[k] = NULL;
+	return envp;
+}
+
 static int spawn(struct pool *p, struct worker *w)
 {
-	char *argv[] = { p->in->path, "-I", "-S", "-c", (char *)worker_py,
-			 NULL };
+	/* -s -S -B: no site, no user site, no pyc written by the worker's
+	 * own imports; not -E or -I, which would ignore PYTHONHASHSEED. */
+	char *argv[] = { p->in->path, "-s", "-S", "-B", "-c",
+			 (char *)worker_py, NULL };
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	int req[2] = { -1, -1 }, resp[2] = { -1, -1 }, errp[2] = { -1, -1 };
@@ -181,7 +235,7 @@ static int spawn(struct pool *p, struct worker *w)
 	posix_spawnattr_init(&attr);
 	posix_spawnattr_setsigmask(&attr, &p->mask);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-	ret = posix_spawn(&w->pid, p->in->path, &fa, &attr, argv, environ);
+	ret = posix_spawn(&w->pid, p->in->path, &fa, &attr, argv, p->envp);
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 	close(req[0]);
@@ -552,10 +606,12 @@ int pyc__pool_run(const struct pyc_interp *in, int jobs, int timeout_ms,
 	p.w = calloc((size_t)p.n, sizeof(*p.w));
 	fds = calloc(3 * (size_t)p.n, sizeof(*fds));
 	idx = calloc(3 * (size_t)p.n, sizeof(*idx));
-	if (!p.w || !fds || !idx) {
+	p.envp = worker_env();
+	if (!p.w || !fds || !idx || !p.envp) {
 		free(p.w);
 		free(fds);
 		free(idx);
+		free(p.envp);
 		errno = ENOMEM;
 		return -1;
 	}
@@ -626,6 +682,7 @@ int pyc__pool_run(const struct pyc_interp *in, int jobs, int timeout_ms,
 	}
 	shutdown_all(&p);
 	unblock_sigpipe(&p.mask, sigpipe_pending);
+	free(p.envp);
 	free(p.w);
 	free(fds);
 	free(idx);

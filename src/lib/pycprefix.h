@@ -670,10 +670,18 @@ bool pyc_cache_tag_is_real(const char *tag);
  * interpreter and level whether the pyc Python would read is fresh and of
  * the requested invalidation mode (pyc_judge_files(); an unchecked-hash
  * pyc whose source no longer matches counts as stale), and has the stale
- * ones compiled by long-lived workers of that interpreter (`python -I -S
- * -c WORKER`, compiling as importlib does), largest sources first.  When
+ * ones compiled by long-lived workers of that interpreter (`python -s -S
+ * -B -c WORKER`, compiling as importlib does), largest sources first.  When
  * nothing is stale no interpreter is started.  Progress and per-file
  * events go to callbacks, in the caller's thread.
+ *
+ * The bytes written depend on the source, the compiled filename and the
+ * interpreter only, not on the run: workers ignore the PYTHON* variables
+ * of the environment as -E would, except PYTHONHASHSEED, which they get as
+ * it is set or else as 0 (a set constant is marshalled in hash order), and
+ * nothing of one job stays alive while the next compiles.  Two runs on the
+ * same sources give byte-identical pycs (reproducible builds; set
+ * SOURCE_DATE_EPOCH, or a hash-based mode, for the header).
  *
  * Each pyc is written to a temporary file in its own directory
  * (".pycprefix-" and 12 hex digits, created O_EXCL with importlib's mode
