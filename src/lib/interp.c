@@ -2,7 +2,9 @@
  * interp.c - learning what an interpreter is, once.
  *
  * The probe runs `exe -B -E -s -S -c PROBE`: no environment, no site, so
- * it is fast and sees the interpreter as it is, and it writes no bytecode
+ * it is fast and sees the interpreter as it is (PROBE first takes the
+ * current directory off sys.path: it imports nothing from there), and it
+ * writes no bytecode
  * (-E ignores PYTHONDONTWRITEBYTECODE; -B does not depend on it).  PROBE is valid Python 2 and
  * 3, so that an old interpreter is named, not mistaken.  Its output is
  * NUL-separated fields (file names are bytes):
@@ -50,6 +52,10 @@ extern char **environ;
 
 static const char probe_script[] =
 	"import sys\n"
+	/* Nothing from the current directory ('' for -c): a checkout's own
+	 * warnings.py would be run by importlib.util's import of it. */
+	"if sys.path and sys.path[0] == '':\n"
+	"    del sys.path[0]\n"
 	"w = getattr(sys.stdout, 'buffer', sys.stdout).write\n"
 	"def f(s):\n"
 	"    if not isinstance(s, bytes):\n"

@@ -44,7 +44,9 @@ extern char **environ;
  * Its bytes are a function of the source alone: the hash seed is fixed
  * (set and frozenset constants are marshalled in hash order), and each
  * code object is compiled and marshalled inside a function, so nothing of
- * one job is alive while the next one compiles (marshal marks an object
+ * one job is alive while the next one compiles.  (The code is bound to a
+ * name while it is marshalled, as importlib's _code_to_*_pyc() has it,
+ * so that its own FLAG_REF mark is importlib's.)  (marshal marks an object
  * shared, FLAG_REF, when its reference count is above one: a string kept
  * alive by the previous job's code changed the next job's bytes); for the
  * same reason py_compile, which words compileall's errors, is imported
@@ -67,8 +69,8 @@ static const char worker_py[] =
 	"def blob():\n"
 	"    return read(int.from_bytes(read(4), 'little'))\n"
 	"def dump(src, path, level):\n"
-	"    return marshal.dumps(compile(src, path, 'exec', dont_inherit=True,\n"
-	"                                 optimize=level))\n"
+	"    code = compile(src, path, 'exec', dont_inherit=True, optimize=level)\n"
+	"    return marshal.dumps(code)\n"
 	"def text(s):\n"
 	"    b = str(s).encode('utf-8', 'backslashreplace')\n"
 	"    return p32(len(b)) + b\n"
