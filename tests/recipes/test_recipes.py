@@ -469,10 +469,9 @@ def packaging_build(interp, tmp_path, clean_env, build, epoch):
 
 
 def test_packagers_reproducible(interp, tmp_path, clean_env):
-    # The recipe's COMPILEALL runs with PATH holding pycprefix and a
-    # python3 that is interp, so that it may name either.  As
-    # `pycprefix compileall` it fails on 3.8 to 3.10 while the workers
-    # ignore PYTHONHASHSEED (test_packagers_compile_in_tree).
+    # The recipe runs with PATH holding pycprefix and a python3 that is
+    # interp (pycprefix compileall's default interpreter); no
+    # PYTHONHASHSEED in the environment.
     one = packaging_build(interp, tmp_path, clean_env, 'build-1',
                           1700000001)
     two = packaging_build(interp, tmp_path, clean_env, 'b2', 1700050000)
@@ -488,19 +487,14 @@ def test_packagers_reproducible(interp, tmp_path, clean_env):
     assert name == SITELIB + '/pkg/mod.py'
 
 
-def test_packagers_compile_in_tree(interp, tmp_path, clean_env, request):
-    """pycprefix compile --in-tree, which has no -d/-s/-p: two builds at
-    one path, at different times, write the same checked-hash pycs."""
-    if interp.version[:2] <= (3, 10):
-        # Known defect: the workers run with -I, which ignores
-        # PYTHONHASHSEED, so set constants come out in a random order on
-        # CPython 3.8 to 3.10.  Strict: the fix makes this test fail
-        # until the mark goes.
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            'compile workers run -I: PYTHONHASHSEED ignored, set '
-            'constants in random order before 3.11')))
+def test_packagers_compile_in_tree(interp, tmp_path, clean_env):
+    """pycprefix compile --in-tree: two builds at one path, at different
+    times, write the same checked-hash pycs (the workers ignored
+    PYTHONHASHSEED once: set constants came out in a random order on
+    CPython 3.8 to 3.10)."""
     tree = tmp_path / 'build' / 'pkgsrc'
-    env = dict(clean_env, SOURCE_DATE_EPOCH='1700000000', PYTHONHASHSEED='0')
+    env = dict(clean_env, SOURCE_DATE_EPOCH='1700000000')
+    env.pop('PYTHONHASHSEED', None)
     builds = []
     for epoch in (1700000001, 1700050000):
         shutil.rmtree(tree, ignore_errors=True)
