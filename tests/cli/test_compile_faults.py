@@ -24,8 +24,8 @@ def sabotaged_python(tmp_path, log=None):
     it = INTERPRETERS[-1]
     w = tmp_path / 'python-sabotaged'
     logline = 'echo "$1" >> %s\n' % log if log else ''
-    w.write_text('#!/bin/sh\n%sif [ "$1" = "-I" ]; then\n'
-                 '  exec %s -I -S -c \'%s\'"$4"\nfi\nexec %s "$@"\n'
+    w.write_text('#!/bin/sh\n%sif [ "$1" = "-s" ]; then\n'
+                 '  exec %s -s -S -B -c \'%s\'"$5"\nfi\nexec %s "$@"\n'
                  % (logline, it.exe, SABOTAGE, it.exe))
     w.chmod(0o755)
     return str(w), it
@@ -197,7 +197,7 @@ def test_same_interpreter_named_twice_is_used_once(clean_env, tmp_path):
 
 def worker_starts(log):
     """How many workers the logging wrapper started (and clear the log)."""
-    n = log.read_text().split().count('-I') if log.exists() else 0
+    n = log.read_text().split().count('-s') if log.exists() else 0
     log.write_text('')
     return n
 
@@ -307,8 +307,8 @@ def test_worker_that_stops_reading_times_out(clean_env, tmp_path):
     w = tmp_path / 'python-deaf'
     deaf = ("import sys, time; sys.stdout.buffer.write(b'H\\1\\0\\0\\0'); "
             "sys.stdout.flush(); time.sleep(60)")
-    w.write_text('#!/bin/sh\nif [ "$1" = "-I" ]; then\n'
-                 '  exec %s -I -S -c "%s"\nfi\nexec %s "$@"\n'
+    w.write_text('#!/bin/sh\nif [ "$1" = "-s" ]; then\n'
+                 '  exec %s -s -S -B -c "%s"\nfi\nexec %s "$@"\n'
                  % (it.exe, deaf, it.exe))
     w.chmod(0o755)
     tree = tmp_path / 'tree'

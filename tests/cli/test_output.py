@@ -268,7 +268,7 @@ def test_no_eta_before_any_throughput_is_seen(clean_env, tmp_path):
     """The first frame of the bar comes before anything is known of the
     rate (workers that take a while to start): it shows no ETA."""
     slow = tmp_path / 'python-slow-start'
-    slow.write_text('#!/bin/sh\nif [ "$1" = "-I" ]; then sleep 0.5; fi\n'
+    slow.write_text('#!/bin/sh\nif [ "$1" = "-s" ]; then sleep 0.5; fi\n'
                     'exec %s "$@"\n' % IT.exe)
     slow.chmod(0o755)
     tree = big_tree(tmp_path, 40)

@@ -15,7 +15,7 @@ FAKE = '''#!/usr/bin/python3
 import os, sys
 REAL = %r
 args = sys.argv[1:]
-if '-c' in args and args[:2] == ['-I', '-S']:
+if '-c' in args and args[:3] == ['-s', '-S', '-B']:
     i = args.index('-c') + 1
     old = "out += [b'K', p32(len(codes))]"
     if old not in args[i]:

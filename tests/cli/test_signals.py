@@ -27,8 +27,8 @@ def hanging_python(tmp_path, log):
     starts writes its pid and first argument to `log`."""
     it = INTERPRETERS[-1]
     w = tmp_path / 'python-hangs'
-    w.write_text('#!/bin/sh\necho "$$ $1" >> %s\nif [ "$1" = "-I" ]; then\n'
-                 '  exec %s -I -S -c \'%s\'"$4"\nfi\nexec %s "$@"\n'
+    w.write_text('#!/bin/sh\necho "$$ $1" >> %s\nif [ "$1" = "-s" ]; then\n'
+                 '  exec %s -s -S -B -c \'%s\'"$5"\nfi\nexec %s "$@"\n'
                  % (log, it.exe, HANG, it.exe))
     w.chmod(0o755)
     return str(w)
@@ -38,7 +38,7 @@ def workers(log):
     if not log.exists():
         return []
     return [int(line.split()[0]) for line in log.read_text().splitlines()
-            if line.split()[1:] == ['-I']]
+            if line.split()[1:] == ['-s']]
 
 
 def pycs(prefix):

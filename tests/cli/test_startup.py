@@ -62,10 +62,10 @@ def test_sys_path_of_an_interpreter_that_cannot_start(how, interp,
 
 def broken_python(tmp_path, it):
     """An interpreter that answers the probe but whose workers (python
-    -I ...) die at start-up, as an installation broken after it was
+    -s -S -B ...) die at start-up, as an installation broken after it was
     probed does."""
     w = tmp_path / 'python-broken'
-    w.write_text('#!/bin/sh\nif [ "$1" = "-I" ]; then\n'
+    w.write_text('#!/bin/sh\nif [ "$1" = "-s" ]; then\n'
                  '  echo "Python path configuration:" >&2\n'
                  '  echo "Fatal Python error: init_fs_encoding: failed" >&2\n'
                  '  echo "ModuleNotFoundError: No module named x" >&2\n'
