@@ -327,3 +327,24 @@ def test_python_m_without_its_binary_is_an_environment_error(venv, tmp_path):
     assert res.returncode == 2
     assert res.stderr == (b"pycprefix: cannot find the 'pycprefix' binary "
                           b"installed with this package\n")
+
+
+def test_editable_install_runs_the_binary(tmp_path):
+    """`pip install -e .`: the command is the binary built then (a copy,
+    rebuilt by the next install), and `python -m pycprefix`, whose
+    package is then imported from the source tree, far from its
+    dist-info, finds that binary through the editable install's
+    dist-info on sys.path (it failed: no binary found, exit 2)."""
+    env = offline_env(tmp_path)
+    bindir = make_venv('/usr/bin/python3', tmp_path / 'venv', env)
+    run([bindir / 'python', '-m', 'pip', 'install', '--no-index',
+         '--find-links', DEBIAN_WHEELS, '-e', ROOT], env)
+    assert (bindir / 'pycprefix').read_bytes()[:4] == ELF
+    where = run([bindir / 'python', '-c',
+                 'import pycprefix; print(pycprefix.__file__)'], env)
+    assert where.stdout.decode().startswith(os.path.join(ROOT, 'python'))
+    out = run([bindir / 'python', '-m', 'pycprefix', '--version'], env)
+    assert out.stdout.decode().splitlines()[0] == 'pycprefix ' + VERSION
+    res = run([bindir / 'python', '-c',
+               'import pycprefix; print(pycprefix.binary())'], env)
+    assert res.stdout.decode().strip() == str(bindir / 'pycprefix')
