@@ -348,3 +348,28 @@ def test_editable_install_runs_the_binary(tmp_path):
     res = run([bindir / 'python', '-c',
                'import pycprefix; print(pycprefix.binary())'], env)
     assert res.stdout.decode().strip() == str(bindir / 'pycprefix')
+
+
+def test_pip_install_source_with_old_setuptools_is_refused(tmp_path):
+    """pyenv's 3.8, as the README's pyenv lines say (the wheel package,
+    then --no-build-isolation): its venv's setuptools (56) predates
+    pyproject.toml's [project] table, and built a distribution named
+    UNKNOWN without the pycprefix package, which pip reported as
+    installed.  setup.py refuses it, saying what is needed, before
+    building anything; nothing is installed."""
+    py38 = [it for it in INTERPRETERS
+            if it.version[:2] == (3, 8) and not it.exe.startswith('/usr/')]
+    assert py38, 'no pyenv CPython 3.8 found'
+    env = offline_env(tmp_path)
+    bindir = make_venv(py38[0].exe, tmp_path / 'venv', env)
+    run([bindir / 'python', '-m', 'pip', 'install', '--no-index',
+         '--find-links', DEBIAN_WHEELS, 'wheel'], env)
+    res = subprocess.run([str(bindir / 'python'), '-m', 'pip', 'install',
+                          '--no-index', '--no-build-isolation', ROOT],
+                         capture_output=True, env=env, timeout=600)
+    err = res.stderr.decode(errors='replace') + res.stdout.decode()
+    assert res.returncode != 0, err
+    assert 'pycprefix: building needs setuptools 61 or later' in err, err
+    assert not (bindir / 'pycprefix').exists()
+    listed = run([bindir / 'python', '-m', 'pip', 'list'], env).stdout
+    assert b'UNKNOWN' not in listed and b'pycprefix' not in listed
