@@ -373,3 +373,17 @@ def test_pip_install_source_with_old_setuptools_is_refused(tmp_path):
     assert not (bindir / 'pycprefix').exists()
     listed = run([bindir / 'python', '-m', 'pip', 'list'], env).stdout
     assert b'UNKNOWN' not in listed and b'pycprefix' not in listed
+
+
+def test_what_the_builds_leave_is_ignored_by_git():
+    """python3 -m build, pip install . and make dist leave their output
+    in the checkout: git status stays clean (dist/ showed as untracked
+    after python3 -m build)."""
+    leftovers = ['dist/pycprefix-%s-py3-none-linux_x86_64.whl' % VERSION,
+                 'dist/pycprefix-%s.tar.gz' % VERSION,
+                 'build/py/lib/pycprefix/__init__.py', 'build/wheel/pycprefix',
+                 'python/pycprefix.egg-info/PKG-INFO',
+                 'pycprefix-%s.tar.gz' % VERSION]
+    res = subprocess.run(['git', 'check-ignore', '--no-index', *leftovers],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert sorted(res.stdout.split()) == sorted(leftovers), res.stderr
