@@ -66,7 +66,15 @@ all: $(BUILD)/pycprefix $(BUILD)/libpycprefix.a $(BUILD)/$(SHLIB) $(if $(HAVE_SC
 
 man: $(MAN_PAGES)
 
-$(BUILD)/man/%: doc/%.scd doc/tidy.awk
+# Without scdoc, one message saying so, before any page (an order-only
+# prerequisite of them all: once, whatever -j), rather than the shell's
+# "not found" per page; make install stops there, having installed nothing.
+scdoc-check:
+	@$(if $(HAVE_SCDOC),:,echo "Makefile: the man pages need scdoc, and \
+	'$(SCDOC)' is not found: install it (Debian: apt-get install scdoc), \
+	or name it with SCDOC=PATH" >&2; exit 1)
+
+$(BUILD)/man/%: doc/%.scd doc/tidy.awk | scdoc-check
 	@mkdir -p $(dir $@)
 	@rm -f $@.roff $@.tmp
 	$(SCDOC) < $< > $@.roff && awk -f doc/tidy.awk $@.roff > $@.tmp && \
@@ -278,6 +286,6 @@ clean:
 	rm -rf $(BUILD)
 
 .PHONY: all unit check check-sanitize check-tsan check-valgrind bench fuzz \
-	man install uninstall dist distcheck clean
+	man scdoc-check install uninstall dist distcheck clean
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

@@ -12,8 +12,24 @@ version is read from src/lib/pycprefix.h, its one source of truth.
 import os
 import re
 import subprocess
+import sys
 
+import setuptools
 from setuptools import setup
+
+# The metadata is pyproject.toml's [project] table, which setuptools
+# reads from 61 on.  An older one, which pip --no-build-isolation does
+# not replace (pyenv's 3.8 and 3.9 venvs have 56 and 58), ignores it and
+# builds a distribution named UNKNOWN without the pycprefix package:
+# refused here, before anything is built.
+SETUPTOOLS_MIN = 61
+if int(setuptools.__version__.split('.')[0]) < SETUPTOOLS_MIN:
+    sys.exit('pycprefix: building needs setuptools %d or later (it reads '
+             "pyproject.toml's [project] table); this Python has setuptools "
+             '%s: upgrade it (pip install "setuptools>=%d"), or build the '
+             'wheel with another Python (python3 -m build --wheel '
+             '--no-isolation) and pip install that wheel'
+             % (SETUPTOOLS_MIN, setuptools.__version__, SETUPTOOLS_MIN))
 
 try:  # setuptools' own command where it has one, else its distutils.
     from setuptools.command.build_scripts import build_scripts

@@ -5,8 +5,10 @@ scheme's scripts directory; `python -m pycprefix ARGS` replaces the Python
 process with it (os.execv), so its exit status and signals are the
 binary's own.
 """
+import json
 import os
 import sys
+from urllib.parse import unquote, urlparse
 
 __all__ = ['binary', 'main']
 
@@ -36,15 +38,49 @@ def _recorded(site):
     return None
 
 
+def _editable_site(root):
+    """The sys.path directory holding the dist-info of an editable
+    install (pip install -e) of the source tree root, or None.  Such an
+    install imports this package from the tree, while its dist-info,
+    RECORD included, stays in site-packages: it is the one whose
+    direct_url.json names root as the editable project."""
+    for entry in sys.path:
+        where = entry or os.curdir
+        try:
+            names = sorted(os.listdir(where))
+        except OSError:
+            continue
+        for name in names:
+            if not (name.startswith('pycprefix-')
+                    and name.endswith('.dist-info')):
+                continue
+            try:
+                with open(os.path.join(where, name, 'direct_url.json'),
+                          encoding='utf-8') as f:
+                    url = json.load(f)
+                editable = url.get('dir_info', {}).get('editable')
+                parts = urlparse(url.get('url', ''))
+                if (editable and parts.scheme == 'file'
+                        and os.path.samefile(unquote(parts.path), root)):
+                    return where
+            except (OSError, ValueError, AttributeError):
+                continue
+    return None
+
+
 def binary():
     """The path of the pycprefix binary this package was installed with,
     or None.  Where the installer recorded it; else, for pip install
     --target (whose RECORD names the scripts directory it had before it
-    moved the files), bin/ beside the package; either checked against
-    the size recorded, so that another pycprefix is never taken for it."""
+    moved the files), bin/ beside the package; for an editable install,
+    where its dist-info says; each checked against the size recorded,
+    so that another pycprefix is never taken for it."""
     site = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     rec = _recorded(site)
     if rec is None:
+        site = _editable_site(os.path.dirname(site))
+        rec = site and _recorded(site)
+    if not rec:
         return None
     path, size = rec
     for cand in (os.path.normpath(os.path.join(site, path)),

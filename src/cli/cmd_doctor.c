@@ -371,7 +371,8 @@ static void not_a_cache(struct doctor *d, const struct pyc_tidy_stats *st)
 static void check_cachedir_tag(struct doctor *d, const char *prefix)
 {
 	char fix[PATH_MAX + 128];
-	size_t n = strlen(prefix) + sizeof("/" PYC_CACHEDIR_TAG_NAME);
+	size_t len = strlen(prefix);
+	size_t n = len + sizeof("/" PYC_CACHEDIR_TAG_NAME);
 	char *tag = malloc(n);
 
 	if (pyc_prefix_tagged(prefix)) {
@@ -379,11 +380,15 @@ static void check_cachedir_tag(struct doctor *d, const char *prefix)
 		    "that honour it skip the cache", PYC_CACHEDIR_TAG_NAME);
 		goto out;
 	}
+	/* PREFIX/CACHEDIR.TAG, one slash between however PREFIX ends. */
+	while (len > 0 && prefix[len - 1] == '/')
+		len--;
 	if (tag)
-		snprintf(tag, n, "%s/" PYC_CACHEDIR_TAG_NAME, prefix);
+		snprintf(tag, n, "%.*s/" PYC_CACHEDIR_TAG_NAME, (int)len,
+			 prefix);
 	snprintf(fix, sizeof(fix), "echo '" PYC_CACHEDIR_TAG_SIGNATURE
 		 "' > %s", tag ? shq(d, tag) : PYC_CACHEDIR_TAG_NAME);
-	say(d, NOTE, "prefix.cachedir", fix, "no %s: backups (tar "
+	say(d, NOTE, "prefix.cachedir", tag ? fix : NULL, "no %s: backups (tar "
 	    "--exclude-caches, borg, restic) save the cache with the rest",
 	    PYC_CACHEDIR_TAG_NAME);
 out:

@@ -78,6 +78,14 @@ static void usage(FILE *f)
 	      "\nRun 'pycprefix COMMAND --help' for a command's options.\n", f);
 }
 
+/* A name that is no command: the message and the usage, a usage error. */
+static int not_a_command(const char *name)
+{
+	cli_error("'%s' is not a command", name);
+	usage(stderr);
+	return -1;
+}
+
 static const struct cli_cmd *find_command(const char *name)
 {
 	for (size_t i = 0; i < NCOMMANDS; i++)
@@ -156,19 +164,20 @@ static int dispatch(int argc, char **argv, struct cli_ctx *ctx)
 		return -1;
 	}
 	if (strcmp(argv[optind], "help") == 0) {
-		if (optind + 1 < argc && (cmd = find_command(argv[optind + 1]))) {
-			cli_help(cmd);
+		if (optind + 1 >= argc) {
+			usage(stdout);
 			return EXIT_OK;
 		}
-		usage(stdout);
+		/* help NAME: NAME's help, or the error NAME itself gets. */
+		cmd = find_command(argv[optind + 1]);
+		if (!cmd)
+			return not_a_command(argv[optind + 1]);
+		cli_help(cmd);
 		return EXIT_OK;
 	}
 	cmd = find_command(argv[optind]);
-	if (!cmd) {
-		cli_error("'%s' is not a command", argv[optind]);
-		usage(stderr);
-		return -1;
-	}
+	if (!cmd)
+		return not_a_command(argv[optind]);
 	ctx->cmd = cmd;
 	/* Common options given before the command name must be its own. */
 	if (ctx->seen & ~cmd->takes) {

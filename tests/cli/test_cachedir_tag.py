@@ -209,6 +209,23 @@ def test_doctor_notes_a_prefix_without_one(tmp_path, clean_env):
     assert doctor(prefix, clean_env)[2]['prefix.cachedir']['level'] == 'note'
 
 
+def test_doctor_fix_for_a_prefix_given_with_a_trailing_slash(tmp_path,
+                                                             clean_env):
+    """--prefix DIR/ (as shells complete it): the fix names
+    DIR/CACHEDIR.TAG, not DIR//CACHEDIR.TAG, and works."""
+    tree = make_tree(tmp_path)
+    prefix = tmp_path / 'pfx'
+    prefix.mkdir()
+    compile_into(prefix, tree, clean_env)
+    res = run_tool(['doctor', '--json', '--prefix', str(prefix) + '//',
+                    '--python', IT.exe], clean_env)
+    checks = {c['check']: c for c in json.loads(res.stdout)['checks']}
+    fix = checks['prefix.cachedir']['fix']
+    assert fix.endswith(" > %s/%s" % (prefix, TAG)), fix
+    subprocess.run(['sh', '-c', fix], check=True, cwd=str(tree))
+    assert (prefix / TAG).read_bytes().startswith(SIGNATURE)
+
+
 SHIM = r"""
 #define _GNU_SOURCE
 #include <dlfcn.h>

@@ -38,6 +38,19 @@ def test_unknown_command(clean_env):
     assert 'path' in err
 
 
+def test_help_of_an_unknown_command(clean_env):
+    """help COMMAND with no such command: the same usage error as the
+    command itself (it printed the main help and exited 0); help alone
+    is the main help."""
+    res = run_tool(['help', 'frobnicate'], clean_env, check=2)
+    assert res.stdout == b''
+    err = res.stderr.decode()
+    assert err.startswith("pycprefix: 'frobnicate' is not a command\n")
+    assert '\n  compile ' in err
+    res = run_tool(['help'], clean_env, check=0)
+    assert res.stdout == run_tool(['--help'], clean_env, check=0).stdout
+
+
 def test_no_command(clean_env):
     assert run_tool([], clean_env, check=2).stderr.startswith(b'usage:')
 

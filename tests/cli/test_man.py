@@ -247,5 +247,29 @@ def test_make_without_scdoc(tmp_path):
     res = subprocess.run(base + ['SCDOC=/nonexistent/scdoc', 'man'],
                          cwd=ROOT, capture_output=True, text=True)
     assert res.returncode != 0
-    assert not os.path.exists(os.path.join(build, 'man', 'pycprefix.1'))
-    assert [f for f in os.listdir(os.path.join(build, 'man'))] == []
+    assert "the man pages need scdoc, and '/nonexistent/scdoc'" in res.stderr
+    man = os.path.join(build, 'man')
+    assert not os.path.exists(man) or os.listdir(man) == []
+
+
+DUNDER = re.compile(r'__\w+__')
+# scdoc's emphasis left as text: a metavariable still between
+# underscores, a word still between asterisks.
+LEAK = re.compile(r'_[A-Z][A-Z0-9.]*_(?!\w)|\*[A-Za-z][\w-]*\*')
+
+
+@pytest.mark.parametrize('name', page_names())
+def test_no_markup_leaks_into_the_text(built, name):
+    """What a reader sees is what the source says: every __name__ of the
+    source (__pycache__) is shown whole, and no emphasis scdoc left
+    unparsed shows as underscores or asterisks (NAME said 'pycache__',
+    du(1) 'lib/python_X.Y_')."""
+    with open(os.path.join(DOC, name + '.1.scd'), encoding='utf-8') as f:
+        source = f.read().replace('\\_', '_')
+    res = subprocess.run(['mandoc', '-Tascii', os.path.join(built,
+                                                            name + '.1')],
+                         capture_output=True, check=True)
+    out = re.sub(rb'.\x08', b'', res.stdout).decode()
+    for word in set(DUNDER.findall(source)):
+        assert out.count(word) == source.count(word), word
+    assert LEAK.findall(out) == []

@@ -322,3 +322,27 @@ def test_install_takes_every_man_page_and_completion(unpacked, tmp_path):
     assert len(got) == 7 + len(extras)
     make('uninstall', 'PREFIX=' + PREFIX, 'DESTDIR=%s' % dest, cwd=tree)
     assert tree_entries(dest) == {}
+
+
+def test_install_without_scdoc_says_so_and_installs_nothing(unpacked,
+                                                            tmp_path):
+    """make install from a tree built without scdoc (as from the tarball
+    on a machine without it): it stops before installing anything, with
+    one message saying what is missing and what to do, however many
+    pages and jobs (it failed with '/bin/sh: 1: scdoc: not found' and
+    a make error, per page under -j)."""
+    tree = tmp_path / 'tree'
+    run(['cp', '-a', unpacked, tree])
+    run(['rm', '-rf', tree / 'build' / 'man'])
+    dest = tmp_path / 'dest'
+    res = subprocess.run(['make', '-j4', 'install', 'PREFIX=' + PREFIX,
+                          'DESTDIR=%s' % dest, 'SCDOC=/nonexistent/scdoc'],
+                         cwd=str(tree), capture_output=True, text=True,
+                         env=make_env(), timeout=600)
+    assert res.returncode != 0
+    msg = ("Makefile: the man pages need scdoc, and '/nonexistent/scdoc' "
+           "is not found: install it (Debian: apt-get install scdoc), or "
+           "name it with SCDOC=PATH\n")
+    assert res.stderr.count(msg) == 1, res.stderr
+    assert 'not found' not in res.stderr.replace(msg, ''), res.stderr
+    assert not dest.exists() or tree_entries(dest) == {}

@@ -327,3 +327,63 @@ def test_python_m_without_its_binary_is_an_environment_error(venv, tmp_path):
     assert res.returncode == 2
     assert res.stderr == (b"pycprefix: cannot find the 'pycprefix' binary "
                           b"installed with this package\n")
+
+
+def test_editable_install_runs_the_binary(tmp_path):
+    """`pip install -e .`: the command is the binary built then (a copy,
+    rebuilt by the next install), and `python -m pycprefix`, whose
+    package is then imported from the source tree, far from its
+    dist-info, finds that binary through the editable install's
+    dist-info on sys.path (it failed: no binary found, exit 2)."""
+    env = offline_env(tmp_path)
+    bindir = make_venv('/usr/bin/python3', tmp_path / 'venv', env)
+    run([bindir / 'python', '-m', 'pip', 'install', '--no-index',
+         '--find-links', DEBIAN_WHEELS, '-e', ROOT], env)
+    assert (bindir / 'pycprefix').read_bytes()[:4] == ELF
+    where = run([bindir / 'python', '-c',
+                 'import pycprefix; print(pycprefix.__file__)'], env)
+    assert where.stdout.decode().startswith(os.path.join(ROOT, 'python'))
+    out = run([bindir / 'python', '-m', 'pycprefix', '--version'], env)
+    assert out.stdout.decode().splitlines()[0] == 'pycprefix ' + VERSION
+    res = run([bindir / 'python', '-c',
+               'import pycprefix; print(pycprefix.binary())'], env)
+    assert res.stdout.decode().strip() == str(bindir / 'pycprefix')
+
+
+def test_pip_install_source_with_old_setuptools_is_refused(tmp_path):
+    """pyenv's 3.8, as the README's pyenv lines say (the wheel package,
+    then --no-build-isolation): its venv's setuptools (56) predates
+    pyproject.toml's [project] table, and built a distribution named
+    UNKNOWN without the pycprefix package, which pip reported as
+    installed.  setup.py refuses it, saying what is needed, before
+    building anything; nothing is installed."""
+    py38 = [it for it in INTERPRETERS
+            if it.version[:2] == (3, 8) and not it.exe.startswith('/usr/')]
+    assert py38, 'no pyenv CPython 3.8 found'
+    env = offline_env(tmp_path)
+    bindir = make_venv(py38[0].exe, tmp_path / 'venv', env)
+    run([bindir / 'python', '-m', 'pip', 'install', '--no-index',
+         '--find-links', DEBIAN_WHEELS, 'wheel'], env)
+    res = subprocess.run([str(bindir / 'python'), '-m', 'pip', 'install',
+                          '--no-index', '--no-build-isolation', ROOT],
+                         capture_output=True, env=env, timeout=600)
+    err = res.stderr.decode(errors='replace') + res.stdout.decode()
+    assert res.returncode != 0, err
+    assert 'pycprefix: building needs setuptools 61 or later' in err, err
+    assert not (bindir / 'pycprefix').exists()
+    listed = run([bindir / 'python', '-m', 'pip', 'list'], env).stdout
+    assert b'UNKNOWN' not in listed and b'pycprefix' not in listed
+
+
+def test_what_the_builds_leave_is_ignored_by_git():
+    """python3 -m build, pip install . and make dist leave their output
+    in the checkout: git status stays clean (dist/ showed as untracked
+    after python3 -m build)."""
+    leftovers = ['dist/pycprefix-%s-py3-none-linux_x86_64.whl' % VERSION,
+                 'dist/pycprefix-%s.tar.gz' % VERSION,
+                 'build/py/lib/pycprefix/__init__.py', 'build/wheel/pycprefix',
+                 'python/pycprefix.egg-info/PKG-INFO',
+                 'pycprefix-%s.tar.gz' % VERSION]
+    res = subprocess.run(['git', 'check-ignore', '--no-index', *leftovers],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert sorted(res.stdout.split()) == sorted(leftovers), res.stderr
