@@ -510,9 +510,9 @@ static char *failed_path(const char *pyc, int e)
 	return best ? best : strdup(pyc);
 }
 
-/* Line `n` of `file`, str.strip()ped, into out; false when none
+/* Line `n` of `file`, str.strip()ped, malloc'd; NULL when none
  * (linecache.getline()'s "": the file is gone, or shorter). */
-static bool source_line(const char *file, unsigned n, char *out, size_t size)
+static char *source_line(const char *file, unsigned n)
 {
 	FILE *f = fopen(file, "re");
 	char *line = NULL, *s, *e;
@@ -520,23 +520,23 @@ static bool source_line(const char *file, unsigned n, char *out, size_t size)
 	ssize_t len = -1;
 
 	if (!f)
-		return false;
+		return NULL;
 	for (unsigned i = 0; i < n && (len = getline(&line, &cap, f)) >= 0;)
 		i++;
 	fclose(f);
 	if (len < 0) {
 		free(line);
-		return false;
+		return NULL;
 	}
 	s = line;
 	e = line + len;
-	while (s < e && strchr(" \t\n\r\v\f", *s))
+	while (s < e && *s && strchr(" \t\n\r\v\f", *s))
 		s++;
-	while (e > s && strchr(" \t\n\r\v\f", e[-1]))
+	while (e > s && e[-1] && strchr(" \t\n\r\v\f", e[-1]))
 		e--;
-	snprintf(out, size, "%.*s", (int)(e - s), s);
-	free(line);
-	return true;
+	*e = '\0';
+	memmove(line, s, (size_t)(e - s) + 1);
+	return line;
 }
 
 /*
@@ -553,7 +553,7 @@ static void print_warnings(const char *file, const struct pyc_list_event *ev)
 		"ImportWarning:", "ResourceWarning:",
 	};
 	const char *w = ev->warnings;
-	char text[1024];
+	char *text;
 
 	for (unsigned i = 0; w && i < ev->nwarnings; i++, w += strlen(w) + 1) {
 		const char *cat = strstr(w, ": ");
@@ -566,8 +566,10 @@ static void print_warnings(const char *file, const struct pyc_list_event *ev)
 		if (!shown)
 			continue;
 		fprintf(stderr, "%s:%s\n", file, w);
-		if (line && source_line(file, line, text, sizeof(text)) && text[0])
+		text = line ? source_line(file, line) : NULL;
+		if (text && text[0])
 			fprintf(stderr, "  %s\n", text);
+		free(text);
 	}
 }
 

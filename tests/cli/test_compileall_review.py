@@ -1,0 +1,18 @@
+"""pycprefix compileall where a fixed-size buffer once cut what it
+printed: the same text as python -m compileall, whatever its length."""
+from test_compileall_oracle import check_same, env_for, it, run_pair, write
+
+assert it  # the fixture, imported for pytest
+
+
+def test_warning_on_a_long_line(it, tmp_path):
+    """showwarning()'s source line is the whole line, stripped, however
+    long (it was cut at 1023 bytes)."""
+    def build(root):
+        write(root, 'w/a.py', 'x = 1 is 1' + ' ' * 10 + 'or 2' * 600
+              + '  \n')
+    res = run_pair(it, tmp_path, build, ['-q', 'w'])
+    check_same(it, tmp_path, res)
+    assert len(res['real'].stderr) > 2400  # the test means something
+    assert res['ours'].stderr == res['real'].stderr
+
