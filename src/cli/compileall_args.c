@@ -395,6 +395,30 @@ static int consume_positionals(struct parser *p, int *i, bool *taken)
 	return CA_OK;
 }
 
+/* parser.error() naming every extra argument, space-separated. */
+static int unrecognized(const struct ca_strv *extras)
+{
+	size_t len = 0, off = 0;
+	char *all;
+	int ret;
+
+	for (size_t k = 0; k < extras->n; k++)
+		len += strlen(extras->v[k]) + 1;
+	if (!(all = malloc(len)))
+		return perror_usage("out of memory");
+	for (size_t k = 0; k < extras->n; k++) {
+		size_t n = strlen(extras->v[k]);
+		if (k)
+			all[off++] = ' ';
+		memcpy(all + off, extras->v[k], n);
+		off += n;
+	}
+	all[off] = '\0';
+	ret = perror_usage("unrecognized arguments: %s", all);
+	free(all);
+	return ret;
+}
+
 static int parse_args(struct parser *p)
 {
 	bool dashdash = false, taken = false;
@@ -417,17 +441,8 @@ static int parse_args(struct parser *p)
 	for (int i = 1; i < p->argc && ret == CA_OK;)
 		ret = p->type[i] == 'O' ? consume_optional(p, &i)
 					: consume_positionals(p, &i, &taken);
-	if (ret == CA_OK && p->extras.n) {
-		struct buf_like { char s[4096]; } b = { { 0 } };
-		size_t off = 0;
-		for (size_t k = 0; k < p->extras.n; k++)
-			off += (size_t)snprintf(b.s + off, off < sizeof(b.s)
-							   ? sizeof(b.s) - off
-							   : 0,
-						"%s%s", k ? " " : "",
-						p->extras.v[k]);
-		ret = perror_usage("unrecognized arguments: %s", b.s);
-	}
+	if (ret == CA_OK && p->extras.n)
+		ret = unrecognized(&p->extras);
 	return ret;
 }
 

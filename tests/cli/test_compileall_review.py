@@ -1,5 +1,8 @@
 """pycprefix compileall where a fixed-size buffer once cut what it
 printed: the same text as python -m compileall, whatever its length."""
+import subprocess
+
+from conftest import BINARY
 from test_compileall_oracle import check_same, env_for, it, run_pair, write
 
 assert it  # the fixture, imported for pytest
@@ -16,3 +19,18 @@ def test_warning_on_a_long_line(it, tmp_path):
     assert len(res['real'].stderr) > 2400  # the test means something
     assert res['ours'].stderr == res['real'].stderr
 
+
+def test_many_unrecognized_arguments(it, tmp_path):
+    """argparse's "unrecognized arguments:" names every one of them (the
+    list was cut at 4095 bytes)."""
+    args = ['--zz%04d%s' % (i, 'x' * 40) for i in range(150)]
+    real = subprocess.run([it.exe, '-m', 'compileall', *args],
+                          cwd=tmp_path, env=env_for(tmp_path),
+                          capture_output=True)
+    ours = subprocess.run([BINARY, 'compileall', '--python', it.exe, *args],
+                          cwd=tmp_path, env=env_for(tmp_path),
+                          capture_output=True)
+    assert real.returncode == ours.returncode == 2
+    want = real.stderr.split(b'error: ', 1)[1]
+    assert want.rstrip().endswith(args[-1].encode())
+    assert ours.stderr.split(b'error: ', 1)[1] == want
