@@ -29,3 +29,13 @@ def test_a_tracked_file_it_cannot_read_fails_the_tarball(tmp_path):
     assert b'b.txt' in res.stderr
     assert not out.exists()
     assert not (tmp_path / 'x.tar.gz.tmp').exists()
+
+
+def test_distcheck_fails_when_the_tarball_does_not_build(tmp_path):
+    """make distcheck: the unpacked tarball's `make` failing fails it (in
+    `make && make check; echo`, set -e let the first one's failure go)."""
+    res = subprocess.run(['make', '-s', '-C', ROOT, 'distcheck',
+                          'MAKE=false', 'DISTDIR=%s' % tmp_path],
+                         capture_output=True)
+    assert res.returncode != 0, res.stdout
+    assert b'passes make check' not in res.stdout
