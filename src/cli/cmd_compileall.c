@@ -13,12 +13,14 @@
  */
 #include "cli.h"
 #include "compileall.h"
+#include "utf8.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -376,9 +378,34 @@ static void compile_file(struct run *r, const char *full,
 	}
 }
 
+/* The code point at *s as os.fsdecode() reads it (UTF-8, a byte of no
+ * valid sequence the surrogate U+DC80..U+DCFF); *s moves past it. */
+static uint32_t next_cp(const unsigned char **s)
+{
+	uint32_t cp;
+	size_t len = cli_utf8_decode(*s, strnlen((const char *)*s, 4), &cp);
+
+	if (!len) {
+		cp = **s < 0x80 ? **s : 0xDC00 + **s;
+		len = 1;
+	}
+	*s += len;
+	return cp;
+}
+
+/* sorted() of os.listdir()'s str names: by code point, which is not
+ * the bytes' order once a name holds an undecodable byte. */
 static int cmp_str(const void *x, const void *y)
 {
-	return strcmp(*(char *const *)x, *(char *const *)y);
+	const unsigned char *a = *(const unsigned char *const *)x;
+	const unsigned char *b = *(const unsigned char *const *)y;
+
+	while (*a && *b) {
+		uint32_t ca = next_cp(&a), cb = next_cp(&b);
+		if (ca != cb)
+			return ca < cb ? -1 : 1;
+	}
+	return (*a != 0) - (*b != 0);
 }
 
 /* _walk_dir() with compile_file() on what it yields; `ddir` is 3.8's

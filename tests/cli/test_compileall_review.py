@@ -34,3 +34,16 @@ def test_many_unrecognized_arguments(it, tmp_path):
     want = real.stderr.split(b'error: ', 1)[1]
     assert want.rstrip().endswith(args[-1].encode())
     assert ours.stderr.split(b'error: ', 1)[1] == want
+
+
+def test_listing_order_of_undecodable_names(it, tmp_path):
+    """sorted(os.listdir()) sorts str: a name's undecodable byte is the
+    surrogate U+DC80..U+DCFF, after U+00E9 and before U+E000, whatever
+    its byte says (strcmp() put b'\\x80' before b'\\xc3\\xa9' and
+    b'\\xee\\x80\\x80' before b'\\xff')."""
+    def build(root):
+        for name in ('\u00e9.py'.encode(), b'\x80.py', b'\xff.py',
+                     '\ue000.py'.encode(), '\U0001f600.py'.encode(),
+                     b'a.py'):
+            write(root, b'n/' + name, 'v = 1\n')
+    check_same(it, tmp_path, run_pair(it, tmp_path, build, ['n']))
