@@ -232,7 +232,8 @@ static char *strip_dir(struct run *r, const char *full, const char *strip,
 		 * the first part of that value goes, wherever it is */
 		struct ca_strv kept = { 0 };
 		for (size_t i = 0; i < nf; i++)
-			ca_strv_push(&kept, fp[i], strlen(fp[i]));
+			if (ca_strv_push(&kept, fp[i], strlen(fp[i])) < 0)
+				r->oom = true;
 		for (size_t i = 0; i < ns && i < nf; i++) {
 			if (strcmp(sp[i], fp[i]))
 				continue;
@@ -428,7 +429,9 @@ static void walk_dir(struct run *r, const char *dir, long maxlevels,
 	}
 	while ((e = readdir(d)))
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			ca_strv_push(&names, e->d_name, strlen(e->d_name));
+			if (ca_strv_push(&names, e->d_name,
+					 strlen(e->d_name)) < 0)
+				r->oom = true;
 	closedir(d);
 	if (names.n)
 		qsort(names.v, names.n, sizeof(char *), cmp_str);
@@ -847,18 +850,21 @@ static int run_batch(struct run *r, bool *ok)
 
 /* ---- the command ---- */
 
-/* -i: the lines of FILE (or stdin) appended to the operands. */
+/* -i: the lines of FILE (or stdin) appended to the operands: 0, -1
+ * when FILE cannot be read, -2 out of memory. */
 static int read_flist(struct ca_args *a)
 {
 	size_t n;
 	char **v = cli_read_lines(a->flist, &n);
+	int ret = 0;
 
 	if (!v)
 		return -1;
-	for (size_t i = 0; i < n; i++)
-		ca_strv_push(&a->dests, v[i], strlen(v[i]));
+	for (size_t i = 0; i < n && !ret; i++)
+		if (ca_strv_push(&a->dests, v[i], strlen(v[i])) < 0)
+			ret = -2;
 	cli_strv_free(v, n);
-	return 0;
+	return ret;
 }
 
 static int cmp_int(const void *x, const void *y)
@@ -999,7 +1005,12 @@ static int cmd_compileall(struct cli_ctx *ctx, void *opts)
 	(void)ctx;
 	if ((ret = setup_run(&r)) < 0)
 		goto out;
-	if (o->a.flist && read_flist(&o->a) < 0) {
+	if (o->a.flist)
+		ret = read_flist(&o->a);
+	if (ret == -2) {
+		ret = cli_error("out of memory");
+		goto out;
+	} else if (ret < 0) {
 		if (o->a.quiet < 2)
 			printf("Error reading file list %s\n", o->a.flist);
 		ret = EXIT_SOME;

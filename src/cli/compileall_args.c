@@ -331,7 +331,9 @@ static int consume_optional(struct parser *p, int *i)
 	int ret;
 
 	if (!d) {
-		ca_strv_push(&p->extras, p->argv[*i], strlen(p->argv[*i]));
+		if (ca_strv_push(&p->extras, p->argv[*i],
+				 strlen(p->argv[*i])) < 0)
+			return perror_usage("out of memory");
 		(*i)++;
 		return CA_OK;
 	}

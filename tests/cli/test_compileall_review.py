@@ -47,3 +47,41 @@ def test_listing_order_of_undecodable_names(it, tmp_path):
                      b'a.py'):
             write(root, b'n/' + name, 'v = 1\n')
     check_same(it, tmp_path, run_pair(it, tmp_path, build, ['n']))
+
+
+SHIM = r'''
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <string.h>
+char *strndup(const char *s, size_t n)
+{
+	static char *(*real)(const char *, size_t);
+	if (strstr(s, "victim")) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (!real)
+		real = (char *(*)(const char *, size_t))dlsym(RTLD_NEXT,
+							      "strndup");
+	return real(s, n);
+}
+'''
+
+
+def test_a_name_it_cannot_keep_is_no_success(it, tmp_path):
+    """Out of memory while keeping a directory entry or an unknown
+    option: a failure (exit 2), never exit 0 with that source silently
+    left out or that option silently taken."""
+    import os
+    from conftest import preload_shim
+    root = tmp_path / 'w'
+    write(str(root), 'd/victim.py', 'v = 1\n')
+    write(str(root), 'd/a.py', 'a = 1\n')
+    env = preload_shim(tmp_path, env_for(tmp_path), SHIM)
+    for args in (['d'], ['--victim', 'd']):
+        r = subprocess.run([BINARY, 'compileall', '--python', it.exe,
+                            *args], cwd=root, env=env, capture_output=True)
+        assert r.returncode == 2, (args, r)
+        assert b'out of memory' in r.stderr
+    assert not os.path.exists(root / 'd/__pycache__')
