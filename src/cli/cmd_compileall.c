@@ -296,8 +296,13 @@ static char *cfile_of(struct run *r, const char *full, int lvl)
 	struct pyc_error err = { { 0 } };
 	char *pyc = NULL;
 
-	if (r->a->legacy)
-		return asprintf(&pyc, "%sc", full) >= 0 ? pyc : NULL;
+	if (r->a->legacy) {
+		if (asprintf(&pyc, "%sc", full) < 0) {
+			r->oom = true;
+			return NULL;
+		}
+		return pyc;
+	}
 	if (lvl < 0)
 		lvl = r->o->cfg.optimize;
 	if (pyc_cache_from_source(&r->o->in, r->o->cfg.prefix, r->cwd, full,
@@ -321,6 +326,8 @@ static void add_source(struct run *r, const char *full, char *dfile,
 	s = &r->srcs[r->nsrcs];
 	*s = (struct src){ .source = strdup(full), .name = dfile,
 			   .dup_of = SIZE_MAX };
+	if (!s->source)
+		r->oom = true;
 	struct stat st;
 	if (stat(full, &st) == 0) {
 		s->dev = st.st_dev;

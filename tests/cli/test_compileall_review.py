@@ -85,3 +85,38 @@ def test_a_name_it_cannot_keep_is_no_success(it, tmp_path):
         assert r.returncode == 2, (args, r)
         assert b'out of memory' in r.stderr
     assert not os.path.exists(root / 'd/__pycache__')
+
+
+ASPRINTF_SHIM = r'''
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+int asprintf(char **out, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	if (strcmp(fmt, "%sc") == 0) { /* -b's pyc path */
+		errno = ENOMEM;
+		return -1;
+	}
+	va_start(ap, fmt);
+	n = vasprintf(out, fmt, ap);
+	va_end(ap);
+	return n;
+}
+'''
+
+
+def test_a_legacy_pyc_path_it_cannot_make_is_no_success(it, tmp_path):
+    """-b: out of memory making "x.pyc" fails the run (exit 2); it was
+    exit 0 with the source left out."""
+    from conftest import preload_shim
+    root = tmp_path / 'w'
+    write(str(root), 'd/a.py', 'a = 1\n')
+    env = preload_shim(tmp_path, env_for(tmp_path), ASPRINTF_SHIM)
+    r = subprocess.run([BINARY, 'compileall', '--python', it.exe, '-b',
+                        'd'], cwd=root, env=env, capture_output=True)
+    assert r.returncode == 2, r
+    assert b'out of memory' in r.stderr
