@@ -268,6 +268,21 @@ static int bad_int(const struct optdef *d, const char *v)
 	return ret;
 }
 
+/* -o n: counted as argparse appends it, kept once (sorted(set()) is all
+ * compileall makes of the values). */
+static int add_opt(struct ca_args *a, long n)
+{
+	a->nopt_given++;
+	for (int k = 0; k < a->nopt; k++)
+		if (a->opt[k] == n)
+			return CA_OK;
+	if (a->nopt == CA_MAX_OPT)
+		return perror_usage("argument -o: more than %d different "
+				    "levels", CA_MAX_OPT);
+	a->opt[a->nopt++] = n;
+	return CA_OK;
+}
+
 static int apply(struct parser *p, const struct optdef *d, const char *v)
 {
 	struct ca_args *a = p->a;
@@ -302,8 +317,8 @@ static int apply(struct parser *p, const struct optdef *d, const char *v)
 			a->has_recursion = true;
 		} else if (d->id == O_J) {
 			a->workers = n;
-		} else if (a->nopt < CA_MAX_OPT) {
-			a->opt[a->nopt++] = n;
+		} else {
+			return add_opt(a, n);
 		}
 		break;
 	case O_INV:
@@ -453,7 +468,7 @@ static int check_args(unsigned hex, const struct ca_args *a)
 {
 	if (hex < 0x309)
 		return CA_OK;
-	if (a->hardlink && a->nopt <= 1)
+	if (a->hardlink && a->nopt_given <= 1)
 		return perror_usage("Hardlinking of duplicated bytecode makes "
 				    "sense only for more than one "
 				    "optimization level.");

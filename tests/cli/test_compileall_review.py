@@ -120,3 +120,17 @@ def test_a_legacy_pyc_path_it_cannot_make_is_no_success(it, tmp_path):
                         'd'], cwd=root, env=env, capture_output=True)
     assert r.returncode == 2, r
     assert b'out of memory' in r.stderr
+
+
+def test_a_level_after_many_repeated_o(it, tmp_path):
+    """-o 0 given 64 times, then -o 1: both levels are written (the 65th
+    -o was dropped, and its pycs with it)."""
+    if it.version < (3, 9):
+        return  # -o is 3.9's; 3.8 refuses it (test_usage_errors)
+
+    def build(root):
+        write(root, 'p/a.py', 'assert 1\n')
+    res = run_pair(it, tmp_path, build, ['-o', '0'] * 64 + ['-o', '1', 'p'])
+    check_same(it, tmp_path, res)
+    assert res['real'].returncode == 0
+    assert len(list((tmp_path / 'real/p/__pycache__').iterdir())) == 2
