@@ -200,6 +200,64 @@ static void free_parts(char **v, size_t n)
 	ca_strv_release(&s);
 }
 
+static void join_failed(struct run *r)
+{
+	uncaught(r, "TypeError: join() missing 1 required positional "
+		 "argument: 'a'%s", "");
+}
+
+/* 3.13 on: stripdir's parts are taken off when they are a leading run
+ * of the path's; else the path is kept (*keep), with a warning. */
+static char *strip_leading(struct run *r, char **fp, size_t nf, char **sp,
+			   size_t ns, const char *full, const char *strip,
+			   bool *keep)
+{
+	bool prefix = ns <= nf;
+	char *out = NULL;
+
+	for (size_t i = 0; prefix && i < ns; i++)
+		prefix = strcmp(fp[i], sp[i]) == 0;
+	if (!prefix) {
+		*keep = true;
+		if (r->a->quiet < 2)
+			add_line(r, "The stripdir path %s is not a valid "
+				 "prefix for source path %s; ignoring\n",
+				 strip, full);
+	} else if (!(out = join_parts(fp, ns, nf))) {
+		join_failed(r);
+	}
+	return out;
+}
+
+/* 3.9 to 3.12: for each pair of equal parts, ddir_parts.remove(part):
+ * the first part of that value goes, wherever it is. */
+static char *strip_removed(struct run *r, char **fp, size_t nf, char **sp,
+			   size_t ns)
+{
+	struct ca_strv kept = { 0 };
+	char *out;
+
+	for (size_t i = 0; i < nf; i++)
+		if (ca_strv_push(&kept, fp[i], strlen(fp[i])) < 0)
+			r->oom = true;
+	for (size_t i = 0; i < ns && i < nf; i++) {
+		if (strcmp(sp[i], fp[i]))
+			continue;
+		for (size_t k = 0; k < kept.n; k++)
+			if (strcmp(kept.v[k], sp[i]) == 0) {
+				free(kept.v[k]);
+				memmove(&kept.v[k], &kept.v[k + 1],
+					(kept.n - k) * sizeof(char *));
+				kept.n--;
+				break;
+			}
+	}
+	if (!(out = join_parts(kept.v, 0, kept.n)))
+		join_failed(r);
+	ca_strv_release(&kept);
+	return out;
+}
+
 /* -s: the compiled filename with stripdir's parts taken off, as that
  * version takes them off; NULL with *keep when the version leaves it
  * as it was. */
@@ -211,46 +269,12 @@ static char *strip_dir(struct run *r, const char *full, const char *strip,
 	char *out = NULL;
 
 	*keep = false;
-	if (!fp || !sp) {
+	if (!fp || !sp)
 		r->oom = true;
-	} else if (r->o->hex >= 0x30D) {
-		bool prefix = ns <= nf;
-		for (size_t i = 0; prefix && i < ns; i++)
-			prefix = strcmp(fp[i], sp[i]) == 0;
-		if (!prefix) {
-			*keep = true;
-			if (r->a->quiet < 2)
-				add_line(r, "The stripdir path %s is not a "
-					 "valid prefix for source path %s; "
-					 "ignoring\n", strip, full);
-		} else if (!(out = join_parts(fp, ns, nf))) {
-			uncaught(r, "TypeError: join() missing 1 required "
-				 "positional argument: 'a'%s", "");
-		}
-	} else {
-		/* for each pair of equal parts, ddir_parts.remove(part):
-		 * the first part of that value goes, wherever it is */
-		struct ca_strv kept = { 0 };
-		for (size_t i = 0; i < nf; i++)
-			if (ca_strv_push(&kept, fp[i], strlen(fp[i])) < 0)
-				r->oom = true;
-		for (size_t i = 0; i < ns && i < nf; i++) {
-			if (strcmp(sp[i], fp[i]))
-				continue;
-			for (size_t k = 0; k < kept.n; k++)
-				if (strcmp(kept.v[k], sp[i]) == 0) {
-					free(kept.v[k]);
-					memmove(&kept.v[k], &kept.v[k + 1],
-						(kept.n - k) * sizeof(char *));
-					kept.n--;
-					break;
-				}
-		}
-		if (!(out = join_parts(kept.v, 0, kept.n)))
-			uncaught(r, "TypeError: join() missing 1 required "
-				 "positional argument: 'a'%s", "");
-		ca_strv_release(&kept);
-	}
+	else if (r->o->hex >= 0x30D)
+		out = strip_leading(r, fp, nf, sp, ns, full, strip, keep);
+	else
+		out = strip_removed(r, fp, nf, sp, ns);
 	if (fp)
 		free_parts(fp, nf);
 	if (sp)
