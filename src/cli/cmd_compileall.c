@@ -634,44 +634,41 @@ static void print_warnings(const char *file, const struct pyc_list_event *ev)
 	}
 }
 
-static void on_event(const struct pyc_list_event *ev, void *arg)
+/* -b --hardlink-dupes: compileall finds x.pyc equal to itself, unlinks
+ * it and links the name it just removed, and fails (s->out, s->msg). */
+static void self_link_error(const struct run *r, struct src *s)
 {
-	struct run *r = arg;
-	struct src *s = &r->srcs[r->map[ev->index]];
+	for (int k = 1; k < s->nlevels && r->a->hardlink; k++) {
+		if (strcmp(s->pyc[k], s->pyc[k - 1]))
+			continue;
+		char *q = repr(s->pyc[k]);
+		s->out = PYC_LIST_WRITE_ERROR;
+		if (!q || asprintf(&s->msg, "FileNotFoundError: [Errno 2] No "
+				   "such file or directory: %s -> %s", q,
+				   q) < 0)
+			s->msg = NULL;
+		free(q);
+		return;
+	}
+}
+
+/* s->msg for a failed outcome, as compileall words it after "*** ". */
+static void outcome_msg(struct src *s, const struct pyc_list_event *ev)
+{
 	char *p = NULL;
 
-	s->done = true;
-	s->out = ev->outcome;
-	s->errnum = ev->errnum;
 	switch (ev->outcome) {
 	case PYC_LIST_FRESH:
-		break;
 	case PYC_LIST_COMPILED:
-		/* -b --hardlink-dupes: compileall finds x.pyc equal to
-		 * itself, unlinks it and links the name it just removed */
-		for (int k = 1; k < s->nlevels && r->a->hardlink; k++)
-			if (strcmp(s->pyc[k], s->pyc[k - 1]) == 0) {
-				char *q = repr(s->pyc[k]);
-				s->out = PYC_LIST_WRITE_ERROR;
-				if (!q || asprintf(&s->msg, "FileNotFoundError: "
-						   "[Errno 2] No such file or "
-						   "directory: %s -> %s", q,
-						   q) < 0)
-					s->msg = NULL;
-				free(q);
-				break;
-			}
 		break;
 	case PYC_LIST_SOURCE_ERROR:
 		s->msg = strdup(ev->message);
 		break;
-	case PYC_LIST_READ_ERROR: {
-		char *os = os_error(ev->errnum, s->source);
-		if (os && asprintf(&s->msg, "Sorry: %s", os) < 0)
+	case PYC_LIST_READ_ERROR:
+		p = os_error(ev->errnum, s->source);
+		if (p && asprintf(&s->msg, "Sorry: %s", p) < 0)
 			s->msg = NULL;
-		free(os);
 		break;
-	}
 	case PYC_LIST_WRITE_ERROR:
 		p = failed_path(ev->pyc, ev->errnum);
 		s->msg = p ? os_error(ev->errnum, p) : NULL;
@@ -695,6 +692,20 @@ static void on_event(const struct pyc_list_event *ev, void *arg)
 		break;
 	}
 	free(p);
+}
+
+static void on_event(const struct pyc_list_event *ev, void *arg)
+{
+	struct run *r = arg;
+	struct src *s = &r->srcs[r->map[ev->index]];
+
+	s->done = true;
+	s->out = ev->outcome;
+	s->errnum = ev->errnum;
+	if (ev->outcome == PYC_LIST_COMPILED)
+		self_link_error(r, s);
+	else
+		outcome_msg(s, ev);
 	if (ev->outcome > PYC_LIST_COMPILED && !s->msg)
 		r->oom = true;
 	print_warnings(s->name ? s->name : s->source, ev);
