@@ -14,7 +14,7 @@ name=$1
 out=$2
 list=$(mktemp)
 scratch=$(mktemp -d)
-trap 'rm -rf "$list" "$scratch"' EXIT
+trap 'rm -rf "$list" "$list.raw" "$scratch"' EXIT
 
 if [ "$(git rev-parse --show-toplevel 2>/dev/null)" = "$(pwd -P)" ]; then
 	git ls-files >"$list.raw"
@@ -30,10 +30,12 @@ LC_ALL=C sort "$list.raw" >"$list"
 rm -f "$list.raw"
 [ -s "$list" ] || { echo "dist.sh: no source files found" >&2; exit 1; }
 
+# tar into a file, not a pipe: sh has no pipefail, and a file tar
+# cannot read must fail the tarball, not leave it short.
 tar --create --format=gnu --no-recursion --verbatim-files-from \
 	--files-from="$list" --transform="s|^|$name/|" \
 	--owner=0 --group=0 --numeric-owner --mtime="@$mtime" \
-	--mode='u+rw,go-w,a+rX' |
-	gzip -9n >"$out.tmp"
+	--mode='u+rw,go-w,a+rX' --file="$scratch/dist.tar"
+gzip -9n <"$scratch/dist.tar" >"$out.tmp" || { rm -f "$out.tmp"; exit 1; }
 mv "$out.tmp" "$out"
 echo "dist.sh: $out ($(wc -l <"$list") files)"

@@ -13,12 +13,14 @@
  */
 #include "cli.h"
 #include "compileall.h"
+#include "utf8.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,6 +200,64 @@ static void free_parts(char **v, size_t n)
 	ca_strv_release(&s);
 }
 
+static void join_failed(struct run *r)
+{
+	uncaught(r, "TypeError: join() missing 1 required positional "
+		 "argument: 'a'%s", "");
+}
+
+/* 3.13 on: stripdir's parts are taken off when they are a leading run
+ * of the path's; else the path is kept (*keep), with a warning. */
+static char *strip_leading(struct run *r, char **fp, size_t nf, char **sp,
+			   size_t ns, const char *full, const char *strip,
+			   bool *keep)
+{
+	bool prefix = ns <= nf;
+	char *out = NULL;
+
+	for (size_t i = 0; prefix && i < ns; i++)
+		prefix = strcmp(fp[i], sp[i]) == 0;
+	if (!prefix) {
+		*keep = true;
+		if (r->a->quiet < 2)
+			add_line(r, "The stripdir path %s is not a valid "
+				 "prefix for source path %s; ignoring\n",
+				 strip, full);
+	} else if (!(out = join_parts(fp, ns, nf))) {
+		join_failed(r);
+	}
+	return out;
+}
+
+/* 3.9 to 3.12: for each pair of equal parts, ddir_parts.remove(part):
+ * the first part of that value goes, wherever it is. */
+static char *strip_removed(struct run *r, char **fp, size_t nf, char **sp,
+			   size_t ns)
+{
+	struct ca_strv kept = { 0 };
+	char *out;
+
+	for (size_t i = 0; i < nf; i++)
+		if (ca_strv_push(&kept, fp[i], strlen(fp[i])) < 0)
+			r->oom = true;
+	for (size_t i = 0; i < ns && i < nf; i++) {
+		if (strcmp(sp[i], fp[i]))
+			continue;
+		for (size_t k = 0; k < kept.n; k++)
+			if (strcmp(kept.v[k], sp[i]) == 0) {
+				free(kept.v[k]);
+				memmove(&kept.v[k], &kept.v[k + 1],
+					(kept.n - k) * sizeof(char *));
+				kept.n--;
+				break;
+			}
+	}
+	if (!(out = join_parts(kept.v, 0, kept.n)))
+		join_failed(r);
+	ca_strv_release(&kept);
+	return out;
+}
+
 /* -s: the compiled filename with stripdir's parts taken off, as that
  * version takes them off; NULL with *keep when the version leaves it
  * as it was. */
@@ -209,45 +269,12 @@ static char *strip_dir(struct run *r, const char *full, const char *strip,
 	char *out = NULL;
 
 	*keep = false;
-	if (!fp || !sp) {
+	if (!fp || !sp)
 		r->oom = true;
-	} else if (r->o->hex >= 0x30D) {
-		bool prefix = ns <= nf;
-		for (size_t i = 0; prefix && i < ns; i++)
-			prefix = strcmp(fp[i], sp[i]) == 0;
-		if (!prefix) {
-			*keep = true;
-			if (r->a->quiet < 2)
-				add_line(r, "The stripdir path %s is not a "
-					 "valid prefix for source path %s; "
-					 "ignoring\n", strip, full);
-		} else if (!(out = join_parts(fp, ns, nf))) {
-			uncaught(r, "TypeError: join() missing 1 required "
-				 "positional argument: 'a'%s", "");
-		}
-	} else {
-		/* for each pair of equal parts, ddir_parts.remove(part):
-		 * the first part of that value goes, wherever it is */
-		struct ca_strv kept = { 0 };
-		for (size_t i = 0; i < nf; i++)
-			ca_strv_push(&kept, fp[i], strlen(fp[i]));
-		for (size_t i = 0; i < ns && i < nf; i++) {
-			if (strcmp(sp[i], fp[i]))
-				continue;
-			for (size_t k = 0; k < kept.n; k++)
-				if (strcmp(kept.v[k], sp[i]) == 0) {
-					free(kept.v[k]);
-					memmove(&kept.v[k], &kept.v[k + 1],
-						(kept.n - k) * sizeof(char *));
-					kept.n--;
-					break;
-				}
-		}
-		if (!(out = join_parts(kept.v, 0, kept.n)))
-			uncaught(r, "TypeError: join() missing 1 required "
-				 "positional argument: 'a'%s", "");
-		ca_strv_release(&kept);
-	}
+	else if (r->o->hex >= 0x30D)
+		out = strip_leading(r, fp, nf, sp, ns, full, strip, keep);
+	else
+		out = strip_removed(r, fp, nf, sp, ns);
 	if (fp)
 		free_parts(fp, nf);
 	if (sp)
@@ -293,8 +320,13 @@ static char *cfile_of(struct run *r, const char *full, int lvl)
 	struct pyc_error err = { { 0 } };
 	char *pyc = NULL;
 
-	if (r->a->legacy)
-		return asprintf(&pyc, "%sc", full) >= 0 ? pyc : NULL;
+	if (r->a->legacy) {
+		if (asprintf(&pyc, "%sc", full) < 0) {
+			r->oom = true;
+			return NULL;
+		}
+		return pyc;
+	}
 	if (lvl < 0)
 		lvl = r->o->cfg.optimize;
 	if (pyc_cache_from_source(&r->o->in, r->o->cfg.prefix, r->cwd, full,
@@ -318,6 +350,8 @@ static void add_source(struct run *r, const char *full, char *dfile,
 	s = &r->srcs[r->nsrcs];
 	*s = (struct src){ .source = strdup(full), .name = dfile,
 			   .dup_of = SIZE_MAX };
+	if (!s->source)
+		r->oom = true;
 	struct stat st;
 	if (stat(full, &st) == 0) {
 		s->dev = st.st_dev;
@@ -376,9 +410,34 @@ static void compile_file(struct run *r, const char *full,
 	}
 }
 
+/* The code point at *s as os.fsdecode() reads it (UTF-8, a byte of no
+ * valid sequence the surrogate U+DC80..U+DCFF); *s moves past it. */
+static uint32_t next_cp(const unsigned char **s)
+{
+	uint32_t cp;
+	size_t len = cli_utf8_decode(*s, strnlen((const char *)*s, 4), &cp);
+
+	if (!len) {
+		cp = **s < 0x80 ? **s : 0xDC00 + **s;
+		len = 1;
+	}
+	*s += len;
+	return cp;
+}
+
+/* sorted() of os.listdir()'s str names: by code point, which is not
+ * the bytes' order once a name holds an undecodable byte. */
 static int cmp_str(const void *x, const void *y)
 {
-	return strcmp(*(char *const *)x, *(char *const *)y);
+	const unsigned char *a = *(const unsigned char *const *)x;
+	const unsigned char *b = *(const unsigned char *const *)y;
+
+	while (*a && *b) {
+		uint32_t ca = next_cp(&a), cb = next_cp(&b);
+		if (ca != cb)
+			return ca < cb ? -1 : 1;
+	}
+	return (*a != 0) - (*b != 0);
 }
 
 /* _walk_dir() with compile_file() on what it yields; `ddir` is 3.8's
@@ -401,7 +460,9 @@ static void walk_dir(struct run *r, const char *dir, long maxlevels,
 	}
 	while ((e = readdir(d)))
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			ca_strv_push(&names, e->d_name, strlen(e->d_name));
+			if (ca_strv_push(&names, e->d_name,
+					 strlen(e->d_name)) < 0)
+				r->oom = true;
 	closedir(d);
 	if (names.n)
 		qsort(names.v, names.n, sizeof(char *), cmp_str);
@@ -510,9 +571,9 @@ static char *failed_path(const char *pyc, int e)
 	return best ? best : strdup(pyc);
 }
 
-/* Line `n` of `file`, str.strip()ped, into out; false when none
+/* Line `n` of `file`, str.strip()ped, malloc'd; NULL when none
  * (linecache.getline()'s "": the file is gone, or shorter). */
-static bool source_line(const char *file, unsigned n, char *out, size_t size)
+static char *source_line(const char *file, unsigned n)
 {
 	FILE *f = fopen(file, "re");
 	char *line = NULL, *s, *e;
@@ -520,23 +581,23 @@ static bool source_line(const char *file, unsigned n, char *out, size_t size)
 	ssize_t len = -1;
 
 	if (!f)
-		return false;
+		return NULL;
 	for (unsigned i = 0; i < n && (len = getline(&line, &cap, f)) >= 0;)
 		i++;
 	fclose(f);
 	if (len < 0) {
 		free(line);
-		return false;
+		return NULL;
 	}
 	s = line;
 	e = line + len;
-	while (s < e && strchr(" \t\n\r\v\f", *s))
+	while (s < e && *s && strchr(" \t\n\r\v\f", *s))
 		s++;
-	while (e > s && strchr(" \t\n\r\v\f", e[-1]))
+	while (e > s && e[-1] && strchr(" \t\n\r\v\f", e[-1]))
 		e--;
-	snprintf(out, size, "%.*s", (int)(e - s), s);
-	free(line);
-	return true;
+	*e = '\0';
+	memmove(line, s, (size_t)(e - s) + 1);
+	return line;
 }
 
 /*
@@ -553,7 +614,7 @@ static void print_warnings(const char *file, const struct pyc_list_event *ev)
 		"ImportWarning:", "ResourceWarning:",
 	};
 	const char *w = ev->warnings;
-	char text[1024];
+	char *text;
 
 	for (unsigned i = 0; w && i < ev->nwarnings; i++, w += strlen(w) + 1) {
 		const char *cat = strstr(w, ": ");
@@ -566,49 +627,48 @@ static void print_warnings(const char *file, const struct pyc_list_event *ev)
 		if (!shown)
 			continue;
 		fprintf(stderr, "%s:%s\n", file, w);
-		if (line && source_line(file, line, text, sizeof(text)) && text[0])
+		text = line ? source_line(file, line) : NULL;
+		if (text && text[0])
 			fprintf(stderr, "  %s\n", text);
+		free(text);
 	}
 }
 
-static void on_event(const struct pyc_list_event *ev, void *arg)
+/* -b --hardlink-dupes: compileall finds x.pyc equal to itself, unlinks
+ * it and links the name it just removed, and fails (s->out, s->msg). */
+static void self_link_error(const struct run *r, struct src *s)
 {
-	struct run *r = arg;
-	struct src *s = &r->srcs[r->map[ev->index]];
+	for (int k = 1; k < s->nlevels && r->a->hardlink; k++) {
+		if (strcmp(s->pyc[k], s->pyc[k - 1]))
+			continue;
+		char *q = repr(s->pyc[k]);
+		s->out = PYC_LIST_WRITE_ERROR;
+		if (!q || asprintf(&s->msg, "FileNotFoundError: [Errno 2] No "
+				   "such file or directory: %s -> %s", q,
+				   q) < 0)
+			s->msg = NULL;
+		free(q);
+		return;
+	}
+}
+
+/* s->msg for a failed outcome, as compileall words it after "*** ". */
+static void outcome_msg(struct src *s, const struct pyc_list_event *ev)
+{
 	char *p = NULL;
 
-	s->done = true;
-	s->out = ev->outcome;
-	s->errnum = ev->errnum;
 	switch (ev->outcome) {
 	case PYC_LIST_FRESH:
-		break;
 	case PYC_LIST_COMPILED:
-		/* -b --hardlink-dupes: compileall finds x.pyc equal to
-		 * itself, unlinks it and links the name it just removed */
-		for (int k = 1; k < s->nlevels && r->a->hardlink; k++)
-			if (strcmp(s->pyc[k], s->pyc[k - 1]) == 0) {
-				char *q = repr(s->pyc[k]);
-				s->out = PYC_LIST_WRITE_ERROR;
-				if (!q || asprintf(&s->msg, "FileNotFoundError: "
-						   "[Errno 2] No such file or "
-						   "directory: %s -> %s", q,
-						   q) < 0)
-					s->msg = NULL;
-				free(q);
-				break;
-			}
 		break;
 	case PYC_LIST_SOURCE_ERROR:
 		s->msg = strdup(ev->message);
 		break;
-	case PYC_LIST_READ_ERROR: {
-		char *os = os_error(ev->errnum, s->source);
-		if (os && asprintf(&s->msg, "Sorry: %s", os) < 0)
+	case PYC_LIST_READ_ERROR:
+		p = os_error(ev->errnum, s->source);
+		if (p && asprintf(&s->msg, "Sorry: %s", p) < 0)
 			s->msg = NULL;
-		free(os);
 		break;
-	}
 	case PYC_LIST_WRITE_ERROR:
 		p = failed_path(ev->pyc, ev->errnum);
 		s->msg = p ? os_error(ev->errnum, p) : NULL;
@@ -632,6 +692,20 @@ static void on_event(const struct pyc_list_event *ev, void *arg)
 		break;
 	}
 	free(p);
+}
+
+static void on_event(const struct pyc_list_event *ev, void *arg)
+{
+	struct run *r = arg;
+	struct src *s = &r->srcs[r->map[ev->index]];
+
+	s->done = true;
+	s->out = ev->outcome;
+	s->errnum = ev->errnum;
+	if (ev->outcome == PYC_LIST_COMPILED)
+		self_link_error(r, s);
+	else
+		outcome_msg(s, ev);
 	if (ev->outcome > PYC_LIST_COMPILED && !s->msg)
 		r->oom = true;
 	print_warnings(s->name ? s->name : s->source, ev);
@@ -818,18 +892,21 @@ static int run_batch(struct run *r, bool *ok)
 
 /* ---- the command ---- */
 
-/* -i: the lines of FILE (or stdin) appended to the operands. */
+/* -i: the lines of FILE (or stdin) appended to the operands: 0, -1
+ * when FILE cannot be read, -2 out of memory. */
 static int read_flist(struct ca_args *a)
 {
 	size_t n;
 	char **v = cli_read_lines(a->flist, &n);
+	int ret = 0;
 
 	if (!v)
 		return -1;
-	for (size_t i = 0; i < n; i++)
-		ca_strv_push(&a->dests, v[i], strlen(v[i]));
+	for (size_t i = 0; i < n && !ret; i++)
+		if (ca_strv_push(&a->dests, v[i], strlen(v[i])) < 0)
+			ret = -2;
 	cli_strv_free(v, n);
-	return 0;
+	return ret;
 }
 
 static int cmp_int(const void *x, const void *y)
@@ -970,7 +1047,12 @@ static int cmd_compileall(struct cli_ctx *ctx, void *opts)
 	(void)ctx;
 	if ((ret = setup_run(&r)) < 0)
 		goto out;
-	if (o->a.flist && read_flist(&o->a) < 0) {
+	if (o->a.flist)
+		ret = read_flist(&o->a);
+	if (ret == -2) {
+		ret = cli_error("out of memory");
+		goto out;
+	} else if (ret < 0) {
 		if (o->a.quiet < 2)
 			printf("Error reading file list %s\n", o->a.flist);
 		ret = EXIT_SOME;

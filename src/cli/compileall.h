@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* Up to this many -o levels are kept (compileall takes any number;
- * they are deduplicated before use). */
+/* Up to this many different -o levels are kept (compileall takes any
+ * number, and makes a set of them). */
 #define CA_MAX_OPT 64
 
 struct ca_strv {
@@ -36,8 +36,9 @@ struct ca_args {
 	const char *flist;          /* -i */
 	long workers;               /* -j, --workers (default 1) */
 	const char *inv;            /* --invalidation-mode */
-	long opt[CA_MAX_OPT];       /* -o, in order */
+	long opt[CA_MAX_OPT];       /* -o, in order, each value once */
 	int nopt;
+	int nopt_given;             /* -o given, repeats counted */
 	const char *limit;          /* -e */
 	bool hardlink;              /* --hardlink-dupes */
 	struct ca_strv dests;       /* FILE|DIR operands */

@@ -268,6 +268,21 @@ static int bad_int(const struct optdef *d, const char *v)
 	return ret;
 }
 
+/* -o n: counted as argparse appends it, kept once (sorted(set()) is all
+ * compileall makes of the values). */
+static int add_opt(struct ca_args *a, long n)
+{
+	a->nopt_given++;
+	for (int k = 0; k < a->nopt; k++)
+		if (a->opt[k] == n)
+			return CA_OK;
+	if (a->nopt == CA_MAX_OPT)
+		return perror_usage("argument -o: more than %d different "
+				    "levels", CA_MAX_OPT);
+	a->opt[a->nopt++] = n;
+	return CA_OK;
+}
+
 static int apply(struct parser *p, const struct optdef *d, const char *v)
 {
 	struct ca_args *a = p->a;
@@ -302,8 +317,8 @@ static int apply(struct parser *p, const struct optdef *d, const char *v)
 			a->has_recursion = true;
 		} else if (d->id == O_J) {
 			a->workers = n;
-		} else if (a->nopt < CA_MAX_OPT) {
-			a->opt[a->nopt++] = n;
+		} else {
+			return add_opt(a, n);
 		}
 		break;
 	case O_INV:
@@ -331,7 +346,9 @@ static int consume_optional(struct parser *p, int *i)
 	int ret;
 
 	if (!d) {
-		ca_strv_push(&p->extras, p->argv[*i], strlen(p->argv[*i]));
+		if (ca_strv_push(&p->extras, p->argv[*i],
+				 strlen(p->argv[*i])) < 0)
+			return perror_usage("out of memory");
 		(*i)++;
 		return CA_OK;
 	}
@@ -395,6 +412,30 @@ static int consume_positionals(struct parser *p, int *i, bool *taken)
 	return CA_OK;
 }
 
+/* parser.error() naming every extra argument, space-separated. */
+static int unrecognized(const struct ca_strv *extras)
+{
+	size_t len = 0, off = 0;
+	char *all;
+	int ret;
+
+	for (size_t k = 0; k < extras->n; k++)
+		len += strlen(extras->v[k]) + 1;
+	if (!(all = malloc(len)))
+		return perror_usage("out of memory");
+	for (size_t k = 0; k < extras->n; k++) {
+		size_t n = strlen(extras->v[k]);
+		if (k)
+			all[off++] = ' ';
+		memcpy(all + off, extras->v[k], n);
+		off += n;
+	}
+	all[off] = '\0';
+	ret = perror_usage("unrecognized arguments: %s", all);
+	free(all);
+	return ret;
+}
+
 static int parse_args(struct parser *p)
 {
 	bool dashdash = false, taken = false;
@@ -417,17 +458,8 @@ static int parse_args(struct parser *p)
 	for (int i = 1; i < p->argc && ret == CA_OK;)
 		ret = p->type[i] == 'O' ? consume_optional(p, &i)
 					: consume_positionals(p, &i, &taken);
-	if (ret == CA_OK && p->extras.n) {
-		struct buf_like { char s[4096]; } b = { { 0 } };
-		size_t off = 0;
-		for (size_t k = 0; k < p->extras.n; k++)
-			off += (size_t)snprintf(b.s + off, off < sizeof(b.s)
-							   ? sizeof(b.s) - off
-							   : 0,
-						"%s%s", k ? " " : "",
-						p->extras.v[k]);
-		ret = perror_usage("unrecognized arguments: %s", b.s);
-	}
+	if (ret == CA_OK && p->extras.n)
+		ret = unrecognized(&p->extras);
 	return ret;
 }
 
@@ -436,7 +468,7 @@ static int check_args(unsigned hex, const struct ca_args *a)
 {
 	if (hex < 0x309)
 		return CA_OK;
-	if (a->hardlink && a->nopt <= 1)
+	if (a->hardlink && a->nopt_given <= 1)
 		return perror_usage("Hardlinking of duplicated bytecode makes "
 				    "sense only for more than one "
 				    "optimization level.");

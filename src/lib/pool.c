@@ -192,7 +192,7 @@ static char **worker_env(void)
 	size_t n = 0, k = 0;
 	bool seeded = false;
 
-	while (environ[n])
+	while (environ && environ[n]) /* NULL after clearenv() */
 		n++;
 	char **envp = malloc((n + 2) * sizeof(*envp));
 	if (!envp)

@@ -832,7 +832,9 @@ int pyc_compile(const struct pyc_compile_opts *o, const char *const *roots,
  * compiled and written in the item's order, so two levels sharing one
  * path leave the last one's code there (compileall -b with several -o).
  *
- * Every item gets exactly one event, in the caller's thread, in the
+ * Every item gets exactly one event when the call returns 0 (after an
+ * error or *stop, the items it did not reach have none), in the
+ * caller's thread, in the
  * order the work finishes (not the list's: workers run in parallel);
  * the event carries the item's index so the caller can put its output
  * back in list order.  The event and its pointers are valid during the

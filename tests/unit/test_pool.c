@@ -161,6 +161,33 @@ static void test_answers(void **state)
 	assert_false(r.sigpipe_touched);
 }
 
+/* After clearenv() (glibc sets environ to NULL) the workers start with
+ * an environment of their own: PYTHONHASHSEED=0 their one PYTHON*
+ * variable (the interpreter may add LC_CTYPE, PEP 538). */
+static void test_null_environ(void **state)
+{
+	extern char **environ;
+	const char *exe = worker("envcheck", "hello()\n"
+				 "assert [(k, v) for k, v in os.environ.items()"
+				 " if k.startswith('PYTHON')] == "
+				 "[('PYTHONHASHSEED', '0')], os.environ\n"
+				 "while True:\n"
+				 "    levels, path, src = request()\n"
+				 "    answer(len(levels))\n");
+	struct run r = { .jobs = 3, .srclen = 10 };
+	struct pyc_error err = { { 0 } };
+	char **saved = environ;
+	int ret;
+
+	(void)state;
+	environ = NULL;
+	ret = run_pool(exe, &r, NULL, &err);
+	environ = saved;
+	assert_int_equal(ret, 0);
+	assert_int_equal(r.done, 3);
+	assert_int_equal(r.failed, 0);
+}
+
 /* A "K" with fewer code objects than levels would write header-only
  * pycs: the source is reported failed instead. */
 static void test_short_answer(void **state)
@@ -327,6 +354,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_answers),
+		cmocka_unit_test(test_null_environ),
 		cmocka_unit_test(test_short_answer),
 		cmocka_unit_test(test_dies_mid_job),
 		cmocka_unit_test(test_two_pools_in_two_threads),
