@@ -478,11 +478,18 @@ static const char *exc_class(int e)
 }
 
 /* str() of OSError(errno, strerror, path): "[Errno 13] Permission
- * denied: 'x'" after the class: "PermissionError: ...". */
+ * denied: 'x'" after the class: "PermissionError: ..."; path NULL: an
+ * OSError that names no file ("[Errno 5] Input/output error"). */
 static char *os_error(int e, const char *path)
 {
-	char *q = repr(path), *out = NULL;
+	char *q = path ? repr(path) : NULL, *out = NULL;
 
+	if (!path) {
+		if (asprintf(&out, "%s: [Errno %d] %s", exc_class(e), e,
+			     strerror(e)) < 0)
+			out = NULL;
+		return out;
+	}
 	if (q && asprintf(&out, "%s: [Errno %d] %s: %s", exc_class(e), e,
 			  strerror(e), q) < 0)
 		out = NULL;
@@ -602,13 +609,11 @@ static void on_event(const struct pyc_list_event *ev, void *arg)
 	case PYC_LIST_SOURCE_ERROR:
 		s->msg = strdup(ev->message);
 		break;
-	case PYC_LIST_READ_ERROR: {
-		char *os = os_error(ev->errnum, s->source);
-		if (os && asprintf(&s->msg, "Sorry: %s", os) < 0)
-			s->msg = NULL;
-		free(os);
+	case PYC_LIST_READ_ERROR:
+		/* py_compile reads the source outside its try: the bare
+		 * OSError, which names the file only when open() failed */
+		s->msg = os_error(ev->errnum, ev->opened ? NULL : s->source);
 		break;
-	}
 	case PYC_LIST_WRITE_ERROR:
 		p = failed_path(ev->pyc, ev->errnum);
 		s->msg = p ? os_error(ev->errnum, p) : NULL;
