@@ -1014,8 +1014,14 @@ static int parse_compileall(int argc, char **argv, struct cli_ctx *ctx,
 	const char *py = ca_find_python(argc, argv);
 	int ret;
 
+	if (!py && ctx->npythons > 1)
+		return cli_error("compileall runs one interpreter: give one "
+				 "--python");
 	if (!py)
-		py = "python3";
+		py = ctx->npythons ? ctx->pythons[0] : "python3";
+	if (strcmp(py, "all") == 0)
+		return cli_error("compileall runs one interpreter: give one "
+				 "--python, not 'all'");
 	if (pyc_interp_resolve(py, 0, &o->in, &err) < 0)
 		return cli_error("%s", err.msg);
 	o->hex = hexversion(&o->in);
@@ -1046,7 +1052,7 @@ const struct cli_cmd cli_cmd_compileall = {
 	.fn = cmd_compileall,
 	.release = release_compileall,
 	.opts_size = sizeof(struct ca_opts),
-	.takes = 0,
+	.takes = TAKES_PYTHON_LEAD,
 	.needs = 0,
 	.usage = "[--python PY] [--python-flag FLAG]... [-l] [-r N] [-f] "
 		 "[-q] [-b]\n"
