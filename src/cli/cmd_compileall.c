@@ -51,6 +51,7 @@ struct src {
 	dev_t dev;         /* the source's, to find those */
 	ino_t ino;
 	/* the result */
+	bool queued;       /* given to pyc_compile_list() */
 	bool done;
 	enum pyc_list_outcome out;
 	int errnum;
@@ -642,8 +643,10 @@ static void on_event(const struct pyc_list_event *ev, void *arg)
 	print_warnings(s->name ? s->name : s->source, ev);
 }
 
-/* Print the batch in walk order: true when every source succeeded. */
-static bool print_batch(struct run *r)
+/* Print the batch in walk order: true when every source succeeded.
+ * stopped (SIGINT): up to the first source not compiled, the one
+ * compileall, compiling one by one, was in. */
+static bool print_batch(struct run *r, bool stopped)
 {
 	bool ok = true;
 	int q = r->a->quiet;
@@ -655,6 +658,14 @@ static bool print_batch(struct run *r)
 			continue;
 		}
 		struct src *s = &r->srcs[rc->item];
+		if (stopped && s->queued && !s->done) {
+			char *qs = repr(s->source);
+			if (!q)
+				printf("Compiling %s...\n",
+				       qs ? qs : s->source);
+			free(qs);
+			return false;
+		}
 		if (!s->done || s->out == PYC_LIST_FRESH)
 			continue;
 		char *qs = repr(s->source);
@@ -798,6 +809,7 @@ static int run_batch(struct run *r, bool *ok)
 						   .nlevels = s->nlevels };
 		memcpy(items[n].levels, s->levels, sizeof(s->levels));
 		memcpy(items[n].pyc, s->pyc, sizeof(s->pyc));
+		s->queued = true;
 		r->map[n++] = i;
 	}
 	if (n && pyc_compile_list(&lo, items, n, &err) < 0) {
@@ -808,13 +820,14 @@ static int run_batch(struct run *r, bool *ok)
 	r->map = NULL;
 	copy_dupes(r);
 	if (ret == 0 || ret == -2) {
-		if (!print_batch(r))
+		if (!print_batch(r, ret == -2))
 			*ok = false;
 		if (r->oom)
 			ret = cli_error("out of memory");
 	}
 	if (ret == -2) {
-		printf("\n[interrupted]\n");
+		if (r->a->quiet < 2)
+			printf("\n[interrupted]\n");
 		*ok = false;
 		ret = 0;
 	}
