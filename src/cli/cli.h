@@ -41,6 +41,10 @@ enum {
 	TAKES_JSON = 1 << 3,     /* --json */
 	TAKES_QUIET = 1 << 4,    /* -q */
 	TAKES_VERBOSE = 1 << 5,  /* -v, -vv (the levels in main.c's help) */
+	/* --python before the command name only, into ctx->pythons: for a
+	 * command that parses its own options, its own --python among
+	 * them (compileall) */
+	TAKES_PYTHON_LEAD = 1 << 6,
 };
 
 /* What a command needs set up before its fn() runs (struct cli_cmd.needs);

@@ -53,6 +53,7 @@ struct src {
 	dev_t dev;         /* the source's, to find those */
 	ino_t ino;
 	/* the result */
+	bool queued;       /* given to pyc_compile_list() */
 	bool done;
 	enum pyc_list_outcome out;
 	int errnum;
@@ -539,11 +540,18 @@ static const char *exc_class(int e)
 }
 
 /* str() of OSError(errno, strerror, path): "[Errno 13] Permission
- * denied: 'x'" after the class: "PermissionError: ...". */
+ * denied: 'x'" after the class: "PermissionError: ..."; path NULL: an
+ * OSError that names no file ("[Errno 5] Input/output error"). */
 static char *os_error(int e, const char *path)
 {
-	char *q = repr(path), *out = NULL;
+	char *q = path ? repr(path) : NULL, *out = NULL;
 
+	if (!path) {
+		if (asprintf(&out, "%s: [Errno %d] %s", exc_class(e), e,
+			     strerror(e)) < 0)
+			out = NULL;
+		return out;
+	}
 	if (q && asprintf(&out, "%s: [Errno %d] %s: %s", exc_class(e), e,
 			  strerror(e), q) < 0)
 		out = NULL;
@@ -665,9 +673,9 @@ static void outcome_msg(struct src *s, const struct pyc_list_event *ev)
 		s->msg = strdup(ev->message);
 		break;
 	case PYC_LIST_READ_ERROR:
-		p = os_error(ev->errnum, s->source);
-		if (p && asprintf(&s->msg, "Sorry: %s", p) < 0)
-			s->msg = NULL;
+		/* py_compile reads the source outside its try: the bare
+		 * OSError, which names the file only when open() failed */
+		s->msg = os_error(ev->errnum, ev->opened ? NULL : s->source);
 		break;
 	case PYC_LIST_WRITE_ERROR:
 		p = failed_path(ev->pyc, ev->errnum);
@@ -711,8 +719,10 @@ static void on_event(const struct pyc_list_event *ev, void *arg)
 	print_warnings(s->name ? s->name : s->source, ev);
 }
 
-/* Print the batch in walk order: true when every source succeeded. */
-static bool print_batch(struct run *r)
+/* Print the batch in walk order: true when every source succeeded.
+ * stopped (SIGINT): up to the first source not compiled, the one
+ * compileall, compiling one by one, was in. */
+static bool print_batch(struct run *r, bool stopped)
 {
 	bool ok = true;
 	int q = r->a->quiet;
@@ -724,6 +734,14 @@ static bool print_batch(struct run *r)
 			continue;
 		}
 		struct src *s = &r->srcs[rc->item];
+		if (stopped && s->queued && !s->done) {
+			char *qs = repr(s->source);
+			if (!q)
+				printf("Compiling %s...\n",
+				       qs ? qs : s->source);
+			free(qs);
+			return false;
+		}
 		if (!s->done || s->out == PYC_LIST_FRESH)
 			continue;
 		char *qs = repr(s->source);
@@ -867,6 +885,7 @@ static int run_batch(struct run *r, bool *ok)
 						   .nlevels = s->nlevels };
 		memcpy(items[n].levels, s->levels, sizeof(s->levels));
 		memcpy(items[n].pyc, s->pyc, sizeof(s->pyc));
+		s->queued = true;
 		r->map[n++] = i;
 	}
 	if (n && pyc_compile_list(&lo, items, n, &err) < 0) {
@@ -877,13 +896,14 @@ static int run_batch(struct run *r, bool *ok)
 	r->map = NULL;
 	copy_dupes(r);
 	if (ret == 0 || ret == -2) {
-		if (!print_batch(r))
+		if (!print_batch(r, ret == -2))
 			*ok = false;
 		if (r->oom)
 			ret = cli_error("out of memory");
 	}
 	if (ret == -2) {
-		printf("\n[interrupted]\n");
+		if (r->a->quiet < 2)
+			printf("\n[interrupted]\n");
 		*ok = false;
 		ret = 0;
 	}
@@ -1091,8 +1111,14 @@ static int parse_compileall(int argc, char **argv, struct cli_ctx *ctx,
 	const char *py = ca_find_python(argc, argv);
 	int ret;
 
+	if (!py && ctx->npythons > 1)
+		return cli_error("compileall runs one interpreter: give one "
+				 "--python");
 	if (!py)
-		py = "python3";
+		py = ctx->npythons ? ctx->pythons[0] : "python3";
+	if (strcmp(py, "all") == 0)
+		return cli_error("compileall runs one interpreter: give one "
+				 "--python, not 'all'");
 	if (pyc_interp_resolve(py, 0, &o->in, &err) < 0)
 		return cli_error("%s", err.msg);
 	o->hex = hexversion(&o->in);
@@ -1123,7 +1149,7 @@ const struct cli_cmd cli_cmd_compileall = {
 	.fn = cmd_compileall,
 	.release = release_compileall,
 	.opts_size = sizeof(struct ca_opts),
-	.takes = 0,
+	.takes = TAKES_PYTHON_LEAD,
 	.needs = 0,
 	.usage = "[--python PY] [--python-flag FLAG]... [-l] [-r N] [-f] "
 		 "[-q] [-b]\n"

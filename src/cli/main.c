@@ -180,8 +180,11 @@ static int dispatch(int argc, char **argv, struct cli_ctx *ctx)
 		return not_a_command(argv[optind]);
 	ctx->cmd = cmd;
 	/* Common options given before the command name must be its own. */
-	if (ctx->seen & ~cmd->takes) {
-		unsigned extra = ctx->seen & ~cmd->takes;
+	unsigned takes = cmd->takes;
+	if (takes & TAKES_PYTHON_LEAD)
+		takes |= TAKES_PYTHON;
+	if (ctx->seen & ~takes) {
+		unsigned extra = ctx->seen & ~takes;
 		return cli_refuse_common(ctx, extra & -extra);
 	}
 	return run_command(cmd, argc - optind, argv + optind, ctx);

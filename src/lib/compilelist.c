@@ -109,14 +109,16 @@ static int next_job(void *arg, struct pyc_job *job)
 		struct ltask *t = &r->tasks[r->next++];
 		const struct pyc_list_item *it = &r->items[t->index];
 		size_t len;
+		bool opened;
 
 		if (refused(r, t) < 0)
 			continue;
-		t->bytes = (unsigned char *)pyc__read_file_stat(it->source,
-							       &len, &t->st);
+		t->bytes = (unsigned char *)pyc__read_file_opened(
+			it->source, &len, &t->st, &opened);
 		if (!t->bytes) {
 			struct pyc_list_event ev = {
 				.index = t->index, .errnum = errno,
+				.opened = opened,
 				.outcome = PYC_LIST_READ_ERROR };
 			emit(r, &ev);
 			continue;

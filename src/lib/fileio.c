@@ -81,6 +81,14 @@ char *pyc__read_file(const char *path, size_t *len)
 
 char *pyc__read_file_stat(const char *path, size_t *len, struct stat *stp)
 {
+	bool opened;
+
+	return pyc__read_file_opened(path, len, stp, &opened);
+}
+
+char *pyc__read_file_opened(const char *path, size_t *len, struct stat *stp,
+			    bool *opened)
+{
 	/* Only regular files (probe cache, memo, version files, sources):
 	 * a FIFO in their place must not block the run. */
 	int fd = regular_only(open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK));
@@ -89,6 +97,7 @@ char *pyc__read_file_stat(const char *path, size_t *len, struct stat *stp)
 	size_t cap, got = 0;
 	int saved;
 
+	*opened = fd >= 0;
 	if (fd < 0)
 		return NULL;
 	if (fstat(fd, &st) < 0)

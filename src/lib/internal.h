@@ -77,6 +77,11 @@ struct stat;
 /* As pyc__read_file, also giving the fstat of the file read. */
 char *pyc__read_file_stat(const char *path, size_t *len, struct stat *st);
 
+/* As pyc__read_file_stat; on failure *opened tells whether the file was
+ * opened (the error came from reading it) or not (from opening it). */
+char *pyc__read_file_opened(const char *path, size_t *len, struct stat *st,
+			    bool *opened);
+
 /* The whole file into a malloc'd buffer (NUL-terminated, *len excludes
  * the NUL).  NULL with errno on failure. */
 char *pyc__read_file(const char *path, size_t *len);

@@ -872,6 +872,8 @@ struct pyc_list_event {
 	unsigned line, col;            /* source errors, 0 when not known */
 	unsigned nwarnings;
 	const char *warnings;          /* NUL-separated "line: text" */
+	bool opened;                   /* read errors: the source opened,
+					* reading it failed */
 };
 
 enum {

@@ -460,3 +460,17 @@ def test_python_flag_takes_the_next_word(it, tmp_path):
     assert r.returncode == 0, r.stderr
     assert os.listdir(root / 'p/__pycache__') == [
         'a.%s.opt-2.pyc' % it.tag]
+
+
+def test_source_read_error(it, tmp_path):
+    """A source that opens but cannot be read (/proc/self/mem at offset
+    0: EIO, for root too): py_compile reads it outside its try, so
+    compileall prints the bare OSError (no "Sorry:", and no file name:
+    read() names none).  An empty source beside it still compiles."""
+    def build(root):
+        write(root, 'p/ok.py', '')
+        os.symlink('/proc/self/mem', os.path.join(root, 'p/mem.py'))
+    for args in (['p'], ['-q', 'p']):
+        for side in ('real', 'ours'):
+            subprocess.run(['rm', '-rf', str(tmp_path / side)], check=True)
+        check_same(it, tmp_path, run_pair(it, tmp_path, build, args))
