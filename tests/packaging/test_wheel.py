@@ -375,7 +375,7 @@ def test_pip_install_source_with_old_setuptools_is_refused(tmp_path):
     assert b'UNKNOWN' not in listed and b'pycprefix' not in listed
 
 
-def test_what_the_builds_leave_is_ignored_by_git():
+def test_what_the_builds_leave_is_ignored_by_git(tmp_path):
     """python3 -m build, pip install . and make dist leave their output
     in the checkout: git status stays clean (dist/ showed as untracked
     after python3 -m build)."""
@@ -384,6 +384,12 @@ def test_what_the_builds_leave_is_ignored_by_git():
                  'build/py/lib/pycprefix/__init__.py', 'build/wheel/pycprefix',
                  'python/pycprefix.egg-info/PKG-INFO',
                  'pycprefix-%s.tar.gz' % VERSION]
+    # Asked of a scratch repository holding the project's .gitignore, so
+    # that it holds in a release tarball too (no .git there).
+    scratch = tmp_path / 'repo'
+    scratch.mkdir()
+    shutil.copy(os.path.join(ROOT, '.gitignore'), str(scratch))
+    subprocess.run(['git', 'init', '-q', str(scratch)], check=True)
     res = subprocess.run(['git', 'check-ignore', '--no-index', *leftovers],
-                         cwd=ROOT, capture_output=True, text=True)
+                         cwd=str(scratch), capture_output=True, text=True)
     assert sorted(res.stdout.split()) == sorted(leftovers), res.stderr
