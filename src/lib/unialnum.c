@@ -23,17 +23,24 @@
 #define NVERSIONS (sizeof(unialnum_versions) / sizeof(unialnum_versions[0]))
 #define NRANGES (sizeof(unialnum_ranges) / sizeof(unialnum_ranges[0]))
 
-/* The newest table version not newer than `unidata`. */
-static unsigned version_index(const char *unidata)
+/* The newest of a table's `n` versions not newer than `unidata` (NULL:
+ * the newest). */
+static unsigned table_version(const char *const *versions, size_t n,
+			      const char *unidata)
 {
 	unsigned idx = 0;
 
 	if (!unidata)
-		return NVERSIONS - 1;
-	for (unsigned i = 0; i < NVERSIONS; i++)
-		if (pyc__version_cmp(unialnum_versions[i], unidata) <= 0)
+		return (unsigned)n - 1;
+	for (unsigned i = 0; i < n; i++)
+		if (pyc__version_cmp(versions[i], unidata) <= 0)
 			idx = i;
 	return idx;
+}
+
+static unsigned version_index(const char *unidata)
+{
+	return table_version(unialnum_versions, NVERSIONS, unidata);
 }
 
 static int range_cmp(const void *key, const void *elem)
@@ -120,16 +127,11 @@ static int print_cmp(const void *key, const void *elem)
 	return cp > r->hi;
 }
 
-static bool cp_isprintable(uint32_t cp, const char *unidata)
+/* str.isprintable() of cp in the table version `vidx`. */
+static bool cp_isprintable(uint32_t cp, unsigned vidx)
 {
-	const size_t nv = sizeof(uniprint_versions) / sizeof(*uniprint_versions);
-	unsigned vidx = 0;
 	const struct uniprint_range *r;
 
-	for (unsigned i = 0; i < nv; i++)
-		if (!unidata || pyc__version_cmp(uniprint_versions[i],
-						 unidata) <= 0)
-			vidx = i;
 	r = bsearch(&cp, uniprint_ranges,
 		    sizeof(uniprint_ranges) / sizeof(*uniprint_ranges),
 		    sizeof(*r), print_cmp);
@@ -137,7 +139,7 @@ static bool cp_isprintable(uint32_t cp, const char *unidata)
 }
 
 static void repr_char(struct buf *b, uint32_t cp, char quote,
-		      const unsigned char *raw, size_t n, const char *unidata)
+		      const unsigned char *raw, size_t n, unsigned vidx)
 {
 	if (cp == (uint32_t)quote || cp == '\\') {
 		pyc__buf_addc(b, '\\');
@@ -152,7 +154,7 @@ static void repr_char(struct buf *b, uint32_t cp, char quote,
 		pyc__buf_addf(b, "\\x%02x", cp);
 	} else if (cp < 0x7f) {
 		pyc__buf_addc(b, (char)cp);
-	} else if (raw && cp_isprintable(cp, unidata)) {
+	} else if (raw && cp_isprintable(cp, vidx)) {
 		pyc__buf_add(b, raw, n);
 	} else if (cp <= 0xff) {
 		pyc__buf_addf(b, "\\x%02x", cp);
@@ -168,6 +170,9 @@ char *pyc_py_repr(const char *s, size_t len, const char *unidata)
 	const unsigned char *p = (const unsigned char *)s;
 	struct buf b = { 0 };
 	char quote = memchr(s, '\'', len) && !memchr(s, '"', len) ? '"' : '\'';
+	unsigned vidx = table_version(uniprint_versions,
+				      sizeof(uniprint_versions) /
+				      sizeof(*uniprint_versions), unidata);
 
 	pyc__buf_addc(&b, quote);
 	for (size_t i = 0; i < len;) {
@@ -175,10 +180,10 @@ char *pyc_py_repr(const char *s, size_t len, const char *unidata)
 		size_t n = utf8_decode(p + i, len - i, &cp);
 
 		if (n) {
-			repr_char(&b, cp, quote, p + i, n, unidata);
+			repr_char(&b, cp, quote, p + i, n, vidx);
 			i += n;
 		} else { /* surrogateescape: a lone surrogate, never printable */
-			repr_char(&b, 0xDC00u + p[i], quote, NULL, 0, unidata);
+			repr_char(&b, 0xDC00u + p[i], quote, NULL, 0, vidx);
 			i++;
 		}
 	}
