@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *const why_texts[] = {
@@ -37,6 +38,19 @@ const char *pyc_tidy_why_text(enum pyc_tidy_why why)
 	return why_texts[why];
 }
 
+/* Now, in the file system's seconds.  Not time(): it reads a coarse
+ * clock, which near a second's end can still give the second before
+ * the one a file written a moment ago was stamped with (Linux 6.13 and
+ * later stamp files from a finer clock). */
+static time_t wall_seconds(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
+		return time(NULL);
+	return ts.tv_sec;
+}
+
 void pyc__tidy_init(struct pyc__tidy *t, const struct pyc_tidy_opts *o,
 		    struct pyc_tidy_stats *st, const struct pyc__tree_ops *ops,
 		    unsigned tree_flags)
@@ -48,7 +62,7 @@ void pyc__tidy_init(struct pyc__tidy *t, const struct pyc_tidy_opts *o,
 	pyc__tree_init(&t->tree, ops, tree_flags);
 	t->o = o;
 	t->st = st;
-	t->now = time(NULL);
+	t->now = wall_seconds();
 	t->cwd = getcwd(t->cwdbuf, sizeof(t->cwdbuf));
 }
 

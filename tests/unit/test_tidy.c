@@ -18,6 +18,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* A path of at most PATH_MAX bytes into out. */
@@ -515,6 +516,46 @@ static void test_prune_orphans_and_refusals(void **state)
 	free(st.refused_path);
 }
 
+/* A temporary file written a moment ago is as old as a grace of 0: the
+ * clock prune reads is not behind the file system's (on Linux 6.13 and
+ * later a file's time can be finer, and so later, than time()'s coarse
+ * second).  Written and pruned over and over across a second boundary,
+ * where the two differ. */
+static void test_temp_just_written_is_past_a_zero_grace(void **state)
+{
+	char pfx[PATH_MAX], tmp[PATH_MAX];
+	struct seen s = { 0 };
+	struct pyc_tidy_opts o = { .prefix = at(pfx, "pfx"),
+				   .temp_grace = 0,
+				   .event = on_event, .error = on_error,
+				   .arg = &s };
+	struct pyc_tidy_stats st;
+	struct timespec ts;
+
+	(void)state;
+	mkdirs("pfx");
+	at(tmp, "pfx/.pycprefix-0123456789ab");
+	/* start 30 ms before the next second, go on 30 ms past it */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 1;
+	ts.tv_nsec = 0;
+	clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME,
+			&(struct timespec){ ts.tv_sec - 1, 970000000L }, NULL);
+	for (;;) {
+		struct timespec now;
+
+		write_file(tmp, "");
+		s.n = 0;
+		assert_int_equal(pyc_prune(&o, NULL, 0, &st), 0);
+		free(st.refused_path);
+		assert_false(exists(tmp));
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (now.tv_sec > ts.tv_sec ||
+		    (now.tv_sec == ts.tv_sec && now.tv_nsec > 30000000L))
+			break;
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -532,6 +573,9 @@ int main(void)
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_eviction_and_dry_run_agree, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_temp_just_written_is_past_a_zero_grace, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_prune_root_below_a_planted_symlink, setup,
 			teardown),
