@@ -710,6 +710,8 @@ enum pyc_event_kind {
 				  be read or written: line/col/message */
 	PYC_EV_WALK_ERROR,     /* a root or directory could not be read */
 	PYC_EV_FRESH,          /* its pyc is fresh: left as it is */
+	PYC_EV_STORE_BAD,      /* a store object was unsound: discarded,
+				  the source compiled again (message) */
 };
 
 /* What the event callback receives: it and every pointer in it are valid
@@ -731,6 +733,11 @@ struct pyc_event {
 	 * in the prefix refused): a front end may count it, or list it,
 	 * without saying the cause again. */
 	bool repeated;
+	/* PYC_EV_COMPILED: every level written from the store, no worker
+	 * compiled it (in a dry run, PYC_EV_WOULD_COMPILE: would be); and
+	 * how many of its pycs are hardlinks to the store's objects. */
+	bool from_store;
+	unsigned linked;
 };
 
 /* How far a run is, for its progress callback (valid for the call): the
@@ -777,12 +784,35 @@ struct pyc_compile_opts {
 	 * thread when the source is sent to a worker.  A pyc found fresh
 	 * is kept whatever filename it was compiled with. */
 	char *(*name_of)(const char *root, const char *path, void *arg);
+	/* Optional: the shared bytecode store (see "The store" below),
+	 * created when missing; NULL: none.  A source whose bytes the
+	 * store has compiled before, for this compiler and level, is
+	 * written from it (hardlinked when the pyc's bytes are an object's
+	 * and both are on one file system) without a worker, and each
+	 * compiled source is added to it.  A store that cannot be opened
+	 * (another user's, writable by others, no extended attributes on
+	 * its file system) stops the run: pyc_compile() returns -1 with
+	 * err saying why (callers that want to go on without it pass
+	 * NULL). */
+	const char *store_dir;
 };
 
 /* ${XDG_CACHE_HOME:-~/.cache}/pycprefix-failures, malloc'd; NULL with
  * errno. */
 PYC_API
 char *pyc_failure_memo_dir(void);
+
+/* The store of runs without a prefix (pycs in __pycache__):
+ * ${XDG_CACHE_HOME:-~/.cache}/pycprefix/store, malloc'd; NULL with
+ * errno. */
+PYC_API
+char *pyc_store_default_dir(void);
+
+/* The store of a prefix: PREFIX/.pycprefix-store, malloc'd; NULL with
+ * errno.  Prefix walks (prune, clean, du, status, doctor) treat it as
+ * the store, never as mirrored sources. */
+PYC_API
+char *pyc_store_prefix_dir(const char *prefix);
 
 /* Counts of pycs, one per (source, interpreter, level), as status
  * counts them; sources apart.  A source reached by several roots is one
@@ -797,6 +827,9 @@ struct pyc_compile_stats {
 				 compile (pyc_event.source_error) */
 	size_t warnings;  /* warnings reported by the compiler */
 	size_t walk_errors;
+	size_t from_store; /* of compiled: written from the store */
+	size_t linked;     /* of those: hardlinks to store objects */
+	size_t store_bad;  /* unsound store objects discarded */
 };
 
 /*
