@@ -16,6 +16,18 @@ and measures, in one run, with the same interpreter and a prefix each:
                 -j0 and serial compileall given the same sys.path entries;
                 and `pycprefix compileall -q -j0 DIRS` against
                 `python -m compileall -q -j0 DIRS`, cold and warm
+  store         the shared bytecode store, on copies (cp -R, or cp -al
+                with --store-copy link) of that environment's sys.path
+                trees: the store filled by compiling copy A, then on copy
+                B, cold each time, compile vs compileall -j0 (target
+                >= 6x) and --invalidation-mode checked-hash vs the same
+                (>= 15x); a copy with 1% of its sources edited compiles
+                exactly those with workers; five copies in checked-hash
+                mode in one prefix (du -sk, store included) vs one copy's
+                pycs from compileall (<= 1.25x); the driver's peak RSS
+                on a run all from a store of the environment and from one
+                of --store-big (100,000) more objects (<= 64 MiB, flat).
+                `--only store` runs this case alone
 
 Each timing is the best of --repeat runs (cold runs start from an empty
 prefix each time).  Ratios, not absolute times, are the result: they are
@@ -23,6 +35,8 @@ what stays comparable across machines.  Never run from the test suite.
 """
 import argparse
 import glob
+import hashlib
+import json
 import os
 import re
 import resource
@@ -181,6 +195,338 @@ def sources(tree):
     return out
 
 
+# ---- the store case ---------------------------------------------------
+
+# An object's name below a compiler's fan directory (src/lib/store.h).
+STORE_OBJECT = re.compile(r'[0-9a-f]{62}\.[012]\.(c|u|t[0-9a-f]{16})')
+
+
+def utc_now():
+    return time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())
+
+
+def store_env(prefix):
+    """env_for(prefix), and no SOURCE_DATE_EPOCH (it would turn
+    compileall's default mode into checked-hash)."""
+    env = env_for(prefix)
+    env.pop('SOURCE_DATE_EPOCH', None)
+    return env
+
+
+def checked(cmd, env, cwd):
+    """Run cmd to its end: wall time, its peak RSS in KiB (wait4: the
+    process's, and its waited-for children's when larger) and stdout.
+    A non-zero exit is an error: a refused store would look fast."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t = time.perf_counter()
+        p = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=err)
+        _, status, ru = os.wait4(p.pid, 0)
+        secs = time.perf_counter() - t
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        text = out.read().decode('utf-8', 'replace')
+        if p.returncode != 0:
+            raise RuntimeError('%s: exit %d\n%s' % (
+                ' '.join(cmd), p.returncode,
+                err.read().decode('utf-8', 'replace')[-2000:]))
+    return secs, ru.ru_maxrss, text
+
+
+def tool_has_store():
+    """Whether this build's compile knows --no-store (the store)."""
+    out = subprocess.run([TOOL, 'compile', '--help'], capture_output=True,
+                         text=True)
+    return '--no-store' in out.stdout + out.stderr
+
+
+def count_objects(store):
+    n = 0
+    for _, dirs, files in os.walk(store):
+        n += sum(1 for f in files if STORE_OBJECT.fullmatch(f))
+    return n
+
+
+def du_k(path):
+    """Allocated KiB under path, each inode once, as du counts."""
+    out = subprocess.run(['du', '-sk', path], capture_output=True, text=True,
+                         check=True)
+    return int(out.stdout.split()[0])
+
+
+def copy_tree(src, dst, link):
+    """A copy as a new venv or checkout makes one: new inodes and mtimes
+    (cp -R), or, with link, the files hardlinked (cp -al, as uv does)."""
+    subprocess.run(['cp', '-al' if link else '-R', src, dst], check=True)
+
+
+def store_stage(work, py, dirs):
+    """One copy of dirs (the topmost of them; a dir below another comes
+    with it) without pycs, and without the sources py cannot compile
+    (neither tool can make those fresh).  Returns (stage, sources,
+    broken)."""
+    stage = os.path.join(work, 'stage')
+    os.makedirs(stage)
+    dirs = [os.path.abspath(d) for d in dirs if os.path.isdir(d)]
+    tops = [d for d in dirs
+            if not any(o != d and d.startswith(o.rstrip('/') + '/')
+                       for o in dirs)]
+    for i, d in enumerate(tops):
+        name = os.path.basename(d.rstrip('/')) or 'root'
+        if os.path.exists(os.path.join(stage, name)):
+            name = '%d-%s' % (i, name)
+        shutil.copytree(d, os.path.join(stage, name), symlinks=True,
+                        ignore=shutil.ignore_patterns('__pycache__',
+                                                      '*.pyc'))
+    broken = subprocess.run([py, '-I', '-c', BROKEN], input='\0'.join(
+        sources(stage)) + '\0', capture_output=True,
+        text=True).stdout.split('\0')[:-1]
+    for f in broken:
+        os.unlink(f)
+    return stage, sources(stage), broken
+
+
+def edit_some(tree, every=100):
+    """Append a comment line to every `every`-th source of tree (by
+    sorted path: the same files each run), each line its own, so that
+    no two edited files are equal.  The file is replaced, not written
+    in place: a hardlinked copy's siblings keep their bytes, as they
+    would under an editor or git.  Returns the edited paths."""
+    edited = sorted(sources(tree))[::every]
+    for i, f in enumerate(edited):
+        with open(f, 'rb') as h:
+            data = h.read()
+        if data and not data.endswith(b'\n'):
+            data += b'\n'
+        tmp = f + '.bench-tmp'
+        with open(tmp, 'wb') as h:
+            h.write(data + b'# edited by the pycprefix bench (%d)\n' % i)
+        os.chmod(tmp, os.stat(f).st_mode & 0o7777)
+        os.replace(tmp, f)
+    return edited
+
+
+def mirror_of(prefix, tree):
+    """Where PYTHONPYCACHEPREFIX puts the pycs of tree's sources."""
+    return os.path.join(prefix, os.path.abspath(tree).lstrip('/'))
+
+
+class StoreRun:
+    """pycprefix compile --json with the bench's store options."""
+
+    def __init__(self, py, work, no_store, has_store):
+        self.py, self.work = py, work
+        self.no_store, self.has_store = no_store or not has_store, has_store
+
+    def cmd(self, prefix, trees, extra=(), store=None):
+        """A build without the store is given neither --no-store nor
+        --store."""
+        opts = [] if not self.has_store else ['--no-store'] \
+            if self.no_store else ['--store', store] if store else []
+        return [TOOL, 'compile', '--json', '--python', self.py, '--prefix',
+                prefix, *opts, *extra, *trees]
+
+    def run(self, prefix, trees, extra=(), store=None):
+        """(seconds, peak RSS KiB, the JSON stats)."""
+        secs, rss, out = checked(self.cmd(prefix, trees, extra, store),
+                                 store_env(prefix), self.work)
+        return secs, rss, json.loads(out)
+
+
+def big_store(sr, work, stage, n):
+    """A store holding n generated distinct small sources' objects and
+    the environment's, compiled once (-j 2) and kept under build/ from
+    bench run to bench run.  Returns its path and whether it was made
+    now."""
+    cache = os.path.join(ROOT, 'build', 'bench-store-%d' % n)
+    mark = cache + '.ok'
+    version = subprocess.check_output(
+        [sr.py, '-I', '-c', 'import sys; print(sys.version)'], text=True)
+    want = {'python': os.path.realpath(sr.py), 'version': version, 'n': n}
+    try:
+        with open(mark) as f:
+            if json.load(f) == want and count_objects(cache) >= n:
+                return cache, False
+    except (OSError, ValueError):
+        pass
+    shutil.rmtree(cache, ignore_errors=True)
+    if os.path.exists(mark):
+        os.unlink(mark)
+    gen = os.path.join(work, 'gen')
+    for i in range(n):
+        d = os.path.join(gen, 'd%03d' % (i // 1000))
+        if i % 1000 == 0:
+            os.makedirs(d)
+        with open(os.path.join(d, 'm%d.py' % i), 'w') as f:
+            f.write('VALUE = %d\n\n\ndef value():\n    return VALUE\n' % i)
+    prefix = os.path.join(work, 'p-gen')
+    t, _, st = sr.run(prefix, [gen, stage], ('-j', '2'), store=cache)
+    print('store of %d generated sources and the environment made in '
+          '%.1f s (%d compiled, %d objects): %s'
+          % (n, t, st['compiled'], count_objects(cache), cache))
+    shutil.rmtree(gen, ignore_errors=True)
+    shutil.rmtree(prefix, ignore_errors=True)
+    with open(mark, 'w') as f:
+        json.dump(want, f)
+    return cache, True
+
+
+def mib(kib):
+    return kib / 1024
+
+
+def store_case(a):
+    """The shared store against compileall on a second copy of the real
+    environment (see the module's docstring)."""
+    if a.store_tree:
+        py, dirs = a.store_python or find_python(a.python), a.store_tree
+    else:
+        py = a.store_python or largest_environment()[0]
+        if not py:
+            print('store: no pyenv interpreter found, skipped')
+            return
+        dirs = sys_path_dirs(py)
+    work = tempfile.mkdtemp(prefix='pycprefix-bench-store-')
+    try:
+        store_case_in(a, py, dirs, work)
+    finally:
+        if a.store_keep:
+            print('store: scratch directory kept: %s' % work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def store_case_in(a, py, dirs, work):
+    link = a.store_copy == 'link'
+    sr = StoreRun(py, work, a.no_store, tool_has_store())
+    no_store = sr.no_store
+    stage, files, broken = store_stage(work, py, dirs)
+    print()
+    print('store: %s, started %s' % (py, utc_now()))
+    print('tree: %s (%d sources, %d distinct; %d that do not compile left '
+          'out), copies by %s, %d cores, best of %d%s'
+          % (' '.join(dirs), len(files), len({digest(f) for f in files}),
+             len(broken), 'cp -al' if link else 'cp -R', os.cpu_count(),
+             a.repeat, '; WITHOUT the store (--no-store or a build without '
+             'it): the figures are not the store\'s' if no_store else ''))
+    copy_a, copy_b = os.path.join(work, 'a'), os.path.join(work, 'b')
+    copy_tree(stage, copy_a, link)
+    copy_tree(stage, copy_b, link)
+    rows = []
+
+    # 1. The store filled from A; then B, side by side, cold each time.
+    prefix = os.path.join(work, 'p')
+    t, _, st = sr.run(prefix, [copy_a])
+    store = os.path.join(prefix, '.pycprefix-store')
+    print('filled from the first copy in %.1f s: %d pycs (%d from the '
+          'store), %d objects' % (t, st['compiled'], st.get('from_store', 0),
+                                 count_objects(store)))
+    peer_p = {m: os.path.join(work, 'q-' + m)
+              for m in ('timestamp', 'checked-hash')}
+    times = {}
+    stats = {}
+    rss_small = 0
+    for _ in range(a.repeat):
+        for mode in ('timestamp', 'checked-hash'):
+            shutil.rmtree(mirror_of(prefix, copy_b), ignore_errors=True)
+            t, rss, st = sr.run(prefix, [copy_b],
+                                ('--invalidation-mode', mode))
+            if not os.path.isdir(mirror_of(prefix, copy_b)):
+                raise RuntimeError('no mirror of %s in %s' % (copy_b, prefix))
+            times.setdefault(('ours', mode), []).append(t)
+            stats[mode] = st
+            if mode == 'timestamp':
+                rss_small = max(rss_small, rss)
+            shutil.rmtree(peer_p[mode], ignore_errors=True)
+            t = checked([py, '-m', 'compileall', '-q', '-j0',
+                         '--invalidation-mode', mode, copy_b],
+                        store_env(peer_p[mode]), work)[0]
+            times.setdefault(('peer', mode), []).append(t)
+    for mode, target in (('timestamp', 6), ('checked-hash', 15)):
+        o, p = min(times[('ours', mode)]), min(times[('peer', mode)])
+        st = stats[mode]
+        rows.append(('second copy, %s (%d from the store, %d linked)'
+                     % (mode, st.get('from_store', 0), st.get('linked', 0)),
+                     '%.3f s' % o, '%.3f s' % p, 'compileall -j0',
+                     '%.2fx faster' % (p / o), '>= %dx' % target,
+                     p / o >= target))
+    shutil.rmtree(mirror_of(prefix, copy_b))
+
+    # 2. A copy with 1% of its sources edited.
+    copy_c = os.path.join(work, 'c')
+    copy_tree(stage, copy_c, link)
+    edited = edit_some(copy_c)
+    t, _, st = sr.run(prefix, [copy_c])
+    workers = st['compiled'] - st.get('from_store', 0)
+    rows.append(('1%% edited: %d of %d sources' % (len(edited), st['sources']),
+                 '%d by workers' % workers,
+                 '%d from the store' % st.get('from_store', 0),
+                 'of %d written, in %.3f s' % (st['compiled'], t),
+                 '%d compiled' % workers, '== %d edited' % len(edited),
+                 workers == len(edited) and st['compiled'] == st['sources']
+                 and st['failed'] == 0))
+    shutil.rmtree(copy_c)
+
+    # 3. Five copies, checked-hash, one prefix: its whole du against
+    # compileall's pycs of one copy.
+    five = [copy_a, copy_b]
+    for i in range(3, 6):
+        five.append(os.path.join(work, 'd%d' % i))
+        copy_tree(stage, five[-1], link)
+    p5 = os.path.join(work, 'p5')
+    linked = 0
+    for tree in five:
+        linked += sr.run(p5, [tree], ('--invalidation-mode',
+                                       'checked-hash'))[2].get('linked', 0)
+    # Only the copy's mirror of compileall's prefix: the interpreter
+    # running compileall writes there the pycs of what it imports.
+    o, p = du_k(p5), du_k(mirror_of(peer_p['checked-hash'], copy_b))
+    rows.append(('five copies, checked-hash, du -sk (%d linked)' % linked,
+                 '%d KiB' % o, '%d KiB' % p, 'compileall, one copy',
+                 '%.2fx' % (o / p), '<= 1.25x', o / p <= 1.25))
+    for tree in five[2:]:
+        shutil.rmtree(tree)
+    if not a.store_keep:
+        shutil.rmtree(p5)
+
+    # 4. The driver's peak RSS on a run all from the store: the store
+    # of the environment (the runs of 1.) and one of a.store_big more.
+    n_small = count_objects(store)
+    rows.append(('driver peak RSS, second copy, store of %d objects'
+                 % n_small, '%.1f MiB' % mib(rss_small), '', '', '',
+                 '<= 64 MiB', mib(rss_small) <= 64))
+    if a.store_big and not no_store:
+        for attempt in range(2):
+            cache, made = big_store(sr, work, stage, a.store_big)
+            p_big = os.path.join(work, 'p-big')
+            shutil.rmtree(p_big, ignore_errors=True)
+            _, rss, st = sr.run(p_big, [copy_b], store=cache)
+            if st.get('from_store', 0) == st['compiled'] or made:
+                break
+            # A kept store of another compiler (or an older environment).
+            os.unlink(cache + '.ok')
+        n_big = count_objects(cache)
+        ratio = rss / rss_small
+        rows.append(('driver peak RSS, second copy, store of %d objects '
+                     '(%d of %d from it)' % (n_big, st.get('from_store', 0),
+                                             st['compiled']),
+                     '%.1f MiB' % mib(rss), '%.1f MiB' % mib(rss_small),
+                     'store of %d' % n_small, '%.2fx' % ratio,
+                     '<= 64 MiB, <= 1.25x', mib(rss) <= 64 and ratio <= 1.25))
+    print()
+    print('| case | pycprefix | peer | peer is | ratio | target | result |')
+    print('|---|---|---|---|---|---|---|')
+    for name, o, p, peer, ratio, target, ok in rows:
+        print('| %s | %s | %s | %s | %s | %s | %s |'
+              % (name, o, p, peer, ratio, target, 'pass' if ok else 'FAIL'))
+    print('store: finished %s' % utc_now())
+
+
+def digest(path):
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).digest()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--python', help='interpreter (default: newest 3.12)')
@@ -189,7 +535,32 @@ def main():
                     help='files in the memory test tree (0: skip)')
     ap.add_argument('--no-environment', action='store_true',
                     help='skip the real-environment case')
+    ap.add_argument('--only', choices=['store'],
+                    help='run only this case')
+    ap.add_argument('--skip-store', action='store_true',
+                    help='skip the store case')
+    ap.add_argument('--store-copy', choices=['copy', 'link'], default='copy',
+                    help='the store case\'s copies: cp -R (new inodes and '
+                    'mtimes, default) or cp -al (hardlinked files, as uv '
+                    'installs them)')
+    ap.add_argument('--store-big', type=int, default=100000, metavar='N',
+                    help='sources in the large store of the RSS figure, kept '
+                    'in build/bench-store-N (0: skip)')
+    ap.add_argument('--store-python', metavar='PY',
+                    help='the store case\'s interpreter (default: the one '
+                    'with the largest sys.path)')
+    ap.add_argument('--store-tree', action='append', metavar='DIR',
+                    help='the store case copies DIR (repeatable) instead of '
+                    'the interpreter\'s sys.path (a small tree, to try the '
+                    'harness)')
+    ap.add_argument('--store-keep', action='store_true',
+                    help='keep the store case\'s scratch directory')
+    ap.add_argument('--no-store', action='store_true',
+                    help='the store case runs pycprefix with --no-store (to '
+                    'try the harness; its figures are then not the store\'s)')
     a = ap.parse_args()
+    if a.only == 'store':
+        return store_case(a)
     py = find_python(a.python)
     ncores = os.cpu_count()
     work = tempfile.mkdtemp(prefix='pycprefix-bench-')
@@ -302,6 +673,8 @@ def main():
                   % (a.big, rss / 1024, t))
         if not a.no_environment:
             environment_case(work, a.repeat)
+        if not a.skip_store:
+            store_case(a)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
