@@ -449,6 +449,9 @@ def store_case_in(a, py, dirs, work):
                         store_env(peer_p[mode]), work)[0]
             times.setdefault(('peer', mode), []).append(t)
     for mode, target in (('timestamp', 6), ('checked-hash', 15)):
+        print('second copy, %s, each run: pycprefix %s; compileall -j0 %s'
+              % (mode, ', '.join('%.3f' % x for x in times[('ours', mode)]),
+                 ', '.join('%.3f' % x for x in times[('peer', mode)])))
         o, p = min(times[('ours', mode)]), min(times[('peer', mode)])
         st = stats[mode]
         rows.append(('second copy, %s (%d from the store, %d linked)'
