@@ -171,7 +171,11 @@ def environment_case(work, repeat):
     drop = [TOOL, 'compileall', '--python', py, '-q', '-j0', *dirs]
     c_drop = best(repeat, lambda: cold(drop, e_drop, p_drop))
     w_drop = best(repeat, lambda: timed(drop, e_drop, work)[0])
-    pycs = sum(len(f) for _, _, f in os.walk(p_ours))
+    pycs = 0
+    for _, subdirs, files in os.walk(p_ours):
+        # The store's objects are no pycs of the tree.
+        subdirs[:] = [x for x in subdirs if x != '.pycprefix-store']
+        pycs += sum(1 for f in files if f.endswith('.pyc'))
     print()
     print('environment: %s, %d distinct sources on sys.path (%d entries), '
           '%d pycs written' % (py, n, len(dirs), pycs))
