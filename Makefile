@@ -32,7 +32,7 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) -Isrc/lib -Itests/unit -MMD -MP
 # strcpy, sprintf and friends are compile errors in src/ (git's banned.h).
 BANNED  = -include src/lib/banned.h
-LDLIBS  += -lm -lpthread
+LDLIBS  += -lcrypto -lm -lpthread
 # The command line's -x patterns (Python's re syntax): PCRE2 (Debian
 # libpcre2-dev); the library does not use it.
 CLI_LIBS = -lpcre2-8

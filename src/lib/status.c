@@ -11,6 +11,7 @@
 #include "compat.h"
 #include "internal.h"
 #include "memo.h"
+#include "tidy.h"
 #include "tree.h"
 
 #include <errno.h>
@@ -434,6 +435,7 @@ struct orphan_walk {
 	struct pyc__tree tree;
 	struct st_run *r;
 	bool in_tree;             /* only __pycache__ folders hold pycs */
+	struct pyc__store_spot spot;
 };
 
 /* Is the directory being walked a __pycache__ folder below the root? */
@@ -446,7 +448,8 @@ static bool orphan_descend(struct pyc__tree *t, const char *name)
 {
 	struct orphan_walk *w = pyc__container_of(t, struct orphan_walk, tree);
 
-	(void)name;
+	if (!w->in_tree && pyc__store_skip(t, &w->spot, name))
+		return false; /* the prefix's store: no mirror */
 	return !w->in_tree || !in_pycache(t);
 }
 
@@ -481,6 +484,8 @@ static int walk_cache(struct st_run *r, const char *dir, bool in_tree)
 	int ret;
 
 	pyc__tree_init(&w.tree, &ops, 0);
+	if (!in_tree)
+		pyc__store_spot_init(&w.spot, r->o->prefix);
 	ret = in_tree ? pyc__tree_walk(&w.tree, dir)
 		      : pyc__tree_walk_below(&w.tree, r->o->prefix, dir);
 	pyc__tree_release(&w.tree);
