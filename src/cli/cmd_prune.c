@@ -185,6 +185,20 @@ struct prune_args {
 	bool sys_path;
 };
 
+/* --store-age: how long an object no pyc links to stays unused. */
+static int store_age_arg(const struct cli_ctx *ctx, struct pyc_tidy_opts *o)
+{
+	int r = parse_age(optarg, &o->store_age);
+
+	if (r == -2)
+		return cli_usage_error(ctx, "--store-age '%s' is out of range "
+				       "(at most 106751991167300d)", optarg);
+	if (r < 0)
+		return cli_usage_error(ctx, "--store-age takes an age such as "
+				       "30d, 12h or 0");
+	return 0;
+}
+
 /* --max-size and --older-than. */
 static int limit_arg(const struct cli_ctx *ctx, int c, struct pyc_tidy_opts *o)
 {
@@ -219,6 +233,7 @@ static int parse_prune(int argc, char **argv, struct cli_ctx *ctx,
 		{ "max-size", required_argument, NULL, 's' },
 		{ "older-than", required_argument, NULL, 'o' },
 		{ "sys-path", no_argument, NULL, 'S' },
+		{ "store-age", required_argument, NULL, 'A' },
 		{ 0 },
 	};
 	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
@@ -227,6 +242,11 @@ static int parse_prune(int argc, char **argv, struct cli_ctx *ctx,
 	int c;
 
 	a->o.temp_grace = 600;
+	/* The store's objects no pyc links to stay a month after their
+	 * last use: the next venv or checkout of the same sources is
+	 * likely within it. */
+	a->o.flags |= PYC_TIDY_STORE_AGE;
+	a->o.store_age = 30 * 86400;
 	while ((c = cli_getopt(&p)) != -1) {
 		switch (c) {
 		case 'n':
@@ -243,6 +263,10 @@ static int parse_prune(int argc, char **argv, struct cli_ctx *ctx,
 			break;
 		case 'S':
 			a->sys_path = true;
+			break;
+		case 'A':
+			if (store_age_arg(ctx, &a->o) < 0)
+				return -1;
 			break;
 		default:
 			return cli_opt_stop(c);
@@ -326,7 +350,7 @@ const struct cli_cmd cli_cmd_prune = {
 		 TAKES_VERBOSE,
 	.needs = NEEDS_PREFIX | NEEDS_INSTALLED,
 	.usage = "[-n] [--tags[=LIST]] [--max-size SIZE] [--older-than AGE] "
-		"[--sys-path | PATH...]",
+		"[--store-age AGE] [--sys-path | PATH...]",
 	.summary = "Remove what is dead from the prefix.",
 	.help =
 	"Removes pycs whose source is gone, stale pycs (judged by the\n"
@@ -341,7 +365,13 @@ const struct cli_cmd cli_cmd_prune = {
 	"it alone) or, if later, its modification time.  Bytes told are\n"
 	"bytes freed: a file with several names (--hardlink-dupes) counts\n"
 	"when its last name goes; --max-size measures the prefix as du\n"
-	"does, each file once.\n\n"
+	"does, each file once.\n"
+	"The store in the prefix (.pycprefix-store) is no mirror: pruning\n"
+	"the whole prefix, its objects that no pyc links to (one name)\n"
+	"and that no run read within --store-age go, and its writers'\n"
+	"temporary files; its directories and what is not an object stay.\n"
+	"--max-size counts the store too and evicts such objects with the\n"
+	"pycs, least recently used first.\n\n"
 	"Options:\n"
 	"  -n, --dry-run      list what would be removed, directories too,\n"
 	"                     remove nothing\n"
@@ -356,6 +386,9 @@ const struct cli_cmd cli_cmd_prune = {
 	"                     1024; KiB and KB mean K): 0, 500M, 1.5G\n"
 	"      --older-than AGE  pycs not used for AGE: a number and s, m, h,\n"
 	"                     d or w (seconds to weeks); bare: days (30d)\n"
+	"      --store-age AGE  store objects no pyc links to and not used\n"
+	"                     for AGE (default 30d; 0: all of them), as\n"
+	"                     --older-than's AGE\n"
 	"      --sys-path     in the part that mirrors the sys.path of the\n"
 	"                     interpreters --python names (default python3,\n"
 	"                     'all' for every one) instead of PATHs\n",
