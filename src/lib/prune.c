@@ -171,7 +171,7 @@ static void store_file(struct prune *p, int dfd, const char *name,
 		return; /* another's: doctor tells, no one here removes it */
 	if ((t->o->flags & PYC_TIDY_STORE_AGE) &&
 	    names_left(p, st, before) <= 1 &&
-	    t->now - last_use(st) > t->o->store_age) {
+	    t->now - last_use(st) >= t->o->store_age) {
 		pyc__tidy_remove(t, dfd, name, path, st,
 				 PYC_TIDY_STORE_UNUSED);
 		return;

@@ -1078,7 +1078,7 @@ struct pyc_tidy_opts {
 	int64_t temp_grace;             /* temp files younger are left */
 	/* prune, with PYC_TIDY_STORE_AGE: the prefix's store objects that
 	 * no pyc links to (one name) and that no run used (read) for
-	 * longer than this many seconds are removed; without it, only
+	 * this many seconds or more are removed (0: all of them); without it, only
 	 * --max-size eviction removes objects */
 	int64_t store_age;
 	/* prune: the installed interpreters; a pyc is judged stale only by
@@ -1137,7 +1137,7 @@ struct pyc_tidy_stats {
  * walks the store: a temporary file older than temp_grace goes, and an
  * object goes (PYC_TIDY_STORE_UNUSED) when no other name of its file is
  * left (no pyc links to it: st_nlink 1, counting the pycs this run
- * removes) and its last use is older than store_age
+ * removes) and its last use is store_age seconds ago or more
  * (PYC_TIDY_STORE_AGE).  Anything else in the store (not ours) stays,
  * and so do the store's directories.  --max-size counts the store too,
  * each file once however many names it has, and evicts, least recently
