@@ -368,3 +368,119 @@ def test_du_without_a_store(tmp_path, env):
     assert out['hardlink_saved_disk_bytes'] == 0
     text = run_tool(['du', '--prefix', str(prefix)], env, check=0).stdout
     assert b'store:' not in text
+
+
+# ---- doctor ----
+
+def doctor(env, prefix, check):
+    res = run_tool(['doctor', '--json', '--python', NEWEST.exe, '--prefix',
+                    str(prefix)], env, check=check)
+    return {c['check']: c for c in json.loads(res.stdout)['checks']}
+
+
+def test_doctor_sound_store(tmp_path, env):
+    c = b'c = 3\n'
+    tree = make_tree(tmp_path, {'c.py': c})
+    prefix = tmp_path / 'p'
+    compile_tree(env, prefix, tree)
+    link_pyc_to_store(prefix, tree, 'c', c)
+    put_object(tmp_path, prefix, b'a = 1\n')
+    checks = doctor(env, prefix, None)
+    assert checks['store.trust']['level'] == 'ok'
+    assert 'mode 0700' in checks['store.trust']['message']
+    assert checks['store.objects']['level'] == 'ok'
+    assert checks['store.objects']['message'].startswith('2 objects')
+    assert checks['store.links']['message'].startswith('1 shared pyc,')
+    assert not any(k.startswith('store.') and v['level'] == 'FAIL'
+                   for k, v in checks.items())
+
+
+def test_doctor_finds_a_shared_pyc_rewritten_in_place(tmp_path, env):
+    c = b'c = 3\n'
+    tree = make_tree(tmp_path, {'c.py': c})
+    prefix = tmp_path / 'p'
+    compile_tree(env, prefix, tree)
+    obj = link_pyc_to_store(prefix, tree, 'c', c)
+    pyc = pyc_of(prefix, tree, 'c')
+    # A tool that rewrites the pyc in place (no rename): every name of
+    # the file changes.
+    with open(pyc, 'r+b') as f:
+        data = f.read()
+        f.seek(len(data) - 1)
+        f.write(bytes([data[-1] ^ 0xff]))
+    res = run_tool(['doctor', '--json', '--python', NEWEST.exe, '--prefix',
+                    str(prefix)], env)
+    assert res.returncode == 1, res.stderr
+    checks = {c['check']: c for c in json.loads(res.stdout)['checks']}
+    assert checks['store.objects']['level'] == 'FAIL'
+    assert repr(obj) in checks['store.objects']['message'] or \
+        "'%s'" % obj in checks['store.objects']['message']
+    assert checks['store.links']['level'] == 'FAIL'
+    assert "'%s'" % pyc in checks['store.links']['message']
+    assert '-samefile' in checks['store.links']['fix']
+    # Nothing was removed.
+    assert os.path.exists(obj) and os.path.exists(pyc)
+
+
+def test_doctor_hostile_store(tmp_path, env):
+    prefix = tmp_path / 'p'
+    good = put_object(tmp_path, prefix, b'a = 1\n')
+    fan = os.path.dirname(good)
+    # A truncated object, one without its digest, a symlink, a file that
+    # is no object, another user's object, a temporary file.
+    cut = put_object(tmp_path, prefix, b'b = 2\n')
+    with open(cut, 'r+b') as f:
+        f.truncate(10)
+    bare = put_object(tmp_path, prefix, b'c = 3\n')
+    os.removexattr(bare, XATTR)
+    link = object_path(prefix, b'd = 4\n')
+    os.makedirs(os.path.dirname(link), exist_ok=True)
+    os.symlink(good, link)
+    junk = os.path.join(fan, 'README')
+    with open(junk, 'w') as f:
+        f.write('x')
+    foreign = put_object(tmp_path, prefix, b'e = 5\n')
+    os.chown(foreign, 12345, 12345)
+    temp = os.path.join(fan, '.pycprefix-0123456789ab')
+    with open(temp, 'wb') as f:
+        f.write(b'x')
+    res = run_tool(['doctor', '--json', '--python', NEWEST.exe, '--prefix',
+                    str(prefix)], env)
+    assert res.returncode == 1, res.stderr
+    checks = {c['check']: c for c in json.loads(res.stdout)['checks']}
+    objs = checks['store.objects']
+    assert objs['level'] == 'FAIL' and objs['message'].count("'") == 4
+    assert "'%s'" % cut in objs['message'] and \
+        "'%s'" % bare in objs['message']
+    assert checks['store.owner']['level'] == 'FAIL'
+    assert "'%s'" % foreign in checks['store.owner']['message']
+    assert checks['store.contents']['level'] == 'warn'
+    for p in (link, junk):
+        assert "'%s'" % p in checks['store.contents']['message']
+    assert "'%s'" % temp in checks['store.temp']['message']
+    assert checks['store.temp']['fix'].endswith(' prune')
+    # The symlink was not followed: the good object is verified once.
+    assert "'%s'" % good not in objs['message']
+
+
+def test_doctor_untrusted_store(tmp_path, env):
+    prefix = tmp_path / 'p'
+    put_object(tmp_path, prefix, b'a = 1\n')
+    os.chmod(store_of(prefix), 0o777)
+    res = run_tool(['doctor', '--json', '--python', NEWEST.exe, '--prefix',
+                    str(prefix)], env)
+    assert res.returncode == 1
+    checks = {c['check']: c for c in json.loads(res.stdout)['checks']}
+    assert checks['store.trust']['level'] == 'FAIL'
+    os.chmod(store_of(prefix), 0o700)
+    os.chown(os.path.join(store_of(prefix), 'v1'), 12345, 12345)
+    checks = doctor(env, prefix, None)
+    assert checks['store.trust']['level'] == 'FAIL'
+    assert "v1'" in checks['store.trust']['message']
+
+
+def test_doctor_no_store_yet(tmp_path, env):
+    prefix = tmp_path / 'p'
+    prefix.mkdir()
+    checks = doctor(env, prefix, None)
+    assert checks['store.exists']['level'] == 'note'
