@@ -211,7 +211,7 @@ fuzz:
 	@sh tests/deps.sh fuzz
 	@mkdir -p $(BUILD)/fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \
-		clang $(FUZZ_FLAGS) -o $(BUILD)/fuzz/$$t fuzz/fuzz_$$t.c $(LIB_SRC) -lm -lpthread; \
+		clang $(FUZZ_FLAGS) -o $(BUILD)/fuzz/$$t fuzz/fuzz_$$t.c $(LIB_SRC) -lcrypto -lm -lpthread; \
 		mkdir -p fuzz/corpus/$$t; \
 		echo "== $$t ($(FUZZ_SECONDS) s)"; \
 		$(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
