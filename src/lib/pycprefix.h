@@ -982,6 +982,11 @@ struct pyc_status_entry {
 	const char *source;
 	const char *cache;
 	const char *reason;            /* a phrase, "" when fresh */
+	/* stale or missing, and the store (store_dir) holds the code of
+	 * this source for this interpreter and level: compile would write
+	 * the pyc from it, without compiling (the object is stat'ed, not
+	 * verified) */
+	bool in_store;
 };
 
 struct pyc_status_opts {
@@ -996,6 +1001,12 @@ struct pyc_status_opts {
 	 * a source compile found not to compile, unchanged since, is
 	 * PYC_ST_BROKEN rather than missing or stale. */
 	const char *memo_dir;
+	/* Optional: the store compile uses (pyc_store_prefix_dir(),
+	 * pyc_store_default_dir()), only looked into: for each stale or
+	 * missing pyc the source is read and hashed and the object of its
+	 * code stat'ed.  One not there, or that compile would refuse (not
+	 * owner-only), holds nothing. */
+	const char *store_dir;
 	void (*entry)(const struct pyc_status_entry *e, void *arg);
 	void (*error)(const char *path, const char *message, void *arg);
 	void *arg;
@@ -1004,6 +1015,7 @@ struct pyc_status_opts {
 struct pyc_status_counts {
 	size_t n[PYC_ST_BROKEN + 1];
 	size_t errors;
+	size_t from_store;   /* of stale and missing: in_store */
 };
 
 /* Report on the roots.  Returns 0, or -1 (ENOMEM). */
