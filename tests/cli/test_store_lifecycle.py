@@ -487,3 +487,137 @@ def test_doctor_no_store_yet(tmp_path, env):
     prefix.mkdir()
     checks = doctor(env, prefix, None)
     assert checks['store.exists']['level'] == 'note'
+
+
+# ---- status ----
+
+def status(env, prefix, *args):
+    res = run_tool(['status', '--json', '--python', NEWEST.exe, '--prefix',
+                    str(prefix), *args], env)
+    return json.loads(res.stdout), res
+
+
+def test_status_counts_what_the_store_could_write(tmp_path, env):
+    """A second copy of a tree (a new checkout, a new venv) has no pycs;
+    the store filled by compiling the first holds the code of the
+    sources it shares, not of an edited or new one."""
+    tree = make_tree(tmp_path, {'a.py': b'a = 1\n', 'b.py': b'b = 2\n'})
+    prefix = tmp_path / 'p'
+    compile_tree(env, prefix, tree, store=True)
+    copy = tmp_path / 'copy'
+    copy.mkdir()
+    (copy / 'a.py').write_bytes(b'a = 1\n')
+    (copy / 'b.py').write_bytes(b'b = 2 # edited\n')
+    (copy / 'c.py').write_bytes(b'c = 3\n')
+    out, res = status(env, prefix, str(copy))
+    assert out['counts']['missing'] == 3
+    assert out['counts']['from_store'] == 1
+    assert {os.path.basename(f['source']): f['in_store']
+            for f in out['files']} == {'a.py': True, 'b.py': False,
+                                       'c.py': False}
+    assert out['store']['objects'] == 2
+    assert out['store']['path'] == store_of(prefix)
+    # -O 1: no object of that level yet.
+    out, _ = status(env, prefix, '-O', '1', str(copy))
+    assert out['counts']['from_store'] == 0
+    text = run_tool(['status', '--python', NEWEST.exe, '--prefix',
+                     str(prefix), str(copy)], env).stderr
+    assert b'store: 2 objects' in text
+    assert b'1 of the stale and missing pycs can be written from it' in text
+    # A store compile would refuse (writable by others) holds nothing.
+    os.chmod(store_of(prefix), 0o777)
+    out, _ = status(env, prefix, str(copy))
+    assert out['counts']['from_store'] == 0
+
+
+def test_status_stale_pyc_from_store_and_in_tree(tmp_path, env):
+    tree = make_tree(tmp_path, {'a.py': b'a = 1\n'})
+    prefix = tmp_path / 'p'
+    compile_tree(env, prefix, tree, store=True)
+    # The source goes back to bytes the store knows, after a change:
+    # its pyc is stale and the store has the code.
+    compile_tree(env, prefix, tree, store=True)
+    (tree / 'a.py').write_bytes(b'a = 2\n')
+    compile_tree(env, prefix, tree, store=True)
+    (tree / 'a.py').write_bytes(b'a = 1\n')
+    out, _ = status(env, prefix, str(tree))
+    assert out['counts']['stale'] == 1 and out['counts']['from_store'] == 1
+    # --in-tree: the user's store (XDG_CACHE_HOME here).
+    intree = tmp_path / 'intree'
+    intree.mkdir()
+    (intree / 'm.py').write_bytes(b'm = 1\n')
+    run_tool(['compile', '-q', '--in-tree', '--python', NEWEST.exe,
+              '--invalidation-mode', 'checked-hash', str(intree)], env,
+             check=0)
+    user_store = os.path.join(env['XDG_CACHE_HOME'], 'pycprefix', 'store')
+    assert os.path.isdir(user_store)
+    other = tmp_path / 'other'
+    other.mkdir()
+    (other / 'm.py').write_bytes(b'm = 1\n')
+    res = run_tool(['status', '--json', '--in-tree', '--python', NEWEST.exe,
+                    str(other)], env)
+    out = json.loads(res.stdout)
+    assert out['counts']['missing'] == 1 and out['counts']['from_store'] == 1
+    assert out['store']['path'] == user_store
+
+
+# ---- with objects compile made ----
+
+def test_compiled_store_du_prune_doctor(tmp_path, env):
+    """Two copies of a tree compiled with the store: their pycs are hard
+    links of the store's objects (checked-hash), du counts the saving,
+    prune keeps linked objects and takes them once no pyc is left,
+    doctor finds a shared pyc rewritten in place."""
+    srcs = {'a.py': b'a = 1\n', 'b.py': b'b = 2\n'}
+    t1 = make_tree(tmp_path, srcs)
+    t2 = tmp_path / 'copy'
+    t2.mkdir()
+    for n, text in srcs.items():
+        (t2 / n).write_bytes(text)
+    prefix = tmp_path / 'p'
+    compile_tree(env, prefix, t1, store=True)
+    compile_tree(env, prefix, t2, store=True)
+    pa1, pa2 = pyc_of(prefix, t1, 'a'), pyc_of(prefix, t2, 'a')
+    assert os.stat(pa1).st_ino == os.stat(pa2).st_ino
+    assert os.stat(pa1).st_nlink == 3
+    du = json.loads(run_tool(['du', '--json', '--prefix', str(prefix)], env,
+                             check=0).stdout)
+    assert du['store']['objects'] == 2 and du['store']['linked'] == 2
+    assert du['store']['own_disk_bytes'] == 0
+    assert du['hardlink_saved_disk_bytes'] == 2 * (blocks(pa1) + blocks(
+        pyc_of(prefix, t1, 'b')))
+    checks = doctor(env, prefix, None)
+    assert checks['store.objects']['message'].startswith('2 objects')
+    assert checks['store.links']['message'].startswith('4 shared pycs')
+    # Nothing in the store goes while pycs link to it, at any age.
+    assert events(prune(env, prefix, '--store-age=0')) == []
+    # Both copies gone: their pycs go as orphans, then the objects.
+    for t in (t1, t2):
+        for n in srcs:
+            (t / n).unlink()
+    out = prune(env, prefix, '--store-age=0')
+    whys = [w for _, w in events(out) if w != 'emptied directory']
+    assert whys.count('orphan: its source is gone') == 4
+    assert whys.count(UNUSED) == 2
+    du = json.loads(run_tool(['du', '--json', '--prefix', str(prefix)], env,
+                             check=0).stdout)
+    assert du['store']['objects'] == 0 and du['files'] == 0
+
+
+def test_compiled_store_rewritten_in_place(tmp_path, env):
+    tree = make_tree(tmp_path, {'a.py': b'a = 1\n'})
+    prefix = tmp_path / 'p'
+    compile_tree(env, prefix, tree, store=True)
+    pyc = pyc_of(prefix, tree, 'a')
+    assert os.stat(pyc).st_nlink == 2
+    with open(pyc, 'r+b') as f:
+        data = f.read()
+        f.seek(len(data) - 1)
+        f.write(bytes([data[-1] ^ 0xff]))
+    res = run_tool(['doctor', '--json', '--python', NEWEST.exe, '--prefix',
+                    str(prefix)], env)
+    assert res.returncode == 1
+    checks = {c['check']: c for c in json.loads(res.stdout)['checks']}
+    assert checks['store.links']['level'] == 'FAIL'
+    assert "'%s'" % pyc in checks['store.links']['message']
+    assert checks['store.objects']['level'] == 'FAIL'
