@@ -242,9 +242,10 @@ static void print_json(struct json_writer *w, const struct status_ui *ui,
 	for (int s = 0; s <= PYC_ST_BROKEN; s++)
 		json_uint(w, pyc_status_name((enum pyc_status_state)s),
 			  n->n[s]);
-	json_uint(w, "from_store", n->from_store);
 	json_end(w);
+	/* Not in counts: those are states, each pyc in one. */
 	json_object(w, "store");
+	json_uint(w, "from_store", n->from_store);
 	json_string(w, "path", ui->store);
 	json_uint(w, "objects", ui->usage.objects);
 	json_uint(w, "bytes", ui->usage.bytes);

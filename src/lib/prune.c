@@ -146,6 +146,36 @@ static size_t names_left(struct prune *p, const struct stat *st,
 	return (size_t)st->st_nlink > gone ? (size_t)st->st_nlink - gone : 0;
 }
 
+/* The cache tag of the compiler whose fan directory is being walked
+ * ("cpython-38" of "cpython-38-<16 hex>"), into out. */
+static void compiler_tag(const struct pyc__tree *tree, char *out, size_t size)
+{
+	size_t up = tree->nodes[tree->cur].parent;
+	const char *name = up != PYC__NO_NODE ? tree->nodes[up].name : NULL;
+	const char *dash = name ? strrchr(name, '-') : NULL;
+
+	snprintf(out, size, "%.*s", dash ? (int)(dash - name) : 0,
+		 dash ? name : "");
+}
+
+/* Why an object no pyc links to goes now, or -1: its tag is dead
+ * (--tags), or it was not used within store_age. */
+static int object_why(struct prune *p, const struct stat *st)
+{
+	struct pyc__tidy *t = &p->t;
+	char tag[64];
+
+	compiler_tag(&t->tree, tag, sizeof(tag));
+	if (dead_tag(t, tag))
+		return PYC_TIDY_TAG_LISTED;
+	if ((t->o->flags & PYC_TIDY_UNINSTALLED) && !installed(t, tag))
+		return PYC_TIDY_TAG;
+	if ((t->o->flags & PYC_TIDY_STORE_AGE) &&
+	    t->now - last_use(st) >= t->o->store_age)
+		return PYC_TIDY_STORE_UNUSED;
+	return -1;
+}
+
 /* A regular file of the store: an object that no pyc links to and no
  * run used within store_age goes, as temporary files older than the
  * grace do; the rest (the layout, what is not ours) stays. */
@@ -156,6 +186,7 @@ static void store_file(struct prune *p, int dfd, const char *name,
 	bool dry = t->o->flags & PYC_TIDY_DRY_RUN;
 	size_t before = dry ? 0 : names_gone(p, st);
 	struct kept *k;
+	int why;
 
 	switch (pyc__store_entry_kind(&t->tree, name, st, NULL)) {
 	case PYC__SE_TEMP:
@@ -169,11 +200,9 @@ static void store_file(struct prune *p, int dfd, const char *name,
 	}
 	if (st->st_uid != geteuid())
 		return; /* another's: doctor tells, no one here removes it */
-	if ((t->o->flags & PYC_TIDY_STORE_AGE) &&
-	    names_left(p, st, before) <= 1 &&
-	    t->now - last_use(st) >= t->o->store_age) {
+	if (names_left(p, st, before) <= 1 && (why = object_why(p, st)) >= 0) {
 		pyc__tidy_remove(t, dfd, name, path, st,
-				 PYC_TIDY_STORE_UNUSED);
+				 (enum pyc_tidy_why)why);
 		return;
 	}
 	if ((k = keep_for_size(p, path, st))) {

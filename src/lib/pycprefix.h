@@ -1153,7 +1153,10 @@ struct pyc_tidy_stats {
  * object goes (PYC_TIDY_STORE_UNUSED) when no other name of its file is
  * left (no pyc links to it: st_nlink 1, counting the pycs this run
  * removes) and its last use is store_age seconds ago or more
- * (PYC_TIDY_STORE_AGE).  Anything else in the store (not ours) stays,
+ * (PYC_TIDY_STORE_AGE), or its compiler's tag is one of dead_tags
+ * (PYC_TIDY_TAG_LISTED) or, with PYC_TIDY_UNINSTALLED, the tag of no
+ * interpreter of `interps` (PYC_TIDY_TAG), whatever its last use.
+ * Anything else in the store (not ours) stays,
  * and so do the store's directories.  --max-size counts the store too,
  * each file once however many names it has, and evicts, least recently
  * used first, pycs and objects no pyc links to (an object with the same

@@ -511,7 +511,7 @@ def test_status_counts_what_the_store_could_write(tmp_path, env):
     (copy / 'c.py').write_bytes(b'c = 3\n')
     out, res = status(env, prefix, str(copy))
     assert out['counts']['missing'] == 3
-    assert out['counts']['from_store'] == 1
+    assert out['store']['from_store'] == 1
     assert {os.path.basename(f['source']): f['in_store']
             for f in out['files']} == {'a.py': True, 'b.py': False,
                                        'c.py': False}
@@ -519,7 +519,7 @@ def test_status_counts_what_the_store_could_write(tmp_path, env):
     assert out['store']['path'] == store_of(prefix)
     # -O 1: no object of that level yet.
     out, _ = status(env, prefix, '-O', '1', str(copy))
-    assert out['counts']['from_store'] == 0
+    assert out['store']['from_store'] == 0
     text = run_tool(['status', '--python', NEWEST.exe, '--prefix',
                      str(prefix), str(copy)], env).stderr
     assert b'store: 2 objects' in text
@@ -527,7 +527,7 @@ def test_status_counts_what_the_store_could_write(tmp_path, env):
     # A store compile would refuse (writable by others) holds nothing.
     os.chmod(store_of(prefix), 0o777)
     out, _ = status(env, prefix, str(copy))
-    assert out['counts']['from_store'] == 0
+    assert out['store']['from_store'] == 0
 
 
 def test_status_stale_pyc_from_store_and_in_tree(tmp_path, env):
@@ -541,7 +541,7 @@ def test_status_stale_pyc_from_store_and_in_tree(tmp_path, env):
     compile_tree(env, prefix, tree, store=True)
     (tree / 'a.py').write_bytes(b'a = 1\n')
     out, _ = status(env, prefix, str(tree))
-    assert out['counts']['stale'] == 1 and out['counts']['from_store'] == 1
+    assert out['counts']['stale'] == 1 and out['store']['from_store'] == 1
     # --in-tree: the user's store (XDG_CACHE_HOME here).
     intree = tmp_path / 'intree'
     intree.mkdir()
@@ -557,7 +557,7 @@ def test_status_stale_pyc_from_store_and_in_tree(tmp_path, env):
     res = run_tool(['status', '--json', '--in-tree', '--python', NEWEST.exe,
                     str(other)], env)
     out = json.loads(res.stdout)
-    assert out['counts']['missing'] == 1 and out['counts']['from_store'] == 1
+    assert out['counts']['missing'] == 1 and out['store']['from_store'] == 1
     assert out['store']['path'] == user_store
 
 
@@ -621,3 +621,29 @@ def test_compiled_store_rewritten_in_place(tmp_path, env):
     assert checks['store.links']['level'] == 'FAIL'
     assert "'%s'" % pyc in checks['store.links']['message']
     assert checks['store.objects']['level'] == 'FAIL'
+
+
+def test_prune_tags_takes_that_compilers_objects(tmp_path, env):
+    tree = make_tree(tmp_path, {'a.py': b'a = 1\n', 'b.py': b'b = 2\n'})
+    prefix = tmp_path / 'p'
+    compile_tree(env, prefix, tree, store=True)
+    # an object of another compiler (tag), no pyc links to it: not this
+    # --tags', and used recently
+    src = b'c = 3\n'
+    other = object_path(prefix, src, comp='pypy39-0123456789abcdef')
+    os.makedirs(os.path.dirname(other), mode=0o700)
+    data = checked_pyc(tmp_path, src)
+    with open(other, 'wb') as f:
+        f.write(data)
+    os.setxattr(other, XATTR, hashlib.sha256(data).digest())
+    out = prune(env, prefix, '--tags=' + NEWEST.tag)
+    store = store_of(prefix) + '/'
+    gone = [(p, w) for p, w in events(out) if p.startswith(store)]
+    assert len(gone) == 2
+    assert {w for _, w in gone} == {'its tag was listed'}
+    assert all('/v1/%s-' % NEWEST.tag in p for p, _ in gone)
+    assert os.path.exists(other)
+    assert not os.path.exists(pyc_of(prefix, tree, 'a'))
+    # --tags=pypy39 takes it, whatever its last use.
+    out = prune(env, prefix, '--tags=pypy39')
+    assert events(out) == [(other, 'its tag was listed')]
