@@ -172,7 +172,6 @@ int pyc__store_walk(struct pyc__store_walk *w, const char *base,
 	pyc__tree_init(&w->tree, &ops, 0);
 	ret = base ? pyc__tree_walk_below(&w->tree, base, store)
 		   : pyc__tree_walk(&w->tree, store);
-	w->entered = w->tree.nnodes > 0;
 	pyc__tree_release(&w->tree);
 	return ret;
 }

@@ -144,7 +144,6 @@ struct pyc__store_walk {
 		   const struct stat *st, const struct pyc__store_key *k);
 	void (*error)(struct pyc__store_walk *w, const char *path,
 		      int errnum);
-	bool entered;             /* the root itself could be opened */
 	/* set by the entry callback for the directory about to be
 	 * descended, or not */
 	bool descend_next;

@@ -446,6 +446,11 @@ def test_doctor_hostile_store(tmp_path, env):
     temp = os.path.join(fan, '.pycprefix-0123456789ab')
     with open(temp, 'wb') as f:
         f.write(b'x')
+    # a source's name in the store: not ours, and no sign that the
+    # prefix is a source tree (the store is no mirror)
+    source = os.path.join(store_of(prefix), 'v1', 'a.py')
+    with open(source, 'w') as f:
+        f.write('a = 1\n')
     res = run_tool(['doctor', '--json', '--python', NEWEST.exe, '--prefix',
                     str(prefix)], env)
     assert res.returncode == 1, res.stderr
@@ -458,8 +463,13 @@ def test_doctor_hostile_store(tmp_path, env):
     assert checks['store.owner']['level'] == 'FAIL'
     assert "'%s'" % foreign in checks['store.owner']['message']
     assert checks['store.contents']['level'] == 'warn'
-    for p in (link, junk):
+    for p in (link, junk, source):
         assert "'%s'" % p in checks['store.contents']['message']
+    # The prefix's own checks do not see the store's entries.
+    assert 'prefix.cache' not in checks
+    assert 'prefix.symlinks' not in checks
+    assert 'prefix.temp' not in checks
+    assert checks['prefix.contents']['level'] == 'ok'
     assert "'%s'" % temp in checks['store.temp']['message']
     assert checks['store.temp']['fix'].endswith(' prune')
     # The symlink was not followed: the good object is verified once.
