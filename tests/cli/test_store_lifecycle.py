@@ -657,3 +657,32 @@ def test_prune_tags_takes_that_compilers_objects(tmp_path, env):
     # --tags=pypy39 takes it, whatever its last use.
     out = prune(env, prefix, '--tags=pypy39')
     assert events(out) == [(other, 'its tag was listed')]
+
+
+def test_doctor_checks_the_user_store_too(tmp_path, env):
+    prefix = tmp_path / 'p'
+    prefix.mkdir()
+    checks = doctor(env, prefix, None)
+    assert not [k for k in checks if k.startswith('user-store.')]
+    tree = make_tree(tmp_path, {'a.py': b'a = 1\n'})
+    run_tool(['compile', '-q', '--in-tree', '--python', NEWEST.exe,
+              '--invalidation-mode', 'checked-hash', str(tree)], env,
+             check=0)
+    checks = doctor(env, prefix, None)
+    assert checks['user-store.objects']['message'].startswith('1 object,')
+    assert checks['user-store.trust']['level'] == 'ok'
+    assert 'user-store.links' not in checks
+    user = os.path.join(env['XDG_CACHE_HOME'], 'pycprefix', 'store')
+    objs = [os.path.join(d, f) for d, _, fs in os.walk(user) for f in fs
+            if f.endswith('.c')]
+    assert len(objs) == 1
+    os.unlink(objs[0])
+    with open(objs[0], 'wb') as f:
+        f.write(b'not what its digest says')
+    os.setxattr(objs[0], XATTR, b'\0' * 32)
+    res = run_tool(['doctor', '--json', '--python', NEWEST.exe, '--prefix',
+                    str(prefix)], env)
+    assert res.returncode == 1
+    checks = {c['check']: c for c in json.loads(res.stdout)['checks']}
+    assert checks['user-store.objects']['level'] == 'FAIL'
+    assert "'%s'" % objs[0] in checks['user-store.objects']['message']
