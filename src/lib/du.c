@@ -344,7 +344,6 @@ static int du_run(const char *prefix, const struct pyc_du_ops *ops,
 			.w = { ops->pyc, ops->arg, strlen(prefix), &dus, st } };
 	struct du_store ds = { .w = { .fn = du_store_fn,
 				      .error = du_store_error }, .d = &d };
-	char *store = NULL;
 	int ret;
 
 	memset(st, 0, sizeof(*st));
@@ -354,13 +353,9 @@ static int du_run(const char *prefix, const struct pyc_du_ops *ops,
 	pyc__tree_init(&d.tree, &du_ops, 0);
 	ret = pyc__tree_walk(&d.tree, prefix);
 	pyc__tree_release(&d.tree);
-	if (ret == 0 && u) {
-		if (!(store = pyc_store_prefix_dir(prefix)))
-			ret = -1;
-		else
-			ret = pyc__store_walk(&ds.w, prefix, store);
-	}
-	free(store);
+	/* Every store in the prefix, into one count. */
+	for (size_t i = 0; u && ret == 0 && i < d.spot.n; i++)
+		ret = pyc__store_walk(&ds.w, prefix, d.spot.at[i].path);
 	pyc__du_state_release(&dus);
 	pyc__inodes_release(&d.names);
 	return ret;

@@ -406,25 +406,26 @@ static bool prune_descend(struct pyc__tree *tree, const char *name)
 	return !pyc__store_skip(tree, &p->spot, name);
 }
 
-/* Walk the prefix's store, when the whole prefix is pruned: its
+/* Walk the stores in the prefix (its own; the one of --in-tree runs
+ * when the prefix holds it), when the whole prefix is pruned: their
  * directories stay (writers make them as they go). */
 static int prune_store(struct prune *p)
 {
 	struct pyc__tidy *t = &p->t;
-	char *store = pyc_store_prefix_dir(t->o->prefix);
 	struct stat st;
 	int ret = 0;
 
-	if (!store)
-		return -1;
-	if (lstat(store, &st) == 0 || errno != ENOENT) {
+	for (size_t i = 0; i < p->spot.n && ret == 0; i++) {
+		const char *store = p->spot.at[i].path;
+
+		if (lstat(store, &st) < 0 && errno == ENOENT)
+			continue;
 		p->in_store = true;
 		t->tree.keep_dirs = true;
 		ret = pyc__tree_walk_below(&t->tree, t->o->prefix, store);
 		t->tree.keep_dirs = false;
 		p->in_store = false;
 	}
-	free(store);
 	return ret;
 }
 

@@ -1148,8 +1148,10 @@ struct pyc_tidy_stats {
  * and temporary files are removed.
  *
  * The prefix's store (pyc_store_prefix_dir()) is no mirror: its objects
- * are never judged as pycs.  With the whole prefix (ndirs 0), prune then
- * walks the store: a temporary file older than temp_grace goes, and an
+ * are never judged as pycs, and neither are those of the store of
+ * --in-tree runs (pyc_store_default_dir()) when it lies in the prefix
+ * (the default prefix holds it).  With the whole prefix (ndirs 0),
+ * prune then walks each such store: a temporary file older than temp_grace goes, and an
  * object goes (PYC_TIDY_STORE_UNUSED) when no other name of its file is
  * left (no pyc links to it: st_nlink 1, counting the pycs this run
  * removes) and its last use is store_age seconds ago or more
@@ -1316,7 +1318,9 @@ int pyc_store_measure(const char *store, const char *base,
 
 /*
  * pyc_du() of the prefix, and its store measured in *u (u->saved and
- * u->own counted across both).  Returns as pyc_du().
+ * u->own counted across both); the store of --in-tree runs too when it
+ * lies in the prefix (the default prefix holds it), in the same counts.
+ * Returns as pyc_du().
  */
 PYC_API
 int pyc_du_store(const char *prefix, const struct pyc_du_ops *ops,

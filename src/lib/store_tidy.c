@@ -16,6 +16,7 @@
 #include "tidy.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,16 +25,57 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+/* Note the store at `path` (absolute), held by a directory of the
+ * prefix, in s. */
+static void spot_add(struct pyc__store_spot *s, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char parent[PATH_MAX];
+	struct stat st;
+	int n;
+
+	if (!slash || s->n == PYC__STORE_SPOTS || strlen(slash + 1) > NAME_MAX ||
+	    strlen(path) >= PATH_MAX)
+		return;
+	n = snprintf(parent, sizeof(parent), "%.*s", (int)(slash - path), path);
+	if (n <= 0 || stat(parent, &st) < 0)
+		return;
+	s->at[s->n].pdev = st.st_dev;
+	s->at[s->n].pino = st.st_ino;
+	snprintf(s->at[s->n].name, sizeof(s->at[s->n].name), "%s", slash + 1);
+	snprintf(s->at[s->n].path, sizeof(s->at[s->n].path), "%s", path);
+	s->n++;
+}
+
+/* Is `path` below the directory `dir` (by their spelling)? */
+static bool below(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	return strncmp(path, dir, n) == 0 && path[n] == '/' && path[n + 1];
+}
+
 void pyc__store_spot_init(struct pyc__store_spot *s, const char *prefix)
 {
 	struct stat st;
+	char *own, *user;
 
 	memset(s, 0, sizeof(*s));
-	if (prefix && stat(prefix, &st) == 0) {
-		s->set = true;
-		s->dev = st.st_dev;
-		s->ino = st.st_ino;
-	}
+	if (!prefix || stat(prefix, &st) < 0)
+		return;
+	s->set = true;
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
+	if ((own = pyc_store_prefix_dir(prefix)))
+		spot_add(s, own);
+	user = pyc_store_default_dir();
+	if (user && user[0] == '/' && below(user, prefix) &&
+	    (!own || strcmp(user, own) != 0))
+		spot_add(s, user);
+	free(own);
+	free(user);
 }
 
 bool pyc__store_skip(const struct pyc__tree *t,
@@ -41,11 +83,14 @@ bool pyc__store_skip(const struct pyc__tree *t,
 {
 	const struct pyc__tree_node *d;
 
-	if (!s || !s->set || strcmp(name, PYC_STORE_IN_PREFIX) != 0 ||
-	    t->cur == PYC__NO_NODE)
+	if (!s || !s->set || t->cur == PYC__NO_NODE)
 		return false;
 	d = &t->nodes[t->cur];
-	return d->dev == s->dev && d->ino == s->ino;
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(name, s->at[i].name) && d->dev == s->at[i].pdev &&
+		    d->ino == s->at[i].pino)
+			return true;
+	return false;
 }
 
 /* ---- what an entry of a store is ---- */

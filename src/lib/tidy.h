@@ -19,12 +19,23 @@
 #include <sys/stat.h>
 #include <time.h>
 
-/* The prefix whose directory entry PYC_STORE_IN_PREFIX is its store:
- * its device and inode, to know it while walking (store_tidy.c). */
+/* Where the stores inside a prefix are, to know them while walking it
+ * (store_tidy.c): the prefix's own (PREFIX/PYC_STORE_IN_PREFIX) and,
+ * when it lies below the prefix (the default prefix holds it), the
+ * store of --in-tree runs (pyc_store_default_dir()).  Each is known by
+ * the device and inode of the directory holding it and its name. */
+#define PYC__STORE_SPOTS 2
 struct pyc__store_spot {
 	bool set;                 /* the prefix could be stat'ed */
 	dev_t dev;
 	ino_t ino;
+	size_t n;
+	struct {
+		dev_t pdev;           /* the directory holding it */
+		ino_t pino;
+		char name[NAME_MAX + 1];
+		char path[PATH_MAX];
+	} at[PYC__STORE_SPOTS];
 };
 
 /* The state every prune, clean and migrate run has; each embeds it with
@@ -113,7 +124,8 @@ int pyc__du_file(struct pyc__du_walk *w, const char *name, const char *path,
 void pyc__store_spot_init(struct pyc__store_spot *s, const char *prefix);
 
 /* In a walk of (part of) the prefix: is `name`, in the directory being
- * walked, the prefix's store, which is no mirror and is not entered? */
+ * walked, one of the stores in the prefix, which are no mirror and are
+ * not entered? */
 bool pyc__store_skip(const struct pyc__tree *t,
 		     const struct pyc__store_spot *s, const char *name);
 

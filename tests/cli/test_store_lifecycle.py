@@ -686,3 +686,36 @@ def test_doctor_checks_the_user_store_too(tmp_path, env):
     checks = {c['check']: c for c in json.loads(res.stdout)['checks']}
     assert checks['user-store.objects']['level'] == 'FAIL'
     assert "'%s'" % objs[0] in checks['user-store.objects']['message']
+
+
+def test_the_default_prefix_holds_the_user_store(tmp_path, env):
+    """The default prefix (${XDG_CACHE_HOME}/pycprefix) holds the store
+    of --in-tree runs (.../pycprefix/store): prune and du of it take
+    that store for a store too; another prefix leaves it alone."""
+    tree = make_tree(tmp_path, {'a.py': b'a = 1\n', 'b.py': b'b = 2\n'})
+    run_tool(['compile', '-q', '--in-tree', '--python', NEWEST.exe,
+              '--invalidation-mode', 'checked-hash', str(tree)], env,
+             check=0)
+    default = os.path.join(env['XDG_CACHE_HOME'], 'pycprefix')
+    user = os.path.join(default, 'store')
+    objs = sorted(os.path.join(d, f) for d, _, fs in os.walk(user)
+                  for f in fs if f.endswith('.c'))
+    assert len(objs) == 2
+    def run(*args):
+        res = run_tool([*args, '--json'], env, check=0)
+        return json.loads(res.stdout)
+    du = run('du')
+    assert du['prefix'] == default
+    assert du['store']['objects'] == 2 and du['store']['linked'] == 2
+    assert du['files'] == 0
+    # Linked from the tree's __pycache__: kept, whatever the age.
+    assert events(run('prune', '--store-age=0')) == []
+    # Once clean took the tree's pycs, the next prune takes the objects;
+    # another prefix's prune would not have.
+    run_tool(['clean', '-q', str(tree)], env, check=0)
+    other = tmp_path / 'other'
+    other.mkdir()
+    assert events(prune(env, other, '--store-age=0')) == []
+    assert events(run('prune', '--store-age=0')) == [(o, UNUSED)
+                                                      for o in objs]
+    assert run('du')['store']['objects'] == 0
