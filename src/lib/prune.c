@@ -418,7 +418,10 @@ static int prune_store(struct prune *p)
 	for (size_t i = 0; i < p->spot.n && ret == 0; i++) {
 		const char *store = p->spot.at[i].path;
 
-		if (lstat(store, &st) < 0 && errno == ENOENT)
+		/* Not there, or not a directory (a symlink planted there:
+		 * the store refuses it, doctor tells): nothing of ours. */
+		if (lstat(store, &st) < 0 ? errno == ENOENT
+					  : !S_ISDIR(st.st_mode))
 			continue;
 		p->in_store = true;
 		t->tree.keep_dirs = true;

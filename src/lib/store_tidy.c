@@ -212,7 +212,9 @@ int pyc__store_walk(struct pyc__store_walk *w, const char *base,
 	struct stat st;
 	int ret;
 
-	if (lstat(store, &st) < 0 && errno == ENOENT)
+	/* Not there, or no directory (a symlink: the store refuses it, and
+	 * doctor says so): nothing to walk. */
+	if (lstat(store, &st) < 0 ? errno == ENOENT : !S_ISDIR(st.st_mode))
 		return 0;
 	pyc__tree_init(&w->tree, &ops, 0);
 	ret = base ? pyc__tree_walk_below(&w->tree, base, store)

@@ -167,7 +167,8 @@ void pyc__store_count(struct pyc_store_usage *u, enum pyc__store_entry e,
 		      const struct stat *st);
 
 /* Walk the store at `store` (below `base` with no symlink, when base is
- * not NULL).  A store not there: 0, nothing walked.  0, or -1 (ENOMEM). */
+ * not NULL).  A store not there, or that is no directory (a symlink
+ * too): 0, nothing walked.  0, or -1 (ENOMEM). */
 int pyc__store_walk(struct pyc__store_walk *w, const char *base,
 		    const char *store);
 

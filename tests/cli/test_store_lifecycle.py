@@ -719,3 +719,26 @@ def test_the_default_prefix_holds_the_user_store(tmp_path, env):
     assert events(run('prune', '--store-age=0')) == [(o, UNUSED)
                                                       for o in objs]
     assert run('du')['store']['objects'] == 0
+
+
+def test_a_store_that_is_a_symlink_is_never_followed(tmp_path, env):
+    """PREFIX/.pycprefix-store planted as a symlink to a directory of old
+    object-like files: prune removes nothing there and reports no
+    error, du counts nothing, doctor fails the store's trust."""
+    real = tmp_path / 'real'
+    prefix = tmp_path / 'p'
+    obj = put_object(tmp_path, real, b'a = 1\n', age_days=40)
+    prefix.mkdir()
+    os.symlink(store_of(real), store_of(prefix))
+    out = prune(env, prefix, '--store-age=0')
+    assert events(out) == [] and out['errors'] == 0
+    assert os.path.exists(obj)
+    du = json.loads(run_tool(['du', '--json', '--prefix', str(prefix)], env,
+                             check=0).stdout)
+    assert du['store']['objects'] == 0
+    res = run_tool(['doctor', '--json', '--python', NEWEST.exe, '--prefix',
+                    str(prefix)], env)
+    assert res.returncode == 1
+    checks = {c['check']: c for c in json.loads(res.stdout)['checks']}
+    assert checks['store.trust']['level'] == 'FAIL'
+    assert checks['store.objects']['message'].startswith('0 objects')

@@ -117,6 +117,15 @@ static void test_measure_kinds(void **state)
 	/* Below a base, the way there is no-follow too. */
 	assert_int_equal(pyc_store_measure(store, pfx, &u), 0);
 	assert_int_equal(u.objects, 2);
+	/* A store that is a symlink (to the real one) holds nothing, with
+	 * or without a base. */
+	pathf(q, "%s/elsewhere", base);
+	assert_int_equal(rename(store, q), 0);
+	assert_int_equal(symlink(q, store), 0);
+	assert_int_equal(pyc_store_measure(store, NULL, &u), 0);
+	assert_int_equal(u.objects + u.others + u.errors, 0);
+	assert_int_equal(pyc_store_measure(store, pfx, &u), 0);
+	assert_int_equal(u.objects + u.others + u.errors, 0);
 }
 
 struct found {
