@@ -82,7 +82,7 @@ static bool unhex_n(const char *s, size_t n, unsigned char *out)
 
 char *pyc_store_default_dir(void)
 {
-	return pyc__cache_home_path("pycprefix/store");
+	return pyc__cache_home_path("pycprefix-store");
 }
 
 char *pyc_store_prefix_dir(const char *prefix)
@@ -181,6 +181,19 @@ static int xattr_works(int fd, const char *path, struct pyc_error *err)
 	return 0;
 }
 
+static bool parent_tagged(const char *path)
+{
+	char *parent = strdup(path), *slash;
+	bool tagged = false;
+
+	if (parent && (slash = strrchr(parent, '/')) && slash != parent) {
+		*slash = '\0';
+		tagged = pyc_prefix_tagged(parent);
+	}
+	free(parent);
+	return tagged;
+}
+
 static int make_root(const char *path, struct pyc_error *err)
 {
 	char *parent = strdup(path), *slash;
@@ -216,8 +229,9 @@ int pyc__store_open(struct pyc__store *s, const char *path, unsigned flags,
 	}
 	if (owner_only(root, "directory", err, flags) < 0)
 		goto fail;
-	if (create)
-		/* best effort: backups skip it */
+	if (create && !parent_tagged(path))
+		/* best effort: backups skip it (inside a prefix, they
+		 * skip the prefix already) */
 		pyc__write_atomic_at(root, PYC_CACHEDIR_TAG_NAME,
 				     PYC_CACHEDIR_TAG,
 				     strlen(PYC_CACHEDIR_TAG), 0644,
@@ -485,11 +499,13 @@ static int open_fan(const struct pyc__store_comp *c, const char *name,
 	return open_dir(c->fd, fan, create);
 }
 
-/* A run used the object: say so where prune looks, once a day. */
-static void mark_used(int fd, const struct stat *st)
+/* A run used the object: say so where prune looks, once a day (st is
+ * then measured again, for pyc__store_link()'s check). */
+static void mark_used(int fd, struct stat *st)
 {
-	if (time(NULL) - st->st_mtime > USE_REFRESH_S)
-		futimens(fd, NULL);
+	if (time(NULL) - st->st_mtime > USE_REFRESH_S &&
+	    futimens(fd, NULL) == 0)
+		fstat(fd, st);
 }
 
 int pyc__store_get(const struct pyc__store_comp *c,
@@ -593,6 +609,22 @@ int pyc__store_link(const struct pyc__store_comp *c,
 	close(dfd);
 	errno = saved;
 	return ret;
+}
+
+int pyc__store_remove(const struct pyc__store_comp *c,
+		      const struct pyc__store_key *k, const struct stat *st)
+{
+	char name[96];
+	int dfd, ret, saved;
+
+	pyc__store_key_name(k, name, sizeof(name));
+	if ((dfd = open_fan(c, name, false)) < 0)
+		return -1;
+	ret = pyc__unlink_same(dfd, name + 3, st, false);
+	saved = errno;
+	close(dfd);
+	errno = saved;
+	return ret < 0 ? -1 : 0;
 }
 
 bool pyc__store_mode_fits(const struct pyc__store *s,
