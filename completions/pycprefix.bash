@@ -40,6 +40,7 @@ _pycprefix_options()
 		     "--sys-path --strict $prefix $tree $python $json" \
 		     "$quiet $verbose $help" ;;
 	prune) echo '-n --dry-run --tags --max-size --older-than --store-age' \
+		    '--store' \
 		    "--sys-path $prefix $python $json $quiet $verbose $help" ;;
 	clean) echo "-n --dry-run --sourceless $json $quiet $verbose $help" ;;
 	migrate) echo "-n --dry-run --force-insecure $prefix $python $json" \
@@ -147,7 +148,8 @@ _pycprefix_tags()
 _pycprefix_value()
 {
 	case $1:$2 in
-	*:--prefix | compileall:-[dspe] | compile:-[dspe] | compile:--store)
+	*:--prefix | compileall:-[dspe] | compile:-[dspe] | compile:--store | \
+	prune:--store)
 		_pycprefix_paths -d ;;
 	compileall:-i | compile:-i) _pycprefix_paths ;;
 	*:--python) _pycprefix_pythons ;;

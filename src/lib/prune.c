@@ -502,3 +502,34 @@ int pyc_prune(const struct pyc_tidy_opts *o, const char *const *dirs,
 	errno = saved;
 	return ret;
 }
+
+int pyc_prune_store(const struct pyc_tidy_opts *o, const char *store,
+		    struct pyc_tidy_stats *st)
+{
+	struct prune p = { 0 };
+	struct pyc__tidy *t = &p.t;
+	struct stat sst;
+	int ret, saved;
+
+	pyc__tidy_init(t, o, st, &prune_ops, PYC__TREE_RMDIR |
+		       (o->flags & PYC_TIDY_MAX_SIZE ? PYC__TREE_DEFER : 0));
+	if (lstat(store, &sst) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(sst.st_mode)) {
+		errno = ENOTDIR; /* a symlink too: the store refuses it */
+		return -1;
+	}
+	p.in_store = true;
+	t->tree.keep_dirs = true;
+	ret = pyc__tree_walk(&t->tree, store);
+	if (ret == 0 && (o->flags & PYC_TIDY_MAX_SIZE) && !t->tree.oom)
+		evict(&p);
+	if (t->tree.oom) {
+		errno = ENOMEM;
+		ret = -1;
+	}
+	saved = errno;
+	prune_release(&p);
+	errno = saved;
+	return ret;
+}

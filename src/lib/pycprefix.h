@@ -1150,7 +1150,7 @@ struct pyc_tidy_stats {
  * The prefix's store (pyc_store_prefix_dir()) is no mirror: its objects
  * are never judged as pycs, and neither are those of the store of
  * --in-tree runs (pyc_store_default_dir()) when it lies in the prefix
- * (the default prefix holds it).  With the whole prefix (ndirs 0),
+ * (a prefix such as ~/.cache holds it).  With the whole prefix (ndirs 0),
  * prune then walks each such store: a temporary file older than temp_grace goes, and an
  * object goes (PYC_TIDY_STORE_UNUSED) when no other name of its file is
  * left (no pyc links to it: st_nlink 1, counting the pycs this run
@@ -1170,6 +1170,16 @@ struct pyc_tidy_stats {
 PYC_API
 int pyc_prune(const struct pyc_tidy_opts *o, const char *const *dirs,
 	      size_t ndirs, struct pyc_tidy_stats *st);
+
+/* prune of a store alone (a store of --in-tree runs, or one compile's
+ * --store names): as pyc_prune() prunes the stores in a prefix, with
+ * store_age, dead_tags, PYC_TIDY_UNINSTALLED and max_size (counting that
+ * store alone); o->prefix is not used.  A store that is not there holds
+ * nothing: 0.  Returns 0, or -1 (errno; ENOTDIR: no directory, a
+ * symlink too). */
+PYC_API
+int pyc_prune_store(const struct pyc_tidy_opts *o, const char *store,
+		    struct pyc_tidy_stats *st);
 
 /* clean: __pycache__ folders and legacy pycs under each root; a root
  * that is '/' is refused (PYC_TIDY_REFUSED). */
@@ -1319,7 +1329,7 @@ int pyc_store_measure(const char *store, const char *base,
 /*
  * pyc_du() of the prefix, and its store measured in *u (u->saved and
  * u->own counted across both); the store of --in-tree runs too when it
- * lies in the prefix (the default prefix holds it), in the same counts.
+ * lies in the prefix (a prefix such as ~/.cache), in the same counts.
  * Returns as pyc_du().
  */
 PYC_API

@@ -21,7 +21,7 @@
 
 /* Where the stores inside a prefix are, to know them while walking it
  * (store_tidy.c): the prefix's own (PREFIX/PYC_STORE_IN_PREFIX) and,
- * when it lies below the prefix (the default prefix holds it), the
+ * when it lies below the prefix (a prefix such as ~/.cache), the
  * store of --in-tree runs (pyc_store_default_dir()).  Each is known by
  * the device and inode of the directory holding it and its name. */
 #define PYC__STORE_SPOTS 2

@@ -559,7 +559,7 @@ def test_status_stale_pyc_from_store_and_in_tree(tmp_path, env):
     run_tool(['compile', '-q', '--in-tree', '--python', NEWEST.exe,
               '--invalidation-mode', 'checked-hash', str(intree)], env,
              check=0)
-    user_store = os.path.join(env['XDG_CACHE_HOME'], 'pycprefix', 'store')
+    user_store = os.path.join(env['XDG_CACHE_HOME'], 'pycprefix-store')
     assert os.path.isdir(user_store)
     other = tmp_path / 'other'
     other.mkdir()
@@ -672,7 +672,7 @@ def test_doctor_checks_the_user_store_too(tmp_path, env):
     assert checks['user-store.objects']['message'].startswith('1 object,')
     assert checks['user-store.trust']['level'] == 'ok'
     assert 'user-store.links' not in checks
-    user = os.path.join(env['XDG_CACHE_HOME'], 'pycprefix', 'store')
+    user = os.path.join(env['XDG_CACHE_HOME'], 'pycprefix-store')
     objs = [os.path.join(d, f) for d, _, fs in os.walk(user) for f in fs
             if f.endswith('.c')]
     assert len(objs) == 1
@@ -688,37 +688,40 @@ def test_doctor_checks_the_user_store_too(tmp_path, env):
     assert "'%s'" % objs[0] in checks['user-store.objects']['message']
 
 
-def test_the_default_prefix_holds_the_user_store(tmp_path, env):
-    """The default prefix (${XDG_CACHE_HOME}/pycprefix) holds the store
-    of --in-tree runs (.../pycprefix/store): prune and du of it take
-    that store for a store too; another prefix leaves it alone."""
+def test_prune_store_dir_prunes_the_user_store(tmp_path, env):
+    """The store of --in-tree runs (${XDG_CACHE_HOME}/pycprefix-store) is
+    no prefix's: prune --store DIR prunes it alone; prune of the prefix
+    leaves it."""
     tree = make_tree(tmp_path, {'a.py': b'a = 1\n', 'b.py': b'b = 2\n'})
     run_tool(['compile', '-q', '--in-tree', '--python', NEWEST.exe,
               '--invalidation-mode', 'checked-hash', str(tree)], env,
              check=0)
-    default = os.path.join(env['XDG_CACHE_HOME'], 'pycprefix')
-    user = os.path.join(default, 'store')
+    user = os.path.join(env['XDG_CACHE_HOME'], 'pycprefix-store')
     objs = sorted(os.path.join(d, f) for d, _, fs in os.walk(user)
                   for f in fs if f.endswith('.c'))
     assert len(objs) == 2
-    def run(*args):
-        res = run_tool([*args, '--json'], env, check=0)
-        return json.loads(res.stdout)
-    du = run('du')
-    assert du['prefix'] == default
-    assert du['store']['objects'] == 2 and du['store']['linked'] == 2
-    assert du['files'] == 0
     # Linked from the tree's __pycache__: kept, whatever the age.
-    assert events(run('prune', '--store-age=0')) == []
-    # Once clean took the tree's pycs, the next prune takes the objects;
-    # another prefix's prune would not have.
+    assert events(prune(env, tmp_path / 'p', '--store', user,
+                        '--store-age=0')) == []
     run_tool(['clean', '-q', str(tree)], env, check=0)
-    other = tmp_path / 'other'
-    other.mkdir()
-    assert events(prune(env, other, '--store-age=0')) == []
-    assert events(run('prune', '--store-age=0')) == [(o, UNUSED)
-                                                      for o in objs]
-    assert run('du')['store']['objects'] == 0
+    # The default prefix's prune does not touch it.
+    res = run_tool(['prune', '--json', '--store-age=0'], env, check=0)
+    assert json.loads(res.stdout)['events'] == []
+    dry = prune(env, tmp_path / 'p', '--store', user, '--store-age=0', '-n')
+    assert events(dry) == [(o, UNUSED) for o in objs]
+    out = prune(env, tmp_path / 'p', '--store', user, '--max-size', '0')
+    assert events(out) == [(o, 'least recently used, over --max-size')
+                           for o in objs]
+    assert all(not os.path.exists(o) for o in objs)
+    assert os.path.isdir(os.path.dirname(objs[0]))
+    # Usage: alone, no --older-than; a store not there holds nothing.
+    for bad in (['--store', user, str(tree)], ['--store', user,
+                                               '--sys-path'],
+                ['--store', user, '--older-than', '1d'], ['--store=']):
+        res = prune(env, tmp_path / 'p', *bad, check=2)
+        assert b'--store' in res.stderr or b'--older-than' in res.stderr
+    assert events(prune(env, tmp_path / 'p', '--store',
+                        str(tmp_path / 'none'))) == []
 
 
 def test_a_store_that_is_a_symlink_is_never_followed(tmp_path, env):
