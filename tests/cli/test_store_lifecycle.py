@@ -745,3 +745,26 @@ def test_a_store_that_is_a_symlink_is_never_followed(tmp_path, env):
     checks = {c['check']: c for c in json.loads(res.stdout)['checks']}
     assert checks['store.trust']['level'] == 'FAIL'
     assert checks['store.objects']['message'].startswith('0 objects')
+
+
+def test_a_prefix_holding_the_user_store_takes_it_for_a_store(tmp_path,
+                                                              env):
+    """A prefix such as ~/.cache holds the store of --in-tree runs: its
+    walks take it for a store (pruned, measured), never for a mirror."""
+    tree = make_tree(tmp_path, {'a.py': b'a = 1\n'})
+    run_tool(['compile', '-q', '--in-tree', '--python', NEWEST.exe,
+              '--invalidation-mode', 'checked-hash', str(tree)], env,
+             check=0)
+    cache = env['XDG_CACHE_HOME']
+    user = os.path.join(cache, 'pycprefix-store')
+    # a file named as a pyc in it: no orphan of a mirrored source
+    with open(os.path.join(user, 'x.%s.pyc' % NEWEST.tag), 'wb') as f:
+        f.write(b'x')
+    du = json.loads(run_tool(['du', '--json', '--prefix', cache], env,
+                             check=0).stdout)
+    assert du['files'] == 0
+    assert du['store']['objects'] == 1 and du['store']['others'] == 1
+    run_tool(['clean', '-q', str(tree)], env, check=0)
+    out = prune(env, cache, '--store-age=0')
+    assert [w for _, w in events(out)] == [UNUSED]
+    assert os.path.exists(os.path.join(user, 'x.%s.pyc' % NEWEST.tag))
