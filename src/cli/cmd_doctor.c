@@ -545,7 +545,8 @@ static void store_trust(struct doctor *d, const char *kind,
 	struct finding *f = &u->found[PYC_STORE_UNTRUSTED];
 
 	if (!f->n) {
-		say(d, OK, ck(kind, "trust"), NULL, "%s: owner %s, mode %04o: no "
+		say(d, OK, ck(kind, "trust"), NULL, "%s: owner %s, mode %04o: "
+		    "no "
 		    "other user can change it", q(d, store),
 		    pw ? pw->pw_name : "?", (unsigned)(st->st_mode & 07777));
 		return;
@@ -575,15 +576,18 @@ static void check_store(struct doctor *d, const char *kind,
 	ops.arg = &u;
 	if (lstat(store, &sst) < 0) {
 		if (errno == ENOENT)
-			say(d, NOTE, ck(kind, "exists"), NULL, "%s does not exist "
+			say(d, NOTE, ck(kind, "exists"), NULL,
+			    "%s does not exist "
 			    "yet: 'pycprefix compile' creates it", q(d, store));
 		else
-			say(d, FAIL, ck(kind, "exists"), NULL, "cannot reach %s: "
+			say(d, FAIL, ck(kind, "exists"), NULL,
+			    "cannot reach %s: "
 			    "%s", q(d, store), strerror(errno));
 		goto out;
 	}
 	if (pyc_store_check(prefix, store, &ops, &st) < 0) {
-		say(d, FAIL, ck(kind, "read"), NULL, "cannot check the store: %s",
+		say(d, FAIL, ck(kind, "read"), NULL,
+		    "cannot check the store: %s",
 		    strerror(errno));
 		goto out;
 	}
@@ -594,13 +598,15 @@ static void check_store(struct doctor *d, const char *kind,
 		    u.errors == 1 ? "y" : "ies", q(d, u.first_path),
 		    u.first_msg);
 	if (u.found[PYC_STORE_UNSOUND].n)
-		list_finding(d, FAIL, ck(kind, "objects"), "remove them (rm): the "
+		list_finding(d, FAIL, ck(kind, "objects"),
+			     "remove them (rm): the "
 			     "next compile writes them again",
 			     &u.found[PYC_STORE_UNSOUND],
 			     "Objects whose content is not what their digest "
 			     "says (compile discards them when it reads them)");
 	else
-		say(d, OK, ck(kind, "objects"), NULL, "%zu object%s, each as its "
+		say(d, OK, ck(kind, "objects"), NULL,
+		    "%zu object%s, each as its "
 		    "digest says", st.objects, st.objects == 1 ? "" : "s");
 	snprintf(fix, sizeof(fix), "remove every name of each (find %s "
 		 "-samefile FILE -delete), then 'pycprefix%s compile'",
@@ -617,9 +623,10 @@ static void check_store(struct doctor *d, const char *kind,
 		say(d, OK, ck(kind, "links"), NULL, "%zu shared pyc%s, each as "
 		    "its digest says", st.links, st.links == 1 ? "" : "s");
 	if (u.found[PYC_STORE_FOREIGN].n)
-		list_finding(d, FAIL, ck(kind, "owner"), "remove them", &u.found[
-			     PYC_STORE_FOREIGN], "Entries of the store owned "
-			     "by another user (compile discards such objects)");
+		list_finding(d, FAIL, ck(kind, "owner"), "remove them",
+			     &u.found[PYC_STORE_FOREIGN], "Entries of the "
+			     "store owned by another user (compile discards "
+			     "such objects)");
 	if (u.found[PYC_STORE_NOT_OURS].n)
 		list_finding(d, WARN, ck(kind, "contents"), "remove them: only "
 			     "objects belong in the store (prune never "

@@ -123,8 +123,9 @@ static void summary(const struct cli_ctx *ctx, const struct status_ui *ui,
 		char size[32];
 
 		cli_human_bytes(size, sizeof(size), ui->usage.disk_bytes);
-		fprintf(stderr, "store: %zu object%s, %s on disk", ui->usage.objects,
-			ui->usage.objects == 1 ? "" : "s", size);
+		fprintf(stderr, "store: %zu object%s, %s on disk",
+			ui->usage.objects, ui->usage.objects == 1 ? "" : "s",
+			size);
 		if (outdated)
 			fprintf(stderr, "; %zu of the stale and missing pycs "
 				"can be written from it without compiling",

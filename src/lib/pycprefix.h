@@ -1093,8 +1093,8 @@ struct pyc_tidy_opts {
 	int64_t temp_grace;             /* temp files younger are left */
 	/* prune, with PYC_TIDY_STORE_AGE: the prefix's store objects that
 	 * no pyc links to (one name) and that no run used (read) for
-	 * this many seconds or more are removed (0: all of them); without it, only
-	 * --max-size eviction removes objects */
+	 * this many seconds or more are removed (0: all of them); without
+	 * it, only --tags and --max-size remove objects */
 	int64_t store_age;
 	/* prune: the installed interpreters; a pyc is judged stale only by
 	 * the interpreter of its tag, never from the release tables (a pyc
@@ -1150,16 +1150,16 @@ struct pyc_tidy_stats {
  * The prefix's store (pyc_store_prefix_dir()) is no mirror: its objects
  * are never judged as pycs, and neither are those of the store of
  * --in-tree runs (pyc_store_default_dir()) when it lies in the prefix
- * (a prefix such as ~/.cache holds it).  With the whole prefix (ndirs 0),
- * prune then walks each such store: a temporary file older than temp_grace goes, and an
- * object goes (PYC_TIDY_STORE_UNUSED) when no other name of its file is
+ * (a prefix such as ~/.cache holds it).  With the whole prefix (ndirs
+ * 0), prune then walks each such store: a temporary file older than
+ * temp_grace goes, and an object goes when no other name of its file is
  * left (no pyc links to it: st_nlink 1, counting the pycs this run
  * removes) and its last use is store_age seconds ago or more
- * (PYC_TIDY_STORE_AGE), or its compiler's tag is one of dead_tags
- * (PYC_TIDY_TAG_LISTED) or, with PYC_TIDY_UNINSTALLED, the tag of no
- * interpreter of `interps` (PYC_TIDY_TAG), whatever its last use.
- * Anything else in the store (not ours) stays,
- * and so do the store's directories.  --max-size counts the store too,
+ * (PYC_TIDY_STORE_AGE: PYC_TIDY_STORE_UNUSED), or its compiler's tag is
+ * one of dead_tags (PYC_TIDY_TAG_LISTED) or, with PYC_TIDY_UNINSTALLED,
+ * the tag of no interpreter of `interps` (PYC_TIDY_TAG), whatever its
+ * last use.  Anything else in the store (not ours) stays, and so do the
+ * store's directories.  --max-size counts the store too,
  * each file once however many names it has, and evicts, least recently
  * used first, pycs and objects no pyc links to (an object with the same
  * last use as its pycs after them, so that it goes once they have).

@@ -34,8 +34,8 @@ static void spot_add(struct pyc__store_spot *s, const char *path)
 	struct stat st;
 	int n;
 
-	if (!slash || s->n == PYC__STORE_SPOTS || strlen(slash + 1) > NAME_MAX ||
-	    strlen(path) >= PATH_MAX)
+	if (!slash || s->n == PYC__STORE_SPOTS ||
+	    strlen(slash + 1) > NAME_MAX || strlen(path) >= PATH_MAX)
 		return;
 	n = snprintf(parent, sizeof(parent), "%.*s", (int)(slash - path), path);
 	if (n <= 0 || stat(parent, &st) < 0)

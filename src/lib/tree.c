@@ -106,8 +106,8 @@ static size_t push_node(struct pyc__tree *t, const char *name,
 	t->nodes = v;
 	v = &t->nodes[t->nnodes];
 	*v = (struct pyc__tree_node){ .parent = t->cur, .pycache = pycache,
-				      .keep = t->keep_dirs, .fd = -1, .dev = st->st_dev,
-				      .ino = st->st_ino };
+				      .keep = t->keep_dirs, .fd = -1,
+				      .dev = st->st_dev, .ino = st->st_ino };
 	if ((name && !(v->name = strdup(name))) ||
 	    ((t->flags & PYC__TREE_DEFER) && !(v->path = strdup(path)))) {
 		free(v->name);
