@@ -700,6 +700,11 @@ enum {
 	PYC_COMPILE_HARDLINK_DUPES = 1 << 2, /* equal levels share a file */
 	PYC_COMPILE_FOLLOW_SYMLINKS = 1 << 3,
 	PYC_COMPILE_INSECURE = 1 << 4,       /* write where others could */
+	/* The store_dir is the default one, not asked for: where its file
+	 * system keeps no extended attributes (each object's digest), run
+	 * without it, with one PYC_EV_STORE_OFF event saying so, instead
+	 * of failing. */
+	PYC_COMPILE_STORE_IF_ABLE = 1 << 5,
 };
 
 /* Optimization levels one run compiles at most: 0, 1 and 2. */
@@ -715,6 +720,8 @@ enum pyc_event_kind {
 	PYC_EV_STORE_BAD,      /* a store object (pyc: its path) was
 				  unsound (message: how): discarded, the
 				  source compiled again */
+	PYC_EV_STORE_OFF,      /* the run goes on without the store
+				  (PYC_COMPILE_STORE_IF_ABLE): message */
 };
 
 /* What the event callback receives: it and every pointer in it are valid

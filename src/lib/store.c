@@ -120,24 +120,29 @@ static mode_t current_umask(void)
 	return old;
 }
 
-/* Is the open directory fd ours alone?  EPERM with why when not. */
-static int owner_only(int fd, const char *what, struct pyc_error *err,
-		      unsigned flags)
+/* Is the open directory fd (path/sub) ours alone?  EPERM with why when
+ * not: its objects become the pycs of every tree linked to them. */
+static int owner_only(int fd, const char *path, const char *sub,
+		      struct pyc_error *err, unsigned flags)
 {
+	const char *slash = sub[0] ? "/" : "";
 	struct stat st;
 
 	if (fstat(fd, &st) < 0)
-		return pyc__error(err, errno, "cannot examine the store's %s: "
-				  "%s", what, strerror(errno));
+		return pyc__error(err, errno, "cannot examine the store "
+				  "'%s%s%s': %s", path, slash, sub,
+				  strerror(errno));
 	if (flags & PYC__STORE_INSECURE)
 		return 0;
 	if (st.st_uid != geteuid())
-		return pyc__error(err, EPERM, "the store's %s is owned by "
-				  "uid %u, not by this user (uid %u)", what,
+		return pyc__error(err, EPERM, "the store '%s%s%s' is owned by "
+				  "uid %u, not by this user (uid %u): refused "
+				  "(use a store of your own)", path, slash, sub,
 				  (unsigned)st.st_uid, (unsigned)geteuid());
 	if (st.st_mode & 022)
-		return pyc__error(err, EPERM, "the store's %s is writable by "
-				  "others (mode %03o)", what,
+		return pyc__error(err, EPERM, "the store '%s%s%s' is writable "
+				  "by others (mode %03o): refused (chmod go-w "
+				  "it)", path, slash, sub,
 				  (unsigned)(st.st_mode & 0777));
 	return 0;
 }
@@ -227,7 +232,7 @@ int pyc__store_open(struct pyc__store *s, const char *path, unsigned flags,
 			   strerror(errno));
 		goto fail;
 	}
-	if (owner_only(root, "directory", err, flags) < 0)
+	if (owner_only(root, path, "", err, flags) < 0)
 		goto fail;
 	if (create && !parent_tagged(path))
 		/* best effort: backups skip it (inside a prefix, they
@@ -241,8 +246,7 @@ int pyc__store_open(struct pyc__store *s, const char *path, unsigned flags,
 			   path, PYC_STORE_VERSION_DIR, strerror(errno));
 		goto fail;
 	}
-	if (owner_only(s->fd, "directory " PYC_STORE_VERSION_DIR, err,
-		       flags) < 0 ||
+	if (owner_only(s->fd, path, PYC_STORE_VERSION_DIR, err, flags) < 0 ||
 	    (create && xattr_works(s->fd, path, err) < 0))
 		goto fail;
 	struct stat st;
@@ -328,7 +332,7 @@ int pyc__store_compiler(const struct pyc__store *s,
 		return -1;
 	}
 	if ((c->fd = open_dir(s->fd, c->id, create)) < 0 ||
-	    owner_only(c->fd, "compiler directory", NULL, s->flags) < 0) {
+	    owner_only(c->fd, s->path, c->id, NULL, s->flags) < 0) {
 		int saved = errno;
 		free(ident);
 		pyc__store_compiler_close(c);
