@@ -155,6 +155,8 @@ complete -c pycprefix -n '__pycprefix_using compile compileall' -l hardlink-dupe
 complete -c pycprefix -n '__pycprefix_using compile status' -l follow-symlinks -d 'Descend into symlinked directories'
 complete -c pycprefix -n '__pycprefix_using compile' -l timeout -x -d 'Give up on one file after SEC seconds'
 complete -c pycprefix -n '__pycprefix_using compile migrate' -l force-insecure -d 'Write even when others can change the prefix'
+complete -c pycprefix -n '__pycprefix_using compile' -l store -x -a '(__fish_complete_directories (commandline -ct))' -d 'The shared bytecode store'
+complete -c pycprefix -n '__pycprefix_using compile' -l no-store -d 'Use no bytecode store'
 
 # compileall: python -m compileall's options
 complete -c pycprefix -n '__pycprefix_using compile compileall' -s l -d 'Do not recurse into subdirectories'
@@ -183,6 +185,8 @@ complete -c pycprefix -n '__pycprefix_using prune' -l tags -d 'Also pycs of tags
 complete -c pycprefix -n '__pycprefix_using prune; and string match -q -- "--tags=*" (commandline -ct)' -a '(__pycprefix_tags)' -d 'Cache tag'
 complete -c pycprefix -n '__pycprefix_using prune' -l max-size -x -d 'Evict least recently used pycs down to SIZE'
 complete -c pycprefix -n '__pycprefix_using prune' -l older-than -x -d 'Pycs not used for AGE'
+complete -c pycprefix -n '__pycprefix_using prune' -l store-age -x -d 'Store objects no pyc links to, not used for AGE'
+complete -c pycprefix -n '__pycprefix_using prune' -l store -x -a '(__fish_complete_directories (commandline -ct))' -d 'Prune the store at DIR alone'
 
 # clean
 complete -c pycprefix -n '__pycprefix_using clean' -l sourceless -d 'Also sourceless .pyc/.pyo files'
