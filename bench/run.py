@@ -220,7 +220,10 @@ def store_env(prefix):
 def checked(cmd, env, cwd):
     """Run cmd to its end: wall time, its peak RSS in KiB (wait4: the
     process's, and its waited-for children's when larger) and stdout.
-    A non-zero exit is an error: a refused store would look fast."""
+    A non-zero exit is an error: a refused store would look fast.
+    What earlier steps wrote (the copies, the last run's pycs) is
+    flushed first, so that its writeback does not land in this run."""
+    os.sync()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t = time.perf_counter()
         p = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=err)
