@@ -1,0 +1,207 @@
+"""The shared bytecode store against each CPython (issue 14's "Done
+means"): a tree compiled once fills the store; a copy of it at another
+path (a plain copy with new mtimes, and a `cp -al` copy sharing the
+sources' inodes) is compiled from the store without a worker, its pycs
+hardlinked to the store's objects where their bytes are equal; and the
+interpreter's own SourceFileLoader uses every such pyc as it is, with
+the code compile() makes and the copy's paths in co_filename,
+tracebacks, inspect and __file__."""
+import os
+
+import pytest
+
+from conftest import run_tool
+
+from store_lib import (MODE_FORM, MODULES, check_store, compile_json,
+                       copy_linked, copy_plain, default_store,
+                       import_check, logging_python, make_tree, object_path,
+                       prefix_store, pyc_path, sources, store_stats,
+                       worker_starts)
+
+MODES = ['timestamp', 'checked-hash', 'unchecked-hash']
+LEVELS = [(0,), (1,), (2,), (0, 1, 2)]
+
+
+def level_args(levels):
+    return [a for lv in levels for a in ('-O', str(lv))]
+
+
+def env_for(clean_env, tmp_path):
+    env = dict(clean_env, HOME=str(tmp_path / 'home'))
+    env.pop('PYTHONPYCACHEPREFIX', None)
+    return env
+
+
+def expect_links(mode, copy):
+    """Are the copy's pycs hardlinks to store objects (brief: hash pycs
+    always; timestamp pycs only of sources with several links)?"""
+    return mode != 'timestamp' or copy == 'linked'
+
+
+def check_copy(it, exe, log, env, store, tree_b, copy, mode, levels,
+               where_args, prefix=None):
+    """Compile copy tree_b from the store and check it all."""
+    srcs = sources(tree_b)
+    st, err = compile_json(['--python', exe, *where_args, *level_args(levels),
+                            '--invalidation-mode', mode, tree_b], env)
+    n = len(srcs) * len(levels)
+    from_store, linked, bad = store_stats(st)
+    context = (repr(it), mode, levels, copy)
+    assert (st['compiled'], st['fresh'], st['failed']) == (n, 0, 0), (
+        context, st, err)
+    assert from_store == n, (context, 'from_store', st)
+    assert bad == 0, (context, st, err)
+    assert worker_starts(log) == 0, (context, 'workers started for a copy '
+                                     'the store holds')
+    assert linked == (n if expect_links(mode, copy) else 0), (
+        context, 'linked', st)
+    for src in srcs:
+        for level in levels:
+            pyc = pyc_path(src, it.tag, level, prefix)
+            pst = os.stat(pyc)
+            if expect_links(mode, copy):
+                form = 't' if mode == 'timestamp' else MODE_FORM[mode]
+                obj = object_path(store, it, src, level, form)
+                assert os.path.exists(obj), (context, src, level, obj)
+                ost = os.stat(obj)
+                assert (pst.st_dev, pst.st_ino) == (ost.st_dev, ost.st_ino), (
+                    context, pyc, 'is not a hardlink to', obj)
+                assert pst.st_nlink >= 2
+            else:
+                assert pst.st_nlink == 1, (context, pyc, pst.st_nlink)
+    for level in levels:
+        pycs = import_check(it, tree_b, level, mode, env, prefix=prefix,
+                            context=context)
+        assert sorted(pycs) == sorted(MODULES)
+    check_store(store, [it])
+
+
+@pytest.mark.parametrize('levels', LEVELS, ids=lambda v: 'O' + ''.join(
+    map(str, v)))
+@pytest.mark.parametrize('mode', MODES)
+def test_copies_compiled_from_the_store(interp, clean_env, tmp_path, mode,
+                                        levels):
+    env = env_for(clean_env, tmp_path)
+    exe, log = logging_python(tmp_path, interp)
+    tree_a = tmp_path / 'a' / 'tree'
+    n = len(make_tree(tree_a)) * len(levels)
+    prefix = tmp_path / 'prefix'
+    store = prefix_store(prefix)
+    st, err = compile_json(['--python', exe, '--prefix', prefix,
+                            *level_args(levels), '--invalidation-mode', mode,
+                            tree_a], env)
+    assert (st['compiled'], st['failed']) == (n, 0), (st, err)
+    assert worker_starts(log) >= 1
+    store_stats(st)
+    objs = check_store(store, [interp])
+    assert objs, 'the store holds no object after a run'
+    for level in levels:
+        import_check(interp, tree_a, level, mode, env, prefix=prefix)
+    for copy, make in (('plain', copy_plain), ('linked', copy_linked)):
+        tree_b = tmp_path / ('b-' + copy) / 'elsewhere' / 'tree'
+        make(tree_a, tree_b)
+        check_copy(interp, exe, log, env, store, tree_b, copy, mode, levels,
+                   ['--prefix', prefix], prefix=prefix)
+    # Nothing of the store's is outside the prefix.
+    assert not os.path.exists(default_store(env['XDG_CACHE_HOME']))
+
+
+@pytest.mark.parametrize('mode', MODES)
+def test_in_tree_copies_use_the_cache_store(interp, clean_env, tmp_path,
+                                            mode):
+    env = env_for(clean_env, tmp_path)
+    exe, log = logging_python(tmp_path, interp)
+    levels = (0, 1, 2)
+    tree_a = tmp_path / 'a' / 'tree'
+    n = len(make_tree(tree_a)) * len(levels)
+    store = default_store(env['XDG_CACHE_HOME'])
+    st, err = compile_json(['--python', exe, '--in-tree',
+                            *level_args(levels), '--invalidation-mode', mode,
+                            tree_a], env)
+    assert (st['compiled'], st['failed']) == (n, 0), (st, err)
+    assert worker_starts(log) >= 1
+    check_store(store, [interp])
+    for copy, make in (('plain', copy_plain), ('linked', copy_linked)):
+        tree_b = tmp_path / ('b-' + copy) / 'tree'
+        make(tree_a, tree_b)
+        check_copy(interp, exe, log, env, store, tree_b, copy, mode, levels,
+                   ['--in-tree'])
+    # No prefix was made or written.
+    assert not os.path.exists(os.path.join(env['XDG_CACHE_HOME'],
+                                           'pycprefix', 'v1'))
+    for p in (tmp_path / 'a', tmp_path / 'b-plain'):
+        assert not list(p.rglob('.pycprefix-store'))
+
+
+def test_no_store(interp, clean_env, tmp_path):
+    """--no-store writes no store, and a copy is compiled by workers."""
+    env = env_for(clean_env, tmp_path)
+    exe, log = logging_python(tmp_path, interp)
+    tree_a = tmp_path / 'a' / 'tree'
+    n = len(make_tree(tree_a))
+    prefix = tmp_path / 'prefix'
+    for where in (['--prefix', prefix], ['--in-tree']):
+        for tree in (tree_a, tmp_path / ('b%d' % len(where)) / 'tree'):
+            if tree != tree_a:
+                copy_plain(tree_a, tree)
+            st, err = compile_json(['--python', exe, '--no-store', *where,
+                                    '--invalidation-mode', 'checked-hash',
+                                    tree], env)
+            assert (st['compiled'], st['failed']) == (n, 0), (st, err)
+            assert worker_starts(log) >= 1, (where, tree)
+            assert store_stats(st)[:2] == (0, 0), st
+    assert not os.path.exists(prefix_store(prefix))
+    assert not os.path.exists(os.path.join(env['XDG_CACHE_HOME'],
+                                           'pycprefix'))
+    # And with the store, the same copy comes from it: the test can fail.
+    tree_c = tmp_path / 'c' / 'tree'
+    copy_plain(tree_a, tree_c)
+    compile_json(['--python', exe, '--prefix', prefix, tree_a], env)
+    worker_starts(log)
+    st, err = compile_json(['--python', exe, '--prefix', prefix, tree_c],
+                           env)
+    assert store_stats(st)[0] == n and worker_starts(log) == 0, (st, err)
+
+
+def test_store_option_names_another_store(interp, clean_env, tmp_path):
+    env = env_for(clean_env, tmp_path)
+    exe, log = logging_python(tmp_path, interp)
+    tree_a = tmp_path / 'a' / 'tree'
+    n = len(make_tree(tree_a))
+    prefix = tmp_path / 'prefix'
+    other = tmp_path / 'other-store'
+    args = ['--python', exe, '--prefix', prefix, '--store', other,
+            '--invalidation-mode', 'checked-hash']
+    compile_json(args + [tree_a], env)
+    assert not os.path.exists(prefix_store(prefix))
+    assert check_store(other, [interp])
+    worker_starts(log)
+    tree_b = tmp_path / 'b' / 'tree'
+    copy_plain(tree_a, tree_b)
+    st, err = compile_json(args + [tree_b], env)
+    assert store_stats(st)[:2] == (n, n), (st, err)
+    assert worker_starts(log) == 0
+    import_check(interp, tree_b, 0, 'checked-hash', env, prefix=prefix)
+    assert not os.path.exists(prefix_store(prefix))
+
+
+def test_verbose_says_from_the_store_or_linked(interp, clean_env, tmp_path):
+    env = env_for(clean_env, tmp_path)
+    tree_a = tmp_path / 'a' / 'tree'
+    make_tree(tree_a)
+    prefix = tmp_path / 'prefix'
+    for mode, word in (('timestamp', 'from the store'),
+                       ('checked-hash', 'linked')):
+        args = ['compile', '-v', '--python', interp.exe, '--prefix',
+                str(prefix), '--invalidation-mode', mode]
+        run_tool(args + [str(tree_a)], env, check=0)
+        tree_b = tmp_path / ('b-' + mode) / 'tree'
+        srcs = copy_plain(tree_a, tree_b)
+        res = run_tool(args + [str(tree_b)], env, check=0)
+        # The brief spells it `compiled SRC [tag] (...)`; the tag is
+        # there when several interpreters run, as for other lines.
+        lines = sorted(x.replace(' [%s]' % interp.tag, '')
+                       for x in res.stdout.decode().splitlines()
+                       if x.startswith('compiled '))
+        want = sorted('compiled %s (%s)' % (s, word) for s in srcs)
+        assert lines == want, (mode, res.stdout.decode())
