@@ -614,3 +614,82 @@ def import_check(it, root, level, mode, env, prefix=None, names=MODULES,
         assert pyc.startswith(str(prefix) + '/') if prefix else \
             '/__pycache__/' in pyc, pyc
     return out['pycs']
+
+
+# Every source below a tree: its pyc (at this level) is used by the
+# interpreter's SourceFileLoader as it is (a recompile or a rewrite
+# raises), and holds the code compile() makes, with the source's path
+# in every co_filename.
+CODE_CHECK = r'''
+import importlib.machinery as m, importlib.util as u, json, os, sys, types
+root = sys.argv[1]
+level = sys.flags.optimize
+res = {'ok': [], 'missing': [], 'bad': []}
+
+class Strict(m.SourceFileLoader):
+    def source_to_code(self, *a, **k):
+        raise RuntimeError('importlib would recompile it')
+    def set_data(self, *a, **k):
+        raise RuntimeError('importlib would rewrite it')
+
+def codes(code):
+    yield code
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            yield from codes(c)
+
+for d, dirs, files in os.walk(root):
+    dirs[:] = sorted(x for x in dirs if x != '__pycache__')
+    for f in sorted(files):
+        if not f.endswith('.py'):
+            continue
+        src = os.path.join(d, f)
+        pyc = u.cache_from_source(src)
+        if not os.path.lexists(pyc):
+            res['missing'].append(src)
+            continue
+        try:
+            if os.path.islink(pyc):
+                raise RuntimeError('the pyc is a symlink')
+            before = os.stat(pyc)
+            code = Strict('m', src).get_code('m')
+            with open(src, 'rb') as fs:
+                want = compile(fs.read(), src, 'exec', dont_inherit=True,
+                               optimize=level)
+            if code != want:
+                raise RuntimeError('its code is not what compile() makes')
+            for c in codes(code):
+                if c.co_filename != src:
+                    raise RuntimeError('co_filename %r' % c.co_filename)
+            after = os.stat(pyc)
+            if (before.st_ino, before.st_mtime_ns, before.st_size) != (
+                    after.st_ino, after.st_mtime_ns, after.st_size):
+                raise RuntimeError('the pyc changed')
+            res['ok'].append([src, pyc, after.st_ino])
+        except Exception as e:
+            res['bad'].append([src, pyc, '%s: %s' % (type(e).__name__, e)])
+print(json.dumps(res))
+'''
+
+
+def code_check(it, root, env, prefix=None, level=0):
+    """Run CODE_CHECK; returns its {'ok', 'missing', 'bad'}."""
+    env = {k: v for k, v in env.items()
+           if k not in ('PYTHONDONTWRITEBYTECODE', 'PYTHONPYCACHEPREFIX')}
+    if prefix is not None:
+        env['PYTHONPYCACHEPREFIX'] = str(prefix)
+    flags = ['-' + 'O' * level] if level else []
+    res = subprocess.run([it.exe, '-s', *flags, '-c', CODE_CHECK, str(root)],
+                         capture_output=True, env=env, cwd='/', timeout=300)
+    assert res.returncode == 0, res.stderr.decode(errors='replace')
+    return json.loads(res.stdout)
+
+
+def assert_code_equal(it, root, env, prefix=None, level=0, context=''):
+    """Every source below root has a pyc the interpreter uses as it is,
+    holding the code compile() makes."""
+    v = code_check(it, root, env, prefix, level)
+    assert not v['bad'], (context, 'pycs with other code', v['bad'][:10])
+    assert not v['missing'], (context, 'sources without a pyc',
+                              v['missing'][:10])
+    return v

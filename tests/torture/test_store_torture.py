@@ -1,0 +1,412 @@
+"""The store under torture (issue 14): kill -9 while a run fills it,
+racing runs sharing it, a full disk, corrupted and foreign objects, a
+store another user can write, symlinks planted in it.  Every object
+left is sound (its content's SHA-256 is its attribute, its header fits
+its name), every pyc is used by the interpreter as it is and holds the
+code compile() makes, and nothing is read or written through a link."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+from conftest import run_tool
+from store_lib import (UNSOUND_RE, XATTR, assert_code_equal,
+                       check_identity, check_store, compile_json,
+                       copy_linked, copy_plain, import_check,
+                       make_tree, object_path, prefix_store, pyc_path,
+                       sha256, sources, store_stats, tree_state)
+from torture_lib import (NEWEST, OLDEST, assert_all_valid, crashed, kill_at,
+                         rng, start_tool, stdlib_tree, temp_files)
+
+assert rng
+
+MODES = ['timestamp', 'checked-hash', 'unchecked-hash']
+
+
+def env_for(clean_env, tmp_path):
+    env = dict(clean_env, HOME=str(tmp_path / 'home'))
+    env.pop('PYTHONPYCACHEPREFIX', None)
+    return env
+
+
+def variant(base, dest, tag):
+    """A copy of the tree base at dest whose every source has other
+    bytes (so the store has to be filled again)."""
+    out = []
+    for s in sources(base):
+        d = os.path.join(str(dest), os.path.relpath(s, str(base)))
+        os.makedirs(os.path.dirname(d), exist_ok=True)
+        with open(s, 'rb') as f:
+            data = f.read()
+        with open(d, 'wb') as f:
+            f.write(data + b'\n# %s\n' % tag.encode())
+        out.append(d)
+    return out
+
+
+def compiler_dirs(store):
+    v1 = os.path.join(str(store), 'v1')
+    return [os.path.join(v1, d) for d in os.listdir(v1)] if \
+        os.path.isdir(v1) else []
+
+
+# ---- kill -9 while the store fills ----
+
+def test_kill_while_filling_the_store(clean_env, tmp_path, rng):
+    it = NEWEST
+    env = env_for(clean_env, tmp_path)
+    base = tmp_path / 'base'
+    stdlib_tree(base, limit=60)
+    prefix = str(tmp_path / 'prefix')
+    store = prefix_store(prefix)
+    kills = 0
+    for rnd in range(5):
+        tree = tmp_path / ('t%d' % rnd) / 'tree'
+        variant(base, tree, 'round %d' % rnd)
+        mode = MODES[rnd % 3]
+        args = ['compile', '-q', '-j', '2', '--python', it.exe, '--prefix',
+                prefix, '--invalidation-mode', mode, tree]
+        proc = start_tool(args, env)
+        killed, out, err = kill_at(proc, rng.uniform(0.01, 0.3))
+        kills += killed
+        context = ('round', rnd, mode, 'killed' if killed else 'ended')
+        # Whatever instant it died at: every object whole and sound, and
+        # an identity, where there is one, whole.
+        if os.path.exists(store):
+            for d in compiler_dirs(store):
+                if os.path.exists(os.path.join(d, 'identity')):
+                    check_identity(d, it)
+            check_store(store, temp_ok=True)
+        # The next run completes, and every pyc is valid.
+        st, err = compile_json(args[1:], env)
+        assert st['failed'] == 0 and store_stats(st)[2] == 0, (context, st,
+                                                                err)
+        assert_all_valid(prefix, [it], context=context)
+        assert_code_equal(it, tree, env, prefix, context=context)
+        check_store(store, [it], temp_ok=True)
+    assert kills, 'no run was killed: the delays are too long'
+
+
+# ---- racing runs on copies sharing one store ----
+
+def test_racing_runs_share_one_store(clean_env, tmp_path):
+    it = NEWEST
+    env = env_for(clean_env, tmp_path)
+    base = tmp_path / 'base'
+    stdlib_tree(base, limit=60)
+    prefix = str(tmp_path / 'prefix')
+    store = prefix_store(prefix)
+    # Two runs -j 1 (at most four processes): timestamp pycs of sources
+    # sharing inodes (both race for the same "t" objects), then
+    # checked-hash pycs of plain copies (both link the same objects).
+    for rnd, (mode, copy) in enumerate((('timestamp', copy_linked),
+                                         ('checked-hash', copy_plain))):
+        first = tmp_path / ('r%d' % rnd) / 'first'
+        n = len(variant(base, first, 'race %d' % rnd))
+        trees = [first, tmp_path / ('r%d' % rnd) / 'second']
+        copy(first, trees[1])
+        procs = [start_tool(['compile', '--json', '-j', '1', '--python',
+                             it.exe, '--prefix', prefix,
+                             '--invalidation-mode', mode, t], env)
+                 for t in trees]
+        for t, p in zip(trees, procs):
+            out, err = p.communicate(timeout=300)
+            assert p.returncode == 0, (mode, t, p.returncode, err)
+            st = json.loads(out)
+            assert (st['compiled'], st['failed']) == (n, 0), (mode, st)
+            assert store_stats(st)[2] == 0, (mode, st, err)
+        for t in trees:
+            assert_code_equal(it, t, env, prefix, context=(mode, t))
+        assert_all_valid(prefix, [it], context=mode)
+        assert temp_files(prefix) == []
+        check_store(store, [it])
+        if mode == 'checked-hash':
+            # Both copies' pycs are the objects themselves.
+            for t in trees:
+                for s in sources(t):
+                    a = os.stat(pyc_path(s, it.tag, 0, prefix))
+                    b = os.stat(object_path(store, it, s, 0, 'c'))
+                    assert a.st_ino == b.st_ino, ('not linked', s)
+
+
+# ---- a full disk ----
+
+class Tmpfs:
+    """A small tmpfs; the suite runs as root (it fails, never skips)."""
+
+    def __init__(self, size):
+        self.dir = tempfile.mkdtemp(prefix='pycprefix-tmpfs-', dir='/tmp')
+        res = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=%s' % size,
+                              'tmpfs', self.dir], capture_output=True)
+        if res.returncode:
+            os.rmdir(self.dir)
+            raise AssertionError('cannot mount a tmpfs (the test needs '
+                                 'root): %s' % res.stderr.decode())
+
+    def grow(self, size):
+        subprocess.run(['mount', '-o', 'remount,size=%s' % size, self.dir],
+                       check=True)
+
+    def close(self):
+        if subprocess.run(['umount', self.dir]).returncode:
+            subprocess.run(['umount', '-l', self.dir])
+        os.rmdir(self.dir)
+
+
+@pytest.fixture
+def tmpfs():
+    fs = Tmpfs('200k')
+    yield fs
+    fs.close()
+
+
+@pytest.mark.parametrize('mode', ['timestamp', 'checked-hash'])
+def test_full_disk_leaves_the_store_consistent(clean_env, tmp_path, tmpfs,
+                                               mode):
+    it = NEWEST
+    env = env_for(clean_env, tmp_path)
+    tree = tmp_path / 'tree'
+    srcs = stdlib_tree(tree, limit=60)
+    prefix = os.path.join(tmpfs.dir, 'prefix')
+    store = prefix_store(prefix)
+    args = ['compile', '-j', '2', '--python', it.exe, '--prefix', prefix,
+            '--invalidation-mode', mode, str(tree)]
+    res = run_tool(args, env)
+    assert not crashed(res.returncode), res.stderr
+    assert res.returncode == 1, res.stderr
+    failed, other = set(), []
+    for line in res.stderr.decode().splitlines():
+        m = re.match(r'^(.*\.py): .*No space left on device$', line)
+        if m and m.group(1) in srcs:
+            failed.add(m.group(1))
+        elif not (re.match(r'^\d+ compiled, ', line) or re.match(
+                r'^pycprefix: .*No space left on device$', line)):
+            other.append(line)
+    assert not other, ('lines that are neither a failed file nor the '
+                       'summary', other)
+    assert failed
+    written = {s for s in srcs if os.path.exists(pyc_path(s, it.tag, 0,
+                                                          prefix))}
+    assert written | failed == set(srcs)
+    assert not written & failed, ('named as failed, yet written',
+                                  sorted(written & failed)[:5])
+    assert temp_files(prefix) == []
+    assert_all_valid(prefix, [it])
+    if os.path.exists(store):
+        for d in compiler_dirs(store):
+            if os.path.exists(os.path.join(d, 'identity')):
+                check_identity(d, it)
+        check_store(store)
+    tmpfs.grow('32m')
+    res = run_tool(args, env, check=0)
+    assert res.stderr.decode().startswith('%d compiled, %d fresh' % (
+        len(failed), len(written))), res.stderr
+    assert_code_equal(it, tree, env, prefix)
+    check_store(store, [it])
+    run_tool(['status', '--check', '-q', '--python', it.exe, '--prefix',
+              prefix, str(tree)], env, check=0)
+
+
+# ---- corrupted and foreign objects ----
+
+def replace_with(path, data):
+    """Put data at path as a new file whose attribute is its digest (a
+    sound-looking object)."""
+    tmp = path + '.planted'
+    with open(tmp, 'wb') as f:
+        f.write(data)
+    os.setxattr(tmp, XATTR, sha256(data))
+    os.replace(tmp, path)
+
+
+@pytest.mark.parametrize('mode', MODES)
+def test_unsound_objects_are_discarded(clean_env, tmp_path, mode):
+    it, other = NEWEST, OLDEST
+    assert it.magic != other.magic
+    env = env_for(clean_env, tmp_path)
+    tree_a = tmp_path / 'a' / 'tree'
+    make_tree(tree_a)
+    prefix = tmp_path / 'prefix'
+    store = prefix_store(prefix)
+    for x in (it, other):
+        compile_json(['--python', x.exe, '--prefix', prefix,
+                      '--invalidation-mode', mode, tree_a], env)
+    check_store(store, [it, other])
+
+    # The objects the copy's pycs come from: "u" ones for unchecked-hash
+    # pycs, else the "c" ones (a timestamp pyc of a source with one link
+    # is written from the "c" object's code).
+    form = 'u' if mode == 'unchecked-hash' else 'c'
+
+    def obj(rel, x=it):
+        return object_path(store, x, os.path.join(str(tree_a), rel), 0,
+                           form)
+
+    damaged = {}
+    # A flipped byte (in place, as a tool rewriting the file would).
+    p = damaged['flipped'] = obj('pkg/funcs.py')
+    with open(p, 'r+b') as f:
+        f.seek(-1, 2)
+        last = f.read(1)
+        f.seek(-1, 2)
+        f.write(bytes([last[0] ^ 0x40]))
+    # Truncated.
+    p = damaged['truncated'] = obj('pkg/classes.py')
+    os.truncate(p, os.path.getsize(p) // 2)
+    # Its attribute gone.
+    p = damaged['no attribute'] = obj('pkg/asserts.py')
+    os.removexattr(p, XATTR)
+    # Another compiler's object of the same source, attribute and all.
+    p = damaged['foreign'] = obj('pkg/uni.py')
+    with open(obj('pkg/uni.py', other), 'rb') as f:
+        replace_with(p, f.read())
+    # Another owner's.
+    p = damaged['owner'] = obj('pkg/latin.py')
+    os.chown(p, 65534, 65534)
+    tree_b = tmp_path / 'b' / 'tree'
+    srcs = copy_plain(tree_a, tree_b)
+    st, err = compile_json(['--python', it.exe, '--prefix', prefix,
+                            '--invalidation-mode', mode, tree_b], env)
+    reported = {}
+    for line in err.splitlines():
+        m = UNSOUND_RE.match(line)
+        if m:
+            reported[os.path.normpath(m.group('path'))] = m.group('why')
+    want = {os.path.normpath(p) for p in damaged.values()}
+    assert set(reported) == want, ('unsound objects reported', reported,
+                                   'damaged', damaged, err)
+    from_store, linked, bad = store_stats(st)
+    assert (st['compiled'], st['failed'], bad) == (len(srcs), 0,
+                                                   len(damaged)), (st, err)
+    assert from_store == len(srcs) - len(damaged), st
+    import_check(it, tree_b, 0, mode, env, prefix=prefix)
+    assert_code_equal(it, tree_b, env, prefix)
+    # Each was compiled again into a sound object.
+    check_store(store, [it, other])
+    for p in damaged.values():
+        assert os.path.exists(p), p
+
+
+# ---- a store others can write, or another user's ----
+
+def make_writable(p):
+    os.chmod(p, 0o777)
+
+
+def make_foreign(p):
+    os.chown(p, 65534, 65534)
+
+
+@pytest.mark.parametrize('where', ['root', 'v1', 'in-tree'])
+@pytest.mark.parametrize('how', ['o+w', 'chown'])
+def test_store_others_can_write_is_refused(clean_env, tmp_path, where, how):
+    it = NEWEST
+    env = env_for(clean_env, tmp_path)
+    tree_a = tmp_path / 'a' / 'tree'
+    make_tree(tree_a)
+    if where == 'in-tree':
+        loc = ['--in-tree']
+        store = os.path.join(env['XDG_CACHE_HOME'], 'pycprefix', 'store')
+        prefix = None
+    else:
+        prefix = tmp_path / 'prefix'
+        loc = ['--prefix', prefix]
+        store = prefix_store(prefix)
+    args = ['--python', it.exe, *loc, '--invalidation-mode', 'checked-hash']
+    compile_json(args + [tree_a], env)
+    check_store(store, [it])
+    target = store if where != 'v1' else os.path.join(store, 'v1')
+    (make_writable if how == 'o+w' else make_foreign)(target)
+    before = tree_state(store)
+    tree_b = tmp_path / 'b' / 'tree'
+    srcs = copy_plain(tree_a, tree_b)
+    res = run_tool(['compile', *map(str, args), str(tree_b)], env)
+    err = res.stderr.decode()
+    assert res.returncode == 2, (res.returncode, err)
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith('pycprefix: '), err
+    assert store in lines[0], err
+    assert tree_state(store) == before, 'the refused store was written'
+    for s in srcs:
+        assert not os.path.exists(pyc_path(s, it.tag, 0, prefix)), s
+    # --no-store compiles, and leaves the store alone.
+    run_tool(['compile', '--no-store', *map(str, args), str(tree_b)], env,
+             check=0)
+    assert_code_equal(it, tree_b, env, prefix)
+    assert tree_state(store) == before
+
+
+# ---- symlinks planted in the store ----
+
+def plant(store, it, tree_a, elsewhere, what):
+    """Put a symlink at `what` of the store, to a copy in elsewhere whose
+    object of pkg/funcs.py holds pkg/classes.py's code (attribute and
+    all): a run that reads through it writes the wrong code."""
+    funcs = object_path(store, it, os.path.join(str(tree_a), 'pkg/funcs.py'),
+                        0, 'c')
+    with open(object_path(store, it, os.path.join(str(tree_a),
+                                                  'pkg/classes.py'), 0, 'c'),
+              'rb') as f:
+        wrong = f.read()
+    fan = os.path.dirname(funcs)
+    comp = os.path.dirname(fan)
+    v1 = os.path.dirname(comp)
+    link = {'object': funcs, 'fan': fan, 'compiler': comp, 'v1': v1,
+            'root': store}[what]
+    target = os.path.join(str(elsewhere), os.path.basename(link))
+    if what == 'object':
+        os.makedirs(str(elsewhere))
+        replace_with(target, wrong)
+        os.unlink(link)
+    else:
+        shutil.copytree(link, target, symlinks=True)
+        replace_with(os.path.join(target, os.path.relpath(funcs, link)),
+                     wrong)
+        shutil.rmtree(link)
+    os.symlink(target, link)
+    return link
+
+
+@pytest.mark.parametrize('what', ['object', 'fan', 'compiler', 'v1',
+                                  'root'])
+def test_symlinks_in_the_store(clean_env, tmp_path, what):
+    it = NEWEST
+    env = env_for(clean_env, tmp_path)
+    tree_a = tmp_path / 'a' / 'tree'
+    make_tree(tree_a)
+    prefix = tmp_path / 'prefix'
+    store = prefix_store(prefix)
+    args = ['--python', it.exe, '--prefix', prefix, '--invalidation-mode',
+            'timestamp']
+    compile_json(args + [tree_a], env)
+    elsewhere = tmp_path / 'elsewhere'
+    link = plant(store, it, tree_a, elsewhere, what)
+    before = tree_state(elsewhere)
+    theirs = {st[1] for st in before.values()}
+    tree_b = tmp_path / 'b' / 'tree'
+    copy_plain(tree_a, tree_b)
+    res = run_tool(['compile', '--json', *map(str, args), str(tree_b)], env)
+    err = res.stderr.decode()
+    assert not crashed(res.returncode), err
+    assert tree_state(elsewhere) == before, ('written through the '
+                                             'symlink at', link)
+    v = assert_code_equal(it, tree_b, env, prefix, context=(what, err)) \
+        if res.returncode != 2 else None
+    if what in ('v1', 'root'):
+        # The store itself is a link: refused as an unsafe one is.
+        assert res.returncode == 2, (res.returncode, err)
+        assert len(err.splitlines()) == 1, err
+        assert not os.path.exists(os.path.join(
+            str(prefix), str(tree_b).lstrip('/')))
+        return
+    assert res.returncode == 0, (res.returncode, err)
+    for src, pyc, ino in v['ok']:
+        assert ino not in theirs, (pyc, 'is a link to a file through the '
+                                   'planted symlink')
+    if what == 'object':
+        m = [UNSOUND_RE.match(x) for x in err.splitlines()]
+        assert [x.group('path') for x in m if x] == [link], err
