@@ -32,7 +32,7 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) -Isrc/lib -Itests/unit -MMD -MP
 # strcpy, sprintf and friends are compile errors in src/ (git's banned.h).
 BANNED  = -include src/lib/banned.h
-LDLIBS  += -lm -lpthread
+LDLIBS  += -lcrypto -lm -lpthread
 # The command line's -x patterns (Python's re syntax): PCRE2 (Debian
 # libpcre2-dev); the library does not use it.
 CLI_LIBS = -lpcre2-8
@@ -211,7 +211,7 @@ fuzz:
 	@sh tests/deps.sh fuzz
 	@mkdir -p $(BUILD)/fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \
-		clang $(FUZZ_FLAGS) -o $(BUILD)/fuzz/$$t fuzz/fuzz_$$t.c $(LIB_SRC) -lm -lpthread; \
+		clang $(FUZZ_FLAGS) -o $(BUILD)/fuzz/$$t fuzz/fuzz_$$t.c $(LIB_SRC) -lcrypto -lm -lpthread; \
 		mkdir -p fuzz/corpus/$$t; \
 		echo "== $$t ($(FUZZ_SECONDS) s)"; \
 		$(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install what the build and the tests need on Debian, through apt-get,
-# when missing: PCRE2 (the build: compile -x), cmocka (C unit tests),
+# when missing: PCRE2 (the build: compile -x), libcrypto (the store's
+# SHA-256), cmocka (C unit tests),
 # pytest and hypothesis (driven by Debian's python3), zsh, fish and
 # bash-completion (the completion tests), scdoc (the man pages: make
 # check builds them) and mandoc (their lint); for the packaging
@@ -15,6 +16,7 @@
 set -e
 need=""
 [ -f /usr/include/pcre2.h ] || need="$need libpcre2-dev"
+[ -f /usr/include/openssl/evp.h ] || need="$need libssl-dev"
 command -v cc >/dev/null 2>&1 || need="$need gcc"
 command -v make >/dev/null 2>&1 || need="$need make"
 if [ "$1" != build ]; then

@@ -48,6 +48,7 @@ static const char *signal_name(int sig)
 
 struct compile_ui {
 	struct cli_ctx *ctx;
+	const char *store;       /* the store used, or NULL */
 	bool multi;              /* several interpreters: name them */
 	bool tty;                /* progress bar on stderr */
 	pcre2_code **rx;         /* -x, each applied */
@@ -284,8 +285,9 @@ static void on_event(const struct pyc_event *ev, void *arg)
 	switch (ev->kind) {
 	case PYC_EV_WOULD_COMPILE:
 		if (!ctx->json)
-			printf("%s -> %s\n", cli_qpath(ev->source),
-			       cli_qpath(ev->pyc));
+			printf("%s -> %s%s\n", cli_qpath(ev->source),
+			       cli_qpath(ev->pyc),
+			       ev->from_store ? " (from the store)" : "");
 		break;
 	case PYC_EV_WALK_ERROR:
 		cli_warn("cannot read %s: %s", cli_qsubject(ev->source),
@@ -315,7 +317,13 @@ static void on_event(const struct pyc_event *ev, void *arg)
 	/* The files acted on are data: stdout, as prune's "removed". */
 	case PYC_EV_COMPILED:
 		if (ctx->verbose && !ctx->json)
-			printf("compiled %s%s\n", cli_qpath(ev->source), where);
+			printf("compiled %s%s%s\n", cli_qpath(ev->source), where,
+			       ev->linked ? " (linked)"
+			       : ev->from_store ? " (from the store)" : "");
+		break;
+	case PYC_EV_STORE_BAD:
+		cli_warn("store object %s is unsound (%s): discarded, "
+			 "compiled again", cli_qsubject(ev->pyc), ev->message);
 		break;
 	case PYC_EV_FRESH:
 		if (ctx->verbose > 1 && !ctx->json)
@@ -346,6 +354,10 @@ static void summary(const struct compile_ui *ui,
 		json_uint(w, "failed", st->failed + st->walk_errors);
 		json_uint(w, "source_errors", st->source_errors);
 		json_uint(w, "warnings", st->warnings);
+		json_uint(w, "from_store", st->from_store);
+		json_uint(w, "linked", st->linked);
+		json_uint(w, "store_bad", st->store_bad);
+		json_string(w, "store", ui->store);
 		json_double(w, "seconds", 3, secs);
 		json_bool(w, "interrupted", interrupted);
 		json_sub(w, "failures", &ui->failures);
@@ -354,11 +366,15 @@ static void summary(const struct compile_ui *ui,
 	}
 	if (ctx->quiet)
 		return;
-	fprintf(stderr, "%s%zu %s%s, %zu fresh, %s%zu failed%s (pycs of %zu "
+	char store[96] = "";
+	if (st->from_store)
+		snprintf(store, sizeof(store), " (%zu from the store, %zu "
+			 "linked)", st->from_store, st->linked);
+	fprintf(stderr, "%s%zu %s%s%s, %zu fresh, %s%zu failed%s (pycs of %zu "
 		"source%s), %zu warning%s, in %.2f s\n",
 		color_e(ctx, C_BOLD), st->compiled,
 		dry ? "would be compiled" : "compiled", color_e(ctx, C_RESET),
-		st->fresh, st->failed ? color_e(ctx, C_RED) : "",
+		store, st->fresh, st->failed ? color_e(ctx, C_RED) : "",
 		st->failed + st->walk_errors,
 		st->failed ? color_e(ctx, C_RESET) : "", st->sources,
 		st->sources == 1 ? "" : "s", st->warnings,
@@ -382,6 +398,9 @@ static void add_stats(struct pyc_compile_stats *a,
 	a->source_errors += b->source_errors;
 	a->warnings += b->warnings;
 	a->walk_errors += b->walk_errors;
+	a->from_store += b->from_store;
+	a->linked += b->linked;
+	a->store_bad += b->store_bad;
 }
 
 /* -x PATTERN, Python's re syntax as compileall takes it (a str pattern:
@@ -427,7 +446,8 @@ static void rx_release(struct compile_ui *ui)
 
 enum {
 	OPT_INV = 2000, OPT_NONE, OPT_EXCLUDE, OPT_SYS_PATH, OPT_DRY_RUN, OPT_HARDLINK,
-	OPT_FOLLOW, OPT_TIMEOUT, OPT_INSECURE, OPT_STRICT,
+	OPT_FOLLOW, OPT_TIMEOUT, OPT_INSECURE, OPT_STRICT, OPT_STORE,
+	OPT_NO_STORE,
 };
 
 struct compile_args {
@@ -436,6 +456,9 @@ struct compile_args {
 	bool sys_path, strict;
 	const char *flist;       /* -i */
 	char *memo_dir;
+	const char *store;       /* --store */
+	bool no_store;
+	char *store_dir;         /* the one used, malloc'd */
 };
 
 /* -j, --timeout, --invalidation-mode: 0, or -1 after the usage error. */
@@ -532,6 +555,12 @@ static int compile_opt(const struct cli_ctx *ctx, int c,
 	case OPT_STRICT:
 		a->strict = true;
 		return 0;
+	case OPT_STORE:
+		a->store = optarg;
+		return 0;
+	case OPT_NO_STORE:
+		a->no_store = true;
+		return 0;
 	default:
 		return 1;
 	}
@@ -552,6 +581,8 @@ static int parse_compile(int argc, char **argv, struct cli_ctx *ctx,
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "force-insecure", no_argument, NULL, OPT_INSECURE },
 		{ "strict", no_argument, NULL, OPT_STRICT },
+		{ "store", required_argument, NULL, OPT_STORE },
+		{ "no-store", no_argument, NULL, OPT_NO_STORE },
 		{ 0 },
 	};
 	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
@@ -578,6 +609,9 @@ static int parse_compile(int argc, char **argv, struct cli_ctx *ctx,
 		return cli_usage_error(ctx, "--sys-path takes no PATH (nor -i)");
 	if (a->ui.ddir && (a->ui.strip || a->ui.prepend))
 		return cli_usage_error(ctx, "-d cannot be used with -s or -p");
+	if (a->store && a->no_store)
+		return cli_usage_error(ctx, "--store and --no-store exclude "
+				       "each other");
 	if (a->strict && !a->sys_path)
 		return cli_usage_error(ctx, "--strict needs --sys-path (for "
 				       "PATHs a source that does not compile "
@@ -594,6 +628,7 @@ static void compile_release(void *opts)
 	rx_release(&a->ui);
 	free(a->ui.globs);
 	free(a->memo_dir);
+	free(a->store_dir);
 	json_release(&a->ui.failures);
 }
 
@@ -604,6 +639,19 @@ static bool can_animate(int fd)
 	const char *term = getenv("TERM");
 
 	return isatty(fd) && !(term && strcmp(term, "dumb") == 0);
+}
+
+/* The store: --store's, else the prefix's, else (pycs in __pycache__)
+ * the user's; none with --no-store.  malloc'd. */
+static char *store_dir(const struct cli_ctx *ctx,
+		       const struct compile_args *a)
+{
+	if (a->no_store)
+		return NULL;
+	if (a->store)
+		return strdup(a->store);
+	return ctx->prefix ? pyc_store_prefix_dir(ctx->prefix)
+			   : pyc_store_default_dir();
 }
 
 /* The callbacks, the memo, the failures list, the signals. */
@@ -622,6 +670,7 @@ static void start(struct cli_ctx *ctx, struct compile_args *a)
 	o->arg = ui;
 	o->stop = &interrupted;
 	o->memo_dir = a->memo_dir = pyc_failure_memo_dir();
+	o->store_dir = ui->store = a->store_dir = store_dir(ctx, a);
 	ui->multi = ctx->ninterps > 1;
 	ui->lenient = a->sys_path && !a->strict;
 	ui->tty = !ctx->quiet && !ctx->json && can_animate(STDERR_FILENO);

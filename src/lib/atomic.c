@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -169,16 +170,21 @@ static int publish(int pfd, const char *tmp, const char *name,
 	return 0;
 }
 
-/* Write data as `name` in the open directory pfd, atomically. */
+/* Write data as `name` in the open directory pfd, atomically; attr (when
+ * not NULL) is set on the temporary file before it gets its name, and
+ * st (when not NULL) gets the file's fstat. */
 static int write_in(int pfd, const char *name, const void *data, size_t len,
-		    unsigned mode, unsigned flags)
+		    unsigned mode, unsigned flags, const struct pyc__attr *attr,
+		    struct stat *st)
 {
 	char tmp[512];
 	int fd, saved;
 
 	if ((fd = open_temp(pfd, mode, tmp, sizeof(tmp))) < 0)
 		return -1;
-	if (write_all(fd, data, len) < 0) {
+	if (write_all(fd, data, len) < 0 ||
+	    (attr && fsetxattr(fd, attr->name, attr->value, attr->len, 0) < 0) ||
+	    (st && fstat(fd, st) < 0)) {
 		saved = errno;
 		close(fd);
 		goto fail;
@@ -194,20 +200,31 @@ fail:
 	return -1;
 }
 
+int pyc__write_atomic_at(int dirfd, const char *rel, const void *data,
+			size_t len, unsigned mode, unsigned flags,
+			const struct pyc__attr *attr, struct stat *st)
+{
+	const char *name;
+	int pfd = open_parent(dirfd, rel, &name, flags), ret, saved;
+
+	if (pfd < 0)
+		return -1;
+	ret = write_in(pfd, name, data, len, mode, flags, attr, st);
+	saved = errno;
+	close(pfd);
+	errno = saved;
+	return ret;
+}
+
 int pyc__write_atomic(const char *dir, const char *rel, const void *data,
 		     size_t len, unsigned mode, unsigned flags)
 {
-	const char *name;
-	int root = open_root(dir), pfd, ret = -1, saved;
+	int root = open_root(dir), ret, saved;
 
 	if (root < 0)
 		return -1;
-	if ((pfd = open_parent(root, rel, &name, flags)) >= 0) {
-		ret = write_in(pfd, name, data, len, mode, flags);
-		saved = errno;
-		close(pfd);
-		errno = saved;
-	}
+	ret = pyc__write_atomic_at(root, rel, data, len, mode, flags, NULL,
+				   NULL);
 	saved = errno;
 	close(root);
 	errno = saved;
@@ -267,7 +284,7 @@ int pyc__move_atomic(int src_dfd, const char *src_name, const char *dir,
 	if (!(data = read_at(src_dfd, src_name, &len, &st)))
 		goto out;
 	ret = write_in(pfd, name, data, len, (unsigned)(st.st_mode & 0666),
-		       0);
+		       0, NULL, NULL);
 	free(data);
 	if (ret == 0 && pyc__unlink_same(src_dfd, src_name, &st, false) < 0)
 		ret = -1;
@@ -280,41 +297,61 @@ out:
 	return ret;
 }
 
-int pyc__link_atomic(const char *dir, const char *target_rel, const char *rel,
-		    unsigned flags)
+/*
+ * Link tdfd/tname as `name` in pfd, atomically replacing what is there:
+ * linked to a fresh temporary name, checked (when `expect` is given) to
+ * be the file expected, renamed over `name`.  When `name` already is
+ * that file, rename() does nothing and leaves the temporary name: it is
+ * removed either way.
+ */
+static int link_in(int tdfd, const char *tname, const struct stat *expect,
+		   int pfd, const char *name)
 {
 	char tmp[512];
-	const char *name, *tname;
-	int root = open_root(dir), pfd = -1, tfd = -1, saved;
+	struct stat st;
+	int saved;
 
-	if (root < 0)
-		return -1;
-	if ((pfd = open_parent(root, rel, &name, flags)) < 0 ||
-	    (tfd = open_parent(root, target_rel, &tname, flags)) < 0)
-		goto fail;
 	for (int tries = 0;; tries++) {
 		int fd = open_temp(pfd, 0600, tmp, sizeof(tmp));
 		if (fd < 0)
-			goto fail;
+			return -1;
 		/* Reserve the name, then replace it with the link. */
 		close(fd);
 		unlinkat(pfd, tmp, 0);
-		if (linkat(tfd, tname, pfd, tmp, 0) == 0)
+		if (linkat(tdfd, tname, pfd, tmp, 0) == 0)
 			break;
 		if (errno != EEXIST || tries > 10)
-			goto fail;
+			return -1;
+	}
+	if (expect && (fstatat(pfd, tmp, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		       st.st_dev != expect->st_dev ||
+		       st.st_ino != expect->st_ino)) {
+		saved = ESTALE;
+		goto fail;
 	}
 	if (renameat(pfd, tmp, pfd, name) < 0) {
 		saved = errno;
-		unlinkat(pfd, tmp, 0);
-		errno = saved;
 		goto fail;
 	}
-	close(tfd);
-	close(pfd);
-	close(root);
+	unlinkat(pfd, tmp, 0); /* ENOENT unless name was the same file */
 	return 0;
 fail:
+	unlinkat(pfd, tmp, 0);
+	errno = saved;
+	return -1;
+}
+
+int pyc__link_atomic(const char *dir, const char *target_rel, const char *rel,
+		    unsigned flags)
+{
+	const char *name, *tname;
+	int root = open_root(dir), pfd = -1, tfd = -1, ret = -1, saved;
+
+	if (root < 0)
+		return -1;
+	if ((pfd = open_parent(root, rel, &name, flags)) >= 0 &&
+	    (tfd = open_parent(root, target_rel, &tname, flags)) >= 0)
+		ret = link_in(tfd, tname, NULL, pfd, name);
 	saved = errno;
 	if (tfd >= 0)
 		close(tfd);
@@ -322,7 +359,28 @@ fail:
 		close(pfd);
 	close(root);
 	errno = saved;
-	return -1;
+	return ret;
+}
+
+int pyc__link_from(int src_dfd, const char *src_name,
+		   const struct stat *expect, const char *dir, const char *rel,
+		   unsigned flags)
+{
+	const char *name;
+	int root = open_root(dir), pfd, ret = -1, saved;
+
+	if (root < 0)
+		return -1;
+	if ((pfd = open_parent(root, rel, &name, flags)) >= 0) {
+		ret = link_in(src_dfd, src_name, expect, pfd, name);
+		saved = errno;
+		close(pfd);
+		errno = saved;
+	}
+	saved = errno;
+	close(root);
+	errno = saved;
+	return ret;
 }
 
 ssize_t pyc__write_symlink(const char *dir, const char *rel)

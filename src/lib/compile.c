@@ -15,6 +15,7 @@
 #include "compat.h"
 #include "internal.h"
 #include "memo.h"
+#include "store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,7 +36,9 @@ struct source {
 	int stat_errno;             /* lazy: pyc__walk_stat_source() */
 };
 
-enum task_state { TASK_FRESH, TASK_STALE, TASK_ERROR, TASK_NOMEM };
+enum task_state {
+	TASK_FRESH, TASK_STALE, TASK_SERVED, TASK_ERROR, TASK_NOMEM
+};
 
 struct task {
 	const struct source *src;
@@ -48,6 +51,11 @@ struct task {
 	unsigned char *bytes;     /* while in flight */
 	char *name;               /* o->name_of's, while in flight */
 	struct stat st;
+	/* the store's part, found by the planning threads */
+	int served;               /* levels written from the store */
+	unsigned served_mask;     /* dry run: which (of pyc[], levels[]) */
+	unsigned linked;          /* of those, hardlinks */
+	char *store_bad;          /* an unsound object met: PATH NUL why */
 };
 
 struct run {
@@ -69,6 +77,12 @@ struct run {
 	/* A write failure that every other write would meet too (the
 	 * prefix cannot be written): the run stops with this message. */
 	char fatal[512];
+	/* The store: opened when o->store_dir is (fd -1: none), and the
+	 * directory of r->in's compiler in it, when pycs come from it. */
+	struct pyc__store store;
+	struct pyc__store_comp comp;
+	struct pyc__serve sv;
+	bool serving;
 };
 
 /*
@@ -321,7 +335,77 @@ static void task_release(struct task *t)
 		free(t->pyc[i]);
 	free(t->bytes);
 	free(t->name);
+	free(t->store_bad);
 	memset(t, 0, sizeof(*t));
+}
+
+static void split_target(const struct run *r, const char *pyc,
+			 struct buf *root, const char **rel);
+
+/* Keep an unsound object's news for the caller's thread (the first). */
+static void keep_bad(struct task *t, char *bad)
+{
+	if (bad && !t->store_bad)
+		t->store_bad = bad;
+	else
+		free(bad);
+}
+
+/*
+ * Write what the store has of a stale source's levels (any thread); the
+ * levels it has not stay in the task, to compile.  A dry run only looks
+ * and marks them.  The source is read here for its digest; a read error
+ * is the compile's to report.
+ */
+static void serve_task(struct planner *pl, struct task *t)
+{
+	const struct run *r = pl->r;
+	unsigned char d[32], hash[8], *src;
+	struct buf root = { 0 };
+	const char *rel;
+	struct stat st;
+	size_t len;
+	int keep = 0;
+
+	if (!(src = (unsigned char *)pyc__read_file_stat(t->src->path, &len,
+							&st)))
+		return;
+	pyc__sha256(src, len, d);
+	pyc_source_hash(r->in->magic, src, len, hash);
+	free(src);
+	for (int i = 0; i < t->nlevels; i++) {
+		struct pyc__served out = { 0 };
+		int got = 1;
+
+		split_target(r, t->pyc[i], &root, &rel);
+		if (!root.oom)
+			got = pyc__serve_level(&r->sv, d, hash, &st,
+					       t->levels[i], root.s, rel, &out);
+		keep_bad(t, out.bad);
+		if (got == 0) {
+			t->served++;
+			t->served_mask |= 1u << i;
+			t->linked += out.linked;
+			if (!r->sv.dry) {
+				free(t->pyc[i]);
+				continue;
+			}
+		}
+		/* not there, or its write failed: the compile writes it
+		 * (and says why it cannot) */
+		t->pyc[keep] = t->pyc[i];
+		t->levels[keep++] = t->levels[i];
+	}
+	t->nlevels = keep;
+	pyc__buf_release(&root);
+}
+
+/* May the store write this task's pycs?  Not in a forced rebuild, nor
+ * where levels are to share one file (--hardlink-dupes links them). */
+static bool may_serve(const struct run *r, const struct task *t)
+{
+	return r->serving && !(r->o->flags & PYC_COMPILE_FORCE) &&
+	       !((r->o->flags & PYC_COMPILE_HARDLINK_DUPES) && t->nlevels > 1);
 }
 
 /* Judge one source's pycs into its task slot (any thread). */
@@ -362,6 +446,11 @@ static void plan_source(struct planner *pl, struct task *t,
 		t->pyc[t->nlevels] = pyc;
 		t->levels[t->nlevels++] = r->o->levels[i];
 		t->state = TASK_STALE;
+	}
+	if (t->state == TASK_STALE && may_serve(r, t)) {
+		serve_task(pl, t);
+		if (!t->nlevels)
+			t->state = TASK_SERVED;
 	}
 }
 
@@ -413,6 +502,37 @@ static bool known_failure(struct run *r, const struct task *t)
 	return true;
 }
 
+/* An unsound store object was met and discarded: bad is its path NUL
+ * why. */
+static void store_bad(struct run *r, const char *source, const char *bad)
+{
+	struct pyc_event ev = { .kind = PYC_EV_STORE_BAD, .in = r->in,
+				.source = source, .pyc = bad,
+				.message = bad + strlen(bad) + 1 };
+
+	r->stats->store_bad++;
+	if (r->o->event)
+		r->o->event(&ev, r->o->arg);
+}
+
+static void count_served(struct run *r, int served, unsigned linked)
+{
+	r->stats->compiled += (size_t)served;
+	r->stats->from_store += (size_t)served;
+	r->stats->linked += linked;
+}
+
+/* Every stale level of the source was written from the store. */
+static void emit_served(struct run *r, const char *source, unsigned linked)
+{
+	struct pyc_event ev = { .kind = PYC_EV_COMPILED, .in = r->in,
+				.source = source, .from_store = true,
+				.linked = linked };
+
+	if (r->o->event)
+		r->o->event(&ev, r->o->arg);
+}
+
 /*
  * Judge every source, in parallel slices (the check is a few system
  * calls per file, and they spread over cores), then, in this thread,
@@ -438,9 +558,16 @@ static int plan_all(struct run *r)
 		if (r->memo && (e = pyc__memo_lookup(&r->last, t.src->path)))
 			e->seen = true; /* covered by this run */
 		r->stats->fresh += (size_t)t.nfresh;
+		if (t.store_bad)
+			store_bad(r, t.src->path, t.store_bad);
+		if (!(r->o->flags & PYC_COMPILE_DRY_RUN))
+			count_served(r, t.served, t.linked);
 		switch (t.state) {
 		case TASK_FRESH:
 			emit(r, PYC_EV_FRESH, t.src->path, NULL, NULL, 0);
+			break;
+		case TASK_SERVED:
+			emit_served(r, t.src->path, t.linked);
 			break;
 		case TASK_ERROR:
 			emit(r, PYC_EV_FAILED, t.src->path, NULL, t.error,
@@ -506,7 +633,8 @@ static unsigned write_flags(const struct run *r)
 }
 
 static int write_level(struct run *r, struct task *t, int i,
-		       const struct pyc_result *res, const unsigned char *hash)
+		       const struct pyc_result *res, const unsigned char *hash,
+		       const unsigned char *digest)
 {
 	unsigned char head[PYC_HEADER_SIZE];
 	struct buf data = { 0 }, root = { 0 }, proot = { 0 };
@@ -529,6 +657,18 @@ static int write_level(struct run *r, struct task *t, int i,
 			ret = 0;
 			goto out;
 		}
+	}
+	if (r->serving && !root.oom) {
+		struct pyc__served out = { 0 };
+		ret = pyc__serve_add(&r->sv, digest, hash, &t->st, t->levels[i],
+				     res->code[i], res->code_len[i], root.s,
+				     rel, &out);
+		if (out.bad)
+			store_bad(r, t->src->path, out.bad);
+		free(out.bad);
+		t->linked += out.linked;
+		r->stats->linked += out.linked;
+		goto out;
 	}
 	pyc__buf_add(&data, head, sizeof(head));
 	pyc__buf_add(&data, res->code[i], res->code_len[i]);
@@ -701,7 +841,7 @@ static void job_done(void *arg, struct pyc_job *job,
 	struct pyc_event ev = { .in = r->in, .source = t->src->path,
 				.nwarnings = res->nwarnings,
 				.warnings = res->warnings };
-	unsigned char hash[8];
+	unsigned char hash[8], digest[32];
 	char msg[600];
 
 	r->stats->warnings += res->nwarnings;
@@ -723,9 +863,12 @@ static void job_done(void *arg, struct pyc_job *job,
 		goto report;
 	}
 	pyc_source_hash(r->in->magic, job->src, job->len, hash);
+	if (r->serving)
+		pyc__sha256(job->src, job->len, digest);
 	ev.kind = PYC_EV_COMPILED;
+	t->linked = 0;
 	for (int i = 0; i < t->nlevels; i++) {
-		if (write_level(r, t, i, res, hash) == 0) {
+		if (write_level(r, t, i, res, hash, digest) == 0) {
 			r->stats->compiled++;
 			continue;
 		}
@@ -739,6 +882,7 @@ static void job_done(void *arg, struct pyc_job *job,
 		break;
 	}
 report:
+	ev.linked = t->linked;
 	if (r->o->event)
 		r->o->event(&ev, r->o->arg);
 out:
@@ -764,6 +908,47 @@ static void job_failed(void *arg, struct pyc_job *job, const char *why)
 
 /* ---- the run ---- */
 
+/* A dry run's report of a stale source: each level it would write, and
+ * whether from the store. */
+static void would_compile(struct run *r, const struct task *t)
+{
+	for (int k = 0; k < t->nlevels; k++) {
+		struct pyc_event ev = {
+			.kind = PYC_EV_WOULD_COMPILE, .in = r->in,
+			.source = t->src->path, .pyc = t->pyc[k],
+			.from_store = t->served_mask & (1u << k)
+		};
+		if (r->o->event)
+			r->o->event(&ev, r->o->arg);
+	}
+	r->stats->compiled += (size_t)t->nlevels;
+	r->stats->from_store += (size_t)t->served;
+}
+
+/* Use the store for r->in's pycs when there is one: its compiler's
+ * directory (a dry run creates none: without it, nothing is served). */
+static int open_compiler(struct run *r, struct pyc_error *err)
+{
+	const struct pyc_compile_opts *o = r->o;
+	bool dry = o->flags & PYC_COMPILE_DRY_RUN;
+
+	r->serving = false;
+	if (r->store.fd < 0 || o->name_of)
+		return 0;
+	if (pyc__store_compiler(&r->store, r->in, &r->comp) < 0) {
+		if (dry && errno == ENOENT)
+			return 0;
+		return pyc__error(err, errno, "cannot use the store '%s' for "
+				  "'%s': %s", r->store.path, r->in->path,
+				  strerror(errno));
+	}
+	r->sv = (struct pyc__serve){ .comp = &r->comp, .mode = o->mode,
+				     .wflags = write_flags(r), .dry = dry,
+				     .nolink = o->flags & PYC_COMPILE_FORCE };
+	r->serving = true;
+	return 0;
+}
+
 static int run_interp(struct run *r, struct pyc_error *err)
 {
 	static atomic_int never;
@@ -771,6 +956,8 @@ static int run_interp(struct run *r, struct pyc_error *err)
 	int ret = 0;
 
 	r->ntasks = r->next = 0;
+	if (open_compiler(r, err) < 0)
+		return -1;
 	/* A dry run reads the memo too, to say what the real run would:
 	 * a remembered failure is reported, not listed as to compile. */
 	r->memo = r->o->memo_dir &&
@@ -781,6 +968,7 @@ static int run_interp(struct run *r, struct pyc_error *err)
 			task_release(&r->tasks[i]);
 		pyc__memo_release(&r->last);
 		pyc__memo_release(&r->now);
+		pyc__store_compiler_close(&r->comp);
 		errno = ENOMEM;
 		return -1;
 	}
@@ -790,13 +978,8 @@ static int run_interp(struct run *r, struct pyc_error *err)
 	for (size_t i = 0; i < r->ntasks; i++)
 		r->bytes_total += (uint64_t)r->tasks[i].src->size;
 	if (r->o->flags & PYC_COMPILE_DRY_RUN) {
-		for (size_t i = 0; i < r->ntasks; i++) {
-			for (int k = 0; k < r->tasks[i].nlevels; k++)
-				emit(r, PYC_EV_WOULD_COMPILE,
-				     r->tasks[i].src->path, r->tasks[i].pyc[k],
-				     NULL, 0);
-			r->stats->compiled += (size_t)r->tasks[i].nlevels;
-		}
+		for (size_t i = 0; i < r->ntasks; i++)
+			would_compile(r, &r->tasks[i]);
 	} else if (r->ntasks) {
 		int jobs = r->o->jobs > 0 ? r->o->jobs : 1;
 		if ((size_t)jobs > r->ntasks)
@@ -816,14 +999,33 @@ static int run_interp(struct run *r, struct pyc_error *err)
 		pyc__memo_save(&r->now);
 	pyc__memo_release(&r->last);
 	pyc__memo_release(&r->now);
+	pyc__store_compiler_close(&r->comp);
+	r->serving = false;
 	return ret;
+}
+
+/* Open o->store_dir (a dry run creates nothing: no store is an empty
+ * one). */
+static int open_store(struct run *r, struct pyc_error *err)
+{
+	const struct pyc_compile_opts *o = r->o;
+	bool dry = o->flags & PYC_COMPILE_DRY_RUN;
+	unsigned flags = (dry ? 0 : PYC__STORE_CREATE) |
+			 (o->flags & PYC_COMPILE_INSECURE ? PYC__STORE_INSECURE
+							  : 0);
+
+	if (pyc__store_open(&r->store, o->store_dir, flags, err) == 0)
+		return 0;
+	r->store.fd = -1;
+	return dry && errno == ENOENT ? 0 : -1;
 }
 
 int pyc_compile(const struct pyc_compile_opts *o, const char *const *roots,
 		size_t nroots, struct pyc_compile_stats *stats,
 		struct pyc_error *err)
 {
-	struct run r = { .o = o, .stats = stats };
+	struct run r = { .o = o, .stats = stats, .store = { .fd = -1 },
+			 .comp = { .fd = -1 } };
 	const struct pyc_walk_ops wops = { on_source, on_walk_error,
 					   on_exclude, &r };
 	unsigned wflags = PYC_WALK_LAZY_STAT |
@@ -857,6 +1059,8 @@ int pyc_compile(const struct pyc_compile_opts *o, const char *const *roots,
 					 (o->flags & PYC_COMPILE_INSECURE)
 						 ? PYC_PREFIX_INSECURE : 0,
 					 NULL, NULL, err);
+	if (ret == 0 && o->store_dir && r.nsrcs)
+		ret = open_store(&r, err);
 	for (size_t i = 0; i < o->ninterps && ret == 0 && r.nsrcs; i++) {
 		r.in = &o->interps[i];
 		ret = run_interp(&r, err);
@@ -866,6 +1070,7 @@ int pyc_compile(const struct pyc_compile_opts *o, const char *const *roots,
 		}
 	}
 	pyc__helpers_stop(&r.helpers);
+	pyc__store_close(&r.store);
 	for (size_t i = 0; i < r.nlinks; i++)
 		free(r.links[i]);
 	free(r.links);

@@ -93,10 +93,33 @@ enum {
 int pyc__write_atomic(const char *dir, const char *rel, const void *data,
 		     size_t len, unsigned mode, unsigned flags);
 
+/* An extended attribute the writer sets on the temporary file before
+ * it gets its name (the store's digest). */
+struct pyc__attr {
+	const char *name;
+	const void *value;
+	size_t len;
+};
+
+/* As pyc__write_atomic(), below the open directory dirfd; attr (when
+ * not NULL) is set before the file is published, st (when not NULL)
+ * gets its fstat. */
+int pyc__write_atomic_at(int dirfd, const char *rel, const void *data,
+			size_t len, unsigned mode, unsigned flags,
+			const struct pyc__attr *attr, struct stat *st);
+
 /* Make `rel` (below `dir`) a hard link to `target_rel` (below `dir`),
  * atomically replacing what was there.  Same safety as above. */
 int pyc__link_atomic(const char *dir, const char *target_rel, const char *rel,
 		    unsigned flags);
+
+/* Make `rel` (below `dir`) a hard link to src_dfd/src_name, atomically
+ * replacing what was there, with the same safety; when `expect` is not
+ * NULL, only if the file linked is that one (dev and inode), else
+ * ESTALE and nothing changes.  EXDEV across file systems. */
+int pyc__link_from(int src_dfd, const char *src_name,
+		   const struct stat *expect, const char *dir, const char *rel,
+		   unsigned flags);
 
 /* Is `name` one of our temporary files, or CPython's "NAME.pyc.DIGITS"? */
 bool pyc__is_temp_name(const char *name);
@@ -193,6 +216,9 @@ struct pyc_pool_ops {
  * err set when no worker can be started at all ("workers of 'X' cannot
  * start (exit 1): <reason from its stderr>").
  */
+/* The PYTHONHASHSEED workers run with: the caller's, or "0". */
+const char *pyc__pool_hash_seed(void);
+
 int pyc__pool_run(const struct pyc_interp *in, int jobs, int timeout_ms,
 		 const struct pyc_pool_ops *ops, atomic_int *stop,
 		 struct pyc_error *err);

@@ -9,13 +9,14 @@
  * 3, so that an old interpreter is named, not mistaken.  Its output is
  * NUL-separated fields (file names are bytes):
  *
- *   probe   = "pycprefix-probe-1" NUL impl NUL version NUL [ new ]
+ *   probe   = "pycprefix-probe-2" NUL impl NUL version NUL [ new ]
  *   version = major SP minor SP micro SP releaselevel SP serial
  *   new     = tag NUL magic-hex NUL hash-hex NUL unidata NUL executable NUL
+ *             build NUL                 ; sys.version
  *
  * `new` is there for 3.8 and later.  The cache file for an executable is
  *
- *   cache   = "pycprefix-probe-cache-1" NUL path NUL real NUL key NUL probe
+ *   cache   = "pycprefix-probe-cache-2" NUL path NUL real NUL key NUL probe
  *   key     = dev SP ino SP size SP mtime-ns SP ctime-ns   ; stat of real
  *
  * written with pyc__write_atomic(), so concurrent runs at worst probe
@@ -45,8 +46,8 @@
 
 extern char **environ;
 
-#define PROBE_MAGIC "pycprefix-probe-1"
-#define CACHE_MAGIC "pycprefix-probe-cache-1"
+#define PROBE_MAGIC "pycprefix-probe-2"
+#define CACHE_MAGIC "pycprefix-probe-cache-2"
 #define PROBE_TIMEOUT_MS 30000
 #define PROBE_TIMEOUT_MAX_S 3600
 
@@ -71,7 +72,8 @@ static const char probe_script[] =
 	"    f(u.MAGIC_NUMBER.hex())\n"
 	"    f(u.source_hash(b'pycprefix').hex())\n"
 	"    f(unicodedata.unidata_version)\n"
-	"    f(os.fsencode(sys.executable))\n";
+	"    f(os.fsencode(sys.executable))\n"
+	"    f(sys.version)\n";
 
 void pyc_interp_release(struct pyc_interp *in)
 {
@@ -81,6 +83,7 @@ void pyc_interp_release(struct pyc_interp *in)
 	free(in->impl);
 	free(in->tag);
 	free(in->unidata);
+	free(in->build);
 	memset(in, 0, sizeof(*in));
 }
 
@@ -102,7 +105,8 @@ int pyc_interp_copy(struct pyc_interp *dst, const struct pyc_interp *src)
 	    dup_field(&dst->executable, src->executable) < 0 ||
 	    dup_field(&dst->impl, src->impl) < 0 ||
 	    dup_field(&dst->tag, src->tag) < 0 ||
-	    dup_field(&dst->unidata, src->unidata) < 0) {
+	    dup_field(&dst->unidata, src->unidata) < 0 ||
+	    dup_field(&dst->build, src->build) < 0) {
 		pyc_interp_release(dst);
 		return -1;
 	}
@@ -574,7 +578,7 @@ static int parse_probe(const char *p, const char *end, struct pyc_interp *in)
 	const char *magic = next_field(&p, end);
 	const char *impl = next_field(&p, end);
 	const char *ver = next_field(&p, end);
-	const char *tag, *mhex, *hhex, *uni, *exe;
+	const char *tag, *mhex, *hhex, *uni, *exe, *build;
 	unsigned char m[4];
 
 	if (!magic || strcmp(magic, PROBE_MAGIC) || !impl || !ver ||
@@ -590,12 +594,14 @@ static int parse_probe(const char *p, const char *end, struct pyc_interp *in)
 	hhex = next_field(&p, end);
 	uni = next_field(&p, end);
 	exe = next_field(&p, end);
-	if (!exe || hex_bytes(mhex, m, 4) < 0 || m[2] != '\r' ||
+	build = next_field(&p, end);
+	if (!build || hex_bytes(mhex, m, 4) < 0 || m[2] != '\r' ||
 	    m[3] != '\n' || hex_bytes(hhex, in->source_hash_check, 8) < 0)
 		goto bad;
 	in->magic = (uint16_t)(m[0] | m[1] << 8);
 	if (dup_field(&in->tag, tag) < 0 || dup_field(&in->unidata, uni) < 0 ||
-	    dup_field(&in->executable, exe) < 0)
+	    dup_field(&in->executable, exe) < 0 ||
+	    dup_field(&in->build, build) < 0)
 		return -1;
 	return 0;
 bad:

@@ -186,6 +186,13 @@ fail:;
  * only in that order).  One allocation, the strings are the caller's;
  * NULL with errno.
  */
+const char *pyc__pool_hash_seed(void)
+{
+	const char *v = getenv("PYTHONHASHSEED");
+
+	return v ? v : "0";
+}
+
 static char **worker_env(void)
 {
 	static char seed0[] = "PYTHONHASHSEED=0";

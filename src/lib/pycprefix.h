@@ -113,6 +113,8 @@ struct pyc_interp {
 	char *impl;       /* sys.implementation.name, "cpython" */
 	char *tag;        /* sys.implementation.cache_tag, "cpython-312" */
 	char *unidata;    /* unicodedata.unidata_version, "15.0.0" */
+	char *build;      /* sys.version: the release, its build's date
+			     and time, the C compiler */
 	int major, minor, micro;
 	char level[16];   /* sys.version_info.releaselevel, "final" */
 	int serial;
@@ -710,8 +712,9 @@ enum pyc_event_kind {
 				  be read or written: line/col/message */
 	PYC_EV_WALK_ERROR,     /* a root or directory could not be read */
 	PYC_EV_FRESH,          /* its pyc is fresh: left as it is */
-	PYC_EV_STORE_BAD,      /* a store object was unsound: discarded,
-				  the source compiled again (message) */
+	PYC_EV_STORE_BAD,      /* a store object (pyc: its path) was
+				  unsound (message: how): discarded, the
+				  source compiled again */
 };
 
 /* What the event callback receives: it and every pointer in it are valid

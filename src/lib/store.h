@@ -93,6 +93,7 @@ struct pyc__store {
 	int fd;            /* the root's "v1", open O_DIRECTORY */
 	dev_t dev;         /* its file system */
 	mode_t umask;      /* the process's, read at open */
+	unsigned flags;    /* PYC__STORE_*, as opened */
 };
 
 enum {
@@ -196,12 +197,13 @@ int pyc__store_verify_at(int dfd, const char *name, char *why, size_t size);
 
 /*
  * Add the pyc data[0..len) as k's object, mode `mode` (under the
- * umask).  0 when it is there afterwards (written, or another run's
- * already: *existed true), -1 with errno (ENOSPC leaves nothing behind).
+ * umask).  0 when it is there afterwards (written: st, when not NULL,
+ * is its fstat; or another run's already: *existed true, st untouched),
+ * -1 with errno (ENOSPC leaves nothing behind).
  */
 int pyc__store_put(const struct pyc__store_comp *c,
 		   const struct pyc__store_key *k, const void *data,
-		   size_t len, unsigned mode, bool *existed);
+		   size_t len, unsigned mode, bool *existed, struct stat *st);
 
 /*
  * Put a hardlink to k's object, the one verified in o (its st), at
@@ -218,5 +220,51 @@ int pyc__store_link(const struct pyc__store_comp *c,
 /* Would a pyc created with `mode` (before the umask) have o's mode? */
 bool pyc__store_mode_fits(const struct pyc__store *s,
 			  const struct pyc__store_obj *o, unsigned mode);
+
+/* ------------------------------------------------------------------------
+ * Serving pycs from the store: what pyc_compile() calls (serve.c)
+ *
+ * For one interpreter's run: `comp` its compiler's directory, `mode` the
+ * pycs' kind, `wflags` the writer's flags for the trees, `dry` to look
+ * and write nothing, `nolink` to write copies only (a forced rebuild).
+ */
+struct pyc__serve {
+	const struct pyc__store_comp *comp;
+	enum pyc_invalidation mode;
+	unsigned wflags;
+	bool dry, nolink;
+};
+
+/* What one level's serving did. */
+struct pyc__served {
+	bool linked;          /* the pyc is a hardlink to an object */
+	char *bad;            /* an unsound object was met (discarded):
+				 its path NUL the reason, malloc'd, the
+				 caller's */
+};
+
+/*
+ * Write the pyc of level `level` of a source, its bytes' digest and
+ * source hash given and `st` the fstat of the bytes read, at `rel`
+ * below `root`, from the store: 0 written (or, dry, would be), 1 the
+ * store has not its code (compile it), -1 the write failed (errno).
+ */
+int pyc__serve_level(const struct pyc__serve *sv,
+		     const unsigned char digest[32], const unsigned char hash[8],
+		     const struct stat *st, int level, const char *root,
+		     const char *rel, struct pyc__served *out);
+
+/*
+ * A worker compiled `code` for that level: add it to the store and
+ * write the pyc through it (a link to its object when it can be, else
+ * a copy).  A store that cannot take it (full, say) costs only the
+ * link: the pyc is written as a copy.  0, or -1 when the pyc could not
+ * be written (errno).
+ */
+int pyc__serve_add(const struct pyc__serve *sv,
+		   const unsigned char digest[32], const unsigned char hash[8],
+		   const struct stat *st, int level, const unsigned char *code,
+		   size_t code_len, const char *root, const char *rel,
+		   struct pyc__served *out);
 
 #endif

@@ -87,12 +87,12 @@ def test_bad_python(clean_env, tmp_path):
 
 
 @pytest.mark.parametrize('answer,msg', [
-    (r'pycprefix-probe-1\0cpython\0003 7 16 final 0\0',
+    (r'pycprefix-probe-2\0cpython\0003 7 16 final 0\0',
      'it is Python 3.7.16; the pycache prefix needs CPython 3.8 or later'),
-    (r'pycprefix-probe-1\0cpython\0002 7 18 final 0\0',
+    (r'pycprefix-probe-2\0cpython\0002 7 18 final 0\0',
      'it is Python 2.7.18'),
-    (r'pycprefix-probe-1\000pypy\0003 10 14 final 0\000pypy310\000'
-     r'0d0d0d0a\0000000000000000000\00015.0.0\000/x\000',
+    (r'pycprefix-probe-2\000pypy\0003 10 14 final 0\000pypy310\000'
+     r'0d0d0d0a\0000000000000000000\00015.0.0\000/x\0003.10.14 (pypy)\000',
      'it is pypy, not CPython'),
 ])
 def test_unusable_interpreters_rejected(answer, msg, clean_env, tmp_path):

@@ -143,7 +143,7 @@ def test_pkg_config_file(destdir):
     assert fields == {'prefix': PREFIX, 'libdir': '${prefix}/lib',
                       'includedir': '${prefix}/include'}
     assert 'Version: %s' % VERSION in pc.splitlines()
-    assert 'Libs.private: -lm -lpthread' in pc.splitlines()
+    assert 'Libs.private: -lcrypto -lm -lpthread' in pc.splitlines()
 
 
 PROGRAM = r'''

@@ -76,7 +76,7 @@ static void test_probe_answers(void **state)
 	assert_non_null(strstr(err.msg, "exit 3"));
 	assert_non_null(strstr(err.msg, "Fatal: boom"));
 	pathf(path, "%s/old", base);
-	write_exec("old", "#!/bin/sh\nprintf 'pycprefix-probe-1\\000cpython"
+	write_exec("old", "#!/bin/sh\nprintf 'pycprefix-probe-2\\000cpython"
 		   "\\0003 7 1 final 0\\000'\n");
 	assert_int_equal(pyc_interp_probe(path, 0, &in, &err), -1);
 	assert_int_equal(errno, ENOTSUP);
@@ -178,7 +178,7 @@ static void test_probe_cache_short_write(void **state)
 
 	(void)state;
 	pathf(path, "%s/old2", base);
-	write_exec("old2", "#!/bin/sh\nprintf 'pycprefix-probe-1\\000cpython"
+	write_exec("old2", "#!/bin/sh\nprintf 'pycprefix-probe-2\\000cpython"
 		   "\\0003 7 1 final 0\\000'\n");
 	signal(SIGXFSZ, SIG_IGN);
 	getrlimit(RLIMIT_FSIZE, &old);

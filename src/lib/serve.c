@@ -1,0 +1,238 @@
+/*
+ * serve.c - writing a tree's pycs from the store, and adding what the
+ * workers compile to it: which object a pyc is, how one is made from
+ * another, when a pyc is a link and when a copy (the rules in store.h).
+ */
+#include "pycprefix.h"
+#include "buf.h"
+#include "compat.h"
+#include "internal.h"
+#include "store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* importlib's mode for a pyc of this source (_calc_mode). */
+static unsigned pyc_mode(const struct stat *st)
+{
+	return (unsigned)((st->st_mode | 0200) & 0666);
+}
+
+/* The 16-byte header a pyc of this source needs in sv's mode. */
+static void header_of(const struct pyc__serve *sv, const struct stat *st,
+		      const unsigned char hash[8],
+		      enum pyc_invalidation mode,
+		      unsigned char head[PYC_HEADER_SIZE])
+{
+	pyc_header_build(head, sv->comp->magic, mode,
+			 pyc_py_mtime((int64_t)PYC_ST_MTIM(st).tv_sec,
+				      PYC_ST_MTIM(st).tv_nsec),
+			 (uint64_t)st->st_size, hash);
+}
+
+/*
+ * The key of the object a pyc of sv's mode would be, from its header:
+ * false for a timestamp pyc of a source with one link, which no other
+ * pyc's bytes equal (it is written as a copy, not kept).
+ */
+static bool own_key(const struct pyc__serve *sv, const unsigned char d[32],
+		    int level, const struct stat *st,
+		    const unsigned char head[PYC_HEADER_SIZE],
+		    struct pyc__store_key *k)
+{
+	if (sv->mode == PYC_INV_TIMESTAMP && st->st_nlink < 2)
+		return false;
+	pyc__store_key(k, d, level, sv->mode, pyc__get_u32le(head + 8),
+		       pyc__get_u32le(head + 12));
+	return true;
+}
+
+static void note_bad(const struct pyc__serve *sv,
+		     const struct pyc__store_key *k, const char *why,
+		     struct pyc__served *out)
+{
+	char name[96];
+	struct buf b = { 0 };
+
+	if (out->bad)
+		return; /* one a source is enough to tell */
+	pyc__store_key_name(k, name, sizeof(name));
+	pyc__buf_adds(&b, sv->comp->s->path);
+	pyc__buf_adds(&b, "/" PYC_STORE_VERSION_DIR "/");
+	pyc__buf_adds(&b, sv->comp->id);
+	pyc__buf_addc(&b, '/');
+	pyc__buf_adds(&b, name);
+	pyc__buf_addc(&b, '\0');
+	pyc__buf_adds(&b, why);
+	out->bad = pyc__buf_detach(&b);
+}
+
+/* Get k's object; an unsound one is noted (and was discarded) and is a
+ * miss. */
+static int get(const struct pyc__serve *sv, const struct pyc__store_key *k,
+	       struct pyc__store_obj *o, struct pyc__served *out)
+{
+	char why[128];
+	int r = pyc__store_get(sv->comp, k, o, why, sizeof(why));
+
+	if (r == PYC__STORE_BAD)
+		note_bad(sv, k, why, out);
+	return r == PYC__STORE_HIT ? 0 : 1;
+}
+
+/* Put the verified object o at root/rel: a link when it may be one,
+ * else a copy of its bytes. */
+static int place(const struct pyc__serve *sv, const struct pyc__store_key *k,
+		 const struct pyc__store_obj *o, const struct stat *st,
+		 const char *root, const char *rel, struct pyc__served *out)
+{
+	unsigned mode = pyc_mode(st);
+
+	if (!sv->nolink && pyc__store_mode_fits(sv->comp->s, o, mode) &&
+	    pyc__store_link(sv->comp, k, o, root, rel, sv->wflags) == 0) {
+		out->linked = true;
+		return 0;
+	}
+	return pyc__write_atomic(root, rel, o->data, o->len, mode, sv->wflags);
+}
+
+/*
+ * Add the pyc bytes p[0..len) as k's object and put the pyc at root/rel
+ * through it.  When the store cannot take it, or already has another
+ * object by that name that is not sound, the pyc is written as a copy.
+ */
+static int add_and_place(const struct pyc__serve *sv,
+			 const struct pyc__store_key *k, const void *p,
+			 size_t len, const struct stat *st, const char *root,
+			 const char *rel, struct pyc__served *out)
+{
+	struct pyc__store_obj o = { 0 };
+	unsigned mode = pyc_mode(st);
+	bool existed;
+	int ret;
+
+	if (pyc__store_put(sv->comp, k, p, len, mode, &existed, &o.st) < 0)
+		goto copy;
+	if (existed) {
+		if (get(sv, k, &o, out) != 0)
+			goto copy;
+		ret = place(sv, k, &o, st, root, rel, out);
+		pyc__store_obj_release(&o);
+		return ret;
+	}
+	if (!sv->nolink && pyc__store_mode_fits(sv->comp->s, &o, mode) &&
+	    pyc__store_link(sv->comp, k, &o, root, rel, sv->wflags) == 0) {
+		out->linked = true;
+		return 0;
+	}
+copy:
+	return pyc__write_atomic(root, rel, p, len, mode, sv->wflags);
+}
+
+/* Does the hash-based object o hold the source hash of the source we
+ * have?  Its name says the bytes are the same; its header must too. */
+static bool same_source(const struct pyc__store_obj *o,
+			const unsigned char hash[8])
+{
+	return memcmp(o->data + 8, hash, 8) == 0;
+}
+
+/* The checked-hash object's bytes with another header: a pyc of the
+ * same code. */
+static int rehead(const unsigned char head[PYC_HEADER_SIZE],
+		  const struct pyc__store_obj *c, struct buf *b)
+{
+	pyc__buf_add(b, head, PYC_HEADER_SIZE);
+	pyc__buf_add(b, c->data + PYC_HEADER_SIZE, c->len - PYC_HEADER_SIZE);
+	if (b->oom) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+int pyc__serve_level(const struct pyc__serve *sv,
+		     const unsigned char digest[32], const unsigned char hash[8],
+		     const struct stat *st, int level, const char *root,
+		     const char *rel, struct pyc__served *out)
+{
+	unsigned char head[PYC_HEADER_SIZE];
+	struct pyc__store_key k, kc;
+	struct pyc__store_obj o = { 0 }, c = { 0 };
+	struct buf b = { 0 };
+	bool own;
+	int ret = 1;
+
+	header_of(sv, st, hash, sv->mode, head);
+	own = own_key(sv, digest, level, st, head, &k);
+	if (own && get(sv, &k, &o, out) == 0 &&
+	    (sv->mode == PYC_INV_TIMESTAMP || same_source(&o, hash))) {
+		ret = sv->dry ? 0 : place(sv, &k, &o, st, root, rel, out);
+		goto out;
+	}
+	if (sv->mode == PYC_INV_CHECKED_HASH)
+		goto out; /* k was the checked-hash object: not there */
+	pyc__store_key(&kc, digest, level, PYC_INV_CHECKED_HASH, 0, 0);
+	if (get(sv, &kc, &c, out) != 0)
+		goto out;
+	if (!same_source(&c, hash))
+		goto out;
+	if (sv->dry) {
+		ret = 0;
+		goto out;
+	}
+	if (rehead(head, &c, &b) < 0) {
+		ret = -1;
+		goto out;
+	}
+	ret = own ? add_and_place(sv, &k, b.s, b.len, st, root, rel, out)
+		  : pyc__write_atomic(root, rel, b.s, b.len, pyc_mode(st),
+				      sv->wflags);
+out:
+	pyc__buf_release(&b);
+	pyc__store_obj_release(&o);
+	pyc__store_obj_release(&c);
+	return ret;
+}
+
+int pyc__serve_add(const struct pyc__serve *sv,
+		   const unsigned char digest[32], const unsigned char hash[8],
+		   const struct stat *st, int level, const unsigned char *code,
+		   size_t code_len, const char *root, const char *rel,
+		   struct pyc__served *out)
+{
+	unsigned char head[PYC_HEADER_SIZE], chead[PYC_HEADER_SIZE];
+	struct pyc__store_key k, kc;
+	struct buf b = { 0 }, cb = { 0 };
+	bool existed, own;
+	int ret = -1;
+
+	header_of(sv, st, hash, sv->mode, head);
+	header_of(sv, st, hash, PYC_INV_CHECKED_HASH, chead);
+	pyc__buf_add(&b, head, sizeof(head));
+	pyc__buf_add(&b, code, code_len);
+	if (sv->mode != PYC_INV_CHECKED_HASH) {
+		pyc__buf_add(&cb, chead, sizeof(chead));
+		pyc__buf_add(&cb, code, code_len);
+	}
+	if (b.oom || cb.oom) {
+		errno = ENOMEM;
+		goto out;
+	}
+	/* The checked-hash object holds the code for every form. */
+	pyc__store_key(&kc, digest, level, PYC_INV_CHECKED_HASH, 0, 0);
+	if (sv->mode != PYC_INV_CHECKED_HASH)
+		pyc__store_put(sv->comp, &kc, cb.s, cb.len, pyc_mode(st),
+			       &existed, NULL); /* a cache: no room, no harm */
+	own = own_key(sv, digest, level, st, head, &k);
+	ret = own ? add_and_place(sv, &k, b.s, b.len, st, root, rel, out)
+		  : pyc__write_atomic(root, rel, b.s, b.len, pyc_mode(st),
+				      sv->wflags);
+out:
+	pyc__buf_release(&b);
+	pyc__buf_release(&cb);
+	return ret;
+}
