@@ -199,6 +199,7 @@ def copy_plain(src, dst):
 
 def copy_linked(src, dst):
     """`cp -al`: the copy's sources are the same inodes; no __pycache__."""
+    os.makedirs(os.path.dirname(str(dst)), exist_ok=True)
     subprocess.run(['cp', '-al', str(src), str(dst)], check=True)
     for d, dirs, fs in os.walk(str(dst)):
         if '__pycache__' in dirs:
@@ -258,10 +259,24 @@ def sha256(data):
     return hashlib.sha256(data).digest()
 
 
+_FACTS = {}
+
+
+def facts(it):
+    """(sys.version, MAGIC_NUMBER) of it, asked once."""
+    if it.exe not in _FACTS:
+        out = it.run('import importlib.util as u, sys; '
+                     'print(u.MAGIC_NUMBER.hex()); sys.stdout.write('
+                     'sys.version)').decode()
+        magic, version = out.split('\n', 1)
+        _FACTS[it.exe] = (version, bytes.fromhex(magic))
+    return _FACTS[it.exe]
+
+
 def compiler_dir(store, it):
     """The one compiler directory of it (its tag; its identity names its
     sys.version)."""
-    version = it.run('import sys; sys.stdout.write(sys.version)').decode()
+    version = facts(it)[0]
     found = []
     for d in glob.glob(os.path.join(str(store), 'v1', it.tag + '-*')):
         with open(os.path.join(d, 'identity')) as f:
@@ -304,14 +319,13 @@ def check_identity(d, it):
         raw = f.read()
     assert hashlib.sha256(raw).hexdigest()[:16] == m.group('hex'), d
     text = raw.decode()
-    version = it.run('import sys; sys.stdout.write(sys.version)').decode()
+    version = facts(it)[0]
     head = IDENTITY_HEAD + 'cpython\n' + version + '\n'
     assert text.startswith(head), (text, head)
     rest = text[len(head):]
     assert rest.endswith('\n') and rest.count('\n') == 2, rest
     magic, seed = rest[:-1].split('\n')
-    raw_magic = it.run('import importlib.util as u, sys; '
-                       'sys.stdout.write(u.MAGIC_NUMBER.hex())').decode()
+    raw_magic = facts(it)[1].hex()
     # "magic-hex": the 4 bytes of MAGIC_NUMBER, or its 16-bit number.
     assert magic in (raw_magic, '%04x' % it.magic), (magic, raw_magic)
     assert seed, text
@@ -362,9 +376,7 @@ def object_problem(path, m=None, magic=None):
 
 
 def magic_of(it):
-    return bytes.fromhex(it.run(
-        'import importlib.util as u, sys; '
-        'sys.stdout.write(u.MAGIC_NUMBER.hex())').decode())
+    return facts(it)[1]
 
 
 def check_store(store, interps=(), temp_ok=False):
