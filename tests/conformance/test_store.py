@@ -7,6 +7,7 @@ interpreter's own SourceFileLoader uses every such pyc as it is, with
 the code compile() makes and the copy's paths in co_filename,
 tracebacks, inspect and __file__."""
 import os
+import subprocess
 
 import pytest
 
@@ -205,3 +206,154 @@ def test_verbose_says_from_the_store_or_linked(interp, clean_env, tmp_path):
                        if x.startswith('compiled '))
         want = sorted('compiled %s (%s)' % (s, word) for s in srcs)
         assert lines == want, (mode, res.stdout.decode())
+
+
+def importlib_mode(src):
+    """The mode importlib gives a pyc of src (_calc_mode, _write_atomic:
+    the source's, plus owner write, & 0666, under the umask)."""
+    umask = os.umask(0o22)
+    os.umask(umask)
+    return (os.stat(src).st_mode | 0o200) & 0o666 & ~umask
+
+
+@pytest.mark.parametrize('mode', ['checked-hash', 'unchecked-hash'])
+def test_pyc_modes_are_importlibs(interp, clean_env, tmp_path, mode):
+    """A pyc from the store has the mode importlib would give it: a
+    source of another mode gets a copy, not a link to an object of the
+    wrong mode; a read-only source's pyc is owner-writable as
+    importlib's is."""
+    env = env_for(clean_env, tmp_path)
+    tree_a = tmp_path / 'a' / 'tree'
+    make_tree(tree_a)
+    prefix = tmp_path / 'prefix'
+    args = ['--python', interp.exe, '--prefix', prefix,
+            '--invalidation-mode', mode]
+    compile_json(args + [tree_a], env)
+    tree_b = tmp_path / 'b' / 'tree'
+    srcs = copy_plain(tree_a, tree_b)
+    private = os.path.join(str(tree_b), 'pkg', 'funcs.py')
+    readonly = os.path.join(str(tree_b), 'pkg', 'classes.py')
+    os.chmod(private, 0o600)
+    os.chmod(readonly, 0o444)
+    st, err = compile_json(args + [tree_b], env)
+    assert store_stats(st)[:2] == (len(srcs), len(srcs) - 1), (st, err)
+    store = prefix_store(prefix)
+    for src in srcs:
+        pyc = pyc_path(src, interp.tag, 0, prefix)
+        pst = os.stat(pyc)
+        assert pst.st_mode & 0o7777 == importlib_mode(src), (
+            src, oct(pst.st_mode), oct(importlib_mode(src)))
+        obj = os.stat(object_path(store, interp, src, 0, MODE_FORM[mode]))
+        assert (pst.st_ino == obj.st_ino) == (src != private), src
+    import_check(interp, tree_b, 0, mode, env, prefix=prefix)
+
+
+def test_python_replacing_a_linked_pyc_leaves_the_others(interp, clean_env,
+                                                          tmp_path):
+    """Python rewriting a pyc (a temporary file, then rename) never
+    touches the other links of the object it was."""
+    env = env_for(clean_env, tmp_path)
+    mode = 'checked-hash'
+    tree_a = tmp_path / 'a' / 'tree'
+    make_tree(tree_a)
+    prefix = tmp_path / 'prefix'
+    store = prefix_store(prefix)
+    args = ['--python', interp.exe, '--prefix', prefix,
+            '--invalidation-mode', mode]
+    compile_json(args + [tree_a], env)
+    trees = [tmp_path / ('b%d' % i) / 'tree' for i in range(2)]
+    for t in trees:
+        copy_plain(tree_a, t)
+        compile_json(args + [t], env)
+    src0 = os.path.join(str(trees[0]), 'pkg', 'asserts.py')
+    src1 = os.path.join(str(trees[1]), 'pkg', 'asserts.py')
+    obj = object_path(store, interp, src1, 0, 'c')
+    with open(obj, 'rb') as f:
+        kept = f.read()
+    ino = os.stat(obj).st_ino
+    assert os.stat(pyc_path(src0, interp.tag, 0, prefix)).st_ino == ino
+    with open(src0, 'ab') as f:
+        f.write(b'EDITED = True\n')
+    pyenv = {k: v for k, v in env.items() if k != 'PYTHONDONTWRITEBYTECODE'}
+    pyenv['PYTHONPYCACHEPREFIX'] = str(prefix)
+    out = subprocess.run([interp.exe, '-s', '-c',
+                          'import sys; sys.path.insert(0, sys.argv[1]); '
+                          'import pkg.asserts as a; print(a.EDITED)',
+                          str(trees[0])], env=pyenv, capture_output=True)
+    assert out.stdout == b'True\n', out.stderr
+    new = os.stat(pyc_path(src0, interp.tag, 0, prefix))
+    assert new.st_ino != ino, 'Python did not rewrite the edited pyc'
+    with open(obj, 'rb') as f:
+        assert f.read() == kept
+    assert os.stat(obj).st_ino == ino
+    assert os.stat(pyc_path(src1, interp.tag, 0, prefix)).st_ino == ino
+    check_store(store, [interp])
+    import_check(interp, trees[1], 0, mode, env, prefix=prefix)
+
+
+def test_named_builds_are_compiled(interp, clean_env, tmp_path):
+    """A pyc compiled under another name (-d) is not served from the
+    store: its code must name DIR, which importlib never fixes."""
+    env = env_for(clean_env, tmp_path)
+    exe, log = logging_python(tmp_path, interp)
+    tree_a = tmp_path / 'a' / 'tree'
+    n = len(make_tree(tree_a))
+    prefix = tmp_path / 'prefix'
+    compile_json(['--python', exe, '--prefix', prefix, tree_a], env)
+    worker_starts(log)
+    tree_b = tmp_path / 'b' / 'tree'
+    srcs = copy_plain(tree_a, tree_b)
+    st, err = compile_json(['--python', exe, '--prefix', prefix, '-d',
+                            '/installed', tree_b], env)
+    assert (st['compiled'], store_stats(st)[0]) == (n, 0), (st, err)
+    assert worker_starts(log) >= 1
+    src = os.path.join(str(tree_b), 'pkg', 'funcs.py')
+    out = interp.run('import marshal, sys; f = open(sys.argv[1], "rb"); '
+                     'f.seek(16); print(marshal.load(f).co_filename)',
+                     pyc_path(src, interp.tag, 0, prefix))
+    assert out.decode().strip() == '/installed/pkg/funcs.py'
+    assert len(srcs) == n
+
+
+def test_interpreters_keep_their_own_compilers(clean_env, tmp_path):
+    """Several interpreters in one run: each its own compiler directory,
+    each copy's pycs from its own (importlib checks their magic)."""
+    from conftest import INTERPRETERS
+    its = [INTERPRETERS[0], INTERPRETERS[-1]]
+    env = env_for(clean_env, tmp_path)
+    tree_a = tmp_path / 'a' / 'tree'
+    n = len(make_tree(tree_a))
+    prefix = tmp_path / 'prefix'
+    pys = [a for it in its for a in ('--python', it.exe)]
+    compile_json(pys + ['--prefix', prefix, '--invalidation-mode',
+                        'checked-hash', tree_a], env)
+    tree_b = tmp_path / 'b' / 'tree'
+    copy_plain(tree_a, tree_b)
+    st, err = compile_json(pys + ['--prefix', prefix, '--invalidation-mode',
+                                  'checked-hash', tree_b], env)
+    assert store_stats(st)[:2] == (n * len(its), n * len(its)), (st, err)
+    check_store(prefix_store(prefix), its)
+    for it in its:
+        import_check(it, tree_b, 0, 'checked-hash', env, prefix=prefix)
+
+
+def test_a_venv_shares_its_base_interpreters_compiler(interp, clean_env,
+                                                      tmp_path):
+    """A venv's python is its base interpreter's binary: a tree compiled
+    with one is served from the store to the other."""
+    env = env_for(clean_env, tmp_path)
+    venv = tmp_path / 'venv'
+    subprocess.run([interp.exe, '-m', 'venv', '--without-pip', str(venv)],
+                   check=True, env=env, capture_output=True)
+    vpy = str(venv / 'bin' / 'python')
+    tree_a = tmp_path / 'a' / 'tree'
+    n = len(make_tree(tree_a))
+    prefix = tmp_path / 'prefix'
+    compile_json(['--python', interp.exe, '--prefix', prefix, tree_a], env)
+    tree_b = tmp_path / 'b' / 'tree'
+    copy_plain(tree_a, tree_b)
+    st, err = compile_json(['--python', vpy, '--prefix', prefix, tree_b],
+                           env)
+    assert store_stats(st)[0] == n, (st, err)
+    assert len(os.listdir(os.path.join(prefix_store(prefix), 'v1'))) == 1
+    import_check(interp, tree_b, 0, 'timestamp', env, prefix=prefix)
