@@ -431,3 +431,71 @@ def test_symlinks_in_the_store(clean_env, tmp_path, what):
     if what == 'object':
         m = [UNSOUND_RE.match(x) for x in err.splitlines()]
         assert [x.group('path') for x in m if x] == [link], err
+
+
+# ---- other file systems ----
+
+def test_in_tree_store_across_file_systems_copies(clean_env, tmp_path):
+    """--in-tree with the tree on another file system than the cache's
+    store: the pycs are written from the store as copies."""
+    it = NEWEST
+    env = env_for(clean_env, tmp_path)
+    fs = Tmpfs('16m')
+    try:
+        tree_a = tmp_path / 'a' / 'tree'
+        make_tree(tree_a)
+        args = ['--python', it.exe, '--in-tree', '--invalidation-mode',
+                'checked-hash']
+        compile_json(args + [tree_a], env)
+        tree_b = os.path.join(fs.dir, 'tree')
+        srcs = copy_plain(tree_a, tree_b)
+        st, err = compile_json(args + [tree_b], env)
+        assert st['failed'] == 0, (st, err)
+        assert store_stats(st) == (len(srcs), 0, 0), (st, err)
+        for s in srcs:
+            assert os.stat(pyc_path(s, it.tag, 0)).st_nlink == 1, s
+        import_check(it, tree_b, 0, 'checked-hash', env)
+        check_store(os.path.join(env['XDG_CACHE_HOME'], 'pycprefix',
+                                 'store'), [it])
+    finally:
+        fs.close()
+
+
+def test_prefix_on_a_file_system_without_xattrs(clean_env, tmp_path):
+    """The issue: "the store is on by default only if every check below
+    holds".  A prefix on a file system that keeps no user extended
+    attributes (ramfs; tmpfs before Linux 6.6) is compiled as before,
+    without a store (no object without its attribute is ever written);
+    asking for the store there (--store) is refused."""
+    it = NEWEST
+    env = env_for(clean_env, tmp_path)
+    d = tempfile.mkdtemp(prefix='pycprefix-ramfs-', dir='/tmp')
+    res = subprocess.run(['mount', '-t', 'ramfs', 'ramfs', d],
+                         capture_output=True)
+    assert res.returncode == 0, res.stderr
+    try:
+        probe = os.path.join(d, 'probe')
+        open(probe, 'w').close()
+        with pytest.raises(OSError):
+            os.setxattr(probe, XATTR, b'x')
+        os.unlink(probe)
+        tree = tmp_path / 'tree'
+        srcs = make_tree(tree)
+        prefix = os.path.join(d, 'prefix')
+        res = run_tool(['compile', '--json', '--python', it.exe, '--prefix',
+                        prefix, str(tree)], env)
+        assert res.returncode == 0, res.stderr
+        st = json.loads(res.stdout)
+        assert st['compiled'] == len(srcs), st
+        assert_code_equal(it, tree, env, prefix)
+        store = prefix_store(prefix)
+        assert not [f for _, _, fs in os.walk(store) for f in fs
+                    if f != 'CACHEDIR.TAG'], 'objects without attributes'
+        res = run_tool(['compile', '--python', it.exe, '--prefix', prefix,
+                        '--store', os.path.join(d, 'store'), '-f',
+                        str(tree)], env)
+        assert res.returncode == 2, res.stderr
+    finally:
+        if subprocess.run(['umount', d]).returncode:
+            subprocess.run(['umount', '-l', d])
+        os.rmdir(d)
