@@ -13,11 +13,11 @@ import pytest
 
 from conftest import run_tool
 
-from store_lib import (MODE_FORM, MODULES, check_store, compile_json,
-                       copy_linked, copy_plain, default_store,
-                       import_check, logging_python, make_tree, object_path,
-                       prefix_store, pyc_path, sources, store_stats,
-                       worker_starts)
+from store_lib import (MODE_FORM, MODULES, TREE_A, check_store, code_check,
+                       compile_json, copy_linked, copy_plain, default_store,
+                       import_check, logging_python, make_tree, object_name,
+                       object_path, prefix_store, pyc_path, sources,
+                       store_stats, worker_starts)
 
 MODES = ['timestamp', 'checked-hash', 'unchecked-hash']
 LEVELS = [(0,), (1,), (2,), (0, 1, 2)]
@@ -357,3 +357,64 @@ def test_a_venv_shares_its_base_interpreters_compiler(interp, clean_env,
     assert store_stats(st)[0] == n, (st, err)
     assert len(os.listdir(os.path.join(prefix_store(prefix), 'v1'))) == 1
     import_check(interp, tree_b, 0, 'timestamp', env, prefix=prefix)
+
+
+EDGE = {
+    'bom.py': b'\xef\xbb\xbfx = "\xc3\xa9"\n',
+    'crlf.py': b'def f():\r\n    return 1\r\n',
+    'old.py': b'old = 1\n',
+    'future.py': b'future = 1\n',
+    'nanos.py': b'nanos = 1\n',
+    'bad.py': b'def f(:\n',
+}
+EDGE_MTIMES = {'old.py': -2_000_000_000 * 10**9 + 5,
+               'future.py': 5_000_000_000 * 10**9 + 999_999_999,
+               'nanos.py': 1_700_000_000 * 10**9 + 999_999_999}
+
+
+def set_edge_mtimes(root):
+    for name, ns in EDGE_MTIMES.items():
+        os.utime(os.path.join(str(root), name), ns=(ns, ns))
+
+
+def test_store_edges(interp, clean_env, tmp_path):
+    """Headers the store writes itself (mtimes before 1970, past 2106 and
+    at a second's last nanosecond; a BOM, CRLF lines), a copy at a
+    non-ASCII path, and a source that fails: it is never stored."""
+    env = env_for(clean_env, tmp_path)
+    exe, log = logging_python(tmp_path, interp)
+    files = dict(TREE_A, **EDGE)
+    tree_a = tmp_path / 'a' / 'tree'
+    make_tree(tree_a, files)
+    good = len(files) - 1
+    prefix = tmp_path / 'prefix'
+    store = prefix_store(prefix)
+    args = ['--python', exe, '--prefix', prefix]
+    st, err = compile_json(args + [tree_a], env, check=1)
+    assert (st['compiled'], st['failed']) == (good, 1), (st, err)
+    bad_line = [x for x in err.splitlines() if 'bad.py' in x]
+    assert len(bad_line) == 1, err
+    for copy, make in (('plain', copy_plain), ('linked', copy_linked)):
+        if copy == 'linked':
+            set_edge_mtimes(tree_a)
+        tree_b = tmp_path / ('b\u00e9-' + copy) / 'tr\u00eae'
+        make(tree_a, tree_b)
+        if copy == 'plain':
+            set_edge_mtimes(tree_b)
+        worker_starts(log)
+        st, err = compile_json(args + [tree_b], env, check=1)
+        assert (st['compiled'], st['failed']) == (good, 1), (copy, st, err)
+        assert store_stats(st) == (good, good if copy == 'linked' else 0,
+                                   0), (copy, st, err)
+        assert [x.replace(str(tree_b), 'B') for x in err.splitlines()
+                if 'bad.py' in x] == [bad_line[0].replace(str(tree_a), 'B')]
+        assert worker_starts(log) == 1, 'bad.py is compiled, alone'
+        v = code_check(interp, tree_b, env, prefix)
+        assert not v['bad'], (copy, v['bad'])
+        assert v['missing'] == [os.path.join(str(tree_b), 'bad.py')]
+        assert len(v['ok']) == good
+        import_check(interp, tree_b, 0, 'timestamp', env, prefix=prefix)
+    with open(os.path.join(str(tree_a), 'bad.py'), 'rb') as f:
+        bad_digest = object_name(f.read(), 0, 'c').replace(os.sep, '/')
+    objs = check_store(store, [interp])
+    assert not [p for p in objs if p.endswith(bad_digest)]
