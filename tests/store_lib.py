@@ -389,6 +389,9 @@ def check_store(store, interps=(), temp_ok=False):
     assert stat.S_ISDIR(st.st_mode), store
     assert st.st_uid == os.geteuid(), store
     assert stat.S_IMODE(st.st_mode) == 0o700, oct(st.st_mode)
+    with open(os.path.join(store, 'CACHEDIR.TAG'), 'rb') as f:
+        assert f.read().startswith(
+            b'Signature: 8a477f597d28d172789f06886806bc55'), store
     magics = {}
     for it in interps:
         d = compiler_dir(store, it)
