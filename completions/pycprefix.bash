@@ -30,7 +30,8 @@ _pycprefix_options()
 		      '--exclude -i -l -r -d -s -p -e' \
 		      '--sys-path --strict -n --dry-run' \
 		      '--hardlink-dupes --follow-symlinks --timeout' \
-		      "--force-insecure $prefix $tree $python $json $quiet" \
+		      "--force-insecure --store --no-store $prefix $tree" \
+		      "$python $json $quiet" \
 		      "$verbose $help" ;;
 	compileall) echo '-l -r -f -q -b -d -s -p -x -i -e -j --workers -o' \
 			 '--invalidation-mode --hardlink-dupes --python' \
@@ -146,7 +147,8 @@ _pycprefix_tags()
 _pycprefix_value()
 {
 	case $1:$2 in
-	*:--prefix | compileall:-[dspe] | compile:-[dspe]) _pycprefix_paths -d ;;
+	*:--prefix | compileall:-[dspe] | compile:-[dspe] | compile:--store)
+		_pycprefix_paths -d ;;
 	compileall:-i | compile:-i) _pycprefix_paths ;;
 	*:--python) _pycprefix_pythons ;;
 	compile:-O | status:-O | path:-O | compileall:-o)

@@ -155,6 +155,8 @@ complete -c pycprefix -n '__pycprefix_using compile compileall' -l hardlink-dupe
 complete -c pycprefix -n '__pycprefix_using compile status' -l follow-symlinks -d 'Descend into symlinked directories'
 complete -c pycprefix -n '__pycprefix_using compile' -l timeout -x -d 'Give up on one file after SEC seconds'
 complete -c pycprefix -n '__pycprefix_using compile migrate' -l force-insecure -d 'Write even when others can change the prefix'
+complete -c pycprefix -n '__pycprefix_using compile' -l store -x -a '(__fish_complete_directories (commandline -ct))' -d 'The shared bytecode store'
+complete -c pycprefix -n '__pycprefix_using compile' -l no-store -d 'Use no bytecode store'
 
 # compileall: python -m compileall's options
 complete -c pycprefix -n '__pycprefix_using compile compileall' -s l -d 'Do not recurse into subdirectories'

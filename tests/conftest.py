@@ -118,6 +118,23 @@ def clean_env(tmp_path):
     return env
 
 
+STORE_DIR = '.pycprefix-store'
+
+
+def prefix_files(prefix):
+    """Every file in the prefix but its CACHEDIR.TAG and its store (the
+    shared bytecode store's objects, which tests/conformance/test_store.py
+    and tests/cli/test_store_*.py look at): full paths, sorted."""
+    prefix = str(prefix)
+    out = []
+    for d, ds, fs in os.walk(prefix):
+        if d == prefix:
+            ds[:] = [x for x in ds if x != STORE_DIR]
+            fs = [f for f in fs if f != 'CACHEDIR.TAG']
+        out.extend(os.path.join(d, f) for f in fs)
+    return sorted(out)
+
+
 def preload_shim(tmp_path, env, source):
     """env with LD_PRELOAD set to the C `source` built as a shared object
     in tmp_path (functions the tool calls, replaced for a fault)."""

@@ -367,18 +367,18 @@ static void summary(const struct compile_ui *ui,
 	if (ctx->quiet)
 		return;
 	char store[96] = "";
-	if (st->from_store)
-		snprintf(store, sizeof(store), " (%zu from the store, %zu "
+	if (st->from_store || st->linked)
+		snprintf(store, sizeof(store), ", %zu from the store (%zu "
 			 "linked)", st->from_store, st->linked);
-	fprintf(stderr, "%s%zu %s%s%s, %zu fresh, %s%zu failed%s (pycs of %zu "
-		"source%s), %zu warning%s, in %.2f s\n",
+	fprintf(stderr, "%s%zu %s%s, %zu fresh, %s%zu failed%s (pycs of %zu "
+		"source%s), %zu warning%s%s, in %.2f s\n",
 		color_e(ctx, C_BOLD), st->compiled,
 		dry ? "would be compiled" : "compiled", color_e(ctx, C_RESET),
-		store, st->fresh, st->failed ? color_e(ctx, C_RED) : "",
+		st->fresh, st->failed ? color_e(ctx, C_RED) : "",
 		st->failed + st->walk_errors,
 		st->failed ? color_e(ctx, C_RESET) : "", st->sources,
 		st->sources == 1 ? "" : "s", st->warnings,
-		st->warnings == 1 ? "" : "s", secs);
+		st->warnings == 1 ? "" : "s", store, secs);
 	if (st->warnings && !ctx->verbose)
 		fprintf(stderr, "(run with -v to see the warnings)\n");
 	if (st->source_errors && ui->lenient)
@@ -872,5 +872,11 @@ const struct cli_cmd cli_cmd_compile = {
 	"                     up to 86400; 0: never (default 120)\n"
 	"      --force-insecure  write even when other users can change\n"
 	"                     the prefix (refused by default)\n"
+	"      --store DIR    the shared bytecode store (default: the\n"
+	"                     prefix's .pycprefix-store; with --in-tree\n"
+	"                     ~/.cache/pycprefix-store): a source whose\n"
+	"                     bytes it holds is written from it, linked\n"
+	"                     where the pyc's bytes are an object's\n"
+	"      --no-store     compile everything, keep nothing in a store\n"
 	"  --python all       every interpreter 'pycprefix pythons' lists\n",
 };

@@ -300,7 +300,8 @@ out:
 /*
  * Link tdfd/tname as `name` in pfd, atomically replacing what is there:
  * linked to a fresh temporary name, checked (when `expect` is given) to
- * be the file expected, renamed over `name`.  When `name` already is
+ * be the file expected (pyc__same_file(): an inode number alone may
+ * have been freed and given to a new file), renamed over `name`.  When `name` already is
  * that file, rename() does nothing and leaves the temporary name: it is
  * removed either way.
  */
@@ -324,8 +325,7 @@ static int link_in(int tdfd, const char *tname, const struct stat *expect,
 			return -1;
 	}
 	if (expect && (fstatat(pfd, tmp, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		       st.st_dev != expect->st_dev ||
-		       st.st_ino != expect->st_ino)) {
+		       !pyc__same_file(expect, &st))) {
 		saved = ESTALE;
 		goto fail;
 	}

@@ -115,7 +115,7 @@ int pyc__link_atomic(const char *dir, const char *target_rel, const char *rel,
 
 /* Make `rel` (below `dir`) a hard link to src_dfd/src_name, atomically
  * replacing what was there, with the same safety; when `expect` is not
- * NULL, only if the file linked is that one (dev and inode), else
+ * NULL, only if the file linked is that one (pyc__same_file()), else
  * ESTALE and nothing changes.  EXDEV across file systems. */
 int pyc__link_from(int src_dfd, const char *src_name,
 		   const struct stat *expect, const char *dir, const char *rel,

@@ -806,8 +806,8 @@ PYC_API
 char *pyc_failure_memo_dir(void);
 
 /* The store of runs without a prefix (pycs in __pycache__):
- * ${XDG_CACHE_HOME:-~/.cache}/pycprefix/store, malloc'd; NULL with
- * errno. */
+ * ${XDG_CACHE_HOME:-~/.cache}/pycprefix-store (beside the default
+ * prefix, not in it), malloc'd; NULL with errno. */
 PYC_API
 char *pyc_store_default_dir(void);
 

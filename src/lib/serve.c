@@ -99,6 +99,16 @@ static int place(const struct pyc__serve *sv, const struct pyc__store_key *k,
 	return pyc__write_atomic(root, rel, o->data, o->len, mode, sv->wflags);
 }
 
+/* Take back an object this run added, keeping errno. */
+static void forget(const struct pyc__serve *sv, const struct pyc__store_key *k,
+		   const struct stat *st)
+{
+	int saved = errno;
+
+	pyc__store_remove(sv->comp, k, st);
+	errno = saved;
+}
+
 /*
  * Add the pyc bytes p[0..len) as k's object and put the pyc at root/rel
  * through it.  When the store cannot take it, or already has another
@@ -128,6 +138,9 @@ static int add_and_place(const struct pyc__serve *sv,
 		out->linked = true;
 		return 0;
 	}
+	if ((ret = pyc__write_atomic(root, rel, p, len, mode, sv->wflags)) < 0)
+		forget(sv, k, &o.st); /* added for a pyc that is not there */
+	return ret;
 copy:
 	return pyc__write_atomic(root, rel, p, len, mode, sv->wflags);
 }
@@ -207,7 +220,8 @@ int pyc__serve_add(const struct pyc__serve *sv,
 	unsigned char head[PYC_HEADER_SIZE], chead[PYC_HEADER_SIZE];
 	struct pyc__store_key k, kc;
 	struct buf b = { 0 }, cb = { 0 };
-	bool existed, own;
+	struct stat cst;
+	bool existed, own, added_c = false;
 	int ret = -1;
 
 	header_of(sv, st, hash, sv->mode, head);
@@ -222,15 +236,27 @@ int pyc__serve_add(const struct pyc__serve *sv,
 		errno = ENOMEM;
 		goto out;
 	}
-	/* The checked-hash object holds the code for every form. */
+	/* The checked-hash object holds the code for every form: added
+	 * once the pyc is written, or, when the pyc is to be a link to
+	 * another object, before it and taken back if the pyc cannot be
+	 * written (a failed run leaves no object of its own). */
 	pyc__store_key(&kc, digest, level, PYC_INV_CHECKED_HASH, 0, 0);
-	if (sv->mode != PYC_INV_CHECKED_HASH)
-		pyc__store_put(sv->comp, &kc, cb.s, cb.len, pyc_mode(st),
-			       &existed, NULL); /* a cache: no room, no harm */
 	own = own_key(sv, digest, level, st, head, &k);
-	ret = own ? add_and_place(sv, &k, b.s, b.len, st, root, rel, out)
-		  : pyc__write_atomic(root, rel, b.s, b.len, pyc_mode(st),
-				      sv->wflags);
+	if (!own) {
+		ret = pyc__write_atomic(root, rel, b.s, b.len, pyc_mode(st),
+					sv->wflags);
+		if (ret == 0) /* a cache: no room, no harm */
+			pyc__store_put(sv->comp, &kc, cb.s, cb.len,
+				       pyc_mode(st), &existed, NULL);
+		goto out;
+	}
+	if (sv->mode != PYC_INV_CHECKED_HASH &&
+	    pyc__store_put(sv->comp, &kc, cb.s, cb.len, pyc_mode(st),
+			   &existed, &cst) == 0 && !existed)
+		added_c = true;
+	ret = add_and_place(sv, &k, b.s, b.len, st, root, rel, out);
+	if (ret < 0 && added_c)
+		forget(sv, &kc, &cst);
 out:
 	pyc__buf_release(&b);
 	pyc__buf_release(&cb);

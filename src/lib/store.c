@@ -82,7 +82,7 @@ static bool unhex_n(const char *s, size_t n, unsigned char *out)
 
 char *pyc_store_default_dir(void)
 {
-	return pyc__cache_home_path("pycprefix/store");
+	return pyc__cache_home_path("pycprefix-store");
 }
 
 char *pyc_store_prefix_dir(const char *prefix)
@@ -120,24 +120,29 @@ static mode_t current_umask(void)
 	return old;
 }
 
-/* Is the open directory fd ours alone?  EPERM with why when not. */
-static int owner_only(int fd, const char *what, struct pyc_error *err,
-		      unsigned flags)
+/* Is the open directory fd (path/sub) ours alone?  EPERM with why when
+ * not: its objects become the pycs of every tree linked to them. */
+static int owner_only(int fd, const char *path, const char *sub,
+		      struct pyc_error *err, unsigned flags)
 {
+	const char *slash = sub[0] ? "/" : "";
 	struct stat st;
 
 	if (fstat(fd, &st) < 0)
-		return pyc__error(err, errno, "cannot examine the store's %s: "
-				  "%s", what, strerror(errno));
+		return pyc__error(err, errno, "cannot examine the store "
+				  "'%s%s%s': %s", path, slash, sub,
+				  strerror(errno));
 	if (flags & PYC__STORE_INSECURE)
 		return 0;
 	if (st.st_uid != geteuid())
-		return pyc__error(err, EPERM, "the store's %s is owned by "
-				  "uid %u, not by this user (uid %u)", what,
+		return pyc__error(err, EPERM, "the store '%s%s%s' is owned by "
+				  "uid %u, not by this user (uid %u): refused "
+				  "(use a store of your own)", path, slash, sub,
 				  (unsigned)st.st_uid, (unsigned)geteuid());
 	if (st.st_mode & 022)
-		return pyc__error(err, EPERM, "the store's %s is writable by "
-				  "others (mode %03o)", what,
+		return pyc__error(err, EPERM, "the store '%s%s%s' is writable "
+				  "by others (mode %03o): refused (chmod go-w "
+				  "it)", path, slash, sub,
 				  (unsigned)(st.st_mode & 0777));
 	return 0;
 }
@@ -181,6 +186,19 @@ static int xattr_works(int fd, const char *path, struct pyc_error *err)
 	return 0;
 }
 
+static bool parent_tagged(const char *path)
+{
+	char *parent = strdup(path), *slash;
+	bool tagged = false;
+
+	if (parent && (slash = strrchr(parent, '/')) && slash != parent) {
+		*slash = '\0';
+		tagged = pyc_prefix_tagged(parent);
+	}
+	free(parent);
+	return tagged;
+}
+
 static int make_root(const char *path, struct pyc_error *err)
 {
 	char *parent = strdup(path), *slash;
@@ -214,10 +232,11 @@ int pyc__store_open(struct pyc__store *s, const char *path, unsigned flags,
 			   strerror(errno));
 		goto fail;
 	}
-	if (owner_only(root, "directory", err, flags) < 0)
+	if (owner_only(root, path, "", err, flags) < 0)
 		goto fail;
-	if (create)
-		/* best effort: backups skip it */
+	if (create && !parent_tagged(path))
+		/* best effort: backups skip it (inside a prefix, they
+		 * skip the prefix already) */
 		pyc__write_atomic_at(root, PYC_CACHEDIR_TAG_NAME,
 				     PYC_CACHEDIR_TAG,
 				     strlen(PYC_CACHEDIR_TAG), 0644,
@@ -227,8 +246,7 @@ int pyc__store_open(struct pyc__store *s, const char *path, unsigned flags,
 			   path, PYC_STORE_VERSION_DIR, strerror(errno));
 		goto fail;
 	}
-	if (owner_only(s->fd, "directory " PYC_STORE_VERSION_DIR, err,
-		       flags) < 0 ||
+	if (owner_only(s->fd, path, PYC_STORE_VERSION_DIR, err, flags) < 0 ||
 	    (create && xattr_works(s->fd, path, err) < 0))
 		goto fail;
 	struct stat st;
@@ -314,7 +332,7 @@ int pyc__store_compiler(const struct pyc__store *s,
 		return -1;
 	}
 	if ((c->fd = open_dir(s->fd, c->id, create)) < 0 ||
-	    owner_only(c->fd, "compiler directory", NULL, s->flags) < 0) {
+	    owner_only(c->fd, s->path, c->id, NULL, s->flags) < 0) {
 		int saved = errno;
 		free(ident);
 		pyc__store_compiler_close(c);
@@ -485,11 +503,13 @@ static int open_fan(const struct pyc__store_comp *c, const char *name,
 	return open_dir(c->fd, fan, create);
 }
 
-/* A run used the object: say so where prune looks, once a day. */
-static void mark_used(int fd, const struct stat *st)
+/* A run used the object: say so where prune looks, once a day (st is
+ * then measured again, for pyc__store_link()'s check). */
+static void mark_used(int fd, struct stat *st)
 {
-	if (time(NULL) - st->st_mtime > USE_REFRESH_S)
-		futimens(fd, NULL);
+	if (time(NULL) - st->st_mtime > USE_REFRESH_S &&
+	    futimens(fd, NULL) == 0)
+		fstat(fd, st);
 }
 
 int pyc__store_get(const struct pyc__store_comp *c,
@@ -593,6 +613,22 @@ int pyc__store_link(const struct pyc__store_comp *c,
 	close(dfd);
 	errno = saved;
 	return ret;
+}
+
+int pyc__store_remove(const struct pyc__store_comp *c,
+		      const struct pyc__store_key *k, const struct stat *st)
+{
+	char name[96];
+	int dfd, ret, saved;
+
+	pyc__store_key_name(k, name, sizeof(name));
+	if ((dfd = open_fan(c, name, false)) < 0)
+		return -1;
+	ret = pyc__unlink_same(dfd, name + 3, st, false);
+	saved = errno;
+	close(dfd);
+	errno = saved;
+	return ret < 0 ? -1 : 0;
 }
 
 bool pyc__store_mode_fits(const struct pyc__store *s,

@@ -217,6 +217,11 @@ int pyc__store_link(const struct pyc__store_comp *c,
 		    const struct pyc__store_obj *o, const char *dir,
 		    const char *rel, unsigned flags);
 
+/* Remove k's object if it is still the file st describes (one this run
+ * added, for a pyc it could not write after all).  0 or -1. */
+int pyc__store_remove(const struct pyc__store_comp *c,
+		      const struct pyc__store_key *k, const struct stat *st);
+
 /* Would a pyc created with `mode` (before the umask) have o's mode? */
 bool pyc__store_mode_fits(const struct pyc__store *s,
 			  const struct pyc__store_obj *o, unsigned mode);

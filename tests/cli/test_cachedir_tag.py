@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import INTERPRETERS, preload_shim, run_tool
+from conftest import INTERPRETERS, STORE_DIR, preload_shim, run_tool
 
 IT = INTERPRETERS[-1]
 SIGNATURE = b'Signature: 8a477f597d28d172789f06886806bc55'
@@ -69,8 +69,9 @@ def test_compile_tags_the_prefix_it_creates(tmp_path, clean_env):
     found = [os.path.join(d, f) for d, _, fs in os.walk(tmp_path)
              for f in fs if f == TAG]
     assert found == [str(prefix / TAG)]
-    # No temporary left beside it.
-    assert sorted(os.listdir(prefix)) == sorted([TAG, str(tree).split('/')[1]])
+    # No temporary left beside it: the tag, the store, the mirror.
+    assert sorted(os.listdir(prefix)) == sorted([TAG, STORE_DIR,
+                                                 str(tree).split('/')[1]])
 
 
 def current_umask():
@@ -108,7 +109,11 @@ def test_no_tag_in_tree_nor_on_dry_run(tmp_path, clean_env):
     run_tool(['compile', '-q', '--in-tree', '--python', IT.exe, str(tree)],
              clean_env, check=0)
     assert len(pycs(tree)) == 3
-    assert not [f for _, _, fs in os.walk(tmp_path) for f in fs if f == TAG]
+    # The one tag is the in-tree store's (in the user's cache), none in
+    # the tree.
+    store = tmp_path / 'xdg-cache' / 'pycprefix-store'
+    assert [os.path.join(d, f) for d, _, fs in os.walk(tmp_path)
+            for f in fs if f == TAG] == [str(store / TAG)]
     prefix = tmp_path / 'pfx'
     compile_into(prefix, tree, clean_env, '-n')
     assert not prefix.exists()
@@ -312,4 +317,5 @@ def test_a_tag_put_there_first_is_never_replaced(tmp_path, shim_env):
     assert os.stat(prefix / TAG).st_mode & 0o777 == 0o600
     assert len(pycs(prefix)) == 3
     # Nothing left of pycprefix's own attempt.
-    assert sorted(os.listdir(prefix)) == sorted([TAG, str(tree).split('/')[1]])
+    assert sorted(os.listdir(prefix)) == sorted([TAG, STORE_DIR,
+                                                 str(tree).split('/')[1]])

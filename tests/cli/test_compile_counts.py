@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from conftest import INTERPRETERS, run_tool
+from conftest import INTERPRETERS, prefix_files, run_tool
 
 
 def make_tree(root, names):
@@ -26,9 +26,8 @@ def listed(res):
 
 def written(prefix):
     """The files compile wrote into the prefix, but for its CACHEDIR.TAG
-    (tests/cli/test_cachedir_tag.py)."""
-    return sorted(os.path.join(d, f) for d, _, fs in os.walk(prefix)
-                  for f in fs if (d, f) != (str(prefix), 'CACHEDIR.TAG'))
+    (tests/cli/test_cachedir_tag.py) and its store."""
+    return prefix_files(prefix)
 
 
 def cache_from_source(it, prefix, cwd, source, level=0):

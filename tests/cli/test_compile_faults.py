@@ -6,7 +6,7 @@ import signal
 import subprocess
 import time
 
-from conftest import BINARY, INTERPRETERS, run_tool
+from conftest import BINARY, INTERPRETERS, prefix_files, run_tool
 
 # Run by the worker before its own code: compile() of a path containing
 # "hang" sleeps, of one containing "die" kills the worker.
@@ -40,9 +40,8 @@ def tree_with(tmp_path, names):
 
 
 def pycs(prefix):
-    """What compile wrote, but for the prefix's CACHEDIR.TAG."""
-    return sorted(f for d, _, fs in os.walk(prefix) for f in fs
-                  if (d, f) != (str(prefix), 'CACHEDIR.TAG'))
+    """What compile wrote, but for the prefix's CACHEDIR.TAG and store."""
+    return sorted(os.path.basename(f) for f in prefix_files(prefix))
 
 
 def test_dead_and_hung_workers_are_reported_and_replaced(clean_env,

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import BINARY, INTERPRETERS
+from conftest import BINARY, INTERPRETERS, prefix_files
 
 # Run by each worker before its own code: compiling a path that contains
 # "hang" never ends, so the run is still going when the signal comes.
@@ -42,9 +42,8 @@ def workers(log):
 
 
 def pycs(prefix):
-    """What compile wrote, but for the prefix's CACHEDIR.TAG."""
-    return [f for d, _, fs in os.walk(prefix) for f in fs
-            if (d, f) != (str(prefix), 'CACHEDIR.TAG')]
+    """What compile wrote, but for the prefix's CACHEDIR.TAG and store."""
+    return [os.path.basename(f) for f in prefix_files(prefix)]
 
 
 def alive(pid):

@@ -12,8 +12,9 @@ import tempfile
 import pytest
 
 from conftest import run_tool
-from torture_lib import (NEWEST, assert_all_valid, crashed, snapshot,
-                         stdlib_tree, temp_files, tool_cmd, walk_files)
+from torture_lib import (NEWEST, assert_all_valid, crashed, object_sound,
+                         outside_store, snapshot, stdlib_tree, store_objects,
+                         temp_files, tool_cmd, walk_files)
 
 LIMIT = 8192
 
@@ -67,9 +68,15 @@ def test_file_size_limit(clean_env, tmp_path):
     assert re.search(r'\b%d failed\b' % len(big), res.stderr.decode())
     assert temp_files(prefix) == []
     # The pycs that fit, and the prefix's CACHEDIR.TAG (it is small).
-    assert sorted(walk_files(prefix)) == sorted(
+    assert sorted(outside_store(prefix, walk_files(prefix))) == sorted(
         [pyc_of(prefix, s, it) for s in sources if s not in big] +
         [os.path.join(prefix, 'CACHEDIR.TAG')])
+    # The store holds the code of each pyc written, whole, and nothing
+    # of those that did not fit (their objects would not either).
+    objects = store_objects(prefix)
+    assert all(object_sound(p) for p in objects)
+    assert len(objects) == len({open(s, 'rb').read() for s in sources
+                                if s not in big})
     assert len(assert_all_valid(prefix, [it])['ok']) == len(sources) - len(
         big)
     # Without the limit the rerun writes exactly the rest.

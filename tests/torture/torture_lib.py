@@ -9,6 +9,7 @@ VALIDATE loads each pyc found with its own importlib (SourceFileLoader
 whose source_to_code and set_data raise, so it cannot quietly recompile
 or rewrite) and reports anything it would not use as it is.
 """
+import hashlib
 import json
 import os
 import random
@@ -170,6 +171,35 @@ def walk_files(root):
         out += [os.path.join(d, x) for x in dirs
                 if os.path.islink(os.path.join(d, x))]
     return out
+
+
+STORE = '.pycprefix-store'
+OBJECT = re.compile(r'/[0-9a-f]{2}/[0-9a-f]{62}\.[0-2]\.(c|u|t[0-9a-f]{16})$')
+
+
+def store_objects(prefix):
+    """The objects of the prefix's store, as paths."""
+    return [p for p in walk_files(os.path.join(str(prefix), STORE))
+            if OBJECT.search(p)]
+
+
+def object_sound(path):
+    """Is the store object at path whole: its content's SHA-256 is its
+    user.pycprefix.sha256 attribute?"""
+    with open(path, 'rb') as f:
+        data = f.read()
+    try:
+        want = os.getxattr(path, 'user.pycprefix.sha256',
+                           follow_symlinks=False)
+    except OSError:
+        return False
+    return hashlib.sha256(data).digest() == want
+
+
+def outside_store(prefix, paths):
+    """paths, but for those in the prefix's store."""
+    store = os.path.join(str(prefix), STORE)
+    return [p for p in paths if p != store and not p.startswith(store + '/')]
 
 
 def temp_files(root):

@@ -1,0 +1,154 @@
+"""compile and the shared bytecode store: what is served, linked, copied,
+refused (the oracle side, every interpreter and mode, is
+tests/conformance/test_store.py; faults are tests/torture's)."""
+import json
+import os
+import shutil
+import stat
+
+from conftest import INTERPRETERS, STORE_DIR, run_tool
+
+IT = INTERPRETERS[-1]
+
+
+def make_tree(root, files=None):
+    files = files or {'a.py': 'x = 1\n', 'b.py': 'x = 1\n',
+                      'pkg/__init__.py': '', 'pkg/c.py': 'def f():\n    return 2\n'}
+    for rel, text in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    return root
+
+
+def compile_json(prefix, tree, env, *extra, check=0):
+    res = run_tool(['compile', '--json', '--python', IT.exe, '--prefix',
+                    str(prefix), *extra, str(tree)], env, check=check)
+    return json.loads(res.stdout), res
+
+
+def pyc(prefix, src):
+    src = str(src)
+    d, name = os.path.split(src)
+    return os.path.join(str(prefix) + d, name[:-3] + '.%s.pyc' % IT.tag)
+
+
+def objects(prefix):
+    store = os.path.join(str(prefix), STORE_DIR)
+    return sorted(os.path.join(d, f) for d, _, fs in os.walk(store)
+                  for f in fs if f.endswith(('.c', '.u')) or '.t' in f)
+
+
+def test_a_second_tree_comes_from_the_store(tmp_path, clean_env):
+    one = make_tree(tmp_path / 'one')
+    two = make_tree(tmp_path / 'two')
+    prefix = tmp_path / 'pfx'
+    doc, _ = compile_json(prefix, one, clean_env)
+    assert (doc['compiled'], doc['from_store']) == (4, 0)
+    doc, _ = compile_json(prefix, two, clean_env)
+    assert (doc['compiled'], doc['from_store'], doc['linked']) == (4, 4, 0)
+    assert doc['store'] == str(prefix / STORE_DIR)
+    # timestamp pycs of sources with one link each: copies, with the
+    # header of their own source
+    for rel in ('a.py', 'pkg/c.py'):
+        p = pyc(prefix, two / rel)
+        assert os.stat(p).st_nlink == 1
+        st = os.stat(two / rel)
+        head = open(p, 'rb').read(16)
+        assert int.from_bytes(head[8:12], 'little') == int(st.st_mtime)
+        assert int.from_bytes(head[12:16], 'little') == st.st_size
+
+
+def test_checked_hash_pycs_of_equal_bytes_are_one_file(tmp_path, clean_env):
+    one = make_tree(tmp_path / 'one')
+    two = make_tree(tmp_path / 'two')
+    prefix = tmp_path / 'pfx'
+    mode = ['--invalidation-mode', 'checked-hash']
+    compile_json(prefix, one, clean_env, *mode)
+    doc, _ = compile_json(prefix, two, clean_env, *mode)
+    assert (doc['from_store'], doc['linked']) == (4, 4)
+    inodes = {os.stat(pyc(prefix, t / r)).st_ino
+              for t in (one, two) for r in ('a.py', 'b.py')}
+    # a.py and b.py hold the same bytes: one object, four names
+    assert len(inodes) == 1
+    assert os.stat(pyc(prefix, one / 'a.py')).st_nlink == 5
+
+
+def test_a_private_source_gets_a_private_copy(tmp_path, clean_env):
+    one = make_tree(tmp_path / 'one')
+    two = make_tree(tmp_path / 'two')
+    os.chmod(two / 'a.py', 0o600)
+    prefix = tmp_path / 'pfx'
+    mode = ['--invalidation-mode', 'checked-hash']
+    compile_json(prefix, one, clean_env, *mode)
+    doc, _ = compile_json(prefix, two, clean_env, *mode)
+    assert (doc['from_store'], doc['linked']) == (4, 3)
+    st = os.stat(pyc(prefix, two / 'a.py'))
+    assert st.st_nlink == 1
+    assert stat.S_IMODE(st.st_mode) == 0o600 & ~current_umask()
+
+
+def current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_force_compiles_and_links_nothing(tmp_path, clean_env):
+    one = make_tree(tmp_path / 'one')
+    prefix = tmp_path / 'pfx'
+    mode = ['--invalidation-mode', 'checked-hash']
+    compile_json(prefix, one, clean_env, *mode)
+    doc, _ = compile_json(prefix, one, clean_env, '-f', *mode)
+    assert (doc['compiled'], doc['from_store'], doc['linked']) == (4, 0, 0)
+    assert os.stat(pyc(prefix, one / 'a.py')).st_nlink == 1
+
+
+def test_dry_run_says_what_comes_from_the_store(tmp_path, clean_env):
+    one = make_tree(tmp_path / 'one')
+    two = make_tree(tmp_path / 'two')
+    prefix = tmp_path / 'pfx'
+    compile_json(prefix, one, clean_env)
+    before = objects(prefix)
+    res = run_tool(['compile', '-n', '--python', IT.exe, '--prefix',
+                    str(prefix), str(two)], clean_env, check=0)
+    lines = res.stdout.decode().splitlines()
+    assert len(lines) == 4 and all(l.endswith(' (from the store)')
+                                   for l in lines), lines
+    assert not os.path.exists(prefix / str(two).lstrip('/'))
+    assert objects(prefix) == before
+    # no store yet: nothing made, nothing from it
+    res = run_tool(['compile', '-n', '--python', IT.exe, '--prefix',
+                    str(tmp_path / 'new'), str(two)], clean_env, check=0)
+    assert '(from the store)' not in res.stdout.decode()
+    assert not (tmp_path / 'new').exists()
+
+
+def test_no_store_and_store_dir(tmp_path, clean_env):
+    one = make_tree(tmp_path / 'one')
+    prefix = tmp_path / 'pfx'
+    doc, _ = compile_json(prefix, one, clean_env, '--no-store')
+    assert doc['store'] is None
+    assert not (prefix / STORE_DIR).exists()
+    other = tmp_path / 'elsewhere'
+    shutil.rmtree(prefix)
+    doc, _ = compile_json(prefix, one, clean_env, '--store', str(other))
+    assert doc['store'] == str(other)
+    assert not (prefix / STORE_DIR).exists()
+    assert [f for _, _, fs in os.walk(other) for f in fs if f.endswith('.c')]
+    res = run_tool(['compile', '--store', str(other), '--no-store',
+                    str(one)], clean_env, check=2)
+    assert b'--store and --no-store exclude each other' in res.stderr
+
+
+def test_a_store_others_can_write_is_refused(tmp_path, clean_env):
+    one = make_tree(tmp_path / 'one')
+    prefix = tmp_path / 'pfx'
+    compile_json(prefix, one, clean_env)
+    os.chmod(prefix / STORE_DIR, 0o777)
+    two = make_tree(tmp_path / 'two')
+    res = run_tool(['compile', '--python', IT.exe, '--prefix', str(prefix),
+                    str(two)], clean_env, check=2)
+    err = res.stderr.decode()
+    assert 'writable by others' in err and STORE_DIR in err, err
+    assert not os.path.exists(str(prefix) + str(two))
