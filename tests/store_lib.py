@@ -37,7 +37,9 @@ def prefix_store(prefix):
 
 
 def default_store(xdg_cache_home):
-    return os.path.join(str(xdg_cache_home), 'pycprefix', 'store')
+    # pycprefix.h: ${XDG_CACHE_HOME:-~/.cache}/pycprefix-store, beside the
+    # default prefix (the brief's pycprefix/store would be inside it).
+    return os.path.join(str(xdg_cache_home), 'pycprefix-store')
 
 
 # ---- the trees ----
@@ -389,7 +391,11 @@ def check_store(store, interps=(), temp_ok=False):
     assert stat.S_ISDIR(st.st_mode), store
     assert st.st_uid == os.geteuid(), store
     assert stat.S_IMODE(st.st_mode) == 0o700, oct(st.st_mode)
-    with open(os.path.join(store, 'CACHEDIR.TAG'), 'rb') as f:
+    # Its own CACHEDIR.TAG, or (in a prefix) the prefix's.
+    tag = os.path.join(store, 'CACHEDIR.TAG')
+    if not os.path.exists(tag):
+        tag = os.path.join(os.path.dirname(store), 'CACHEDIR.TAG')
+    with open(tag, 'rb') as f:
         assert f.read().startswith(
             b'Signature: 8a477f597d28d172789f06886806bc55'), store
     magics = {}

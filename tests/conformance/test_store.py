@@ -127,9 +127,10 @@ def test_in_tree_copies_use_the_cache_store(interp, clean_env, tmp_path,
         make(tree_a, tree_b)
         check_copy(interp, exe, log, env, store, tree_b, copy, mode, levels,
                    ['--in-tree'])
-    # No prefix was made or written.
+    # No prefix was made or written (the default one is beside the
+    # store).
     assert not os.path.exists(os.path.join(env['XDG_CACHE_HOME'],
-                                           'pycprefix', 'v1'))
+                                           'pycprefix'))
     for p in (tmp_path / 'a', tmp_path / 'b-plain'):
         assert not list(p.rglob('.pycprefix-store'))
 
@@ -152,6 +153,7 @@ def test_no_store(interp, clean_env, tmp_path):
             assert worker_starts(log) >= 1, (where, tree)
             assert store_stats(st)[:2] == (0, 0), st
     assert not os.path.exists(prefix_store(prefix))
+    assert not os.path.exists(default_store(env['XDG_CACHE_HOME']))
     assert not os.path.exists(os.path.join(env['XDG_CACHE_HOME'],
                                            'pycprefix'))
     # And with the store, the same copy comes from it: the test can fail.

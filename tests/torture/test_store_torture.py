@@ -16,7 +16,7 @@ import pytest
 from conftest import run_tool
 from store_lib import (UNSOUND_RE, XATTR, assert_code_equal,
                        check_identity, check_store, compile_json,
-                       copy_linked, copy_plain, import_check,
+                       copy_linked, copy_plain, default_store, import_check,
                        make_tree, object_path, prefix_store, pyc_path,
                        sha256, sources, store_stats, tree_state)
 from torture_lib import (NEWEST, OLDEST, assert_all_valid, crashed, kill_at,
@@ -325,7 +325,7 @@ def test_store_others_can_write_is_refused(clean_env, tmp_path, where, how):
     make_tree(tree_a)
     if where == 'in-tree':
         loc = ['--in-tree']
-        store = os.path.join(env['XDG_CACHE_HOME'], 'pycprefix', 'store')
+        store = default_store(env['XDG_CACHE_HOME'])
         prefix = None
     else:
         prefix = tmp_path / 'prefix'
@@ -346,7 +346,7 @@ def test_store_others_can_write_is_refused(clean_env, tmp_path, where, how):
     assert len(lines) == 1 and lines[0].startswith('pycprefix: '), err
     assert store in lines[0], ('the line does not name the store', err)
     assert any(w in lines[0] for w in ('chmod', 'chown', '--no-store',
-                                       '--store')), (
+                                       '--store', 'of your own')), (
         'the line does not say what to do', err)
     assert tree_state(store) == before, 'the refused store was written'
     for s in srcs:
@@ -455,8 +455,7 @@ def test_in_tree_store_across_file_systems_copies(clean_env, tmp_path):
         for s in srcs:
             assert os.stat(pyc_path(s, it.tag, 0)).st_nlink == 1, s
         import_check(it, tree_b, 0, 'checked-hash', env)
-        check_store(os.path.join(env['XDG_CACHE_HOME'], 'pycprefix',
-                                 'store'), [it])
+        check_store(default_store(env['XDG_CACHE_HOME']), [it])
     finally:
         fs.close()
 
