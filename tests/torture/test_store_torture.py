@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -63,15 +64,25 @@ def test_kill_while_filling_the_store(clean_env, tmp_path, rng):
     stdlib_tree(base, limit=60)
     prefix = str(tmp_path / 'prefix')
     store = prefix_store(prefix)
-    kills = 0
-    for rnd in range(5):
+    # How long a run filling the store takes here: the kills fall within
+    # it (the moments are random, nothing is timed).
+    ref = tmp_path / 'ref' / 'tree'
+    variant(base, ref, 'reference')
+    t0 = time.monotonic()
+    run_tool(['compile', '-q', '-j', '2', '--python', it.exe, '--prefix',
+              str(tmp_path / 'ref-prefix'), str(ref)], env, check=0)
+    span = time.monotonic() - t0
+    kills = mid_fill = known = 0
+    for rnd in range(12):
+        if kills >= 4 and mid_fill >= 2:
+            break
         tree = tmp_path / ('t%d' % rnd) / 'tree'
         variant(base, tree, 'round %d' % rnd)
         mode = MODES[rnd % 3]
         args = ['compile', '-q', '-j', '2', '--python', it.exe, '--prefix',
                 prefix, '--invalidation-mode', mode, tree]
         proc = start_tool(args, env)
-        killed, out, err = kill_at(proc, rng.uniform(0.01, 0.3))
+        killed, out, err = kill_at(proc, rng.uniform(0.2, 1.0) * span)
         kills += killed
         context = ('round', rnd, mode, 'killed' if killed else 'ended')
         # Whatever instant it died at: every object whole and sound, and
@@ -82,14 +93,15 @@ def test_kill_while_filling_the_store(clean_env, tmp_path, rng):
                     check_identity(d, it)
             objs = check_store(store, temp_ok=True)
             print(context, len(objs), 'objects')
+            mid_fill += killed and len(objs) > known
         # The next run completes, and every pyc is valid.
         st, err = compile_json(args[1:], env)
         assert st['failed'] == 0 and store_stats(st)[2] == 0, (context, st,
                                                                 err)
         assert_all_valid(prefix, [it], context=context)
         assert_code_equal(it, tree, env, prefix, context=context)
-        check_store(store, [it], temp_ok=True)
-    assert kills, 'no run was killed: the delays are too long'
+        known = len(check_store(store, [it], temp_ok=True))
+    assert mid_fill, 'no run was killed while it filled the store'
 
 
 # ---- racing runs on copies sharing one store ----
