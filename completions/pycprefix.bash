@@ -39,7 +39,8 @@ _pycprefix_options()
 	status) echo '-O --check --check-hash-based-pycs --follow-symlinks' \
 		     "--sys-path --strict $prefix $tree $python $json" \
 		     "$quiet $verbose $help" ;;
-	prune) echo '-n --dry-run --tags --max-size --older-than' \
+	prune) echo '-n --dry-run --tags --max-size --older-than --store-age' \
+		    '--store' \
 		    "--sys-path $prefix $python $json $quiet $verbose $help" ;;
 	clean) echo "-n --dry-run --sourceless $json $quiet $verbose $help" ;;
 	migrate) echo "-n --dry-run --force-insecure $prefix $python $json" \
@@ -147,7 +148,8 @@ _pycprefix_tags()
 _pycprefix_value()
 {
 	case $1:$2 in
-	*:--prefix | compileall:-[dspe] | compile:-[dspe] | compile:--store)
+	*:--prefix | compileall:-[dspe] | compile:-[dspe] | compile:--store | \
+	prune:--store)
 		_pycprefix_paths -d ;;
 	compileall:-i | compile:-i) _pycprefix_paths ;;
 	*:--python) _pycprefix_pythons ;;
@@ -163,6 +165,7 @@ _pycprefix_value()
 	prune:--tags) $split && _pycprefix_tags || return 1 ;;
 	compile:-j | compile:--jobs | compile:-x | compile:--exclude | \
 	compile:--timeout | compile:-r | prune:--max-size | prune:--older-than | \
+	prune:--store-age | \
 	du:-d | du:--depth | compileall:-[rjx] | compileall:--workers)
 		;; # a number, a pattern, a size: nothing to offer
 	*) return 1 ;;

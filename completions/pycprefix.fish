@@ -185,6 +185,8 @@ complete -c pycprefix -n '__pycprefix_using prune' -l tags -d 'Also pycs of tags
 complete -c pycprefix -n '__pycprefix_using prune; and string match -q -- "--tags=*" (commandline -ct)' -a '(__pycprefix_tags)' -d 'Cache tag'
 complete -c pycprefix -n '__pycprefix_using prune' -l max-size -x -d 'Evict least recently used pycs down to SIZE'
 complete -c pycprefix -n '__pycprefix_using prune' -l older-than -x -d 'Pycs not used for AGE'
+complete -c pycprefix -n '__pycprefix_using prune' -l store-age -x -d 'Store objects no pyc links to, not used for AGE'
+complete -c pycprefix -n '__pycprefix_using prune' -l store -x -a '(__fish_complete_directories (commandline -ct))' -d 'Prune the store at DIR alone'
 
 # clean
 complete -c pycprefix -n '__pycprefix_using clean' -l sourceless -d 'Also sourceless .pyc/.pyo files'

@@ -37,7 +37,10 @@ const struct cli_cmd cli_cmd_clean = {
 	"Removes the pycs in __pycache__ folders under each PATH (default: .)\n"
 	"and the folders once empty, and .pyc/.pyo files beside their .py.\n"
 	"A .pyc without its .py (a module shipped without source) stays\n"
-	"unless --sourceless.  '/' is refused: name the trees to clean.\n\n"
+	"unless --sourceless.  '/' is refused: name the trees to clean.\n"
+	"The bytecode store is not a tree's: a directory named\n"
+	".pycprefix-store is never entered, and the objects that removed\n"
+	"pycs linked to stay for 'pycprefix prune' (--store DIR).\n\n"
 	"Options:\n"
 	"  -n, --dry-run      list what would be removed\n"
 	"      --sourceless   also remove sourceless .pyc/.pyo files\n",

@@ -321,6 +321,11 @@ static void on_event(const struct pyc_event *ev, void *arg)
 			       ev->linked ? " (linked)"
 			       : ev->from_store ? " (from the store)" : "");
 		break;
+	case PYC_EV_STORE_OFF:
+		cli_warn("%s: compiling without it (--no-store: no store, "
+			 "no warning)", ev->message);
+		ui->store = NULL;
+		break;
 	case PYC_EV_STORE_BAD:
 		cli_warn("store object %s is unsound (%s): discarded, "
 			 "compiled again", cli_qsubject(ev->pyc), ev->message);
@@ -671,6 +676,8 @@ static void start(struct cli_ctx *ctx, struct compile_args *a)
 	o->stop = &interrupted;
 	o->memo_dir = a->memo_dir = pyc_failure_memo_dir();
 	o->store_dir = ui->store = a->store_dir = store_dir(ctx, a);
+	if (!a->store)
+		o->flags |= PYC_COMPILE_STORE_IF_ABLE;
 	ui->multi = ctx->ninterps > 1;
 	ui->lenient = a->sys_path && !a->strict;
 	ui->tty = !ctx->quiet && !ctx->json && can_animate(STDERR_FILENO);

@@ -492,6 +492,178 @@ static void check_prefix(struct doctor *d, const char *prefix,
 	check_space(d, prefix);
 }
 
+/* ---- the store ---- */
+
+struct store_ui {
+	struct finding found[PYC_STORE_UNTRUSTED + 1];
+	char why[PYC_STORE_UNTRUSTED + 1][160];   /* the first's */
+	size_t errors;
+	char first_path[PATH_MAX];
+	char first_msg[128];
+};
+
+static void on_store_finding(const struct pyc_store_finding *f, void *arg)
+{
+	struct store_ui *u = arg;
+	struct finding *k = &u->found[f->kind];
+
+	if (!k->n)
+		snprintf(u->why[f->kind], sizeof(u->why[f->kind]), "%s",
+			 f->why);
+	if (k->n < SHOW_MAX)
+		k->show[k->n] = strdup(f->path);
+	k->n++;
+}
+
+static void on_store_error(const char *path, const char *message, void *arg)
+{
+	struct store_ui *u = arg;
+
+	if (u->errors++)
+		return;
+	snprintf(u->first_path, sizeof(u->first_path), "%s", path);
+	snprintf(u->first_msg, sizeof(u->first_msg), "%s", message);
+}
+
+/* Who owns the store, and its mode: the trust it is given. */
+/* The check `leaf` of the store named `kind` ("store", "user-store"). */
+static const char *ck(const char *kind, const char *leaf)
+{
+	size_t n = strlen(kind) + strlen(leaf) + 2;
+	char *s = malloc(n);
+
+	if (s)
+		snprintf(s, n, "%s.%s", kind, leaf);
+	return ring_keep(s);
+}
+
+static void store_trust(struct doctor *d, const char *kind,
+			const char *store, const struct stat *st,
+			struct store_ui *u)
+{
+	struct passwd *pw = getpwuid(st->st_uid);
+	struct finding *f = &u->found[PYC_STORE_UNTRUSTED];
+
+	if (!f->n) {
+		say(d, OK, ck(kind, "trust"), NULL, "%s: owner %s, mode %04o: "
+		    "no "
+		    "other user can change it", q(d, store),
+		    pw ? pw->pw_name : "?", (unsigned)(st->st_mode & 07777));
+		return;
+	}
+	list_finding(d, FAIL, ck(kind, "trust"), "remove the store (compile "
+		     "makes a new one, owner-only), or chmod 700 and chown "
+		     "it to yourself", f, "The store is not owner-only: "
+		     "compile refuses it, whoever can change it can plant "
+		     "code Python runs");
+	if (!d->json)
+		printf("        (first: %s)\n", u->why[PYC_STORE_UNTRUSTED]);
+}
+
+/* The store at `store`; with `prefix` (the prefix's store), the shared
+ * pycs of the prefix too. */
+static void check_store(struct doctor *d, const char *kind,
+			const char *prefix, const char *store)
+{
+	struct pyc_store_check_ops ops = { on_store_finding, on_store_error,
+					   NULL };
+	struct pyc_store_check_stats st;
+	struct store_ui u;
+	char fix[PATH_MAX + 96];
+	struct stat sst;
+
+	memset(&u, 0, sizeof(u));
+	ops.arg = &u;
+	if (lstat(store, &sst) < 0) {
+		if (errno == ENOENT)
+			say(d, NOTE, ck(kind, "exists"), NULL,
+			    "%s does not exist "
+			    "yet: 'pycprefix compile' creates it", q(d, store));
+		else
+			say(d, FAIL, ck(kind, "exists"), NULL,
+			    "cannot reach %s: "
+			    "%s", q(d, store), strerror(errno));
+		goto out;
+	}
+	if (pyc_store_check(prefix, store, &ops, &st) < 0) {
+		say(d, FAIL, ck(kind, "read"), NULL,
+		    "cannot check the store: %s",
+		    strerror(errno));
+		goto out;
+	}
+	store_trust(d, kind, store, &sst, &u);
+	if (u.errors)
+		say(d, WARN, ck(kind, "read"), "make it readable, or remove it",
+		    "%zu entr%s could not be read, first %s: %s", u.errors,
+		    u.errors == 1 ? "y" : "ies", q(d, u.first_path),
+		    u.first_msg);
+	if (u.found[PYC_STORE_UNSOUND].n)
+		list_finding(d, FAIL, ck(kind, "objects"),
+			     "remove them (rm): the "
+			     "next compile writes them again",
+			     &u.found[PYC_STORE_UNSOUND],
+			     "Objects whose content is not what their digest "
+			     "says (compile discards them when it reads them)");
+	else
+		say(d, OK, ck(kind, "objects"), NULL,
+		    "%zu object%s, each as its "
+		    "digest says", st.objects, st.objects == 1 ? "" : "s");
+	snprintf(fix, sizeof(fix), "remove every name of each (find %s "
+		 "-samefile FILE -delete), then 'pycprefix%s compile'",
+		 prefix ? shq(d, prefix) : "TREE", prefix_arg(d));
+	if (!prefix)
+		; /* the user's store: its pycs are in trees, not here */
+	else if (u.found[PYC_STORE_LINK_UNSOUND].n)
+		list_finding(d, FAIL, ck(kind, "links"), fix,
+			     &u.found[PYC_STORE_LINK_UNSOUND],
+			     "Shared pycs rewritten in place by some tool: "
+			     "every name of such a file (other pycs, the "
+			     "store's object) is damaged");
+	else
+		say(d, OK, ck(kind, "links"), NULL, "%zu shared pyc%s, each as "
+		    "its digest says", st.links, st.links == 1 ? "" : "s");
+	if (u.found[PYC_STORE_FOREIGN].n)
+		list_finding(d, FAIL, ck(kind, "owner"), "remove them",
+			     &u.found[PYC_STORE_FOREIGN], "Entries of the "
+			     "store owned by another user (compile discards "
+			     "such objects)");
+	if (u.found[PYC_STORE_NOT_OURS].n)
+		list_finding(d, WARN, ck(kind, "contents"), "remove them: only "
+			     "objects belong in the store (prune never "
+			     "removes them)", &u.found[PYC_STORE_NOT_OURS],
+			     "Entries that are not the store's");
+	snprintf(fix, sizeof(fix), "pycprefix%s prune", prefix_arg(d));
+	if (u.found[PYC_STORE_TEMP].n)
+		list_finding(d, WARN, ck(kind, "temp"), fix,
+			     &u.found[PYC_STORE_TEMP],
+			     "Temporary files left by interrupted writers");
+out:
+	for (size_t k = 0; k <= PYC_STORE_UNTRUSTED; k++)
+		for (size_t i = 0; i < u.found[k].n && i < SHOW_MAX; i++)
+			free(u.found[k].show[i]);
+}
+
+/* The prefix's store, and the user's (--in-tree runs) when there is
+ * one. */
+static void check_stores(struct doctor *d, const char *prefix)
+{
+	char *store = pyc_store_prefix_dir(prefix);
+	char *user = pyc_store_default_dir();
+	struct stat st;
+
+	section(d, "store");
+	if (!store)
+		say(d, FAIL, "store.read", NULL, "out of memory");
+	else
+		check_store(d, "store", prefix, store);
+	if (user && lstat(user, &st) == 0) {
+		section(d, "store of --in-tree runs");
+		check_store(d, "user-store", NULL, user);
+	}
+	free(store);
+	free(user);
+}
+
 /* ---- the environment and the interpreters ---- */
 
 /* What an interpreter does in this environment: prefix, whether it writes
@@ -737,6 +909,7 @@ static int cmd_doctor(struct cli_ctx *ctx, void *opts)
 		json_lines(&d.checks, NULL);
 	}
 	check_prefix(&d, ctx->prefix, ctx->origin);
+	check_stores(&d, ctx->prefix);
 	check_env(&d, ctx->prefix, ctx->origin, ctx->interps, ctx->ninterps);
 	if (ctx->nargs)
 		section(&d, "trees");
@@ -774,7 +947,13 @@ const struct cli_cmd cli_cmd_doctor = {
 	"it (as ssh's StrictModes), nothing inside owned by another user,\n"
 	"no symlinks, temporary leftovers, free space, pycs of\n"
 	"interpreters no longer installed, and a CACHEDIR.TAG (backups\n"
-	"skip a tagged cache).  The environment: whether\n"
+	"skip a tagged cache).  The store in the prefix: every object's\n"
+	"content against its digest, every pyc sharing its file with\n"
+	"other names (a hard link) and carrying the store's digest (a\n"
+	"tool that rewrote one in place damaged every name), owners, and\n"
+	"that the store is owner-only; and so the store of --in-tree runs\n"
+	"(${XDG_CACHE_HOME:-~/.cache}/pycprefix/store) when there is one.\n"
+	"The environment: whether\n"
 	"PYTHONPYCACHEPREFIX is set in this shell and each interpreter\n"
 	"(--python, default: all found) writes where it should.  Aliasing:\n"
 	"sys.path entries with '..' or reaching one directory twice, and,\n"

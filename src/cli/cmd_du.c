@@ -297,6 +297,40 @@ static void print_buckets(const struct cli_ctx *ctx, const char *title,
 	free(b->v);
 }
 
+/* The store's lines: its objects, and what hard links save. */
+static void print_store(const struct cli_ctx *ctx, const char *prefix,
+			const struct pyc_store_usage *u)
+{
+	struct json_writer *w = ctx->out;
+	char hb[32], hd[32], hs[32];
+
+	if (ctx->json) {
+		json_object(w, "store");
+		json_uint(w, "objects", u->objects);
+		json_uint(w, "bytes", u->bytes);
+		json_uint(w, "disk_bytes", u->disk_bytes);
+		json_uint(w, "linked", u->linked);
+		json_uint(w, "own_disk_bytes", u->own_disk_bytes);
+		json_uint(w, "temps", u->temps);
+		json_uint(w, "others", u->others);
+		json_uint(w, "errors", u->errors);
+		json_end(w);
+		json_uint(w, "hardlink_saved_disk_bytes", u->saved_disk_bytes);
+		return;
+	}
+	(void)prefix;
+	if (!u->objects && !u->saved_disk_bytes)
+		return;
+	cli_human_bytes(hb, sizeof(hb), u->bytes);
+	cli_human_bytes(hd, sizeof(hd), u->disk_bytes);
+	cli_human_bytes(hs, sizeof(hs), u->own_disk_bytes);
+	printf("store: %s (%s on disk) in %zu object%s, %zu linked by pycs; "
+	       "%s on disk in no pyc\n", hb, hd, u->objects,
+	       u->objects == 1 ? "" : "s", u->linked, hs);
+	cli_human_bytes(hs, sizeof(hs), u->saved_disk_bytes);
+	printf("hard links save %s on disk\n", hs);
+}
+
 static void print_total(const struct cli_ctx *ctx, const char *prefix,
 			const struct pyc_tidy_stats *st,
 			const struct du_ui *d)
@@ -377,6 +411,7 @@ static int cmd_du(struct cli_ctx *ctx, void *opts)
 	struct du_ui *d = opts;
 	struct pyc_du_ops ops = { .pyc = on_pyc, .error = on_error, .arg = d };
 	struct pyc_tidy_stats st = { 0 };
+	struct pyc_store_usage u = { 0 };
 	const char *prefix = ctx->prefix;
 	bool missing;
 	int ret = EXIT_OK;
@@ -385,13 +420,14 @@ static int cmd_du(struct cli_ctx *ctx, void *opts)
 		return -1;
 	/* A prefix not made yet holds nothing: 0 pycs, as du of an empty
 	 * directory. */
-	if (!missing && pyc_du(prefix, &ops, &st) < 0)
+	if (!missing && pyc_du_store(prefix, &ops, &st, &u) < 0)
 		ret = cli_error("cannot measure the prefix '%s': %s", prefix,
 				strerror(errno));
 	else if (d->tag.oom || d->level.oom || d->dir.oom || d->root.oom ||
 		 d->owners.oom)
 		ret = cli_error("out of memory");
 	print_total(ctx, prefix, &st, d);
+	print_store(ctx, prefix, &u);
 	print_buckets(ctx, "tags", &d->tag, 20);
 	print_buckets(ctx, "levels", &d->level, 20);
 	if (d->depth)
@@ -403,7 +439,7 @@ static int cmd_du(struct cli_ctx *ctx, void *opts)
 	owners_release(&d->owners);
 	if (ret)
 		return ret;
-	return st.errors ? EXIT_SOME : EXIT_OK;
+	return st.errors || u.errors ? EXIT_SOME : EXIT_OK;
 }
 
 const struct cli_cmd cli_cmd_du = {
@@ -424,7 +460,11 @@ const struct cli_cmd cli_cmd_du = {
 	"(as du); a file with several names (--hardlink-dupes) counts\n"
 	"once, in the rows of its name of the lowest level (the pyc the\n"
 	"others repeat): its other names are listed as hard links, with\n"
-	"no bytes.  A prefix not made yet holds 0 pycs.\n\n"
+	"no bytes.  A prefix not made yet holds 0 pycs.\n"
+	"The store (.pycprefix-store) is counted apart: its objects, their\n"
+	"size, how many pycs link to, and what it holds that no pyc shares;\n"
+	"and the disk hard links save: for each file with k names in the\n"
+	"prefix and the store, k - 1 times its size on disk.\n\n"
 	"Options:\n"
 	"  -d, --depth N      by directory of the mirrored tree, N levels\n"
 	"                     deep, instead of by root\n",

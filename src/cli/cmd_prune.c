@@ -183,7 +183,23 @@ struct prune_args {
 	struct pyc_tidy_opts o;
 	char *tagbuf;           /* the --tags=LISTs, joined */
 	bool sys_path;
+	const char *store;      /* --store: that store alone */
+	bool older_than;        /* --older-than given */
 };
+
+/* --store-age: how long an object no pyc links to stays unused. */
+static int store_age_arg(const struct cli_ctx *ctx, struct pyc_tidy_opts *o)
+{
+	int r = parse_age(optarg, &o->store_age);
+
+	if (r == -2)
+		return cli_usage_error(ctx, "--store-age '%s' is out of range "
+				       "(at most 106751991167300d)", optarg);
+	if (r < 0)
+		return cli_usage_error(ctx, "--store-age takes an age such as "
+				       "30d, 12h or 0");
+	return 0;
+}
 
 /* --max-size and --older-than. */
 static int limit_arg(const struct cli_ctx *ctx, int c, struct pyc_tidy_opts *o)
@@ -219,6 +235,8 @@ static int parse_prune(int argc, char **argv, struct cli_ctx *ctx,
 		{ "max-size", required_argument, NULL, 's' },
 		{ "older-than", required_argument, NULL, 'o' },
 		{ "sys-path", no_argument, NULL, 'S' },
+		{ "store-age", required_argument, NULL, 'A' },
+		{ "store", required_argument, NULL, 'D' },
 		{ 0 },
 	};
 	struct cli_parser p = { .argc = argc, .argv = argv, .ctx = ctx,
@@ -227,6 +245,11 @@ static int parse_prune(int argc, char **argv, struct cli_ctx *ctx,
 	int c;
 
 	a->o.temp_grace = 600;
+	/* The store's objects no pyc links to stay a month after their
+	 * last use: the next venv or checkout of the same sources is
+	 * likely within it. */
+	a->o.flags |= PYC_TIDY_STORE_AGE;
+	a->o.store_age = 30 * 86400;
 	while ((c = cli_getopt(&p)) != -1) {
 		switch (c) {
 		case 'n':
@@ -244,12 +267,28 @@ static int parse_prune(int argc, char **argv, struct cli_ctx *ctx,
 		case 'S':
 			a->sys_path = true;
 			break;
+		case 'A':
+			if (store_age_arg(ctx, &a->o) < 0)
+				return -1;
+			break;
+		case 'D':
+			if (!optarg[0])
+				return cli_usage_error(ctx, "--store takes a "
+						       "directory");
+			a->store = optarg;
+			break;
 		default:
 			return cli_opt_stop(c);
 		}
 	}
 	if (a->sys_path && optind < argc)
 		return cli_usage_error(ctx, "--sys-path takes no PATH");
+	if (a->store && (a->sys_path || optind < argc))
+		return cli_usage_error(ctx, "--store prunes that store alone: "
+				       "it takes no PATH and no --sys-path");
+	if (a->store && (a->o.flags & PYC_TIDY_OLDER_THAN))
+		return cli_usage_error(ctx, "--older-than is for pycs: with "
+				       "--store, --store-age");
 	return 0;
 }
 
@@ -270,6 +309,15 @@ static int check_paths(const struct cli_ctx *ctx)
 			return cli_error("cannot prune '%s': %s", ctx->args[i],
 					 strerror(errno));
 	return 0;
+}
+
+/* tidy_run()'s operation for --store: the one path is the store. */
+static int prune_store_op(const struct pyc_tidy_opts *o,
+			  const char *const *paths, size_t n,
+			  struct pyc_tidy_stats *st)
+{
+	(void)n;
+	return pyc_prune_store(o, paths[0], st);
 }
 
 static int cmd_prune(struct cli_ctx *ctx, void *opts)
@@ -300,11 +348,16 @@ static int cmd_prune(struct cli_ctx *ctx, void *opts)
 		ret = cli_error("out of memory");
 		goto out;
 	}
-	o->prefix = ctx->prefix;
+	o->prefix = a->store ? a->store : ctx->prefix;
 	o->dead_tags = (const char *const *)tags;
 	o->ndead_tags = ntags;
 	o->interps = ctx->installed;
 	o->ninterps = ctx->ninstalled;
+	if (a->store) {
+		ret = tidy_run(ctx, o, prune_store_op, &a->store, 1,
+			       "cannot prune the store", "removed");
+		goto out;
+	}
 	ret = tidy_run(ctx, o, pyc_prune,
 		       a->sys_path ? (const char *const *)sp
 				   : (const char *const *)ctx->args,
@@ -326,7 +379,7 @@ const struct cli_cmd cli_cmd_prune = {
 		 TAKES_VERBOSE,
 	.needs = NEEDS_PREFIX | NEEDS_INSTALLED,
 	.usage = "[-n] [--tags[=LIST]] [--max-size SIZE] [--older-than AGE] "
-		"[--sys-path | PATH...]",
+		"[--store-age AGE] [--sys-path | PATH... | --store DIR]",
 	.summary = "Remove what is dead from the prefix.",
 	.help =
 	"Removes pycs whose source is gone, stale pycs (judged by the\n"
@@ -341,7 +394,16 @@ const struct cli_cmd cli_cmd_prune = {
 	"it alone) or, if later, its modification time.  Bytes told are\n"
 	"bytes freed: a file with several names (--hardlink-dupes) counts\n"
 	"when its last name goes; --max-size measures the prefix as du\n"
-	"does, each file once.\n\n"
+	"does, each file once.\n"
+	"The store in the prefix (.pycprefix-store) is no mirror: pruning\n"
+	"the whole prefix, its objects that no pyc links to (one name)\n"
+	"and that no run read within --store-age go, and its writers'\n"
+	"temporary files; its directories and what is not an object stay.\n"
+	"--tags takes its objects of those tags' compilers too, unused or\n"
+	"not, once no pyc links to them.  --max-size counts the store too\n"
+	"and evicts such objects with the pycs, least recently used first.\n"
+	"--store DIR prunes the store at DIR alone, as the prefix's: that of\n"
+	"--in-tree runs is ~/.cache/pycprefix-store (XDG_CACHE_HOME).\n\n"
 	"Options:\n"
 	"  -n, --dry-run      list what would be removed, directories too,\n"
 	"                     remove nothing\n"
@@ -356,6 +418,12 @@ const struct cli_cmd cli_cmd_prune = {
 	"                     1024; KiB and KB mean K): 0, 500M, 1.5G\n"
 	"      --older-than AGE  pycs not used for AGE: a number and s, m, h,\n"
 	"                     d or w (seconds to weeks); bare: days (30d)\n"
+	"      --store-age AGE  store objects no pyc links to and not used\n"
+	"                     for AGE (default 30d; 0: all of them), as\n"
+	"                     --older-than's AGE\n"
+	"      --store DIR    the store at DIR alone, not the prefix (the\n"
+	"                     store of --in-tree runs, or one compile\n"
+	"                     --store names)\n"
 	"      --sys-path     in the part that mirrors the sys.path of the\n"
 	"                     interpreters --python names (default python3,\n"
 	"                     'all' for every one) instead of PATHs\n",

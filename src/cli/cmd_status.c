@@ -20,6 +20,8 @@ static const char *state_words(enum pyc_status_state st)
 
 struct status_ui {
 	struct cli_ctx *ctx;
+	const char *store;        /* the store compile would use, or NULL */
+	struct pyc_store_usage usage;
 	bool multi;
 	bool lenient;             /* --sys-path without --strict */
 	size_t shown;
@@ -39,6 +41,7 @@ static void on_entry(const struct pyc_status_entry *e, void *arg)
 		json_string(w, "python", e->in ? e->in->tag : NULL);
 		json_string(w, "state", pyc_status_name(e->state));
 		json_string(w, "reason", e->reason);
+		json_bool(w, "in_store", e->in_store);
 		json_end(w);
 		return;
 	}
@@ -116,6 +119,19 @@ static void summary(const struct cli_ctx *ctx, const struct status_ui *ui,
 	if (outdated)
 		fprintf(stderr, "run 'pycprefix compile' to bring %s up to "
 			"date\n", outdated == 1 ? "it" : "them");
+	if (ui->store && ui->usage.objects) {
+		char size[32];
+
+		cli_human_bytes(size, sizeof(size), ui->usage.disk_bytes);
+		fprintf(stderr, "store: %zu object%s, %s on disk",
+			ui->usage.objects, ui->usage.objects == 1 ? "" : "s",
+			size);
+		if (outdated)
+			fprintf(stderr, "; %zu of the stale and missing pycs "
+				"can be written from it without compiling",
+				n->from_store);
+		fputc('\n', stderr);
+	}
 	if (n->n[PYC_ST_ORPHAN])
 		fprintf(stderr, "run 'pycprefix prune' to remove the "
 			"orphan%s\n", n->n[PYC_ST_ORPHAN] == 1 ? "" : "s");
@@ -158,6 +174,7 @@ static int status_sys_path(struct pyc_status_opts *o,
 		for (int s = 0; s <= PYC_ST_BROKEN; s++)
 			total->n[s] += n.n[s];
 		total->errors += n.errors;
+		total->from_store += n.from_store;
 	}
 	return 0;
 }
@@ -166,6 +183,7 @@ struct status_args {
 	struct pyc_status_opts o;
 	bool check, sys_path, strict;
 	char *memo_dir;
+	char *store_dir;
 };
 
 static int parse_status(int argc, char **argv, struct cli_ctx *ctx,
@@ -217,7 +235,7 @@ static int parse_status(int argc, char **argv, struct cli_ctx *ctx,
 }
 
 /* The counts after the "files" list, and the end of the document. */
-static void print_json(struct json_writer *w,
+static void print_json(struct json_writer *w, const struct status_ui *ui,
 		       const struct pyc_status_counts *n)
 {
 	json_end(w);
@@ -225,6 +243,14 @@ static void print_json(struct json_writer *w,
 	for (int s = 0; s <= PYC_ST_BROKEN; s++)
 		json_uint(w, pyc_status_name((enum pyc_status_state)s),
 			  n->n[s]);
+	json_end(w);
+	/* Not in counts: those are states, each pyc in one. */
+	json_object(w, "store");
+	json_uint(w, "from_store", n->from_store);
+	json_string(w, "path", ui->store);
+	json_uint(w, "objects", ui->usage.objects);
+	json_uint(w, "bytes", ui->usage.bytes);
+	json_uint(w, "disk_bytes", ui->usage.disk_bytes);
 	json_end(w);
 	json_uint(w, "errors", n->errors);
 	json_end(w);
@@ -246,6 +272,12 @@ static int cmd_status(struct cli_ctx *ctx, void *opts)
 	o->ninterps = ctx->ninterps;
 	o->prefix = ctx->prefix;
 	o->memo_dir = a->memo_dir = pyc_failure_memo_dir(); /* NULL: none */
+	/* The store compile would use: looked into, never written. */
+	a->store_dir = ctx->prefix ? pyc_store_prefix_dir(ctx->prefix)
+				   : pyc_store_default_dir();
+	o->store_dir = ui.store = a->store_dir;
+	if (ui.store && pyc_store_measure(ui.store, ctx->prefix, &ui.usage) < 0)
+		memset(&ui.usage, 0, sizeof(ui.usage));
 	o->entry = on_entry;
 	o->error = on_error;
 	o->arg = &ui;
@@ -263,7 +295,7 @@ static int cmd_status(struct cli_ctx *ctx, void *opts)
 	if (r < 0)
 		ret = cli_error("out of memory");
 	if (ctx->json)
-		print_json(ctx->out, &n);
+		print_json(ctx->out, &ui, &n);
 	else if (!ctx->quiet && ret == EXIT_OK)
 		summary(ctx, &ui, &n);
 	if (ret == EXIT_OK && n.errors)
@@ -281,6 +313,7 @@ static void release_status(void *opts)
 	struct status_args *a = opts;
 
 	free(a->memo_dir);
+	free(a->store_dir);
 }
 
 const struct cli_cmd cli_cmd_status = {
@@ -299,7 +332,11 @@ const struct cli_cmd cli_cmd_status = {
 	"For every source under each PATH (default: .) and each interpreter\n"
 	"and level: fresh, stale (and why), missing, or an unchecked-hash pyc\n"
 	"whose source changed (Python would run the old code); and, in the\n"
-	"part of the cache that mirrors PATH, orphans whose source is gone.\n\n"
+	"part of the cache that mirrors PATH, orphans whose source is gone.\n"
+	"With the store compile uses (the prefix's, or with --in-tree the\n"
+	"user's): its objects and size, and how many stale or missing pycs\n"
+	"it holds the code of (compile writes those without compiling; the\n"
+	"source is hashed, the object not verified).\n\n"
 	"Options:\n"
 	"  -O LEVEL           optimization level 0, 1 or 2; repeatable\n"
 	"      --check        exit 1 if anything is stale, missing,\n"

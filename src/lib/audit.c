@@ -20,6 +20,7 @@ struct audit {
 	const struct pyc_audit_ops *ops;
 	struct pyc__du_walk w;
 	uid_t uid;
+	struct pyc__store_spot spot;
 };
 
 /* No cache after all (tidy.c's rule): say what showed it, walk no
@@ -77,6 +78,15 @@ static void audit_file(struct pyc__tree *tree, int dfd, const char *name,
 		tree->oom = true;
 }
 
+/* The prefix's store is no mirror: doctor checks it apart
+ * (pyc_store_check()). */
+static bool audit_descend(struct pyc__tree *tree, const char *name)
+{
+	struct audit *a = pyc__container_of(tree, struct audit, tree);
+
+	return !pyc__store_skip(tree, &a->spot, name);
+}
+
 static void audit_error(struct pyc__tree *tree, const char *path,
 			int errnum)
 {
@@ -93,6 +103,7 @@ int pyc_audit(const char *prefix, const struct pyc_audit_ops *ops,
 	static const struct pyc__tree_ops audit_ops = {
 		.file = audit_file,
 		.entry = audit_entry,
+		.descend = audit_descend,
 		.error = audit_error,
 	};
 	struct audit a = { .ops = ops, .uid = geteuid(),
@@ -102,6 +113,7 @@ int pyc_audit(const char *prefix, const struct pyc_audit_ops *ops,
 
 	memset(st, 0, sizeof(*st));
 	pyc__tree_init(&a.tree, &audit_ops, 0);
+	pyc__store_spot_init(&a.spot, prefix);
 	if (pyc__is_root_dir(prefix))
 		audit_refuse(&a, PYC_REFUSED_ROOT, prefix);
 	else

@@ -48,6 +48,7 @@ static void clean_file(struct pyc__tree *tree, int dfd, const char *name,
 
 static const struct pyc__tree_ops clean_ops = {
 	.file = clean_file,
+	.descend = pyc__tidy_descend,
 	.error = pyc__tidy_error,
 	.dir_gone = pyc__tidy_dir_gone,
 };

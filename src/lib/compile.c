@@ -1017,6 +1017,16 @@ static int open_store(struct run *r, struct pyc_error *err)
 	if (pyc__store_open(&r->store, o->store_dir, flags, err) == 0)
 		return 0;
 	r->store.fd = -1;
+	if (errno == ENOTSUP && (o->flags & PYC_COMPILE_STORE_IF_ABLE)) {
+		struct pyc_event ev = {
+			.kind = PYC_EV_STORE_OFF,
+			.message = err ? err->msg : "the store's file system "
+				   "keeps no extended attributes"
+		};
+		if (o->event)
+			o->event(&ev, o->arg);
+		return 0;
+	}
 	return dry && errno == ENOENT ? 0 : -1;
 }
 

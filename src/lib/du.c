@@ -161,6 +161,16 @@ long pyc__inodes_count(struct pyc__inodes *s, dev_t dev, ino_t ino,
 	return (long)s->v[i].count;
 }
 
+size_t pyc__inodes_get(const struct pyc__inodes *s, dev_t dev, ino_t ino)
+{
+	size_t i;
+
+	if (!s->cap)
+		return 0;
+	i = slot_of(s, dev, ino);
+	return s->v[i].used ? s->v[i].count : 0;
+}
+
 void pyc__inodes_release(struct pyc__inodes *s)
 {
 	free(s->v);
@@ -242,7 +252,25 @@ struct du {
 	struct pyc__tree tree;
 	struct pyc__du_walk w;
 	const struct pyc_du_ops *ops;
+	struct pyc__store_spot spot;
+	struct pyc_store_usage *u;    /* NULL: the store is not measured */
+	struct pyc__inodes names;     /* names seen of files with several */
 };
+
+/* One more name of a file with several seen: the second and later ones
+ * save its allocated size; 1 when it is the first, -1 (ENOMEM). */
+static int du_name(struct du *d, const struct stat *st)
+{
+	long n;
+
+	if (st->st_nlink <= 1)
+		return 1;
+	if ((n = pyc__inodes_count(&d->names, st->st_dev, st->st_ino, 1)) < 0)
+		return -1;
+	if (n > 1)
+		d->u->saved_disk_bytes += (uint64_t)st->st_blocks * 512;
+	return n == 1;
+}
 
 static void du_file(struct pyc__tree *tree, int dfd, const char *name,
 		    const char *path, const struct stat *st)
@@ -250,8 +278,17 @@ static void du_file(struct pyc__tree *tree, int dfd, const char *name,
 	struct du *d = pyc__container_of(tree, struct du, tree);
 
 	(void)dfd;
-	if (pyc__du_file(&d->w, name, path, st) < 0)
+	if (pyc__du_file(&d->w, name, path, st) < 0 ||
+	    (d->u && pyc__ends_with(name, ".pyc") && du_name(d, st) < 0))
 		tree->oom = true;
+}
+
+/* The store is no mirror: it is measured apart. */
+static bool du_descend(struct pyc__tree *tree, const char *name)
+{
+	struct du *d = pyc__container_of(tree, struct du, tree);
+
+	return !pyc__store_skip(tree, &d->spot, name);
 }
 
 static void du_error(struct pyc__tree *tree, const char *path, int errnum)
@@ -263,20 +300,75 @@ static void du_error(struct pyc__tree *tree, const char *path, int errnum)
 		d->ops->error(path, strerror(errnum), d->ops->arg);
 }
 
-int pyc_du(const char *prefix, const struct pyc_du_ops *ops,
-	   struct pyc_tidy_stats *st)
+/* The store's walk, after the prefix's. */
+struct du_store {
+	struct pyc__store_walk w;
+	struct du *d;
+};
+
+static void du_store_fn(struct pyc__store_walk *w, enum pyc__store_entry e,
+			int dfd, const char *name, const char *path,
+			const struct stat *st, const struct pyc__store_key *k)
+{
+	struct du *d = pyc__container_of(w, struct du_store, w)->d;
+	int first;
+
+	(void)dfd, (void)name, (void)path, (void)k;
+	pyc__store_count(d->u, e, st);
+	if (e != PYC__SE_OBJECT)
+		return;
+	if ((first = du_name(d, st)) < 0)
+		w->tree.oom = true;
+	else if (first)
+		d->u->own_disk_bytes += (uint64_t)st->st_blocks * 512;
+}
+
+static void du_store_error(struct pyc__store_walk *w, const char *path,
+			   int errnum)
+{
+	struct du *d = pyc__container_of(w, struct du_store, w)->d;
+
+	d->u->errors++;
+	if (d->ops->error)
+		d->ops->error(path, strerror(errnum), d->ops->arg);
+}
+
+static int du_run(const char *prefix, const struct pyc_du_ops *ops,
+		  struct pyc_tidy_stats *st, struct pyc_store_usage *u)
 {
 	static const struct pyc__tree_ops du_ops = { .file = du_file,
+						     .descend = du_descend,
 						     .error = du_error };
 	struct pyc__du_state dus = { 0 };
-	struct du d = { .ops = ops,
+	struct du d = { .ops = ops, .u = u,
 			.w = { ops->pyc, ops->arg, strlen(prefix), &dus, st } };
+	struct du_store ds = { .w = { .fn = du_store_fn,
+				      .error = du_store_error }, .d = &d };
 	int ret;
 
 	memset(st, 0, sizeof(*st));
+	if (u)
+		memset(u, 0, sizeof(*u));
+	pyc__store_spot_init(&d.spot, prefix);
 	pyc__tree_init(&d.tree, &du_ops, 0);
 	ret = pyc__tree_walk(&d.tree, prefix);
 	pyc__tree_release(&d.tree);
+	/* Every store in the prefix, into one count. */
+	for (size_t i = 0; u && ret == 0 && i < d.spot.n; i++)
+		ret = pyc__store_walk(&ds.w, prefix, d.spot.at[i].path);
 	pyc__du_state_release(&dus);
+	pyc__inodes_release(&d.names);
 	return ret;
+}
+
+int pyc_du(const char *prefix, const struct pyc_du_ops *ops,
+	   struct pyc_tidy_stats *st)
+{
+	return du_run(prefix, ops, st, NULL);
+}
+
+int pyc_du_store(const char *prefix, const struct pyc_du_ops *ops,
+		 struct pyc_tidy_stats *st, struct pyc_store_usage *u)
+{
+	return du_run(prefix, ops, st, u);
 }

@@ -263,6 +263,9 @@ int pyc__inodes_add(struct pyc__inodes *s, dev_t dev, ino_t ino);
  * a tidy run removed (tidy.c) or keeps (prune.c). */
 long pyc__inodes_count(struct pyc__inodes *s, dev_t dev, ino_t ino,
 		       int delta);
+/* The count pyc__inodes_count() keeps for (dev, ino), 0 when not
+ * there; changes nothing. */
+size_t pyc__inodes_get(const struct pyc__inodes *s, dev_t dev, ino_t ino);
 void pyc__inodes_release(struct pyc__inodes *s);
 
 /* The root of the pycs of absolute source directory `dir`, malloc'd. */

@@ -70,6 +70,7 @@ out:
 
 static const struct pyc__tree_ops migrate_ops = {
 	.file = migrate_file,
+	.descend = pyc__tidy_descend,
 	.error = pyc__tidy_error,
 	.dir_gone = pyc__tidy_dir_gone,
 };

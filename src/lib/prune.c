@@ -22,12 +22,17 @@ struct kept {
 	struct stat st;
 	time_t used;
 	size_t node;             /* its directory */
+	bool object;             /* a store object */
+	size_t gone_before;      /* object: names of its file this run had
+				    removed when it was measured */
 };
 
 struct prune {
 	struct pyc__tidy t;
 	struct kept *kept;
 	size_t nkept, akept;
+	struct pyc__store_spot spot;
+	bool in_store;           /* the walk is in the store */
 };
 
 static struct prune *prune_of(struct pyc__tree *tree)
@@ -62,29 +67,39 @@ static time_t last_use(const struct stat *st)
 	return st->st_atime > st->st_mtime ? st->st_atime : st->st_mtime;
 }
 
+static struct kept *keep_for_size(struct prune *p, const char *path,
+				   const struct stat *st);
+
 static void keep(struct prune *p, const char *path, const struct stat *st)
+{
+	p->t.st->kept++;
+	keep_for_size(p, path, st);
+}
+
+/* Note a file kept for --max-size; NULL when there is none. */
+static struct kept *keep_for_size(struct prune *p, const char *path,
+				  const struct stat *st)
 {
 	struct pyc__tree *tree = &p->t.tree;
 
-	p->t.st->kept++;
 	if (!(p->t.o->flags & PYC_TIDY_MAX_SIZE))
-		return;
+		return NULL;
 	struct kept *v = pyc__array_grow(p->kept, &p->akept, p->nkept + 1,
 				    sizeof(*v));
 	if (!v) {
 		tree->oom = true;
-		return;
+		return NULL;
 	}
 	p->kept = v;
 	struct kept *k = &p->kept[p->nkept];
+	*k = (struct kept){ .st = *st, .used = last_use(st),
+			    .node = tree->cur };
 	if (!(k->path = strdup(path))) {
 		tree->oom = true;
-		return;
+		return NULL;
 	}
-	k->st = *st;
-	k->used = last_use(st);
-	k->node = tree->cur;
 	p->nkept++;
+	return k;
 }
 
 /* Is this pyc stale for the installed interpreter of its tag?  Only
@@ -111,6 +126,91 @@ static bool is_stale(const struct pyc__tidy *t, const char *tag, const char *sou
 	return stale;
 }
 
+/* The names of an object's file this run removed (or, in a dry run,
+ * would have). */
+static size_t names_gone(struct prune *p, const struct stat *st)
+{
+	return st->st_nlink > 1 ? pyc__inodes_get(&p->t.gone, st->st_dev,
+						  st->st_ino) : 0;
+}
+
+/* How many names the object measured as k->st (or st) has left: its
+ * own, and pycs'.  A dry run removed nothing, so its measure counts
+ * the names it would have removed; a real run's measure already lacks
+ * those removed before it. */
+static size_t names_left(struct prune *p, const struct stat *st,
+			 size_t gone_before)
+{
+	size_t gone = names_gone(p, st) - gone_before;
+
+	return (size_t)st->st_nlink > gone ? (size_t)st->st_nlink - gone : 0;
+}
+
+/* The cache tag of the compiler whose fan directory is being walked
+ * ("cpython-38" of "cpython-38-<16 hex>"), into out. */
+static void compiler_tag(const struct pyc__tree *tree, char *out, size_t size)
+{
+	size_t up = tree->nodes[tree->cur].parent;
+	const char *name = up != PYC__NO_NODE ? tree->nodes[up].name : NULL;
+	const char *dash = name ? strrchr(name, '-') : NULL;
+
+	snprintf(out, size, "%.*s", dash ? (int)(dash - name) : 0,
+		 dash ? name : "");
+}
+
+/* Why an object no pyc links to goes now, or -1: its tag is dead
+ * (--tags), or it was not used within store_age. */
+static int object_why(struct prune *p, const struct stat *st)
+{
+	struct pyc__tidy *t = &p->t;
+	char tag[64];
+
+	compiler_tag(&t->tree, tag, sizeof(tag));
+	if (dead_tag(t, tag))
+		return PYC_TIDY_TAG_LISTED;
+	if ((t->o->flags & PYC_TIDY_UNINSTALLED) && !installed(t, tag))
+		return PYC_TIDY_TAG;
+	if ((t->o->flags & PYC_TIDY_STORE_AGE) &&
+	    t->now - last_use(st) >= t->o->store_age)
+		return PYC_TIDY_STORE_UNUSED;
+	return -1;
+}
+
+/* A regular file of the store: an object that no pyc links to and no
+ * run used within store_age goes, as temporary files older than the
+ * grace do; the rest (the layout, what is not ours) stays. */
+static void store_file(struct prune *p, int dfd, const char *name,
+		       const char *path, const struct stat *st)
+{
+	struct pyc__tidy *t = &p->t;
+	bool dry = t->o->flags & PYC_TIDY_DRY_RUN;
+	size_t before = dry ? 0 : names_gone(p, st);
+	struct kept *k;
+	int why;
+
+	switch (pyc__store_entry_kind(&t->tree, name, st, NULL)) {
+	case PYC__SE_TEMP:
+		if (t->now - st->st_mtime >= t->o->temp_grace)
+			pyc__tidy_remove(t, dfd, name, path, st, PYC_TIDY_TEMP);
+		return;
+	case PYC__SE_OBJECT:
+		break;
+	default:
+		return;
+	}
+	if (st->st_uid != geteuid())
+		return; /* another's: doctor tells, no one here removes it */
+	if (names_left(p, st, before) <= 1 && (why = object_why(p, st)) >= 0) {
+		pyc__tidy_remove(t, dfd, name, path, st,
+				 (enum pyc_tidy_why)why);
+		return;
+	}
+	if ((k = keep_for_size(p, path, st))) {
+		k->object = true;
+		k->gone_before = before;
+	}
+}
+
 static void prune_file(struct pyc__tree *tree, int dfd, const char *name,
 		       const char *path, const struct stat *st)
 {
@@ -119,6 +219,10 @@ static void prune_file(struct pyc__tree *tree, int dfd, const char *name,
 	struct pyc_cache_name cn;
 	char *source = NULL;
 
+	if (p->in_store) {
+		store_file(p, dfd, name, path, st);
+		return;
+	}
 	if (pyc__is_temp_name(name)) {
 		if (t->now - st->st_mtime >= t->o->temp_grace)
 			pyc__tidy_remove(t, dfd, name, path, st, PYC_TIDY_TEMP);
@@ -142,14 +246,18 @@ static void prune_file(struct pyc__tree *tree, int dfd, const char *name,
 	free(source);
 }
 
-/* Least recently used first; within a second, the path in byte order
- * (one order, whatever the walk's or the sort's). */
+/* Least recently used first; within a second, pycs before objects (an
+ * object goes once the pycs sharing its file, and so its times, have),
+ * then the path in byte order (one order, whatever the walk's or the
+ * sort's). */
 static int kept_cmp(const void *a, const void *b)
 {
 	const struct kept *x = a, *y = b;
 
 	if (x->used != y->used)
 		return x->used < y->used ? -1 : 1;
+	if (x->object != y->object)
+		return x->object ? 1 : -1;
 	return strcmp(x->path, y->path);
 }
 
@@ -205,6 +313,9 @@ static void evict(struct prune *p)
 	for (size_t i = 0; i < p->nkept && total > t->o->max_size; i++) {
 		struct kept *k = &p->kept[i];
 
+		/* An object some pyc still links to is in use. */
+		if (k->object && names_left(p, &k->st, k->gone_before) > 1)
+			continue;
 		if (k->node != dnode) {
 			if (dfd >= 0)
 				close(dfd);
@@ -219,7 +330,8 @@ static void evict(struct prune *p)
 		if (r > 0)
 			continue;
 		total -= kept_names(p, &names, k, -1);
-		t->st->kept--;
+		if (!k->object)
+			t->st->kept--;
 		t->tree.nodes[k->node].removed++;
 		pyc__tidy_event(t, PYC_TIDY_SIZE, k->path, NULL,
 				pyc__tidy_freed(t, &k->st));
@@ -281,8 +393,60 @@ static void prune_release(struct prune *p)
 	pyc__tidy_release(&p->t);
 }
 
+/* In the prefix, the store is no mirror; in the store, only the
+ * directories of its layout are entered. */
+static bool prune_descend(struct pyc__tree *tree, const char *name)
+{
+	struct prune *p = prune_of(tree);
+	struct stat dir = { .st_mode = S_IFDIR };
+
+	if (p->in_store)
+		return pyc__store_entry_kind(tree, name, &dir, NULL) ==
+		       PYC__SE_LAYOUT;
+	return !pyc__store_skip(tree, &p->spot, name);
+}
+
+/* Walk the stores in the prefix (its own; the one of --in-tree runs
+ * when the prefix holds it), when the whole prefix is pruned: their
+ * directories stay (writers make them as they go). */
+static int prune_store(struct prune *p)
+{
+	struct pyc__tidy *t = &p->t;
+	struct stat st;
+	int ret = 0;
+
+	for (size_t i = 0; i < p->spot.n && ret == 0; i++) {
+		const char *store = p->spot.at[i].path;
+
+		/* Not there, or not a directory (a symlink planted there:
+		 * the store refuses it, doctor tells): nothing of ours. */
+		if (lstat(store, &st) < 0 ? errno == ENOENT
+					  : !S_ISDIR(st.st_mode))
+			continue;
+		p->in_store = true;
+		t->tree.keep_dirs = true;
+		ret = pyc__tree_walk_below(&t->tree, t->o->prefix, store);
+		t->tree.keep_dirs = false;
+		p->in_store = false;
+	}
+	return ret;
+}
+
+/* Is one of the roots the prefix itself? */
+static bool whole_prefix(const struct prune *p, char **roots, size_t n)
+{
+	struct stat st;
+
+	for (size_t i = 0; i < n; i++)
+		if (stat(roots[i], &st) == 0 && p->spot.set &&
+		    st.st_dev == p->spot.dev && st.st_ino == p->spot.ino)
+			return true;
+	return false;
+}
+
 static const struct pyc__tree_ops prune_ops = {
 	.file = prune_file,
+	.descend = prune_descend,
 	.error = pyc__tidy_error,
 	.dir_gone = pyc__tidy_dir_gone,
 };
@@ -309,6 +473,8 @@ int pyc_prune(const struct pyc_tidy_opts *o, const char *const *dirs,
 	}
 	if (!(roots = prune_roots(t, dirs, ndirs, &nroots)))
 		return -1;
+	pyc__store_spot_init(&p.spot, o->prefix);
+	t->store = &p.spot;
 	if (pyc__is_root_dir(o->prefix))
 		ret = pyc__tidy_refuse(t, PYC_REFUSED_ROOT, o->prefix) < 0
 			      ? -1 : PYC_TIDY_REFUSED;
@@ -318,6 +484,8 @@ int pyc_prune(const struct pyc_tidy_opts *o, const char *const *dirs,
 	/* The prefix is the user's to place; below it, no link is ours. */
 	for (size_t i = 0; i < nroots && ret == 0; i++)
 		ret = pyc__tree_walk_below(&t->tree, o->prefix, roots[i]);
+	if (ret == 0 && !t->tree.oom && whole_prefix(&p, roots, nroots))
+		ret = prune_store(&p);
 	if (ret == 0 && (o->flags & PYC_TIDY_MAX_SIZE) && !t->tree.oom)
 		evict(&p);
 	if (ret == 0 && !t->tree.oom)
@@ -330,6 +498,37 @@ int pyc_prune(const struct pyc_tidy_opts *o, const char *const *dirs,
 	for (size_t i = 0; i < nroots; i++)
 		free(roots[i]);
 	free(roots);
+	prune_release(&p);
+	errno = saved;
+	return ret;
+}
+
+int pyc_prune_store(const struct pyc_tidy_opts *o, const char *store,
+		    struct pyc_tidy_stats *st)
+{
+	struct prune p = { 0 };
+	struct pyc__tidy *t = &p.t;
+	struct stat sst;
+	int ret, saved;
+
+	pyc__tidy_init(t, o, st, &prune_ops, PYC__TREE_RMDIR |
+		       (o->flags & PYC_TIDY_MAX_SIZE ? PYC__TREE_DEFER : 0));
+	if (lstat(store, &sst) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(sst.st_mode)) {
+		errno = ENOTDIR; /* a symlink too: the store refuses it */
+		return -1;
+	}
+	p.in_store = true;
+	t->tree.keep_dirs = true;
+	ret = pyc__tree_walk(&t->tree, store);
+	if (ret == 0 && (o->flags & PYC_TIDY_MAX_SIZE) && !t->tree.oom)
+		evict(&p);
+	if (t->tree.oom) {
+		errno = ENOMEM;
+		ret = -1;
+	}
+	saved = errno;
 	prune_release(&p);
 	errno = saved;
 	return ret;

@@ -700,6 +700,11 @@ enum {
 	PYC_COMPILE_HARDLINK_DUPES = 1 << 2, /* equal levels share a file */
 	PYC_COMPILE_FOLLOW_SYMLINKS = 1 << 3,
 	PYC_COMPILE_INSECURE = 1 << 4,       /* write where others could */
+	/* The store_dir is the default one, not asked for: where its file
+	 * system keeps no extended attributes (each object's digest), run
+	 * without it, with one PYC_EV_STORE_OFF event saying so, instead
+	 * of failing. */
+	PYC_COMPILE_STORE_IF_ABLE = 1 << 5,
 };
 
 /* Optimization levels one run compiles at most: 0, 1 and 2. */
@@ -715,6 +720,8 @@ enum pyc_event_kind {
 	PYC_EV_STORE_BAD,      /* a store object (pyc: its path) was
 				  unsound (message: how): discarded, the
 				  source compiled again */
+	PYC_EV_STORE_OFF,      /* the run goes on without the store
+				  (PYC_COMPILE_STORE_IF_ABLE): message */
 };
 
 /* What the event callback receives: it and every pointer in it are valid
@@ -982,6 +989,11 @@ struct pyc_status_entry {
 	const char *source;
 	const char *cache;
 	const char *reason;            /* a phrase, "" when fresh */
+	/* stale or missing, and the store (store_dir) holds the code of
+	 * this source for this interpreter and level: compile would write
+	 * the pyc from it, without compiling (the object is stat'ed, not
+	 * verified) */
+	bool in_store;
 };
 
 struct pyc_status_opts {
@@ -996,6 +1008,12 @@ struct pyc_status_opts {
 	 * a source compile found not to compile, unchanged since, is
 	 * PYC_ST_BROKEN rather than missing or stale. */
 	const char *memo_dir;
+	/* Optional: the store compile uses (pyc_store_prefix_dir(),
+	 * pyc_store_default_dir()), only looked into: for each stale or
+	 * missing pyc the source is read and hashed and the object of its
+	 * code stat'ed.  One not there, or that compile would refuse (not
+	 * owner-only), holds nothing. */
+	const char *store_dir;
 	void (*entry)(const struct pyc_status_entry *e, void *arg);
 	void (*error)(const char *path, const char *message, void *arg);
 	void *arg;
@@ -1004,6 +1022,7 @@ struct pyc_status_opts {
 struct pyc_status_counts {
 	size_t n[PYC_ST_BROKEN + 1];
 	size_t errors;
+	size_t from_store;   /* of stale and missing: in_store */
 };
 
 /* Report on the roots.  Returns 0, or -1 (ENOMEM). */
@@ -1041,6 +1060,8 @@ enum pyc_tidy_why {
 	PYC_TIDY_MOVED,       /* migrate: moved into the prefix */
 	PYC_TIDY_DIR,         /* an emptied directory */
 	PYC_TIDY_TAG_LISTED,  /* its tag is one of dead_tags */
+	PYC_TIDY_STORE_UNUSED, /* a store object no pyc links to, not used
+				  within store_age */
 };
 
 PYC_API
@@ -1065,6 +1086,7 @@ enum {
 	PYC_TIDY_MAX_SIZE = 1 << 4,       /* prune: max_size applies (0 too) */
 	PYC_TIDY_UNINSTALLED = 1 << 5,    /* prune: remove pycs of every real
 					     tag none of `interps` has */
+	PYC_TIDY_STORE_AGE = 1 << 6,      /* prune: store_age applies (0 too) */
 };
 
 struct pyc_tidy_opts {
@@ -1076,6 +1098,11 @@ struct pyc_tidy_opts {
 	int64_t older_than;             /* seconds, with PYC_TIDY_OLDER_THAN */
 	uint64_t max_size;              /* bytes, with PYC_TIDY_MAX_SIZE */
 	int64_t temp_grace;             /* temp files younger are left */
+	/* prune, with PYC_TIDY_STORE_AGE: the prefix's store objects that
+	 * no pyc links to (one name) and that no run used (read) for
+	 * this many seconds or more are removed (0: all of them); without
+	 * it, only --tags and --max-size remove objects */
+	int64_t store_age;
 	/* prune: the installed interpreters; a pyc is judged stale only by
 	 * the interpreter of its tag, never from the release tables (a pyc
 	 * of a tag with none here goes only with PYC_TIDY_UNINSTALLED or
@@ -1125,14 +1152,41 @@ struct pyc_tidy_stats {
  * walk are searched for either, and a prefix that is '/' or holds one is
  * refused (PYC_TIDY_REFUSED).  Only regular files named
  * NAME.TAG[.opt-N].pyc with a real cache tag (pyc_cache_tag_is_real())
- * and temporary files are removed.  --max-size eviction order: least
- * recently used first, the last use being the later of the access and
+ * and temporary files are removed.
+ *
+ * The prefix's store (pyc_store_prefix_dir()) is no mirror: its objects
+ * are never judged as pycs, and neither are those of the store of
+ * --in-tree runs (pyc_store_default_dir()) when it lies in the prefix
+ * (a prefix such as ~/.cache holds it).  With the whole prefix (ndirs
+ * 0), prune then walks each such store: a temporary file older than
+ * temp_grace goes, and an object goes when no other name of its file is
+ * left (no pyc links to it: st_nlink 1, counting the pycs this run
+ * removes) and its last use is store_age seconds ago or more
+ * (PYC_TIDY_STORE_AGE: PYC_TIDY_STORE_UNUSED), or its compiler's tag is
+ * one of dead_tags (PYC_TIDY_TAG_LISTED) or, with PYC_TIDY_UNINSTALLED,
+ * the tag of no interpreter of `interps` (PYC_TIDY_TAG), whatever its
+ * last use.  Anything else in the store (not ours) stays, and so do the
+ * store's directories.  --max-size counts the store too,
+ * each file once however many names it has, and evicts, least recently
+ * used first, pycs and objects no pyc links to (an object with the same
+ * last use as its pycs after them, so that it goes once they have).
+ * Eviction order: the last use being the later of the access and
  * modification times in whole seconds; ties in byte order of the path.
  * A prefix that does not exist yet holds nothing: 0, nothing done.
  * Returns 0, PYC_TIDY_REFUSED, or -1 (errno). */
 PYC_API
 int pyc_prune(const struct pyc_tidy_opts *o, const char *const *dirs,
 	      size_t ndirs, struct pyc_tidy_stats *st);
+
+/* prune of a store alone (a store of --in-tree runs, or one compile's
+ * --store names): as pyc_prune() prunes the stores in a prefix, with
+ * store_age, dead_tags, PYC_TIDY_UNINSTALLED and max_size (counting that
+ * store alone); o->prefix is not used.  A store that is not there holds
+ * nothing: 0.  Returns 0, or -1 (errno; ENOTDIR: no directory, a
+ * symlink too). */
+PYC_API
+int pyc_prune_store(const struct pyc_tidy_opts *o, const char *store,
+		    struct pyc_tidy_stats *st);
 
 /* clean: __pycache__ folders and legacy pycs under each root; a root
  * that is '/' is refused (PYC_TIDY_REFUSED). */
@@ -1235,6 +1289,112 @@ int pyc_audit(const char *prefix, const struct pyc_audit_ops *ops,
 PYC_API
 int pyc_tree_links(const char *root,
 		   void (*fn)(const char *path, void *arg), void *arg);
+
+/* ------------------------------------------------------------------------
+ * The store's lifecycle: its size, its check
+ *
+ * Inside a store (pyc_store_prefix_dir(), pyc_store_default_dir()) each
+ * entry is one of: an object (a regular file named and placed as the
+ * layout in the store's documentation says: v1/COMPILER/FAN/OBJECT), a
+ * temporary file of a writer, a part of the layout (the directories,
+ * each compiler's "identity", the CACHEDIR.TAG), or not ours: anything
+ * else, symlinks and devices included, is reported and never removed
+ * nor followed.  Walks go through the one walker (never a symlink), and
+ * reads of objects do not count as use (O_NOATIME).
+ */
+
+/* What a store holds. */
+struct pyc_store_usage {
+	size_t objects;
+	uint64_t bytes;            /* apparent size of the objects */
+	uint64_t disk_bytes;       /* allocated: st_blocks * 512 */
+	size_t linked;             /* objects with other names (st_nlink > 1):
+				      pycs link to them */
+	size_t temps;              /* temporary files of writers */
+	size_t others;             /* entries that are not ours */
+	size_t errors;             /* directories that could not be read */
+	/* pyc_du_store() only: the allocated bytes hard links save, for
+	 * each file with k names seen in the prefix and its store
+	 * (k - 1) x its allocated size; and the allocated bytes of the
+	 * objects no pyc seen in the prefix shares (what the store adds
+	 * to the pycs' size) */
+	uint64_t saved_disk_bytes;
+	uint64_t own_disk_bytes;
+};
+
+/*
+ * Measure the store at `store`; when `base` is not NULL, store is
+ * `base` or below it and is reached from base as no symlink after it
+ * (pyc_store_prefix_dir(prefix) with base prefix).  A store that is not
+ * there holds nothing: 0.  Returns 0, or -1 (errno: ENOMEM, or the
+ * store cannot be opened).
+ */
+PYC_API
+int pyc_store_measure(const char *store, const char *base,
+		      struct pyc_store_usage *u);
+
+/*
+ * pyc_du() of the prefix, and its store measured in *u (u->saved and
+ * u->own counted across both); the store of --in-tree runs too when it
+ * lies in the prefix (a prefix such as ~/.cache), in the same counts.
+ * Returns as pyc_du().
+ */
+PYC_API
+int pyc_du_store(const char *prefix, const struct pyc_du_ops *ops,
+		 struct pyc_tidy_stats *st, struct pyc_store_usage *u);
+
+/* What pyc_store_check() finds. */
+enum pyc_store_finding_kind {
+	PYC_STORE_UNSOUND,      /* an object that is not sound: why */
+	PYC_STORE_LINK_UNSOUND, /* a pyc in the prefix sharing its file with
+				   other names and carrying the store's
+				   digest, not sound (rewritten in place):
+				   why */
+	PYC_STORE_FOREIGN,      /* an entry another user owns (not root) */
+	PYC_STORE_NOT_OURS,     /* no object, temp or part of the layout */
+	PYC_STORE_TEMP,         /* a temporary file of a writer */
+	PYC_STORE_UNTRUSTED,    /* the store's root or its v1: a symlink,
+				   another user's, or writable by others:
+				   why */
+};
+
+/* Valid only during the finding callback. */
+struct pyc_store_finding {
+	enum pyc_store_finding_kind kind;
+	const char *path;
+	const char *why;          /* "" when the kind says it all */
+	const struct stat *st;    /* lstat() of it */
+};
+
+struct pyc_store_check_ops {
+	void (*finding)(const struct pyc_store_finding *f, void *arg);
+	void (*error)(const char *path, const char *message, void *arg);
+	void *arg;
+};
+
+struct pyc_store_check_stats {
+	size_t objects;    /* objects verified */
+	size_t links;      /* shared pycs of the prefix verified */
+	size_t unsound;    /* of both, not sound */
+	size_t findings;   /* every finding */
+	size_t errors;     /* what could not be read */
+};
+
+/*
+ * Check the store at `store` (reached from `prefix` as no symlink after
+ * it when prefix is not NULL): every object's content against its
+ * digest (nothing is removed: doctor says what to do), every entry's
+ * owner, and its root and v1 as the store is trusted: owned by the
+ * effective user, writable by no one else, no symlink.  With `prefix`,
+ * also every pyc in the prefix that has several names (st_nlink > 1)
+ * and the store's digest attribute: a tool that rewrote a shared pyc in
+ * place damaged every name of it, the store's object included.  A store
+ * that is not there: 0, nothing found.  Returns 0, or -1 (ENOMEM).
+ */
+PYC_API
+int pyc_store_check(const char *prefix, const char *store,
+		    const struct pyc_store_check_ops *ops,
+		    struct pyc_store_check_stats *st);
 
 /* ------------------------------------------------------------------------
  * The prefix

@@ -11,6 +11,8 @@
 #include "compat.h"
 #include "internal.h"
 #include "memo.h"
+#include "store.h"
+#include "tidy.h"
 #include "tree.h"
 
 #include <errno.h>
@@ -129,6 +131,7 @@ struct slot {
 	const char *reason;           /* static text, or reason_buf */
 	char *reason_buf;
 	bool nomem;
+	bool in_store;                /* stale or missing, the store has it */
 };
 
 struct src {
@@ -149,14 +152,19 @@ struct st_run {
 	struct slot *slots;           /* nsrcs * ninterps * nlevels */
 	struct pyc_memo *memos;       /* one per interpreter, or NULL */
 	struct pyc_helpers helpers;
+	struct pyc__store store;      /* o->store_dir, when it opened */
+	struct pyc__store_comp *comps; /* one per interpreter, or NULL */
 };
 
 static void report(struct st_run *r, enum pyc_status_state state,
 		   const struct pyc_interp *in, const char *source,
-		   const char *cache, const char *reason)
+		   const char *cache, const char *reason, bool in_store)
 {
-	struct pyc_status_entry e = { state, in, source, cache, reason };
+	struct pyc_status_entry e = { state, in, source, cache, reason,
+				      in_store };
 
+	if (in_store)
+		r->c->from_store++;
 	r->c->n[state]++;
 	if (r->o->entry)
 		r->o->entry(&e, r->o->arg);
@@ -277,6 +285,60 @@ static void judge_one(const struct st_run *r, const struct pyc_interp *in,
 	}
 }
 
+/* The SHA-256 of the file at path's bytes: 0, or -1 (errno). */
+static int digest_file(const char *path, unsigned char out[32])
+{
+	struct stat st;
+	size_t len;
+	char *data = pyc__read_file_stat(path, &len, &st);
+
+	if (!data)
+		return -1;
+	pyc__sha256(data, len, out);
+	free(data);
+	return 0;
+}
+
+static bool wants_store(enum pyc_status_state st)
+{
+	return st == PYC_ST_STALE || st == PYC_ST_MISSING;
+}
+
+/* For each stale or missing slot of source s: is its code in the store?
+ * The source is read once, whatever the interpreters and levels. */
+static void look_in_store(const struct st_run *r, const struct src *s,
+			  struct slot *sl)
+{
+	size_t per = r->o->ninterps * (size_t)r->o->nlevels;
+	unsigned char digest[32];
+	bool any = false;
+
+	if (!r->comps)
+		return;
+	for (size_t i = 0; i < per; i++)
+		any |= !sl[i].error && sl[i].pyc && wants_store(sl[i].state);
+	if (!any || digest_file(s->path, digest) < 0)
+		return;
+	for (size_t k = 0; k < r->o->ninterps; k++)
+		for (int l = 0; l < r->o->nlevels; l++, sl++) {
+			struct pyc__store_key key;
+			char name[96];
+			struct stat st;
+
+			if (r->comps[k].fd < 0 || sl->error || !sl->pyc ||
+			    !wants_store(sl->state))
+				continue;
+			/* The checked-hash object is always written: every
+			 * form is made from it. */
+			pyc__store_key(&key, digest, r->o->levels[l],
+				       PYC_INV_CHECKED_HASH, 0, 0);
+			pyc__store_key_name(&key, name, sizeof(name));
+			sl->in_store = fstatat(r->comps[k].fd, name, &st,
+					       AT_SYMLINK_NOFOLLOW) == 0 &&
+				       S_ISREG(st.st_mode);
+		}
+}
+
 struct judge_slice {
 	const struct st_run *r;
 	struct pyc_pass *pass;
@@ -303,6 +365,7 @@ static void *judge_slice(void *arg)
 					judge_one(r, &r->o->interps[k],
 						  r->memos ? &r->memos[k] : NULL,
 						  s, r->o->levels[l], out++);
+			look_in_store(r, s, &r->slots[i * per]);
 		}
 	return NULL;
 }
@@ -325,7 +388,8 @@ static void report_slot(struct st_run *r, const struct pyc_interp *in,
 	} else if (sl->error) {
 		fail(r, source, sl->error);
 	} else {
-		report(r, sl->state, in, source, sl->pyc, sl->reason);
+		report(r, sl->state, in, source, sl->pyc, sl->reason,
+		       sl->in_store);
 	}
 	free(sl->pyc);
 	free(sl->error);
@@ -419,7 +483,8 @@ static void check_pyc(struct st_run *r, const char *pyc, bool in_tree)
 				 &cn))
 		goto out; /* not a name Python gives a pyc: not ours to judge */
 	if (pyc_source_gone(source)) {
-		report(r, PYC_ST_ORPHAN, NULL, source, pyc, "source is gone");
+		report(r, PYC_ST_ORPHAN, NULL, source, pyc, "source is gone",
+		       false);
 		if (seen_take(&r->seen, key) < 0) /* takes key */
 			r->oom = true;
 		key = NULL;
@@ -434,6 +499,7 @@ struct orphan_walk {
 	struct pyc__tree tree;
 	struct st_run *r;
 	bool in_tree;             /* only __pycache__ folders hold pycs */
+	struct pyc__store_spot spot;
 };
 
 /* Is the directory being walked a __pycache__ folder below the root? */
@@ -446,7 +512,8 @@ static bool orphan_descend(struct pyc__tree *t, const char *name)
 {
 	struct orphan_walk *w = pyc__container_of(t, struct orphan_walk, tree);
 
-	(void)name;
+	if (!w->in_tree && pyc__store_skip(t, &w->spot, name))
+		return false; /* the prefix's store: no mirror */
 	return !w->in_tree || !in_pycache(t);
 }
 
@@ -481,6 +548,8 @@ static int walk_cache(struct st_run *r, const char *dir, bool in_tree)
 	int ret;
 
 	pyc__tree_init(&w.tree, &ops, 0);
+	if (!in_tree)
+		pyc__store_spot_init(&w.spot, r->o->prefix);
 	ret = in_tree ? pyc__tree_walk(&w.tree, dir)
 		      : pyc__tree_walk_below(&w.tree, r->o->prefix, dir);
 	pyc__tree_release(&w.tree);
@@ -536,6 +605,34 @@ static void close_memos(struct st_run *r)
 	free(r->memos);
 }
 
+/* The store, only read; one that cannot be opened (not there, not
+ * owner-only) holds nothing.  0, or -1 (ENOMEM). */
+static int open_store(struct st_run *r)
+{
+	const struct pyc_status_opts *o = r->o;
+	struct pyc_error err = { { 0 } };
+
+	r->store.fd = -1;
+	if (!o->store_dir || !o->ninterps ||
+	    pyc__store_open(&r->store, o->store_dir, 0, &err) < 0)
+		return errno == ENOMEM ? -1 : 0;
+	if (!(r->comps = calloc(o->ninterps, sizeof(*r->comps))))
+		return -1;
+	for (size_t k = 0; k < o->ninterps; k++)
+		if (pyc__store_compiler(&r->store, &o->interps[k],
+					&r->comps[k]) < 0)
+			r->comps[k].fd = -1;
+	return 0;
+}
+
+static void close_store(struct st_run *r)
+{
+	for (size_t k = 0; r->comps && k < r->o->ninterps; k++)
+		pyc__store_compiler_close(&r->comps[k]);
+	free(r->comps);
+	pyc__store_close(&r->store);
+}
+
 int pyc_status(const struct pyc_status_opts *o, const char *const *roots,
 	       size_t nroots, struct pyc_status_counts *counts)
 {
@@ -548,7 +645,7 @@ int pyc_status(const struct pyc_status_opts *o, const char *const *roots,
 
 	memset(counts, 0, sizeof(*counts));
 	r.cwd = getcwd(cwdbuf, sizeof(cwdbuf));
-	if (open_memos(&r) < 0)
+	if (open_memos(&r) < 0 || open_store(&r) < 0)
 		r.oom = true;
 	for (size_t i = 0; i < nroots && ret == 0 && !r.oom; i++) {
 		ret = pyc__walk(roots[i], wflags, &ops);
@@ -560,6 +657,7 @@ int pyc_status(const struct pyc_status_opts *o, const char *const *roots,
 	}
 	pyc__helpers_stop(&r.helpers);
 	close_memos(&r);
+	close_store(&r);
 	free(r.srcs);
 	seen_release(&r.seen);
 	if (r.oom || ret) {

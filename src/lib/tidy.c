@@ -31,6 +31,8 @@ static const char *const why_texts[] = {
 	[PYC_TIDY_MOVED] = "moved into the prefix",
 	[PYC_TIDY_DIR] = "emptied directory",
 	[PYC_TIDY_TAG_LISTED] = "its tag was listed",
+	[PYC_TIDY_STORE_UNUSED] = "store object no pyc links to, "
+				  "not used within --store-age",
 };
 
 const char *pyc_tidy_why_text(enum pyc_tidy_why why)
@@ -94,6 +96,12 @@ void pyc__tidy_event(struct pyc__tidy *t, enum pyc_tidy_why why,
 		t->st->files++, t->st->bytes += bytes;
 	if (t->o->event)
 		t->o->event(&ev, t->o->arg);
+}
+
+bool pyc__tidy_descend(struct pyc__tree *tree, const char *name)
+{
+	(void)tree;
+	return strcmp(name, PYC_STORE_IN_PREFIX) != 0;
 }
 
 void pyc__tidy_error(struct pyc__tree *tree, const char *path, int errnum)
@@ -167,6 +175,13 @@ enum pyc_tidy_refusal pyc__not_cache_entry(const char *path,
 	return PYC_REFUSED_NONE;
 }
 
+static bool scan_descend(struct pyc__tree *tree, const char *name)
+{
+	struct scan *s = pyc__container_of(tree, struct scan, tree);
+
+	return !pyc__store_skip(tree, s->t->store, name);
+}
+
 static void scan_entry(struct pyc__tree *tree, const char *path,
 		       const struct stat *st)
 {
@@ -190,7 +205,8 @@ static void scan_entry(struct pyc__tree *tree, const char *path,
 int pyc__tidy_check_cache(struct pyc__tidy *t, const char *base,
 			  const char *const *dirs, size_t n)
 {
-	static const struct pyc__tree_ops ops = { .entry = scan_entry };
+	static const struct pyc__tree_ops ops = { .entry = scan_entry,
+						  .descend = scan_descend };
 	struct scan s = { .t = t };
 	int ret = 0;
 

@@ -106,8 +106,8 @@ static size_t push_node(struct pyc__tree *t, const char *name,
 	t->nodes = v;
 	v = &t->nodes[t->nnodes];
 	*v = (struct pyc__tree_node){ .parent = t->cur, .pycache = pycache,
-				      .fd = -1, .dev = st->st_dev,
-				      .ino = st->st_ino };
+				      .keep = t->keep_dirs, .fd = -1,
+				      .dev = st->st_dev, .ino = st->st_ino };
 	if ((name && !(v->name = strdup(name))) ||
 	    ((t->flags & PYC__TREE_DEFER) && !(v->path = strdup(path)))) {
 		free(v->name);
@@ -122,7 +122,8 @@ static bool emptied(const struct pyc__tree *t, size_t k)
 {
 	const struct pyc__tree_node *d = &t->nodes[k];
 
-	return d->parent != PYC__NO_NODE && d->entries == d->removed &&
+	return d->parent != PYC__NO_NODE && !d->keep &&
+	       d->entries == d->removed &&
 	       ((t->flags & PYC__TREE_RMDIR) ||
 		((t->flags & PYC__TREE_RMDIR_PYCACHE) && d->pycache));
 }

@@ -76,6 +76,7 @@ struct pyc__tree_node {
 	size_t parent;           /* PYC__NO_NODE for a walk's root */
 	size_t entries, removed; /* entries SIZE_MAX: unreadable */
 	bool pycache;
+	bool keep;               /* never removed (pyc__tree.keep_dirs) */
 	char *name;              /* in its parent; NULL for a root */
 	char *path;              /* with PYC__TREE_DEFER */
 	int fd;                  /* a root's, open until release; else -1 */
@@ -89,6 +90,10 @@ struct pyc__tree {
 	bool in_pycache;         /* the directory being walked is one */
 	bool stop;               /* set by a callback: the walk ends */
 	bool oom;                /* out of memory: the walk ended */
+	bool keep_dirs;          /* set by the caller: the directories
+				    walked from now on are never removed,
+				    emptied or not (the store's, whose
+				    writers make them as they go) */
 	struct pyc__tree_node *nodes;
 	size_t nnodes, anodes;
 	size_t cur;              /* the directory being walked */

@@ -96,8 +96,15 @@ def test_prune_tags_max_size_older_than(clean_env, tmp_path):
     compile_tree(INTERPRETERS[0], tree, prefix, clean_env)
     res = run_tool(['prune', '--json', '--prefix', prefix,
                     '--tags=' + INTERPRETERS[0].tag], clean_env, check=0)
-    assert json.loads(res.stdout)['files'] == 7
-    assert not [f for f in all_files(prefix) if INTERPRETERS[0].tag in f]
+    events = json.loads(res.stdout)['events']
+    store = os.path.join(prefix, '.pycprefix-store', '')
+    assert len([e for e in events if not e['path'].startswith(store)]) == 7
+    # The store's objects of that tag go with its pycs; its compiler's
+    # directory and identity stay (the store's layout).
+    assert len([e for e in events if e['path'].startswith(store)]) == 7
+    assert all(f.startswith('.pycprefix-store/') and
+               f.endswith('/identity')
+               for f in all_files(prefix) if INTERPRETERS[0].tag in f)
     # LRU: make two pycs recently used, then shrink to about their size.
     def pycs_in_prefix():
         return sorted(os.path.join(d, f) for d, _, fs in os.walk(prefix)
@@ -107,7 +114,11 @@ def test_prune_tags_max_size_older_than(clean_env, tmp_path):
     for i, p in enumerate(pycs):
         os.utime(p, (now - 1000 + i, now - 1000 + i))
     keep = pycs[-2:]
-    size = sum(os.path.getsize(p) for p in keep)
+    # --max-size counts the store's objects too (used now: they go last).
+    objects = [os.path.join(d, f) for d, _, fs in os.walk(store)
+               for f in fs if f.endswith('.c')]
+    assert objects
+    size = sum(os.path.getsize(p) for p in keep + objects)
     res = run_tool(['prune', '--json', '--prefix', prefix, '--max-size',
                     str(size)], clean_env, check=0)
     out = json.loads(res.stdout)
