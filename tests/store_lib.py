@@ -714,3 +714,27 @@ def assert_code_equal(it, root, env, prefix=None, level=0, context=''):
     assert not v['missing'], (context, 'sources without a pyc',
                               v['missing'][:10])
     return v
+
+
+def doctor_store(prefix, env, it):
+    """`pycprefix doctor --json`'s checks of the prefix's store:
+    {check: (level, message)} of those named store.*."""
+    res = run_tool(['doctor', '--json', '--python', it.exe, '--prefix',
+                    str(prefix)], env)
+    assert res.returncode in (0, 1), res.stderr
+    out = json.loads(res.stdout.decode('utf-8'))
+    checks = {}
+    for c in out['checks']:
+        if c['check'].startswith('store.'):
+            checks.setdefault(c['check'], []).append((c['level'],
+                                                      c['message']))
+    return checks
+
+
+def assert_doctor_store_ok(prefix, env, it, context=''):
+    checks = doctor_store(prefix, env, it)
+    assert 'store.objects' in checks, (context, checks)
+    bad = {k: v for k, v in checks.items()
+           if any(level.lower() == 'fail' for level, _ in v)}
+    assert not bad, (context, 'doctor finds the store unsound', bad)
+    return checks
