@@ -6,6 +6,7 @@ hardlinked to the store's objects where their bytes are equal; and the
 interpreter's own SourceFileLoader uses every such pyc as it is, with
 the code compile() makes and the copy's paths in co_filename,
 tracebacks, inspect and __file__."""
+import json
 import os
 import subprocess
 
@@ -420,3 +421,88 @@ def test_store_edges(interp, clean_env, tmp_path):
         bad_digest = object_name(f.read(), 0, 'c').replace(os.sep, '/')
     objs = check_store(store, [interp])
     assert not [p for p in objs if p.endswith(bad_digest)]
+
+
+def test_umask_of_the_run_decides_the_mode(interp, clean_env, tmp_path):
+    """A run under umask 077 writes 0600 pycs, as importlib would: never
+    links to an object of the store made 0644 under umask 022."""
+    env = env_for(clean_env, tmp_path)
+    tree_a = tmp_path / 'a' / 'tree'
+    make_tree(tree_a)
+    prefix = tmp_path / 'prefix'
+    args = ['compile', '--json', '--python', interp.exe, '--prefix',
+            str(prefix), '--invalidation-mode', 'checked-hash']
+    old = os.umask(0o022)
+    try:
+        run_tool(args + [str(tree_a)], env, check=0)
+        tree_b = tmp_path / 'b' / 'tree'
+        srcs = copy_plain(tree_a, tree_b)
+        os.umask(0o077)
+        res = run_tool(args + [str(tree_b)], env, check=0)
+        want = {s: (os.stat(s).st_mode | 0o200) & 0o666 & ~0o077
+                for s in srcs}
+    finally:
+        os.umask(old)
+    st = json.loads(res.stdout)
+    assert store_stats(st)[:2] == (len(srcs), 0), st
+    for s in srcs:
+        pst = os.stat(pyc_path(s, interp.tag, 0, prefix))
+        assert (pst.st_mode & 0o7777, pst.st_nlink) == (want[s], 1), s
+    import_check(interp, tree_b, 0, 'checked-hash', env, prefix=prefix)
+
+
+def test_rewrites_by_pycprefix_leave_the_objects(interp, clean_env,
+                                                 tmp_path):
+    """pycprefix itself replacing a linked pyc (a source edited, or -f)
+    never writes into the file the store and other trees share."""
+    env = env_for(clean_env, tmp_path)
+    tree_a = tmp_path / 'a' / 'tree'
+    make_tree(tree_a)
+    prefix = tmp_path / 'prefix'
+    store = prefix_store(prefix)
+    args = ['--python', interp.exe, '--prefix', prefix,
+            '--invalidation-mode', 'checked-hash']
+    compile_json(args + [tree_a], env)
+    tree_b = tmp_path / 'b' / 'tree'
+    copy_plain(tree_a, tree_b)
+    compile_json(args + [tree_b], env)
+    before = {p: (os.stat(p).st_ino, open(p, 'rb').read())
+              for p in check_store(store, [interp])}
+    with open(os.path.join(str(tree_a), 'pkg', 'funcs.py'), 'ab') as f:
+        f.write(b'EDITED = 1\n')
+    compile_json(args + [tree_a], env)
+    compile_json(args + ['-f', tree_a], env)
+    compile_json(args + ['-f', tree_b], env)
+    after = check_store(store, [interp])
+    for p, (ino, data) in before.items():
+        assert p in after, p
+        assert (os.stat(p).st_ino, open(p, 'rb').read()) == (ino, data), p
+    import_check(interp, tree_a, 0, 'checked-hash', env, prefix=prefix)
+    import_check(interp, tree_b, 0, 'checked-hash', env, prefix=prefix)
+
+
+@pytest.mark.parametrize('mode', MODES)
+def test_hardlink_dupes_with_the_store(interp, clean_env, tmp_path, mode):
+    """--hardlink-dupes (equal pycs of several levels share a file) and
+    the store's links together: every level's pyc still what that
+    level's compile() makes."""
+    env = env_for(clean_env, tmp_path)
+    levels = (0, 1, 2)
+    tree_a = tmp_path / 'a' / 'tree'
+    make_tree(tree_a)
+    prefix = tmp_path / 'prefix'
+    args = ['--python', interp.exe, '--prefix', prefix, '--hardlink-dupes',
+            *level_args(levels), '--invalidation-mode', mode]
+    compile_json(args + [tree_a], env)
+    for copy, make in (('plain', copy_plain), ('linked', copy_linked)):
+        tree_b = tmp_path / ('b-' + copy) / 'tree'
+        srcs = make(tree_a, tree_b)
+        st, err = compile_json(args + [tree_b], env)
+        for level in levels:
+            import_check(interp, tree_b, level, mode, env, prefix=prefix,
+                         context=(copy, level))
+        check_store(prefix_store(prefix), [interp])
+        # The issue: a pyc whose source the store holds is written from
+        # it; --hardlink-dupes is no reason to compile.
+        assert (st['compiled'], store_stats(st)[0]) == (
+            len(srcs) * 3, len(srcs) * 3), (copy, st, err)
