@@ -15,14 +15,14 @@ import time
 import pytest
 
 from conftest import run_tool
-from store_lib import (OUR_TEMP, UNSOUND_RE, XATTR, assert_code_equal,
+from store_lib import (OUR_TEMP, object_problem, UNSOUND_RE, XATTR, assert_code_equal,
                        assert_doctor_store_ok, doctor_store,
                        check_identity, check_store, compile_json,
                        copy_linked, copy_plain, default_store, import_check,
                        make_tree, object_path, prefix_store, pyc_path,
                        sha256, sources, store_stats, tree_state)
 from torture_lib import (NEWEST, OLDEST, assert_all_valid, crashed, kill_at,
-                         rng, start_tool, stdlib_tree, temp_files)
+                         rng, start_tool, stdlib_tree, temp_files, tool_cmd)
 
 assert rng
 
@@ -553,3 +553,73 @@ def test_prefix_on_a_file_system_without_xattrs(clean_env, tmp_path):
         if subprocess.run(['umount', d]).returncode:
             subprocess.run(['umount', '-l', d])
         os.rmdir(d)
+
+
+# ---- strange things at an object's name ----
+
+@pytest.mark.parametrize('kind', ['fifo', 'directory', 'huge', 'empty',
+                                  'other-source', 'hardlink'])
+def test_strange_things_at_an_objects_name(clean_env, tmp_path, kind):
+    """A FIFO (opening it would block), a directory, a sparse file past
+    the largest object, an empty file, or a hardlink to a file outside
+    the store, or an object holding another source's pyc, digest and
+    all (its header's source hash is not this source's: a header that
+    does not fit its name): reported, discarded, never read into a pyc,
+    and the run neither hangs nor fails."""
+    it = NEWEST
+    env = env_for(clean_env, tmp_path)
+    tree_a = tmp_path / 'a' / 'tree'
+    make_tree(tree_a)
+    prefix = tmp_path / 'prefix'
+    store = prefix_store(prefix)
+    args = ['--python', it.exe, '--prefix', prefix, '--invalidation-mode',
+            'timestamp']
+    compile_json(args + [tree_a], env)
+    obj = object_path(store, it, os.path.join(str(tree_a), 'pkg/funcs.py'),
+                      0, 'c')
+    with open(object_path(store, it, os.path.join(str(tree_a),
+                                                  'pkg/classes.py'), 0, 'c'),
+              'rb') as f:
+        wrong = f.read()
+    os.unlink(obj)
+    outside = None
+    if kind == 'fifo':
+        os.mkfifo(obj, 0o600)
+    elif kind == 'directory':
+        os.mkdir(obj, 0o700)
+    elif kind == 'huge':
+        with open(obj, 'wb') as f:
+            f.write(wrong[:16])
+            f.truncate(300 << 20)
+        os.setxattr(obj, XATTR, sha256(b'not computed'))
+    elif kind == 'empty':
+        open(obj, 'wb').close()
+        os.setxattr(obj, XATTR, sha256(b''))
+    elif kind == 'other-source':
+        replace_with(obj, wrong)
+    else:
+        # Sound by its digest, but another source's code, and a name
+        # elsewhere (a tool that hardlinked a file in).
+        outside = str(tmp_path / 'outside.pyc')
+        replace_with(outside, wrong)
+        os.link(outside, obj)
+    tree_b = tmp_path / 'b' / 'tree'
+    copy_plain(tree_a, tree_b)
+    res = subprocess.run(tool_cmd('compile', '--json', *args, tree_b),
+                         env=env, capture_output=True, timeout=60)
+    err = res.stderr.decode()
+    assert res.returncode == 0, (res.returncode, err)
+    assert_code_equal(it, tree_b, env, prefix, context=(kind, err))
+    st = json.loads(res.stdout)
+    m = [UNSOUND_RE.match(x) for x in err.splitlines()]
+    assert [x.group('path') for x in m if x] == [obj], (
+        'not reported: store_bad %d, from_store %d; left at its name: %s' % (
+            st['store_bad'], st['from_store'],
+            oct(os.lstat(obj).st_mode) if os.path.lexists(obj) else None),
+        err)
+    assert st['store_bad'] == 1, st
+    # Discarded, and compiled again into a sound object.
+    assert object_problem(obj) is None, object_problem(obj)
+    if outside:
+        with open(outside, 'rb') as f:
+            assert f.read() == wrong
