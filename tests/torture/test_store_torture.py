@@ -623,3 +623,59 @@ def test_strange_things_at_an_objects_name(clean_env, tmp_path, kind):
     if outside:
         with open(outside, 'rb') as f:
             assert f.read() == wrong
+
+
+def test_full_store_costs_objects_not_pycs(clean_env, tmp_path):
+    """Only the store's file system full (--store on a small tmpfs, the
+    prefix with room): every pyc is written, the store stays consistent
+    (README: "a full disk costs the store the object, never its
+    consistency")."""
+    it = NEWEST
+    env = env_for(clean_env, tmp_path)
+    tree = tmp_path / 'tree'
+    srcs = stdlib_tree(tree, limit=60)
+    prefix = tmp_path / 'prefix'
+    fs = Tmpfs('200k')
+    try:
+        store = os.path.join(fs.dir, 'store')
+        args = ['--python', it.exe, '--prefix', prefix, '--store', store,
+                '-j', '2', tree]
+        st, err = compile_json(args, env)
+        assert (st['compiled'], st['failed']) == (len(srcs), 0), (st, err)
+        assert_code_equal(it, tree, env, prefix)
+        assert temp_files(store) == []
+        objs = check_store(store, [it])
+        assert 0 < len(objs) < len(srcs), len(objs)
+        fs.grow('32m')
+        tree_b = tmp_path / 'b' / 'tree'
+        copy_plain(tree, tree_b)
+        st, err = compile_json(args[:-1] + [tree_b], env)
+        assert st['failed'] == 0, (st, err)
+        assert_code_equal(it, tree_b, env, prefix)
+        check_store(store, [it])
+    finally:
+        fs.close()
+
+
+def test_cache_home_through_a_symlink(clean_env, tmp_path):
+    """~/.cache is often a symlink to another disk: a link above the
+    store is no reason to refuse it (only the store's own root and v1
+    are)."""
+    it = NEWEST
+    env = env_for(clean_env, tmp_path)
+    real = tmp_path / 'disk' / 'cache'
+    real.mkdir(parents=True)
+    link = tmp_path / 'cache-link'
+    os.symlink(str(real), str(link))
+    env['XDG_CACHE_HOME'] = str(link)
+    tree_a = tmp_path / 'a' / 'tree'
+    n = len(make_tree(tree_a))
+    args = ['--python', it.exe, '--in-tree', '--invalidation-mode',
+            'checked-hash']
+    compile_json(args + [tree_a], env)
+    tree_b = tmp_path / 'b' / 'tree'
+    copy_plain(tree_a, tree_b)
+    st, err = compile_json(args + [tree_b], env)
+    assert store_stats(st) == (n, n, 0), (st, err)
+    check_store(default_store(real), [it])
+    import_check(it, tree_b, 0, 'checked-hash', env)
