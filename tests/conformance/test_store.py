@@ -506,3 +506,54 @@ def test_hardlink_dupes_with_the_store(interp, clean_env, tmp_path, mode):
         # it; --hardlink-dupes is no reason to compile.
         assert (st['compiled'], store_stats(st)[0]) == (
             len(srcs) * 3, len(srcs) * 3), (copy, st, err)
+
+
+def other_builds():
+    """(pyenv interpreter, another build of its minor version) pairs: the
+    same cache tag and magic, another sys.version (here /usr/bin's)."""
+    import glob
+    from conftest import INTERPRETERS, PROBE, Interp
+    pairs = []
+    for exe in sorted(glob.glob('/usr/bin/python3.*') +
+                      glob.glob('/usr/local/bin/python3.*')):
+        if not os.path.basename(exe)[len('python3.'):].isdigit():
+            continue
+        real = os.path.realpath(exe)
+        res = subprocess.run([real, '-E', '-S', '-c', PROBE],
+                             capture_output=True, timeout=60)
+        if res.returncode:
+            continue
+        version, impl, tag, magic = json.loads(res.stdout)
+        for it in INTERPRETERS:
+            if it.tag == tag and it.version != tuple(version) and \
+                    os.path.realpath(it.exe) != real:
+                pairs.append((it, Interp(real, version, tag, magic)))
+    return pairs
+
+
+def test_another_build_of_one_version_is_another_compiler(clean_env,
+                                                          tmp_path):
+    """Two builds with one cache tag and magic (3.11.7 and 3.11.2 here)
+    share no entry: the store names the compiler by sys.version too."""
+    pairs = other_builds()
+    assert pairs, 'this test needs two builds of one minor version'
+    it, other = pairs[0]
+    env = env_for(clean_env, tmp_path)
+    tree_a = tmp_path / 'a' / 'tree'
+    n = len(make_tree(tree_a))
+    prefix = tmp_path / 'prefix'
+    store = prefix_store(prefix)
+    args = ['--prefix', prefix, '--invalidation-mode', 'checked-hash']
+    compile_json(['--python', other.exe, *args, tree_a], env)
+    tree_b = tmp_path / 'b' / 'tree'
+    copy_plain(tree_a, tree_b)
+    st, err = compile_json(['--python', it.exe, *args, tree_b], env)
+    assert store_stats(st)[0] == 0, ('served from another build', st, err)
+    dirs = sorted(os.listdir(os.path.join(store, 'v1')))
+    assert len(dirs) == 2 and all(d.startswith(it.tag + '-') for d in dirs)
+    check_store(store, [it, other])
+    import_check(it, tree_b, 0, 'checked-hash', env, prefix=prefix)
+    tree_c = tmp_path / 'c' / 'tree'
+    copy_plain(tree_a, tree_c)
+    st, err = compile_json(['--python', other.exe, *args, tree_c], env)
+    assert store_stats(st)[:2] == (n, n), (st, err)
