@@ -15,7 +15,7 @@ import time
 import pytest
 
 from conftest import run_tool
-from store_lib import (OUR_TEMP, object_problem, UNSOUND_RE, XATTR, assert_code_equal,
+from store_lib import (OUR_TEMP, code_check, object_problem, UNSOUND_RE, XATTR, assert_code_equal,
                        assert_doctor_store_ok, doctor_store,
                        check_identity, check_store, compile_json,
                        copy_linked, copy_plain, default_store, import_check,
@@ -690,3 +690,87 @@ def test_cache_home_through_a_symlink(clean_env, tmp_path):
     assert store_stats(st) == (n, n, 0), (st, err)
     check_store(default_store(real), [it])
     import_check(it, tree_b, 0, 'checked-hash', env)
+
+
+def test_kill_while_serving_from_the_store(clean_env, tmp_path, rng):
+    """kill -9 while a run writes and links pycs from the store: the
+    objects are untouched (same inodes, same bytes), every pyc there is
+    valid, and the next run completes."""
+    it = NEWEST
+    env = env_for(clean_env, tmp_path)
+    base = tmp_path / 'base'
+    stdlib_tree(base, limit=60)
+    prefix = str(tmp_path / 'prefix')
+    store = prefix_store(prefix)
+    for mode in MODES:
+        run_tool(['compile', '-q', '--python', it.exe, '--prefix', prefix,
+                  '--invalidation-mode', mode, str(base)], env, check=0)
+    before = {p: (os.stat(p).st_ino, open(p, 'rb').read())
+              for p in check_store(store, [it])}
+    ref = tmp_path / 'ref' / 'tree'
+    copy_plain(base, ref)
+    t0 = time.monotonic()
+    run_tool(['compile', '-q', '--python', it.exe, '--prefix', prefix,
+              str(ref)], env, check=0)
+    span = time.monotonic() - t0
+    kills = 0
+    for rnd in range(8):
+        mode = MODES[rnd % 3]
+        tree = tmp_path / ('s%d' % rnd) / 'tree'
+        (copy_linked if rnd % 2 else copy_plain)(base, tree)
+        args = ['compile', '-q', '--python', it.exe, '--prefix', prefix,
+                '--invalidation-mode', mode, tree]
+        killed, out, err = kill_at(start_tool(args, env),
+                                   rng.uniform(0.1, 1.0) * span)
+        kills += killed
+        v = code_check(it, tree, env, prefix)
+        assert not v['bad'], (rnd, mode, v['bad'][:5])
+        st, err = compile_json(args[1:], env)
+        assert st['failed'] == 0 and st['from_store'] == st['compiled'], (
+            rnd, st, err)
+        assert_code_equal(it, tree, env, prefix, context=(rnd, mode))
+    objs = check_store(store, [it], temp_ok=True)
+    for p, (ino, data) in before.items():
+        assert p in objs, p
+        assert (os.stat(p).st_ino, open(p, 'rb').read()) == (ino, data), p
+    assert kills, 'no run was killed'
+
+
+def test_racing_runs_one_killed(clean_env, tmp_path, rng):
+    """Two runs fill one store; one is killed at a random moment: the
+    other completes, every object is sound, every pyc valid."""
+    it = NEWEST
+    env = env_for(clean_env, tmp_path)
+    base = tmp_path / 'base'
+    stdlib_tree(base, limit=60)
+    prefix = str(tmp_path / 'prefix')
+    store = prefix_store(prefix)
+    ref = tmp_path / 'ref' / 'tree'
+    variant(base, ref, 'reference')
+    t0 = time.monotonic()
+    run_tool(['compile', '-q', '-j', '1', '--python', it.exe, '--prefix',
+              str(tmp_path / 'ref-prefix'), str(ref)], env, check=0)
+    span = time.monotonic() - t0
+    for rnd in range(3):
+        first = tmp_path / ('k%d' % rnd) / 'first'
+        n = len(variant(base, first, 'killed race %d' % rnd))
+        second = tmp_path / ('k%d' % rnd) / 'second'
+        copy_plain(first, second)
+        mode = MODES[rnd]
+        procs = [start_tool(['compile', '--json', '-j', '1', '--python',
+                             it.exe, '--prefix', prefix,
+                             '--invalidation-mode', mode, t], env)
+                 for t in (first, second)]
+        kill_at(procs[0], rng.uniform(0.1, 1.0) * span)
+        out, err = procs[1].communicate(timeout=300)
+        assert procs[1].returncode == 0, (mode, err)
+        st = json.loads(out)
+        assert (st['compiled'], st['failed'], st['store_bad']) == (n, 0, 0), (
+            mode, st, err)
+        assert_code_equal(it, second, env, prefix, context=mode)
+        check_store(store, [it], temp_ok=True)
+        st, err = compile_json(['--python', it.exe, '--prefix', prefix,
+                                '--invalidation-mode', mode, first], env)
+        assert st['failed'] == 0 and st['store_bad'] == 0, (st, err)
+        assert_code_equal(it, first, env, prefix, context=mode)
+        assert_all_valid(prefix, [it], context=mode)
