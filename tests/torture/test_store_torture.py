@@ -774,3 +774,25 @@ def test_racing_runs_one_killed(clean_env, tmp_path, rng):
         assert st['failed'] == 0 and st['store_bad'] == 0, (st, err)
         assert_code_equal(it, first, env, prefix, context=mode)
         assert_all_valid(prefix, [it], context=mode)
+
+
+def test_doctor_checks_the_in_tree_store(clean_env, tmp_path):
+    """doctor checks the store of --in-tree runs too: a damaged object
+    there is named."""
+    it = NEWEST
+    env = env_for(clean_env, tmp_path)
+    tree_a = tmp_path / 'a' / 'tree'
+    make_tree(tree_a)
+    store = default_store(env['XDG_CACHE_HOME'])
+    compile_json(['--python', it.exe, '--in-tree', tree_a], env)
+    obj = object_path(store, it, os.path.join(str(tree_a), 'pkg/funcs.py'),
+                      0, 'c')
+    os.truncate(obj, 30)
+    res = run_tool(['doctor', '--json', '--python', it.exe, '--prefix',
+                    str(tmp_path / 'prefix')], env)
+    out = json.loads(res.stdout)
+    named = [c for c in out['checks'] if c['level'].lower() == 'fail' and
+             "'%s'" % obj in c['message']]
+    assert named, ('doctor does not name the damaged in-tree object',
+                   json.dumps(out['checks'], indent=1))
+    assert res.returncode == 1, res.stderr
