@@ -481,31 +481,48 @@ def test_rewrites_by_pycprefix_leave_the_objects(interp, clean_env,
     import_check(interp, tree_b, 0, 'checked-hash', env, prefix=prefix)
 
 
-@pytest.mark.parametrize('mode', MODES)
-def test_hardlink_dupes_with_the_store(interp, clean_env, tmp_path, mode):
-    """--hardlink-dupes (equal pycs of several levels share a file) and
-    the store's links together: every level's pyc still what that
-    level's compile() makes."""
-    env = env_for(clean_env, tmp_path)
+def hardlink_dupes_copies(it, env, tmp_path, mode):
+    """Compile A with --hardlink-dupes at every level, then copies of it;
+    yields (copy, stats, stderr, tree) for each copy."""
     levels = (0, 1, 2)
     tree_a = tmp_path / 'a' / 'tree'
     make_tree(tree_a)
     prefix = tmp_path / 'prefix'
-    args = ['--python', interp.exe, '--prefix', prefix, '--hardlink-dupes',
+    args = ['--python', it.exe, '--prefix', prefix, '--hardlink-dupes',
             *level_args(levels), '--invalidation-mode', mode]
     compile_json(args + [tree_a], env)
     for copy, make in (('plain', copy_plain), ('linked', copy_linked)):
         tree_b = tmp_path / ('b-' + copy) / 'tree'
-        srcs = make(tree_a, tree_b)
+        make(tree_a, tree_b)
         st, err = compile_json(args + [tree_b], env)
-        for level in levels:
+        yield copy, st, err, tree_b, prefix
+
+
+@pytest.mark.parametrize('mode', MODES)
+def test_hardlink_dupes_with_the_store(interp, clean_env, tmp_path, mode):
+    """--hardlink-dupes (equal pycs of several levels share a file) and
+    the store together: every level's pyc what that level's compile()
+    makes."""
+    env = env_for(clean_env, tmp_path)
+    for copy, st, err, tree_b, prefix in hardlink_dupes_copies(
+            interp, env, tmp_path, mode):
+        assert (st['compiled'], st['failed']) == (len(MODULES) * 3, 0), st
+        for level in (0, 1, 2):
             import_check(interp, tree_b, level, mode, env, prefix=prefix,
                          context=(copy, level))
         check_store(prefix_store(prefix), [interp])
-        # The issue: a pyc whose source the store holds is written from
-        # it; --hardlink-dupes is no reason to compile.
+
+
+@pytest.mark.parametrize('mode', MODES)
+def test_hardlink_dupes_served_from_the_store(clean_env, tmp_path, mode):
+    """The issue: a pyc whose source the store holds is written from it;
+    --hardlink-dupes is no reason to start workers."""
+    from conftest import INTERPRETERS
+    env = env_for(clean_env, tmp_path)
+    for copy, st, err, tree_b, prefix in hardlink_dupes_copies(
+            INTERPRETERS[-1], env, tmp_path, mode):
         assert (st['compiled'], store_stats(st)[0]) == (
-            len(srcs) * 3, len(srcs) * 3), (copy, st, err)
+            len(MODULES) * 3, len(MODULES) * 3), (copy, st, err)
 
 
 def other_builds():
