@@ -574,3 +574,29 @@ def test_another_build_of_one_version_is_another_compiler(clean_env,
     copy_plain(tree_a, tree_c)
     st, err = compile_json(['--python', other.exe, *args, tree_c], env)
     assert store_stats(st)[:2] == (n, n), (st, err)
+
+
+def test_some_levels_from_the_store(interp, clean_env, tmp_path):
+    """The store holds level 0 only: a copy at levels 0, 1 and 2 gets
+    its level-0 pycs from it (counted per pyc, as `compiled` is) and the
+    others from workers, every one what compile() makes."""
+    env = env_for(clean_env, tmp_path)
+    exe, log = logging_python(tmp_path, interp)
+    tree_a = tmp_path / 'a' / 'tree'
+    n = len(make_tree(tree_a))
+    prefix = tmp_path / 'prefix'
+    compile_json(['--python', exe, '--prefix', prefix,
+                  '--invalidation-mode', 'checked-hash', tree_a], env)
+    worker_starts(log)
+    tree_b = tmp_path / 'b' / 'tree'
+    copy_plain(tree_a, tree_b)
+    st, err = compile_json(['--python', exe, '--prefix', prefix,
+                            *level_args((0, 1, 2)), '--invalidation-mode',
+                            'checked-hash', tree_b], env)
+    assert worker_starts(log) >= 1
+    # pycprefix.h: linked is "of those" from_store.
+    assert (st['compiled'], store_stats(st)[:2]) == (3 * n, (n, n)), (st,
+                                                                     err)
+    for level in (0, 1, 2):
+        import_check(interp, tree_b, level, 'checked-hash', env,
+                     prefix=prefix)
