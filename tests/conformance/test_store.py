@@ -576,12 +576,10 @@ def test_another_build_of_one_version_is_another_compiler(clean_env,
     assert store_stats(st)[:2] == (n, n), (st, err)
 
 
-def test_some_levels_from_the_store(interp, clean_env, tmp_path):
-    """The store holds level 0 only: a copy at levels 0, 1 and 2 gets
-    its level-0 pycs from it (counted per pyc, as `compiled` is) and the
-    others from workers, every one what compile() makes."""
-    env = env_for(clean_env, tmp_path)
-    exe, log = logging_python(tmp_path, interp)
+def some_levels(it, env, tmp_path):
+    """A compiled at level 0 only, a copy at levels 0, 1 and 2: returns
+    (stats, stderr, workers started, copy, prefix, n)."""
+    exe, log = logging_python(tmp_path, it)
     tree_a = tmp_path / 'a' / 'tree'
     n = len(make_tree(tree_a))
     prefix = tmp_path / 'prefix'
@@ -593,10 +591,28 @@ def test_some_levels_from_the_store(interp, clean_env, tmp_path):
     st, err = compile_json(['--python', exe, '--prefix', prefix,
                             *level_args((0, 1, 2)), '--invalidation-mode',
                             'checked-hash', tree_b], env)
-    assert worker_starts(log) >= 1
-    # pycprefix.h: linked is "of those" from_store.
-    assert (st['compiled'], store_stats(st)[:2]) == (3 * n, (n, n)), (st,
-                                                                     err)
+    return st, err, worker_starts(log), tree_b, prefix, n
+
+
+def test_some_levels_from_the_store(interp, clean_env, tmp_path):
+    """The store holds level 0 only: a copy at levels 0, 1 and 2 gets
+    its level-0 pycs from it and the others from workers, every one
+    what compile() makes."""
+    env = env_for(clean_env, tmp_path)
+    st, err, workers, tree_b, prefix, n = some_levels(interp, env, tmp_path)
+    assert workers >= 1
+    assert (st['compiled'], store_stats(st)[0]) == (3 * n, n), (st, err)
     for level in (0, 1, 2):
         import_check(interp, tree_b, level, 'checked-hash', env,
                      prefix=prefix)
+
+
+def test_linked_counts_pycs_from_the_store(clean_env, tmp_path):
+    """pycprefix.h: `linked` is "of those" from_store: pycs a worker
+    compiled are not counted, even when linked to the object just
+    added."""
+    from conftest import INTERPRETERS
+    env = env_for(clean_env, tmp_path)
+    st, err, workers, tree_b, prefix, n = some_levels(INTERPRETERS[-1], env,
+                                                      tmp_path)
+    assert store_stats(st)[:2] == (n, n), (st, err)
