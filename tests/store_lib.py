@@ -29,7 +29,7 @@ FLAGS = {'c': 3, 'u': 1, 't': 0}
 MODE_FORM = {'checked-hash': 'c', 'unchecked-hash': 'u', 'timestamp': 't'}
 MODE_FLAGS = {'timestamp': 0, 'checked-hash': 3, 'unchecked-hash': 1}
 UNSOUND_RE = re.compile(r"^pycprefix: store object '(?P<path>.*)' is unsound "
-                        r"\((?P<why>.+)\): discarded, compiled again$")
+                        r"\((?P<why>.+)\): discarded$")
 
 
 def prefix_store(prefix):

@@ -327,8 +327,8 @@ static void on_event(const struct pyc_event *ev, void *arg)
 		ui->store = NULL;
 		break;
 	case PYC_EV_STORE_BAD:
-		cli_warn("store object %s is unsound (%s): discarded, "
-			 "compiled again", cli_qsubject(ev->pyc), ev->message);
+		cli_warn("store object %s is unsound (%s): discarded",
+			 cli_qsubject(ev->pyc), ev->message);
 		break;
 	case PYC_EV_FRESH:
 		if (ctx->verbose > 1 && !ctx->json)

@@ -109,23 +109,32 @@ fail:
 	}
 }
 
-/* Create a fresh temporary file in dirfd (for any name). */
-static int open_temp(int dirfd, unsigned mode, char *tmp, size_t size)
+/* A temporary name, another at each call. */
+static int temp_name(char *tmp, size_t size)
 {
 	static _Atomic unsigned long counter;
 	struct timespec ts;
+	uint64_t r;
+	int n;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
+	r = (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 24) ^
+	    (uint64_t)(++counter * 0x9E3779B97F4A7C15u);
+	n = snprintf(tmp, size, TMP_TAG "%0*" PRIx64, TMP_HEX,
+		     (uint64_t)(r & 0xFFFFFFFFFFFFu));
+	if (n < 0 || (size_t)n >= size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+/* Create a fresh temporary file in dirfd (for any name). */
+static int open_temp(int dirfd, unsigned mode, char *tmp, size_t size)
+{
 	for (int tries = 0; tries < 100; tries++) {
-		uint64_t r = (uint64_t)ts.tv_nsec ^
-			     ((uint64_t)getpid() << 24) ^
-			     (uint64_t)(++counter * 0x9E3779B97F4A7C15u);
-		int n = snprintf(tmp, size, TMP_TAG "%0*" PRIx64, TMP_HEX,
-				 (uint64_t)(r & 0xFFFFFFFFFFFFu));
-		if (n < 0 || (size_t)n >= size) {
-			errno = ENAMETOOLONG;
+		if (temp_name(tmp, size) < 0)
 			return -1;
-		}
 		int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
 					    O_NOFOLLOW | O_CLOEXEC,
 				(mode_t)(mode & 0666));
@@ -212,6 +221,93 @@ int pyc__write_atomic_at(int dirfd, const char *rel, const void *data,
 	ret = write_in(pfd, name, data, len, mode, flags, attr, st);
 	saved = errno;
 	close(pfd);
+	errno = saved;
+	return ret;
+}
+
+/* ---- the last directory written into, kept ---- */
+
+void pyc__wdir_release(struct pyc__wdir *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	pyc__buf_release(&w->key);
+	w->fd = -1;
+}
+
+/* w's key for rel below dir: dir NUL rel's directory NUL flags. */
+static bool wdir_key(struct buf *key, const char *dir, const char *rel,
+		     const char *name, unsigned flags)
+{
+	char f[16];
+
+	pyc__buf_reset(key);
+	pyc__buf_adds(key, dir);
+	pyc__buf_addc(key, '\0');
+	pyc__buf_add(key, rel, (size_t)(name - rel));
+	snprintf(f, sizeof(f), "%u", flags);
+	pyc__buf_addc(key, '\0');
+	pyc__buf_adds(key, f);
+	return !key->oom;
+}
+
+/*
+ * The open directory of rel (below dir) and rel's last component: w's
+ * when it is the one opened last (and still in the tree: a directory
+ * removed since, by a prune, has no links), else opened from dir as
+ * pyc__write_atomic() opens it, and kept in w.  *owned says whether
+ * the caller closes it.
+ */
+static int wdir_open(struct pyc__wdir *w, const char *dir, const char *rel,
+		     const char **name, unsigned flags, bool *owned)
+{
+	const char *slash = strrchr(rel, '/');
+	struct buf key = { 0 };
+	struct stat st;
+	int root, pfd, saved;
+
+	*name = slash ? slash + 1 : rel;
+	*owned = true;
+	if (w && wdir_key(&key, dir, rel, *name, flags) && w->fd >= 0 &&
+	    key.len == w->key.len && memcmp(key.s, w->key.s, key.len) == 0 &&
+	    fstat(w->fd, &st) == 0 && st.st_nlink > 0) {
+		pyc__buf_release(&key);
+		*owned = false;
+		return w->fd;
+	}
+	if ((root = open_root(dir)) < 0) {
+		pyc__buf_release(&key);
+		return -1;
+	}
+	pfd = open_parent(root, rel, name, flags);
+	saved = errno;
+	close(root);
+	if (pfd >= 0 && w && !key.oom) {
+		pyc__wdir_release(w);
+		w->key = key;
+		w->fd = pfd;
+		*owned = false;
+		return pfd;
+	}
+	pyc__buf_release(&key);
+	errno = saved;
+	return pfd;
+}
+
+int pyc__write_atomic_w(struct pyc__wdir *w, const char *dir,
+			const char *rel, const void *data, size_t len,
+			unsigned mode, unsigned flags)
+{
+	const char *name;
+	bool owned;
+	int pfd = wdir_open(w, dir, rel, &name, flags, &owned), ret, saved;
+
+	if (pfd < 0)
+		return -1;
+	ret = write_in(pfd, name, data, len, mode, flags, NULL, NULL);
+	saved = errno;
+	if (owned)
+		close(pfd);
 	errno = saved;
 	return ret;
 }
@@ -313,15 +409,13 @@ static int link_in(int tdfd, const char *tname, const struct stat *expect,
 	int saved;
 
 	for (int tries = 0;; tries++) {
-		int fd = open_temp(pfd, 0600, tmp, sizeof(tmp));
-		if (fd < 0)
+		/* linkat() never replaces: a name taken is EEXIST, and
+		 * another one is drawn. */
+		if (temp_name(tmp, sizeof(tmp)) < 0)
 			return -1;
-		/* Reserve the name, then replace it with the link. */
-		close(fd);
-		unlinkat(pfd, tmp, 0);
 		if (linkat(tdfd, tname, pfd, tmp, 0) == 0)
 			break;
-		if (errno != EEXIST || tries > 10)
+		if (errno != EEXIST || tries > 100)
 			return -1;
 	}
 	if (expect && (fstatat(pfd, tmp, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
@@ -362,23 +456,20 @@ int pyc__link_atomic(const char *dir, const char *target_rel, const char *rel,
 	return ret;
 }
 
-int pyc__link_from(int src_dfd, const char *src_name,
+int pyc__link_from(struct pyc__wdir *w, int src_dfd, const char *src_name,
 		   const struct stat *expect, const char *dir, const char *rel,
 		   unsigned flags)
 {
 	const char *name;
-	int root = open_root(dir), pfd, ret = -1, saved;
+	bool owned;
+	int pfd = wdir_open(w, dir, rel, &name, flags, &owned), ret, saved;
 
-	if (root < 0)
+	if (pfd < 0)
 		return -1;
-	if ((pfd = open_parent(root, rel, &name, flags)) >= 0) {
-		ret = link_in(src_dfd, src_name, expect, pfd, name);
-		saved = errno;
-		close(pfd);
-		errno = saved;
-	}
+	ret = link_in(src_dfd, src_name, expect, pfd, name);
 	saved = errno;
-	close(root);
+	if (owned)
+		close(pfd);
 	errno = saved;
 	return ret;
 }

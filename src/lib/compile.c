@@ -55,7 +55,8 @@ struct task {
 	int served;               /* levels written from the store */
 	unsigned served_mask;     /* dry run: which (of pyc[], levels[]) */
 	unsigned linked;          /* of those, hardlinks */
-	char *store_bad;          /* an unsound object met: PATH NUL why */
+	char *store_bad;          /* unsound objects met: (PATH NUL why NUL)* */
+	size_t store_bad_len;
 };
 
 struct run {
@@ -83,6 +84,7 @@ struct run {
 	struct pyc__store_comp comp;
 	struct pyc__serve sv;
 	bool serving;
+	struct pyc__wdir wdir;     /* where job_done() wrote last */
 };
 
 /*
@@ -96,6 +98,7 @@ struct planner {
 	struct pyc_pass *pass;     /* the sources, shared by the planners */
 	struct buf pycdir;
 	int pycdirfd;
+	struct pyc__wdir wdir;     /* where it wrote from the store last */
 };
 
 /* Report an event; a failure leaves `npycs` pycs unwritten. */
@@ -341,14 +344,62 @@ static void task_release(struct task *t)
 
 static void split_target(const struct run *r, const char *pyc,
 			 struct buf *root, const char **rel);
+static unsigned write_flags(const struct run *r);
 
-/* Keep an unsound object's news for the caller's thread (the first). */
-static void keep_bad(struct task *t, char *bad)
+/* Keep what serving the task found unsound, for the caller's thread. */
+static void keep_bad(struct task *t, struct pyc__served *out)
 {
-	if (bad && !t->store_bad)
-		t->store_bad = bad;
-	else
-		free(bad);
+	char *v;
+
+	if (!out->bad)
+		return;
+	v = realloc(t->store_bad, t->store_bad_len + out->bad_len);
+	if (v) {
+		memcpy(v + t->store_bad_len, out->bad, out->bad_len);
+		t->store_bad = v;
+		t->store_bad_len += out->bad_len;
+	}
+	free(out->bad);
+}
+
+/* Are the files at paths a and b two files with the same bytes? */
+static bool equal_files(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	size_t la, lb;
+	char *da, *db;
+	bool eq = false;
+
+	if (!(da = pyc__read_file_stat(a, &la, &sa)))
+		return false;
+	if ((db = pyc__read_file_stat(b, &lb, &sb)))
+		eq = !(sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino) &&
+		     la == lb && memcmp(da, db, la) == 0;
+	free(da);
+	free(db);
+	return eq;
+}
+
+/* --hardlink-dupes: a served level whose pyc has the bytes of the
+ * level's before it (served too) becomes a link to that one, as a
+ * compiled one would. */
+static void link_dupes(const struct run *r, struct task *t)
+{
+	struct buf root = { 0 }, proot = { 0 };
+	const char *rel, *prel;
+
+	for (int i = 1; i < t->nlevels; i++) {
+		unsigned both = 3u << (i - 1);
+		if ((t->served_mask & both) != both ||
+		    !equal_files(t->pyc[i - 1], t->pyc[i]))
+			continue;
+		split_target(r, t->pyc[i], &root, &rel);
+		split_target(r, t->pyc[i - 1], &proot, &prel);
+		if (!root.oom && !proot.oom && strcmp(root.s, proot.s) == 0)
+			pyc__link_atomic(root.s, prel, rel, write_flags(r));
+	}
+	pyc__buf_release(&root);
+	pyc__buf_release(&proot);
 }
 
 /*
@@ -379,33 +430,38 @@ static void serve_task(struct planner *pl, struct task *t)
 
 		split_target(r, t->pyc[i], &root, &rel);
 		if (!root.oom)
-			got = pyc__serve_level(&r->sv, d, hash, &st,
-					       t->levels[i], root.s, rel, &out);
-		keep_bad(t, out.bad);
+			got = pyc__serve_level(&r->sv, &pl->wdir, d, hash,
+					       &st, t->levels[i], root.s, rel,
+					       &out);
+		keep_bad(t, &out);
 		if (got == 0) {
 			t->served++;
 			t->served_mask |= 1u << i;
 			t->linked += out.linked;
-			if (!r->sv.dry) {
-				free(t->pyc[i]);
-				continue;
-			}
 		}
-		/* not there, or its write failed: the compile writes it
-		 * (and says why it cannot) */
+	}
+	pyc__buf_release(&root);
+	if (r->sv.dry)
+		return;
+	if (r->o->flags & PYC_COMPILE_HARDLINK_DUPES)
+		link_dupes(r, t);
+	/* The levels not served (not there, or their write failed) stay,
+	 * for the compile to write (and say why it cannot). */
+	for (int i = 0; i < t->nlevels; i++) {
+		if (t->served_mask & (1u << i)) {
+			free(t->pyc[i]);
+			continue;
+		}
 		t->pyc[keep] = t->pyc[i];
 		t->levels[keep++] = t->levels[i];
 	}
 	t->nlevels = keep;
-	pyc__buf_release(&root);
 }
 
-/* May the store write this task's pycs?  Not in a forced rebuild, nor
- * where levels are to share one file (--hardlink-dupes links them). */
-static bool may_serve(const struct run *r, const struct task *t)
+/* May the store write this task's pycs?  Not in a forced rebuild. */
+static bool may_serve(const struct run *r)
 {
-	return r->serving && !(r->o->flags & PYC_COMPILE_FORCE) &&
-	       !((r->o->flags & PYC_COMPILE_HARDLINK_DUPES) && t->nlevels > 1);
+	return r->serving && !(r->o->flags & PYC_COMPILE_FORCE);
 }
 
 /* Judge one source's pycs into its task slot (any thread). */
@@ -447,7 +503,7 @@ static void plan_source(struct planner *pl, struct task *t,
 		t->levels[t->nlevels++] = r->o->levels[i];
 		t->state = TASK_STALE;
 	}
-	if (t->state == TASK_STALE && may_serve(r, t)) {
+	if (t->state == TASK_STALE && may_serve(r)) {
 		serve_task(pl, t);
 		if (!t->nlevels)
 			t->state = TASK_SERVED;
@@ -467,6 +523,7 @@ static void *plan_slice(void *arg)
 	if (pl->pycdirfd >= 0)
 		close(pl->pycdirfd);
 	pyc__buf_release(&pl->pycdir);
+	pyc__wdir_release(&pl->wdir);
 	return NULL;
 }
 
@@ -502,17 +559,21 @@ static bool known_failure(struct run *r, const struct task *t)
 	return true;
 }
 
-/* An unsound store object was met and discarded: bad is its path NUL
- * why. */
-static void store_bad(struct run *r, const char *source, const char *bad)
+/* Unsound store objects were met and discarded: bad holds, for each,
+ * its path NUL why NUL. */
+static void store_bad(struct run *r, const char *source, const char *bad,
+		      size_t len)
 {
-	struct pyc_event ev = { .kind = PYC_EV_STORE_BAD, .in = r->in,
-				.source = source, .pyc = bad,
-				.message = bad + strlen(bad) + 1 };
-
-	r->stats->store_bad++;
-	if (r->o->event)
-		r->o->event(&ev, r->o->arg);
+	for (const char *p = bad, *end = bad + len; p < end;) {
+		struct pyc_event ev = { .kind = PYC_EV_STORE_BAD,
+					.in = r->in, .source = source,
+					.pyc = p };
+		ev.message = p + strlen(p) + 1;
+		p = ev.message + strlen(ev.message) + 1;
+		r->stats->store_bad++;
+		if (r->o->event)
+			r->o->event(&ev, r->o->arg);
+	}
 }
 
 static void count_served(struct run *r, int served, unsigned linked)
@@ -547,7 +608,8 @@ static int plan_all(struct run *r)
 	memset(r->tasks, 0, r->nsrcs * sizeof(*r->tasks));
 	for (size_t k = 0; k < pyc__helpers_width(&r->helpers); k++)
 		pl[k] = (struct planner){ .r = r, .pass = &pass,
-					  .pycdirfd = -1 };
+					  .pycdirfd = -1,
+					  .wdir = { .fd = -1 } };
 	pyc__helpers_run(&r->helpers, r->nsrcs, plan_slice, pl, sizeof(pl[0]));
 	r->ntasks = 0;
 	for (size_t i = 0; i < r->nsrcs; i++) {
@@ -559,7 +621,8 @@ static int plan_all(struct run *r)
 			e->seen = true; /* covered by this run */
 		r->stats->fresh += (size_t)t.nfresh;
 		if (t.store_bad)
-			store_bad(r, t.src->path, t.store_bad);
+			store_bad(r, t.src->path, t.store_bad,
+				  t.store_bad_len);
 		if (!(r->o->flags & PYC_COMPILE_DRY_RUN))
 			count_served(r, t.served, t.linked);
 		switch (t.state) {
@@ -654,20 +717,24 @@ static int write_level(struct run *r, struct task *t, int i,
 		if (!root.oom && !proot.oom &&
 		    strcmp(root.s, proot.s) == 0 &&
 		    pyc__link_atomic(root.s, prel, rel, write_flags(r)) == 0) {
+			if (r->serving)
+				pyc__serve_keep(&r->sv, digest, hash, &t->st,
+						t->levels[i], res->code[i],
+						res->code_len[i]);
 			ret = 0;
 			goto out;
 		}
 	}
 	if (r->serving && !root.oom) {
 		struct pyc__served out = { 0 };
-		ret = pyc__serve_add(&r->sv, digest, hash, &t->st, t->levels[i],
+		ret = pyc__serve_add(&r->sv, &r->wdir, digest, hash, &t->st,
+				     t->levels[i],
 				     res->code[i], res->code_len[i], root.s,
 				     rel, &out);
 		if (out.bad)
-			store_bad(r, t->src->path, out.bad);
+			store_bad(r, t->src->path, out.bad, out.bad_len);
 		free(out.bad);
-		t->linked += out.linked;
-		r->stats->linked += out.linked;
+		t->linked += out.linked; /* the event's; stats count served */
 		goto out;
 	}
 	pyc__buf_add(&data, head, sizeof(head));
@@ -676,8 +743,8 @@ static int write_level(struct run *r, struct task *t, int i,
 		errno = ENOMEM;
 		goto out;
 	}
-	ret = pyc__write_atomic(root.s, rel, data.s, data.len, mode,
-			       write_flags(r));
+	ret = pyc__write_atomic_w(&r->wdir, root.s, rel, data.s, data.len,
+				  mode, write_flags(r));
 out:
 	pyc__buf_release(&data);
 	pyc__buf_release(&root);
@@ -1035,7 +1102,7 @@ int pyc_compile(const struct pyc_compile_opts *o, const char *const *roots,
 		struct pyc_error *err)
 {
 	struct run r = { .o = o, .stats = stats, .store = { .fd = -1 },
-			 .comp = { .fd = -1 } };
+			 .comp = { .fd = -1 }, .wdir = { .fd = -1 } };
 	const struct pyc_walk_ops wops = { on_source, on_walk_error,
 					   on_exclude, &r };
 	unsigned wflags = PYC_WALK_LAZY_STAT |
@@ -1080,6 +1147,7 @@ int pyc_compile(const struct pyc_compile_opts *o, const char *const *roots,
 		}
 	}
 	pyc__helpers_stop(&r.helpers);
+	pyc__wdir_release(&r.wdir);
 	pyc__store_close(&r.store);
 	for (size_t i = 0; i < r.nlinks; i++)
 		free(r.links[i]);

@@ -9,6 +9,7 @@
 #define PYC_ENGINE_H
 
 #include "pycprefix.h"
+#include "buf.h"
 
 /* ------------------------------------------------------------------------
  * Walking source trees, as compileall does
@@ -113,11 +114,30 @@ int pyc__write_atomic_at(int dirfd, const char *rel, const void *data,
 int pyc__link_atomic(const char *dir, const char *target_rel, const char *rel,
 		    unsigned flags);
 
+/*
+ * The directory a thread wrote into last, kept open for the next pyc in
+ * it (sources come directory by directory: the walk down from `dir`,
+ * an open and a check per component, is then made once a directory,
+ * not once a pyc).  Zero it with fd -1; one per thread.
+ */
+struct pyc__wdir {
+	struct buf key;
+	int fd;
+};
+
+void pyc__wdir_release(struct pyc__wdir *w);
+
+/* pyc__write_atomic(), through w (NULL: none). */
+int pyc__write_atomic_w(struct pyc__wdir *w, const char *dir,
+			const char *rel, const void *data, size_t len,
+			unsigned mode, unsigned flags);
+
 /* Make `rel` (below `dir`) a hard link to src_dfd/src_name, atomically
- * replacing what was there, with the same safety; when `expect` is not
- * NULL, only if the file linked is that one (pyc__same_file()), else
- * ESTALE and nothing changes.  EXDEV across file systems. */
-int pyc__link_from(int src_dfd, const char *src_name,
+ * replacing what was there, with the same safety (through w, NULL:
+ * none); when `expect` is not NULL, only if the file linked is that one
+ * (pyc__same_file()), else ESTALE and nothing changes.  EXDEV across
+ * file systems. */
+int pyc__link_from(struct pyc__wdir *w, int src_dfd, const char *src_name,
 		   const struct stat *expect, const char *dir, const char *rel,
 		   unsigned flags);
 

@@ -745,7 +745,8 @@ struct pyc_event {
 	bool repeated;
 	/* PYC_EV_COMPILED: every level written from the store, no worker
 	 * compiled it (in a dry run, PYC_EV_WOULD_COMPILE: would be); and
-	 * how many of its pycs are hardlinks to the store's objects. */
+	 * how many of its pycs are hardlinks to the store's objects
+	 * (served, or compiled and linked to the object just added). */
 	bool from_store;
 	unsigned linked;
 };

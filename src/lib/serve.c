@@ -47,7 +47,18 @@ static bool own_key(const struct pyc__serve *sv, const unsigned char d[32],
 		return false;
 	pyc__store_key(k, d, level, sv->mode, pyc__get_u32le(head + 8),
 		       pyc__get_u32le(head + 12));
+	if (sv->mode != PYC_INV_TIMESTAMP)
+		pyc__store_key_expect_hash(k, head + 8);
 	return true;
+}
+
+/* The key of the checked-hash object, which holds the code of every
+ * form: its header must hold this source's hash. */
+static void code_key(const unsigned char d[32], int level,
+		     const unsigned char hash[8], struct pyc__store_key *k)
+{
+	pyc__store_key(k, d, level, PYC_INV_CHECKED_HASH, 0, 0);
+	pyc__store_key_expect_hash(k, hash);
 }
 
 static void note_bad(const struct pyc__serve *sv,
@@ -55,10 +66,9 @@ static void note_bad(const struct pyc__serve *sv,
 		     struct pyc__served *out)
 {
 	char name[96];
-	struct buf b = { 0 };
+	struct buf b = { .s = out->bad, .len = out->bad_len,
+			 .alloc = out->bad_len };
 
-	if (out->bad)
-		return; /* one a source is enough to tell */
 	pyc__store_key_name(k, name, sizeof(name));
 	pyc__buf_adds(&b, sv->comp->s->path);
 	pyc__buf_adds(&b, "/" PYC_STORE_VERSION_DIR "/");
@@ -67,7 +77,15 @@ static void note_bad(const struct pyc__serve *sv,
 	pyc__buf_adds(&b, name);
 	pyc__buf_addc(&b, '\0');
 	pyc__buf_adds(&b, why);
-	out->bad = pyc__buf_detach(&b);
+	pyc__buf_addc(&b, '\0');
+	if (b.oom) {
+		pyc__buf_release(&b);
+		out->bad = NULL;
+		out->bad_len = 0;
+		return;
+	}
+	out->bad = b.s;
+	out->bad_len = b.len;
 }
 
 /* Get k's object; an unsound one is noted (and was discarded) and is a
@@ -85,18 +103,20 @@ static int get(const struct pyc__serve *sv, const struct pyc__store_key *k,
 
 /* Put the verified object o at root/rel: a link when it may be one,
  * else a copy of its bytes. */
-static int place(const struct pyc__serve *sv, const struct pyc__store_key *k,
-		 const struct pyc__store_obj *o, const struct stat *st,
-		 const char *root, const char *rel, struct pyc__served *out)
+static int place(const struct pyc__serve *sv, struct pyc__wdir *w,
+		 const struct pyc__store_key *k, const struct pyc__store_obj *o,
+		 const struct stat *st, const char *root, const char *rel,
+		 struct pyc__served *out)
 {
 	unsigned mode = pyc_mode(st);
 
 	if (!sv->nolink && pyc__store_mode_fits(sv->comp->s, o, mode) &&
-	    pyc__store_link(sv->comp, k, o, root, rel, sv->wflags) == 0) {
+	    pyc__store_link(sv->comp, k, o, w, root, rel, sv->wflags) == 0) {
 		out->linked = true;
 		return 0;
 	}
-	return pyc__write_atomic(root, rel, o->data, o->len, mode, sv->wflags);
+	return pyc__write_atomic_w(w, root, rel, o->data, o->len, mode,
+				   sv->wflags);
 }
 
 /* Take back an object this run added, keeping errno. */
@@ -114,7 +134,7 @@ static void forget(const struct pyc__serve *sv, const struct pyc__store_key *k,
  * through it.  When the store cannot take it, or already has another
  * object by that name that is not sound, the pyc is written as a copy.
  */
-static int add_and_place(const struct pyc__serve *sv,
+static int add_and_place(const struct pyc__serve *sv, struct pyc__wdir *w,
 			 const struct pyc__store_key *k, const void *p,
 			 size_t len, const struct stat *st, const char *root,
 			 const char *rel, struct pyc__served *out)
@@ -129,28 +149,21 @@ static int add_and_place(const struct pyc__serve *sv,
 	if (existed) {
 		if (get(sv, k, &o, out) != 0)
 			goto copy;
-		ret = place(sv, k, &o, st, root, rel, out);
+		ret = place(sv, w, k, &o, st, root, rel, out);
 		pyc__store_obj_release(&o);
 		return ret;
 	}
 	if (!sv->nolink && pyc__store_mode_fits(sv->comp->s, &o, mode) &&
-	    pyc__store_link(sv->comp, k, &o, root, rel, sv->wflags) == 0) {
+	    pyc__store_link(sv->comp, k, &o, w, root, rel, sv->wflags) == 0) {
 		out->linked = true;
 		return 0;
 	}
-	if ((ret = pyc__write_atomic(root, rel, p, len, mode, sv->wflags)) < 0)
+	if ((ret = pyc__write_atomic_w(w, root, rel, p, len, mode,
+				       sv->wflags)) < 0)
 		forget(sv, k, &o.st); /* added for a pyc that is not there */
 	return ret;
 copy:
-	return pyc__write_atomic(root, rel, p, len, mode, sv->wflags);
-}
-
-/* Does the hash-based object o hold the source hash of the source we
- * have?  Its name says the bytes are the same; its header must too. */
-static bool same_source(const struct pyc__store_obj *o,
-			const unsigned char hash[8])
-{
-	return memcmp(o->data + 8, hash, 8) == 0;
+	return pyc__write_atomic_w(w, root, rel, p, len, mode, sv->wflags);
 }
 
 /* The checked-hash object's bytes with another header: a pyc of the
@@ -167,7 +180,7 @@ static int rehead(const unsigned char head[PYC_HEADER_SIZE],
 	return 0;
 }
 
-int pyc__serve_level(const struct pyc__serve *sv,
+int pyc__serve_level(const struct pyc__serve *sv, struct pyc__wdir *w,
 		     const unsigned char digest[32], const unsigned char hash[8],
 		     const struct stat *st, int level, const char *root,
 		     const char *rel, struct pyc__served *out)
@@ -181,17 +194,14 @@ int pyc__serve_level(const struct pyc__serve *sv,
 
 	header_of(sv, st, hash, sv->mode, head);
 	own = own_key(sv, digest, level, st, head, &k);
-	if (own && get(sv, &k, &o, out) == 0 &&
-	    (sv->mode == PYC_INV_TIMESTAMP || same_source(&o, hash))) {
-		ret = sv->dry ? 0 : place(sv, &k, &o, st, root, rel, out);
+	if (own && get(sv, &k, &o, out) == 0) {
+		ret = sv->dry ? 0 : place(sv, w, &k, &o, st, root, rel, out);
 		goto out;
 	}
 	if (sv->mode == PYC_INV_CHECKED_HASH)
 		goto out; /* k was the checked-hash object: not there */
-	pyc__store_key(&kc, digest, level, PYC_INV_CHECKED_HASH, 0, 0);
+	code_key(digest, level, hash, &kc);
 	if (get(sv, &kc, &c, out) != 0)
-		goto out;
-	if (!same_source(&c, hash))
 		goto out;
 	if (sv->dry) {
 		ret = 0;
@@ -201,9 +211,9 @@ int pyc__serve_level(const struct pyc__serve *sv,
 		ret = -1;
 		goto out;
 	}
-	ret = own ? add_and_place(sv, &k, b.s, b.len, st, root, rel, out)
-		  : pyc__write_atomic(root, rel, b.s, b.len, pyc_mode(st),
-				      sv->wflags);
+	ret = own ? add_and_place(sv, w, &k, b.s, b.len, st, root, rel, out)
+		  : pyc__write_atomic_w(w, root, rel, b.s, b.len, pyc_mode(st),
+					sv->wflags);
 out:
 	pyc__buf_release(&b);
 	pyc__store_obj_release(&o);
@@ -211,7 +221,27 @@ out:
 	return ret;
 }
 
-int pyc__serve_add(const struct pyc__serve *sv,
+void pyc__serve_keep(const struct pyc__serve *sv,
+		     const unsigned char digest[32], const unsigned char hash[8],
+		     const struct stat *st, int level, const unsigned char *code,
+		     size_t code_len)
+{
+	unsigned char head[PYC_HEADER_SIZE];
+	struct pyc__store_key kc;
+	struct buf b = { 0 };
+	bool existed;
+
+	header_of(sv, st, hash, PYC_INV_CHECKED_HASH, head);
+	pyc__buf_add(&b, head, sizeof(head));
+	pyc__buf_add(&b, code, code_len);
+	code_key(digest, level, hash, &kc);
+	if (!b.oom) /* a cache: no room, no harm */
+		pyc__store_put(sv->comp, &kc, b.s, b.len, pyc_mode(st),
+			       &existed, NULL);
+	pyc__buf_release(&b);
+}
+
+int pyc__serve_add(const struct pyc__serve *sv, struct pyc__wdir *w,
 		   const unsigned char digest[32], const unsigned char hash[8],
 		   const struct stat *st, int level, const unsigned char *code,
 		   size_t code_len, const char *root, const char *rel,
@@ -240,11 +270,11 @@ int pyc__serve_add(const struct pyc__serve *sv,
 	 * once the pyc is written, or, when the pyc is to be a link to
 	 * another object, before it and taken back if the pyc cannot be
 	 * written (a failed run leaves no object of its own). */
-	pyc__store_key(&kc, digest, level, PYC_INV_CHECKED_HASH, 0, 0);
+	code_key(digest, level, hash, &kc);
 	own = own_key(sv, digest, level, st, head, &k);
 	if (!own) {
-		ret = pyc__write_atomic(root, rel, b.s, b.len, pyc_mode(st),
-					sv->wflags);
+		ret = pyc__write_atomic_w(w, root, rel, b.s, b.len,
+					  pyc_mode(st), sv->wflags);
 		if (ret == 0) /* a cache: no room, no harm */
 			pyc__store_put(sv->comp, &kc, cb.s, cb.len,
 				       pyc_mode(st), &existed, NULL);
@@ -254,7 +284,7 @@ int pyc__serve_add(const struct pyc__serve *sv,
 	    pyc__store_put(sv->comp, &kc, cb.s, cb.len, pyc_mode(st),
 			   &existed, &cst) == 0 && !existed)
 		added_c = true;
-	ret = add_and_place(sv, &k, b.s, b.len, st, root, rel, out);
+	ret = add_and_place(sv, w, &k, b.s, b.len, st, root, rel, out);
 	if (ret < 0 && added_c)
 		forget(sv, &kc, &cst);
 out:

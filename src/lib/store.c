@@ -363,6 +363,7 @@ void pyc__store_key(struct pyc__store_key *k, const unsigned char digest[32],
 {
 	memcpy(k->digest, digest, 32);
 	k->level = level;
+	k->has_hash = false;
 	if (mode == PYC_INV_CHECKED_HASH)
 		snprintf(k->form, sizeof(k->form), "c");
 	else if (mode == PYC_INV_UNCHECKED_HASH)
@@ -370,6 +371,13 @@ void pyc__store_key(struct pyc__store_key *k, const unsigned char digest[32],
 	else
 		snprintf(k->form, sizeof(k->form), "t%08x%08x",
 			 (unsigned)mtime, (unsigned)size);
+}
+
+void pyc__store_key_expect_hash(struct pyc__store_key *k,
+				const unsigned char hash[8])
+{
+	memcpy(k->hash, hash, 8);
+	k->has_hash = true;
 }
 
 void pyc__store_key_name(const struct pyc__store_key *k, char *out,
@@ -430,10 +438,9 @@ static bool header_fits(const struct pyc__store_comp *c,
 	    p[2] != '\r' || p[3] != '\n')
 		return false;
 	flags = pyc__get_u32le(p + 4);
-	if (k->form[0] == 'c')
-		return flags == 3;
-	if (k->form[0] == 'u')
-		return flags == 1;
+	if (k->form[0] == 'c' || k->form[0] == 'u')
+		return flags == (k->form[0] == 'c' ? 3u : 1u) &&
+		       (!k->has_hash || memcmp(p + 8, k->hash, 8) == 0);
 	char want[17];
 	snprintf(want, sizeof(want), "%08x%08x",
 		 (unsigned)pyc__get_u32le(p + 8),
@@ -512,6 +519,21 @@ static void mark_used(int fd, struct stat *st)
 		fstat(fd, st);
 }
 
+/* Something that is no file at an object's name: a symlink, a FIFO, a
+ * device goes (the name, never what it points to); an empty directory
+ * too; anything else stays, reported. */
+static void discard_odd(int dfd, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	if (S_ISDIR(st.st_mode))
+		unlinkat(dfd, name, AT_REMOVEDIR);
+	else
+		unlinkat(dfd, name, 0);
+}
+
 int pyc__store_get(const struct pyc__store_comp *c,
 		   const struct pyc__store_key *k, struct pyc__store_obj *o,
 		   char *why, size_t size)
@@ -526,9 +548,10 @@ int pyc__store_get(const struct pyc__store_comp *c,
 	fd = pyc__open_noatime(dfd, name + 3, O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
 		saved = errno;
-		if (saved == ELOOP) {
-			snprintf(why, size, "a symlink");
-			unlinkat(dfd, name + 3, 0);
+		if (saved == ELOOP || saved == PYC_ENOTREG || saved == EISDIR) {
+			snprintf(why, size, saved == ELOOP ? "a symlink"
+					    : "not a regular file");
+			discard_odd(dfd, name + 3);
 			close(dfd);
 			return PYC__STORE_BAD;
 		}
@@ -563,9 +586,10 @@ int pyc__store_verify_at(int dfd, const char *name, char *why, size_t size)
 	int fd = pyc__open_noatime(dfd, name, O_NOFOLLOW | O_NONBLOCK), r;
 
 	if (fd < 0) {
-		if (errno != ELOOP)
+		if (errno != ELOOP && errno != PYC_ENOTREG && errno != EISDIR)
 			return -1;
-		snprintf(why, size, "a symlink");
+		snprintf(why, size, errno == ELOOP ? "a symlink"
+				    : "not a regular file");
 		return 1;
 	}
 	r = read_verified(fd, &o, why, size);
@@ -599,8 +623,8 @@ int pyc__store_put(const struct pyc__store_comp *c,
 
 int pyc__store_link(const struct pyc__store_comp *c,
 		    const struct pyc__store_key *k,
-		    const struct pyc__store_obj *o, const char *dir,
-		    const char *rel, unsigned flags)
+		    const struct pyc__store_obj *o, struct pyc__wdir *w,
+		    const char *dir, const char *rel, unsigned flags)
 {
 	char name[96];
 	int dfd, ret, saved;
@@ -608,7 +632,7 @@ int pyc__store_link(const struct pyc__store_comp *c,
 	pyc__store_key_name(k, name, sizeof(name));
 	if ((dfd = open_fan(c, name, false)) < 0)
 		return -1;
-	ret = pyc__link_from(dfd, name + 3, &o->st, dir, rel, flags);
+	ret = pyc__link_from(w, dfd, name + 3, &o->st, dir, rel, flags);
 	saved = errno;
 	close(dfd);
 	errno = saved;

@@ -139,6 +139,8 @@ struct pyc__store_key {
 	unsigned char digest[32];  /* SHA-256 of the source's bytes */
 	int level;
 	char form[20];             /* "c", "u" or "t" + 16 hex */
+	bool has_hash;             /* a hash-based object's header must */
+	unsigned char hash[8];     /* hold this source hash */
 };
 
 /* The SHA-256 of len bytes at p into out. */
@@ -149,6 +151,13 @@ void pyc__sha256(const void *p, size_t len, unsigned char out[32]);
 void pyc__store_key(struct pyc__store_key *k, const unsigned char digest[32],
 		    int level, enum pyc_invalidation mode, uint32_t mtime,
 		    uint32_t size);
+
+/* Have pyc__store_get() check that a "c" or "u" object's header holds
+ * `hash`, the source hash of the bytes at hand: an object of another
+ * source under this one's name (a tool's doing, or a collision) is
+ * unsound, not served. */
+void pyc__store_key_expect_hash(struct pyc__store_key *k,
+				const unsigned char hash[8]);
 
 /* "fan/object" of k into out (at least 80 bytes). */
 void pyc__store_key_name(const struct pyc__store_key *k, char *out,
@@ -179,7 +188,8 @@ enum pyc__store_got {
  * Read and verify k's object: a regular file owned by the store's
  * owner, of at most PYC_STORE_MAX_OBJECT bytes, whose attribute is the
  * SHA-256 of its content, whose header holds c's magic and the flags
- * of k's form (and, for "t", k's mtime and size).  Returns a
+ * of k's form (and, for "t", k's mtime and size; for a key given a
+ * source hash, that hash).  Returns a
  * pyc__store_got, or -1 with errno (a read error: nothing removed).
  */
 int pyc__store_get(const struct pyc__store_comp *c,
@@ -208,14 +218,15 @@ int pyc__store_put(const struct pyc__store_comp *c,
 /*
  * Put a hardlink to k's object, the one verified in o (its st), at
  * `rel` below `dir`, atomically replacing what is there, with the
- * writer's safety (flags as pyc__write_atomic()).  -1 with errno:
+ * writer's safety (flags as pyc__write_atomic(); w as
+ * pyc__link_from()'s).  -1 with errno:
  * EXDEV another file system, EMLINK too many links, ESTALE the object
  * is no longer the one verified; the caller writes a copy instead.
  */
 int pyc__store_link(const struct pyc__store_comp *c,
 		    const struct pyc__store_key *k,
-		    const struct pyc__store_obj *o, const char *dir,
-		    const char *rel, unsigned flags);
+		    const struct pyc__store_obj *o, struct pyc__wdir *w,
+		    const char *dir, const char *rel, unsigned flags);
 
 /* Remove k's object if it is still the file st describes (one this run
  * added, for a pyc it could not write after all).  0 or -1. */
@@ -243,18 +254,19 @@ struct pyc__serve {
 /* What one level's serving did. */
 struct pyc__served {
 	bool linked;          /* the pyc is a hardlink to an object */
-	char *bad;            /* an unsound object was met (discarded):
-				 its path NUL the reason, malloc'd, the
-				 caller's */
+	char *bad;            /* the unsound objects met (discarded): each
+				 its path NUL the reason NUL, bad_len
+				 bytes, malloc'd, the caller's */
+	size_t bad_len;
 };
 
 /*
  * Write the pyc of level `level` of a source, its bytes' digest and
  * source hash given and `st` the fstat of the bytes read, at `rel`
- * below `root`, from the store: 0 written (or, dry, would be), 1 the
+ * below `root` (through the calling thread's w), from the store: 0 written (or, dry, would be), 1 the
  * store has not its code (compile it), -1 the write failed (errno).
  */
-int pyc__serve_level(const struct pyc__serve *sv,
+int pyc__serve_level(const struct pyc__serve *sv, struct pyc__wdir *w,
 		     const unsigned char digest[32], const unsigned char hash[8],
 		     const struct stat *st, int level, const char *root,
 		     const char *rel, struct pyc__served *out);
@@ -266,10 +278,17 @@ int pyc__serve_level(const struct pyc__serve *sv,
  * link: the pyc is written as a copy.  0, or -1 when the pyc could not
  * be written (errno).
  */
-int pyc__serve_add(const struct pyc__serve *sv,
+int pyc__serve_add(const struct pyc__serve *sv, struct pyc__wdir *w,
 		   const unsigned char digest[32], const unsigned char hash[8],
 		   const struct stat *st, int level, const unsigned char *code,
 		   size_t code_len, const char *root, const char *rel,
 		   struct pyc__served *out);
+
+/* Keep the code a worker compiled for that level in the store only
+ * (its pyc is written otherwise: a link to another level's, say). */
+void pyc__serve_keep(const struct pyc__serve *sv,
+		     const unsigned char digest[32], const unsigned char hash[8],
+		     const struct stat *st, int level, const unsigned char *code,
+		     size_t code_len);
 
 #endif

@@ -234,7 +234,7 @@ static void test_verify_at_finds_a_rewritten_link(void **state)
 			 PYC__STORE_HIT);
 	pathf(tree, "%s/tree", base);
 	assert_int_equal(mkdir(tree, 0755), 0);
-	assert_int_equal(pyc__store_link(&comp, &k, &o, tree, "a/m.pyc", 0),
+	assert_int_equal(pyc__store_link(&comp, &k, &o, NULL, tree, "a/m.pyc", 0),
 			 0);
 	pyc__store_obj_release(&o);
 	pathf(p, "%s/a/m.pyc", tree);
@@ -271,7 +271,7 @@ static void test_link_refuses_a_replaced_object(void **state)
 	put(&k, "other code"); /* another file by that name */
 	pathf(tree, "%s/tree2", base);
 	assert_int_equal(mkdir(tree, 0755), 0);
-	assert_int_equal(pyc__store_link(&comp, &k, &o, tree, "m.pyc", 0), -1);
+	assert_int_equal(pyc__store_link(&comp, &k, &o, NULL, tree, "m.pyc", 0), -1);
 	assert_int_equal(errno, ESTALE);
 	pathf(p, "%s/m.pyc", tree);
 	assert_int_equal(lstat(p, &st), -1);
@@ -280,8 +280,8 @@ static void test_link_refuses_a_replaced_object(void **state)
 	 * temporary name behind */
 	assert_int_equal(pyc__store_get(&comp, &k, &o, why, sizeof(why)),
 			 PYC__STORE_HIT);
-	assert_int_equal(pyc__store_link(&comp, &k, &o, tree, "m.pyc", 0), 0);
-	assert_int_equal(pyc__store_link(&comp, &k, &o, tree, "m.pyc", 0), 0);
+	assert_int_equal(pyc__store_link(&comp, &k, &o, NULL, tree, "m.pyc", 0), 0);
+	assert_int_equal(pyc__store_link(&comp, &k, &o, NULL, tree, "m.pyc", 0), 0);
 	pyc__store_obj_release(&o);
 	char cmd[PATH_MAX + 64];
 	pathf(cmd, "test $(ls -A '%s' | wc -l) = 1", tree);
