@@ -579,6 +579,9 @@ static void check_store(struct doctor *d, const char *kind,
 			say(d, NOTE, ck(kind, "exists"), NULL,
 			    "%s does not exist "
 			    "yet: 'pycprefix compile' creates it", q(d, store));
+		else if (errno == ENOTDIR) /* the prefix's own finding */
+			say(d, NOTE, ck(kind, "exists"), NULL,
+			    "no store: %s is not in a directory", q(d, store));
 		else
 			say(d, FAIL, ck(kind, "exists"), NULL,
 			    "cannot reach %s: "

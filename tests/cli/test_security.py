@@ -133,7 +133,9 @@ def test_symlink_swapped_in_during_compile(clean_env, tmp_path):
     for a symlink to elsewhere, again and again, while compile runs: no
     byte lands outside the prefix."""
     it = INTERPRETERS[-1]
-    src = tree(tmp_path, ['m%d.py' % i for i in range(200)])
+    # One source a directory: the writer walks down the prefix once a
+    # directory (it keeps the last one open), so each is a chance.
+    src = tree(tmp_path, ['d%d/m.py' % i for i in range(200)])
     pfx = tmp_path / 'pfx'
     pfx.mkdir()
     outside = tmp_path / 'outside'
