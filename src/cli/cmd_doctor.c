@@ -602,8 +602,9 @@ static void check_store(struct doctor *d, const char *kind,
 		    u.first_msg);
 	if (u.found[PYC_STORE_UNSOUND].n)
 		list_finding(d, FAIL, ck(kind, "objects"),
-			     "remove them (rm): the "
-			     "next compile writes them again",
+			     "remove every name of each (find PREFIX "
+			     "-samefile OBJECT -delete: its pycs share its "
+			     "bytes), then compile again",
 			     &u.found[PYC_STORE_UNSOUND],
 			     "Objects whose content is not what their digest "
 			     "says (compile discards them when it reads them)");
@@ -619,9 +620,10 @@ static void check_store(struct doctor *d, const char *kind,
 	else if (u.found[PYC_STORE_LINK_UNSOUND].n)
 		list_finding(d, FAIL, ck(kind, "links"), fix,
 			     &u.found[PYC_STORE_LINK_UNSOUND],
-			     "Shared pycs rewritten in place by some tool: "
-			     "every name of such a file (other pycs, the "
-			     "store's object) is damaged");
+			     "Pycs written from the store and rewritten in "
+			     "place by some tool since: every name of such a "
+			     "file (other pycs, the store's object) is "
+			     "damaged");
 	else
 		say(d, OK, ck(kind, "links"), NULL, "%zu shared pyc%s, each as "
 		    "its digest says", st.links, st.links == 1 ? "" : "s");

@@ -406,6 +406,22 @@ static bool prune_descend(struct pyc__tree *tree, const char *name)
 	return !pyc__store_skip(tree, &p->spot, name);
 }
 
+/* A store compile refuses (another user's, or writable by others) is
+ * not pruned either: its objects are not known to be ours.  Says so. */
+static bool store_refused(struct prune *p, const char *store,
+			  const struct stat *st)
+{
+	struct pyc__tidy *t = &p->t;
+
+	if (st->st_uid == geteuid() && !(st->st_mode & 022))
+		return false;
+	t->st->errors++;
+	if (t->o->error)
+		t->o->error(store, "another user's or writable by others, as "
+			    "compile refuses it: left alone", t->o->arg);
+	return true;
+}
+
 /* Walk the stores in the prefix (its own; the one of --in-tree runs
  * when the prefix holds it), when the whole prefix is pruned: their
  * directories stay (writers make them as they go). */
@@ -422,6 +438,8 @@ static int prune_store(struct prune *p)
 		 * the store refuses it, doctor tells): nothing of ours. */
 		if (lstat(store, &st) < 0 ? errno == ENOENT
 					  : !S_ISDIR(st.st_mode))
+			continue;
+		if (store_refused(p, store, &st))
 			continue;
 		p->in_store = true;
 		t->tree.keep_dirs = true;
@@ -518,6 +536,10 @@ int pyc_prune_store(const struct pyc_tidy_opts *o, const char *store,
 	if (!S_ISDIR(sst.st_mode)) {
 		errno = ENOTDIR; /* a symlink too: the store refuses it */
 		return -1;
+	}
+	if (store_refused(&p, store, &sst)) {
+		prune_release(&p);
+		return 0;
 	}
 	p.in_store = true;
 	t->tree.keep_dirs = true;

@@ -199,6 +199,22 @@ static bool parent_tagged(const char *path)
 	return tagged;
 }
 
+/* Why the store's root could not be opened: a symlink or a file there
+ * says what to do. */
+static void open_failed(const char *path, struct pyc_error *err)
+{
+	int saved = errno;
+	struct stat st;
+
+	if (saved == ENOTDIR && lstat(path, &st) == 0)
+		pyc__error(err, ENOTDIR, "the store '%s' is %s, not a "
+			   "directory: remove it (or use --no-store)", path,
+			   S_ISLNK(st.st_mode) ? "a symlink" : "a file");
+	else
+		pyc__error(err, saved, "cannot open the store '%s': %s", path,
+			   strerror(saved));
+}
+
 static int make_root(const char *path, struct pyc_error *err)
 {
 	char *parent = strdup(path), *slash;
@@ -225,13 +241,22 @@ int pyc__store_open(struct pyc__store *s, const char *path, unsigned flags,
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
 	s->flags = flags;
+	/* The directories above it, as a prefix's: another user who could
+	 * swap one could give it objects. */
+	if (!(flags & PYC__STORE_INSECURE) &&
+	    pyc_trust_path(path, geteuid(), NULL, NULL) > 0) {
+		pyc__error(err, EPERM, "a directory above the store '%s' is "
+			   "another user's or writable by others: refused "
+			   "(use a store of your own)", path);
+		return -1;
+	}
 	if (create && make_root(path, err) < 0)
 		return -1;
 	if ((root = open_dir(AT_FDCWD, path, create)) < 0) {
-		pyc__error(err, errno, "cannot open the store '%s': %s", path,
-			   strerror(errno));
+		open_failed(path, err);
 		goto fail;
 	}
+
 	if (owner_only(root, path, "", err, flags) < 0)
 		goto fail;
 	if (create && !parent_tagged(path))
@@ -563,6 +588,14 @@ int pyc__store_get(const struct pyc__store_comp *c,
 	if (r == 0 && !header_fits(c, k, o->data, o->len)) {
 		snprintf(why, size, "its header does not fit its name");
 		r = 1;
+	}
+	if (r == 1 && S_ISREG(o->st.st_mode) && o->st.st_nlink > 1) {
+		size_t n = strlen(why);
+		snprintf(why + n, size - n, "; %lu pyc%s share%s its bytes: "
+			 "'pycprefix doctor' names them",
+			 (unsigned long)(o->st.st_nlink - 1),
+			 o->st.st_nlink == 2 ? "" : "s",
+			 o->st.st_nlink == 2 ? "s" : "");
 	}
 	if (r == 0)
 		mark_used(fd, &o->st);

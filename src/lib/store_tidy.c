@@ -415,8 +415,9 @@ static void links_file(struct pyc__tree *t, int dfd, const char *name,
 {
 	struct check *c = pyc__container_of(t, struct check, links);
 
-	if (st->st_nlink <= 1 || !pyc__ends_with(name, ".pyc") ||
-	    !has_digest(dfd, name))
+	/* Any number of names: a pyc whose object was discarded (it was
+	 * unsound) is alone now, and as damaged as before. */
+	if (!pyc__ends_with(name, ".pyc") || !has_digest(dfd, name))
 		return;
 	c->st->links++;
 	verify(c, PYC_STORE_LINK_UNSOUND, dfd, name, path, st);

@@ -152,3 +152,74 @@ def test_a_store_others_can_write_is_refused(tmp_path, clean_env):
     err = res.stderr.decode()
     assert 'writable by others' in err and STORE_DIR in err, err
     assert not os.path.exists(str(prefix) + str(two))
+
+
+def test_a_pyc_damaged_in_place_stays_found_after_its_object_goes(
+        tmp_path, clean_env):
+    """A linked pyc rewritten in place damages its object: the next run
+    that reads the object discards it and says that pycs share it;
+    doctor still names the damaged pycs afterwards (they keep the
+    digest attribute, now alone)."""
+    one = make_tree(tmp_path / 'one')
+    prefix = tmp_path / 'pfx'
+    mode = ['--invalidation-mode', 'checked-hash']
+    compile_json(prefix, one, clean_env, *mode)
+    p = pyc(prefix, one / 'pkg' / 'c.py')
+    with open(p, 'r+b') as f:
+        f.seek(20)
+        f.write(b'\xff')
+    three = make_tree(tmp_path / 'three')
+    doc, res = compile_json(prefix, three, clean_env, *mode)
+    assert doc['store_bad'] == 1, res.stderr
+    assert b'1 pyc shares its bytes' in res.stderr, res.stderr
+    res = run_tool(['doctor', '--json', '--python', IT.exe, '--prefix',
+                    str(prefix)], clean_env, check=1)
+    text = res.stdout.decode()
+    assert p in text, text
+
+
+def test_a_store_below_a_directory_others_can_write_is_refused(
+        tmp_path, clean_env):
+    """--store DIR is trusted as a prefix is: the directories above it
+    too, before anything is made there."""
+    one = make_tree(tmp_path / 'one')
+    open_dir = tmp_path / 'open'
+    open_dir.mkdir()
+    os.chmod(open_dir, 0o777)
+    res = run_tool(['compile', '--python', IT.exe, '--prefix',
+                    str(tmp_path / 'pfx'), '--store', str(open_dir / 'st'),
+                    str(one)], clean_env, check=2)
+    assert b'a directory above the store' in res.stderr, res.stderr
+    assert os.listdir(open_dir) == []
+
+
+def test_a_symlink_or_a_file_for_the_store_is_named(tmp_path, clean_env):
+    one = make_tree(tmp_path / 'one')
+    prefix = tmp_path / 'pfx'
+    prefix.mkdir()
+    real = tmp_path / 'real'
+    real.mkdir(mode=0o700)
+    (prefix / STORE_DIR).symlink_to(real)
+    res = run_tool(['compile', '--python', IT.exe, '--prefix', str(prefix),
+                    str(one)], clean_env, check=2)
+    assert b'is a symlink, not a directory: remove it' in res.stderr
+    assert os.listdir(real) == []
+    (prefix / STORE_DIR).unlink()
+    (prefix / STORE_DIR).write_text('')
+    res = run_tool(['compile', '--python', IT.exe, '--prefix', str(prefix),
+                    str(one)], clean_env, check=2)
+    assert b'is a file, not a directory: remove it' in res.stderr
+
+
+def test_prune_leaves_a_store_compile_refuses_alone(tmp_path, clean_env):
+    one = make_tree(tmp_path / 'one')
+    prefix = tmp_path / 'pfx'
+    compile_json(prefix, one, clean_env)
+    shutil.rmtree(one)
+    before = objects(prefix)
+    assert before
+    os.chmod(prefix / STORE_DIR, 0o777)
+    res = run_tool(['prune', '--store-age', '0', '--prefix', str(prefix)],
+                   clean_env, check=1)
+    assert b'as compile refuses it: left alone' in res.stderr, res.stderr
+    assert objects(prefix) == before
