@@ -159,6 +159,18 @@ def module_name(rel):
 MODULES = [module_name(r) for r in TREE_A]
 
 
+def twins(tree):
+    """How many sources under tree repeat the bytes of another: one run
+    compiles one of each and writes its twins from the store."""
+    seen = []
+    for d, _, fs in os.walk(str(tree)):
+        for f in fs:
+            if f.endswith('.py'):
+                with open(os.path.join(d, f), 'rb') as fh:
+                    seen.append(fh.read())
+    return len(seen) - len(set(seen))
+
+
 def make_tree(root, files=TREE_A):
     """Write files below root; backdated by an hour, so that a copy made
     later has other mtimes.  Returns the source paths."""

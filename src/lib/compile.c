@@ -57,6 +57,9 @@ struct task {
 	unsigned linked;          /* of those, hardlinks */
 	char *store_bad;          /* unsound objects met: (PATH NUL why NUL)* */
 	size_t store_bad_len;
+	bool digested;            /* digest: SHA-256 of the bytes served */
+	unsigned char digest[32];
+	bool twin;                /* another task compiles the same */
 };
 
 struct run {
@@ -424,6 +427,8 @@ static void serve_task(struct planner *pl, struct task *t)
 	pyc__sha256(src, len, d);
 	pyc_source_hash(r->in->magic, src, len, hash);
 	free(src);
+	memcpy(t->digest, d, sizeof(d));
+	t->digested = true;
 	for (int i = 0; i < t->nlevels; i++) {
 		struct pyc__served out = { 0 };
 		int got = 1;
@@ -1016,10 +1021,120 @@ static int open_compiler(struct run *r, struct pyc_error *err)
 	return 0;
 }
 
-static int run_interp(struct run *r, struct pyc_error *err)
+static int run_pool(struct run *r, struct pyc_error *err)
 {
 	static atomic_int never;
 	const struct pyc_pool_ops ops = { next_job, job_done, job_failed, r };
+	int jobs = r->o->jobs > 0 ? r->o->jobs : 1;
+	int ret;
+
+	if ((size_t)jobs > r->ntasks)
+		jobs = (int)r->ntasks;
+	ret = pyc__pool_run(r->in, jobs, r->o->timeout_ms, &ops,
+			   r->o->stop ? r->o->stop : &never, err);
+	if (ret == 0 && r->fatal[0])
+		ret = pyc__error(err, EACCES, "%s", r->fatal);
+	return ret;
+}
+
+/* By bytes, then levels to write, then place in the tasks (the first
+ * of twins is the one compiled). */
+static int twin_cmp(const void *a, const void *b)
+{
+	const struct task *x = *(const struct task *const *)a;
+	const struct task *y = *(const struct task *const *)b;
+	int c = memcmp(x->digest, y->digest, sizeof(x->digest));
+
+	if (c)
+		return c;
+	if (level_mask(x) != level_mask(y))
+		return level_mask(x) < level_mask(y) ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+/* Would compiling a give what b needs? */
+static bool same_work(const struct task *a, const struct task *b)
+{
+	return a->digested && b->digested &&
+	       memcmp(a->digest, b->digest, sizeof(a->digest)) == 0 &&
+	       level_mask(a) == level_mask(b);
+}
+
+/*
+ * Sources of one run with the same bytes (vendored copies, empty
+ * __init__.py files, a tree given twice at two paths) are compiled
+ * once: each one's twins leave the tasks, into *twins, to be written
+ * from the store once the first is compiled.  0 or -1 (ENOMEM).
+ */
+static int defer_twins(struct run *r, struct task **twins, size_t *ntwins)
+{
+	struct task **by = malloc(r->ntasks * sizeof(*by));
+	struct task *out, *keep;
+	size_t n = 0, k = 0;
+
+	*twins = NULL;
+	*ntwins = 0;
+	if (!by)
+		return -1;
+	for (size_t i = 0; i < r->ntasks; i++)
+		by[i] = &r->tasks[i];
+	qsort(by, r->ntasks, sizeof(*by), twin_cmp);
+	for (size_t i = 1; i < r->ntasks; i++)
+		if (same_work(by[i], by[i - 1])) {
+			by[i]->twin = true;
+			n++;
+		}
+	free(by);
+	if (!n)
+		return 0;
+	if (!(out = malloc(n * sizeof(*out))))
+		return -1;
+	keep = r->tasks;
+	for (size_t i = 0; i < r->ntasks; i++) {
+		if (r->tasks[i].twin)
+			out[(*ntwins)++] = r->tasks[i];
+		else
+			keep[k++] = r->tasks[i];
+	}
+	r->ntasks = k;
+	*twins = out;
+	return 0;
+}
+
+/* The twins, written from the store now that one of each is compiled;
+ * what it could not write (the first failed, say) goes back to the
+ * tasks, compiled in a run of its own. */
+static void serve_twins(struct run *r, struct task *twins, size_t n)
+{
+	struct planner pl = { .r = r, .pycdirfd = -1, .wdir = { .fd = -1 } };
+
+	for (size_t i = 0; i < n; i++) {
+		struct task *t = &twins[i];
+		t->served = 0;
+		t->served_mask = 0;
+		t->linked = 0;
+		free(t->store_bad); /* told when it was planned */
+		t->store_bad = NULL;
+		t->store_bad_len = 0;
+		serve_task(&pl, t);
+		if (t->store_bad)
+			store_bad(r, t->src->path, t->store_bad,
+				  t->store_bad_len);
+		count_served(r, t->served, t->linked);
+		if (t->nlevels) {
+			r->tasks[r->ntasks++] = *t;
+			memset(t, 0, sizeof(*t)); /* moved */
+			continue;
+		}
+		emit_served(r, t->src->path, t->linked);
+		progress(r, t);
+	}
+	pyc__wdir_release(&pl.wdir);
+	pyc__buf_release(&pl.pycdir);
+}
+
+static int run_interp(struct run *r, struct pyc_error *err)
+{
 	int ret = 0;
 
 	r->ntasks = r->next = 0;
@@ -1048,13 +1163,23 @@ static int run_interp(struct run *r, struct pyc_error *err)
 		for (size_t i = 0; i < r->ntasks; i++)
 			would_compile(r, &r->tasks[i]);
 	} else if (r->ntasks) {
-		int jobs = r->o->jobs > 0 ? r->o->jobs : 1;
-		if ((size_t)jobs > r->ntasks)
-			jobs = (int)r->ntasks;
-		ret = pyc__pool_run(r->in, jobs, r->o->timeout_ms, &ops,
-				   r->o->stop ? r->o->stop : &never, err);
-		if (ret == 0 && r->fatal[0]) {
-			ret = pyc__error(err, EACCES, "%s", r->fatal);
+		struct task *twins = NULL;
+		size_t ntwins = 0;
+		if (r->serving && defer_twins(r, &twins, &ntwins) < 0)
+			ret = pyc__error(err, ENOMEM, "out of memory");
+		if (ret == 0)
+			ret = run_pool(r, err);
+		if (ntwins) {
+			for (size_t i = 0; i < r->ntasks; i++)
+				task_release(&r->tasks[i]);
+			r->ntasks = r->next = 0;
+			if (ret == 0)
+				serve_twins(r, twins, ntwins);
+			for (size_t i = 0; i < ntwins; i++)
+				task_release(&twins[i]);
+			free(twins);
+			if (ret == 0 && r->ntasks)
+				ret = run_pool(r, err);
 		}
 	}
 	for (size_t i = 0; i < r->ntasks; i++)

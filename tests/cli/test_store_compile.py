@@ -44,7 +44,8 @@ def test_a_second_tree_comes_from_the_store(tmp_path, clean_env):
     two = make_tree(tmp_path / 'two')
     prefix = tmp_path / 'pfx'
     doc, _ = compile_json(prefix, one, clean_env)
-    assert (doc['compiled'], doc['from_store']) == (4, 0)
+    # b.py has a.py's bytes: compiled once, the other from the store
+    assert (doc['compiled'], doc['from_store']) == (4, 1)
     doc, _ = compile_json(prefix, two, clean_env)
     assert (doc['compiled'], doc['from_store'], doc['linked']) == (4, 4, 0)
     assert doc['store'] == str(prefix / STORE_DIR)
@@ -223,3 +224,25 @@ def test_prune_leaves_a_store_compile_refuses_alone(tmp_path, clean_env):
                    clean_env, check=1)
     assert b'as compile refuses it: left alone' in res.stderr, res.stderr
     assert objects(prefix) == before
+
+
+def test_sources_of_one_run_with_equal_bytes_are_compiled_once(
+        tmp_path, clean_env):
+    """A tree given twice at two paths, or equal files in one tree: one
+    of each is compiled, its twins are written from the store (a twin of
+    a source that does not compile fails on its own, named)."""
+    files = {'a.py': 'x = 1\n', 'pkg/c.py': 'def f():\n    return 2\n',
+             'bad.py': 'def (:\n'}
+    one = make_tree(tmp_path / 'one', files)
+    two = make_tree(tmp_path / 'two', files)
+    prefix = tmp_path / 'pfx'
+    res = run_tool(['compile', '--json', '-j', '2', '--python', IT.exe,
+                    '--prefix', str(prefix), str(one), str(two)], clean_env,
+                   check=1)
+    doc = json.loads(res.stdout)
+    assert (doc['compiled'], doc['from_store'], doc['failed']) == (4, 2, 2)
+    failed = sorted(f['source'] for f in doc['failures'])
+    assert failed == sorted([str(one / 'bad.py'), str(two / 'bad.py')])
+    for t in (one, two):
+        for rel in ('a.py', 'pkg/c.py'):
+            assert os.path.exists(pyc(prefix, t / rel))
