@@ -35,7 +35,9 @@ def tree_with(tmp_path, names):
     tree = tmp_path / 'tree'
     tree.mkdir()
     for n in names:
-        (tree / n).write_text('x = 1\n')
+        # each its own bytes: twins of one run are compiled once, and
+        # the sabotaged worker must see every file
+        (tree / n).write_text('x = %r\n' % n)
     return tree
 
 
