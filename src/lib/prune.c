@@ -246,16 +246,22 @@ static void prune_file(struct pyc__tree *tree, int dfd, const char *name,
 	free(source);
 }
 
-/* Least recently used first; within a second, pycs before objects (an
- * object goes once the pycs sharing its file, and so its times, have),
- * then the path in byte order (one order, whatever the walk's or the
- * sort's). */
+/* Least recently used first; within a second, file by file (the names
+ * of one file share its times, and removing one frees nothing until the
+ * last goes), pycs before the object, then the path in byte order (one
+ * order, whatever the walk's or the sort's). */
 static int kept_cmp(const void *a, const void *b)
 {
 	const struct kept *x = a, *y = b;
 
 	if (x->used != y->used)
 		return x->used < y->used ? -1 : 1;
+	/* The names of one file together (they share its times): removing
+	 * one frees nothing until the last goes, so they go as one. */
+	if (x->st.st_dev != y->st.st_dev)
+		return x->st.st_dev < y->st.st_dev ? -1 : 1;
+	if (x->st.st_ino != y->st.st_ino)
+		return x->st.st_ino < y->st.st_ino ? -1 : 1;
 	if (x->object != y->object)
 		return x->object ? 1 : -1;
 	return strcmp(x->path, y->path);

@@ -246,3 +246,27 @@ def test_sources_of_one_run_with_equal_bytes_are_compiled_once(
     for t in (one, two):
         for rel in ('a.py', 'pkg/c.py'):
             assert os.path.exists(pyc(prefix, t / rel))
+
+
+def test_max_size_evicts_a_file_with_all_its_names(tmp_path, clean_env):
+    """--max-size with pycs linked to store objects: a file's names go
+    together (removing one frees nothing), so pycs Python can use stay
+    within the size, never an object alone (a new-user trial found every
+    pyc gone and the unlinked objects kept)."""
+    one = make_tree(tmp_path / 'one', {'m%d.py' % i: 'x = %d\n' % i * 50
+                                       for i in range(20)})
+    two = tmp_path / 'two'
+    shutil.copytree(one, two)
+    prefix = tmp_path / 'pfx'
+    mode = ['--invalidation-mode', 'checked-hash']
+    compile_json(prefix, one, clean_env, *mode)
+    compile_json(prefix, two, clean_env, *mode)
+    size = os.path.getsize(pyc(prefix, one / 'm0.py'))
+    run_tool(['prune', '-q', '--max-size', str(size * 10), '--prefix',
+              str(prefix)], clean_env, check=0)
+    left = [p for t in (one, two) for p in
+            (pyc(prefix, t / ('m%d.py' % i)) for i in range(20))
+            if os.path.exists(p)]
+    assert len(left) >= 16, left          # 8 files or more, two names each
+    assert all(os.stat(p).st_nlink == 3 for p in left)
+    assert len(objects(prefix)) == len(left) // 2
