@@ -23,6 +23,8 @@ struct kept {
 	time_t used;
 	size_t node;             /* its directory */
 	bool object;             /* a store object */
+	const char *file;        /* the least path among the names of its
+				    file (its own with one name) */
 	size_t gone_before;      /* object: names of its file this run had
 				    removed when it was measured */
 };
@@ -246,25 +248,54 @@ static void prune_file(struct pyc__tree *tree, int dfd, const char *name,
 	free(source);
 }
 
-/* Least recently used first; within a second, file by file (the names
- * of one file share its times, and removing one frees nothing until the
- * last goes), pycs before the object, then the path in byte order (one
- * order, whatever the walk's or the sort's). */
+/* Least recently used first; within a second, file by file in the byte
+ * order of their least paths (the names of one file share its times,
+ * and removing one frees nothing until the last goes: they go as one),
+ * pycs before the object, then the path (one order, whatever the
+ * walk's or the sort's). */
 static int kept_cmp(const void *a, const void *b)
 {
 	const struct kept *x = a, *y = b;
+	int c;
 
 	if (x->used != y->used)
 		return x->used < y->used ? -1 : 1;
-	/* The names of one file together (they share its times): removing
-	 * one frees nothing until the last goes, so they go as one. */
+	if ((c = strcmp(x->file, y->file)) != 0)
+		return c;
+	if (x->object != y->object)
+		return x->object ? 1 : -1;
+	return strcmp(x->path, y->path);
+}
+
+static int inode_cmp(const void *a, const void *b)
+{
+	const struct kept *x = a, *y = b;
+
 	if (x->st.st_dev != y->st.st_dev)
 		return x->st.st_dev < y->st.st_dev ? -1 : 1;
 	if (x->st.st_ino != y->st.st_ino)
 		return x->st.st_ino < y->st.st_ino ? -1 : 1;
-	if (x->object != y->object)
-		return x->object ? 1 : -1;
-	return strcmp(x->path, y->path);
+	return 0;
+}
+
+/* Name each kept entry's file by the least path among its names. */
+static void name_files(struct prune *p)
+{
+	size_t i = 0;
+
+	qsort(p->kept, p->nkept, sizeof(*p->kept), inode_cmp);
+	while (i < p->nkept) {
+		size_t j = i + 1;
+		const char *least = p->kept[i].path;
+
+		while (j < p->nkept && !inode_cmp(&p->kept[i], &p->kept[j])) {
+			if (strcmp(p->kept[j].path, least) < 0)
+				least = p->kept[j].path;
+			j++;
+		}
+		for (; i < j; i++)
+			p->kept[i].file = least;
+	}
 }
 
 /* An error that only says the file or a directory on its way is no
@@ -314,8 +345,10 @@ static void evict(struct prune *p)
 
 	for (size_t i = 0; i < p->nkept; i++)
 		total += kept_names(p, &names, &p->kept[i], 1);
-	if (p->nkept) /* NULL when none: qsort() must not see it */
+	if (p->nkept) { /* NULL when none: qsort() must not see it */
+		name_files(p);
 		qsort(p->kept, p->nkept, sizeof(*p->kept), kept_cmp);
+	}
 	for (size_t i = 0; i < p->nkept && total > t->o->max_size; i++) {
 		struct kept *k = &p->kept[i];
 
